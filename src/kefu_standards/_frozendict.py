@@ -1,0 +1,71 @@
+"""A small immutable, hashable, picklable mapping for ``meta`` fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["FrozenDict", "freeze"]
+
+
+class FrozenDict(Mapping[str, Any]):
+    """An immutable ``str``-keyed mapping.  Nested dicts and lists are frozen too."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        items = {} if data is None else {str(k): freeze(v) for k, v in data.items()}
+        object.__setattr__(self, "_data", items)
+        object.__setattr__(self, "_hash", None)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FrozenDict is immutable")
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            object.__setattr__(self, "_hash", hash(frozenset(self._data.items())))
+        return self._hash  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._data) == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({self._data!r})"
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        return (FrozenDict, (self._data,))
+
+    def thaw(self) -> dict[str, Any]:
+        """Return a plain, mutable, deep copy (dicts and lists) for serialisation."""
+        return {k: thaw(v) for k, v in self._data.items()}
+
+
+def freeze(value: Any) -> Any:
+    """Return an immutable equivalent of *value* (dict -> FrozenDict, list -> tuple)."""
+    if isinstance(value, FrozenDict):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of :func:`freeze`, for JSON output."""
+    if isinstance(value, FrozenDict):
+        return value.thaw()
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value

@@ -1,0 +1,91 @@
+"""Timestamp parsing shared by the model and every reader."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .exceptions import ConfigError
+
+__all__ = ["DEFAULT_TZ_NAME", "as_aware", "get_tz", "parse_time"]
+
+#: Naive timestamps (no offset) are read in this zone unless told otherwise.
+#: Taobao, Tmall, JD and PDD exports are written in China Standard Time.
+DEFAULT_TZ_NAME = "Asia/Shanghai"
+
+_CST = timezone(timedelta(hours=8), "CST")
+
+# 2024-05-01 10:00:01, 2024/5/1 10:00, 2024-05-01T10:00:01.123+08:00, 2024-5-1 10:00:01
+_LOOSE = re.compile(
+    r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+@cache
+def get_tz(tz: str | tzinfo | None) -> tzinfo:
+    """Return a ``tzinfo`` for a zone name, a ``tzinfo`` or ``None`` (the default zone)."""
+    if tz is None:
+        tz = DEFAULT_TZ_NAME
+    if isinstance(tz, tzinfo):
+        return tz
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if tz == DEFAULT_TZ_NAME:  # no tz database (e.g. Windows without tzdata)
+            return _CST
+        msg = f"unknown time zone {tz!r}; use an IANA name such as 'Asia/Shanghai' or 'UTC'"
+        raise ConfigError(msg) from exc
+
+
+def as_aware(value: datetime, tz: str | tzinfo | None = None) -> datetime:
+    """Attach *tz* (default Asia/Shanghai) to a naive datetime; keep aware ones as they are."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=get_tz(tz))
+    return value
+
+
+def parse_time(value: object, tz: str | tzinfo | None = None) -> datetime:
+    """Parse an ISO-8601-like string, a ``datetime`` or epoch seconds/milliseconds.
+
+    Naive values are read in *tz*.  Raises ``ValueError`` with a reason on failure.
+    """
+    if isinstance(value, datetime):
+        return as_aware(value, tz)
+    if isinstance(value, bool):
+        raise ValueError(f"bad timestamp {value!r}: expected text or a number, not a boolean")
+    if isinstance(value, (int, float)):
+        seconds = value / 1000.0 if value > 1e11 else float(value)  # ms since epoch
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(get_tz(tz))
+    if not isinstance(value, str):
+        raise ValueError(f"bad timestamp {value!r}: expected ISO-8601 text or epoch seconds")
+    m = _LOOSE.match(value)
+    if m is None:
+        raise ValueError(
+            f"bad timestamp {value!r}: expected e.g. '2024-05-01 10:00:01' or "
+            "'2024-05-01T10:00:01+08:00'"
+        )
+    year, month, day, hour, minute, second, frac, offset = m.groups()
+    try:
+        naive = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((frac or "0").ljust(6, "0")),
+        )
+    except ValueError as exc:
+        raise ValueError(f"bad timestamp {value!r}: {exc}") from None
+    if offset is None:
+        return naive.replace(tzinfo=get_tz(tz))
+    if offset == "Z":
+        return naive.replace(tzinfo=timezone.utc)
+    sign = 1 if offset[0] == "+" else -1
+    digits = offset[1:].replace(":", "")
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return naive.replace(tzinfo=timezone(sign * delta))

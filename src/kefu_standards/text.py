@@ -1,0 +1,117 @@
+"""Text normalisation that never moves an offset.
+
+Every function here that returns text returns a string **of the same length**
+as its input, character for character, so a span found in the normalised text
+is a span of the original: ``original[start:end]`` is always the evidence.
+
+- :func:`fold` — full-width to half-width, Traditional to Simplified (one
+  character to one character, OpenCC's table), ASCII lower case.
+- :func:`blank_placeholders` — anonymisation placeholders (``[数字x]``,
+  ``[ORDERID_123]``) and emoticon codes (``#E-s[数字x]``, ``/:^_^``) replaced by
+  spaces.
+- :func:`normalize` — both (placeholders first, on the original), the form
+  every analyser reads.
+- :func:`mask` — phone numbers and long order/ID numbers replaced by ``*`` for
+  evidence shown to people.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .resources import lazy, load_tsv
+
+__all__ = [
+    "blank_placeholders",
+    "fold",
+    "has_content",
+    "mask",
+    "normalize",
+    "placeholder_spans",
+]
+
+# Corpus anonymisation placeholders: [数字x] [金额x] [姓名x] [ORDERID_10337264] [USERID_5]
+# and bracketed cards such as [商品快照] [价保金额(单件)].
+_PLACEHOLDER = (
+    r"\[(?:[\u4e00-\u9fff]{1,6}(?:\([\u4e00-\u9fff]{1,4}\))?x?|[A-Z]+_\d+|[A-Z]+_?x)\]"
+)
+# Emoticon codes: JD #E-s[数字x] / #E-s33 / #E-b12, Taobao /:^_^ /:809 /:Q
+_EMOTICON = r"#E-[a-z]\d*(?:\[[^\]\s]{1,6}\]|\d+)?\d*(?:#E)?|/:(?:[0-9]{3}|[\^_$*&?!~Q\-]{1,4}|[a-zA-Z]{1,2}\b)"
+_PLACEHOLDER_RE = re.compile(f"{_EMOTICON}|{_PLACEHOLDER}")
+
+# Phone numbers (mainland mobile, optionally +86) and long digit runs (order ids, ID cards).
+_PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_LONG_ID_RE = re.compile(r"(?<![\d])\d{10,}(?!\d)")
+_CONTENT_RE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
+
+
+@lazy
+def _fold_table() -> dict[int, int]:
+    table: dict[int, int] = {}
+    for code in range(0xFF01, 0xFF5F):  # full-width ASCII
+        table[code] = code - 0xFEE0
+    table[0x3000] = 0x20  # ideographic space
+    for code in range(ord("A"), ord("Z") + 1):
+        table[code] = code + 32
+    for code in range(0xFF21, 0xFF3B):  # full-width A-Z -> a-z
+        table[code] = code - 0xFEE0 + 32
+    for entry in load_tsv("t2s_chars.tsv"):
+        trad, simp = entry.phrase, entry.fields[0]
+        table[ord(trad)] = ord(simp)
+    return table
+
+
+def fold(text: str) -> str:
+    """Full-width → half-width, Traditional → Simplified, ASCII → lower case.
+
+    Same length as *text*: ``len(fold(t)) == len(t)`` for every ``t``.
+
+    >>> fold("親，謝謝！ＯＫ")
+    '亲,谢谢!ok'
+    """
+    return text.translate(_fold_table())
+
+
+def placeholder_spans(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` of each placeholder or emoticon code in *text*."""
+    return [m.span() for m in _PLACEHOLDER_RE.finditer(text)]
+
+
+def blank_placeholders(text: str) -> str:
+    """Replace placeholders and emoticon codes by spaces (same length)."""
+    return _PLACEHOLDER_RE.sub(lambda m: " " * (m.end() - m.start()), text)
+
+
+def normalize(text: str) -> str:
+    """The form analysers read: :func:`blank_placeholders` then :func:`fold`. Same length.
+
+    >>> normalize("#E-s[数字x]親，好的")
+    '         亲,好的'
+    """
+    return fold(blank_placeholders(text))
+
+
+def has_content(text: str) -> bool:
+    """True if *text* has a letter, digit or CJK character outside placeholders.
+
+    Empty, whitespace-only, punctuation-only and placeholder-only texts have
+    no content: sentiment and politeness are *undefined* for them.
+    """
+    return _CONTENT_RE.search(blank_placeholders(text)) is not None
+
+
+def mask(text: str) -> str:
+    """Mask phone numbers (``138****5678``) and digit runs of 10+ (order ids; last 4 kept).
+
+    Same length as *text*, so evidence offsets still apply to the masked text.
+    """
+
+    def _phone(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        return whole[: len(whole) - 8] + "****" + m.group(3)
+
+    def _long(m: re.Match[str]) -> str:
+        s = m.group(0)
+        return "*" * (len(s) - 4) + s[-4:]
+
+    return _LONG_ID_RE.sub(_long, _PHONE_RE.sub(_phone, text))
