@@ -1,0 +1,175 @@
+"""Turn an :class:`~kefu_standards.analysis.Analysis` into the report's view model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .report import (
+    WAIT_BUCKETS,
+    AgentView,
+    BannedHitView,
+    ChatLine,
+    KpiView,
+    ReportView,
+    RiskView,
+)
+
+if TYPE_CHECKING:
+    from .analysis import Analysis, ConversationResult
+    from .model import Conversation
+
+# Team targets and where they come from (DOMAIN.md §1, §5; marked where unverified).
+SLA_TARGET = 0.90  # Taobao 三分钟响应率 ≥ 90 % (snsmcma repost; UNVERIFIED)
+MEAN_RESPONSE_TARGET_S = 40.0  # JD 咚咚平均响应时长 < 40 s; 抖店 benchmark avg ≤ 40 s
+FIRST_RESPONSE_TARGET_S = 60.0  # 抖店 benchmark first response ≤ 60 s
+
+
+def _wait_buckets(analysis: Analysis, agent: str) -> tuple[int, ...]:
+    """Counts of answered rounds per WAIT_BUCKETS from the agent's sketch, then unanswered."""
+    from . import _quantiles
+
+    summary = analysis.timing_by_agent
+    try:
+        g = summary.keys.index((agent,))
+    except ValueError:
+        return (0,) * (len(WAIT_BUCKETS) + 1)
+    hist = np.asarray(summary.hist[g])
+    upper = np.concatenate((_quantiles.EDGES_US, [np.iinfo(np.int64).max])) / 1e6
+    counts = []
+    lo = 0.0
+    for _, hi in WAIT_BUCKETS:
+        mask = (upper > lo) & (upper <= hi) if hi != float("inf") else upper > lo
+        counts.append(int(hist[mask].sum()))
+        lo = hi
+    unanswered = int(summary.rounds[g] - summary.answered[g])
+    return (*counts, unanswered)
+
+
+def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
+    s = analysis.timing_by_agent
+    rounds = int(np.sum(s.rounds))
+    answered = int(np.sum(s.answered))
+    scored = int(np.sum(s.scored))
+    sla_rounds = int(np.sum(s.sla_rounds))
+    mean_wait = float(np.sum(s.sum_us)) / scored / 1e6 if scored else None
+    reply = answered / rounds if rounds else None
+    sla = float(np.sum(s.sla_hits)) / sla_rounds if sla_rounds else None
+    totals = [r.total for r in analysis.agents.values() if r.total is not None]
+    high = sum(r.high_risk for r in analysis.agents.values())
+    return (
+        KpiView("回复率 reply rate", reply, "%", note=f"{answered}/{rounds} 轮次"),
+        KpiView(
+            "三分钟响应率 3-minute rate",
+            sla,
+            "%",
+            target="≥ 90%",
+            ok=None if sla is None else sla >= SLA_TARGET,
+            note="淘宝三分钟人工响应率 (目标来源未核实)",
+        ),
+        KpiView(
+            "平均响应时间 mean response",
+            mean_wait,
+            "s",
+            target="< 40秒",
+            ok=None if mean_wait is None else mean_wait < MEAN_RESPONSE_TARGET_S,
+            note="京东咚咚平均响应时长要求",
+        ),
+        KpiView(
+            "平均综合分 mean competency",
+            sum(totals) / len(totals) if totals else None,
+            "",
+            note="九项标准评分卡, 0–100",
+        ),
+        KpiView("高风险会话 high-risk conversations", float(high), "", note="升级风险 high"),
+    )
+
+
+def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ...]:
+    spans: dict[int, list[tuple[int, int, str]]] = {}
+    for e in result.hits:
+        if e.message_index is not None:
+            spans.setdefault(e.message_index, []).append((e.start, e.end, e.kind))
+    return tuple(
+        ChatLine(
+            role=m.role.value,
+            sender=m.sender or m.role.value,
+            time=m.sent_at.strftime("%m-%d %H:%M:%S") if m.sent_at else "",
+            text=m.text,
+            spans=tuple(spans.get(i, ())),
+        )
+        for i, m in enumerate(conv)
+    )
+
+
+def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-service quality") -> Any:
+    """Build the :class:`~kefu_standards.report.ReportView` for *analysis*."""
+    timing = {row["agent"]: row for row in analysis.timing_by_agent.table().rows()}
+    agents = []
+    for name in sorted(analysis.agents):
+        roll = analysis.agents[name]
+        t = timing.get(name, {})
+        agents.append(
+            AgentView(
+                agent=name,
+                conversations=roll.conversations,
+                rounds=int(t.get("rounds", 0)),
+                reply_rate=t.get("reply_rate"),
+                mean_wait_s=t.get("mean_s"),
+                p90_wait_s=t.get("p90_s"),
+                sla_rate=t.get("sla_rate"),
+                politeness=roll.politeness,
+                impolite_messages=roll.impolite_messages,
+                total=roll.total,
+                wait_buckets=_wait_buckets(analysis, name),
+                dimensions=tuple((d, roll.dimension(d)) for d in analysis.dimension_names),
+            )
+        )
+    riskiest = tuple(
+        RiskView(
+            conversation_id=r.id,
+            score=r.escalation,
+            level=r.escalation_level,
+            reasons=r.escalation_reasons,
+            lines=_lines(conv, r),
+        )
+        for r, conv in analysis.riskiest
+    )
+    banned = []
+    for _r, conv, e in analysis.problems:
+        i = e.message_index or 0
+        m = conv.messages[i]
+        banned.append(
+            BannedHitView(
+                agent=m.sender or "(unknown agent)",
+                conversation_id=conv.id,
+                kind=e.kind,
+                line=ChatLine(
+                    role=m.role.value,
+                    sender=m.sender or "",
+                    time=m.sent_at.isoformat() if m.sent_at else "",
+                    text=m.text,
+                    spans=((e.start, e.end, e.kind),),
+                ),
+            )
+        )
+    first, last = analysis.first_time, analysis.last_time
+    period = (
+        f"{first:%Y-%m-%d} – {last:%Y-%m-%d}" if first is not None and last is not None else "—"
+    )
+    return ReportView(
+        title=title,
+        period=period,
+        conversations=analysis.conversations,
+        messages=analysis.messages,
+        kpis=_team_kpis(analysis),
+        agents=tuple(agents),
+        riskiest=riskiest,
+        banned=tuple(banned),
+        notes=(
+            "电话号码与订单号已打码; 聊天内容已转义 (phone numbers and order ids masked).",
+            "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
+            "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
+        ),
+    )

@@ -1,0 +1,452 @@
+"""Analyse many conversations: per-conversation results plus per-agent, day and shop rollups.
+
+:func:`analyze` streams: it holds one chunk of conversations at a time, the
+rollups (mergeable sums and fixed-size sketches), and a bounded number of
+"worst" examples for the report, so memory stays flat in the number of
+conversations.  Per-conversation results can be written to a JSON Lines file as
+they are produced.  With ``workers > 1`` chunks are scored in worker processes;
+results come back in input order, so the output is the same whatever the
+worker count.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from .evidence import Evidence
+from .exceptions import ConfigError, UndefinedMetricWarning
+from .model import Conversation, Role
+from .text import has_content
+
+__all__ = [
+    "AgentRollup",
+    "Analysis",
+    "ConversationResult",
+    "analyze",
+    "analyze_conversation",
+    "iter_results",
+]
+
+#: Evidence kinds from politeness that count as a problem hit in the report.
+PROBLEM_KINDS = frozenset({"banned_phrase", "harsh_tone", "offensive", "overpromise"})
+
+
+@attrs.frozen
+class ConversationResult:
+    """Everything measured on one conversation (JSON-ready via :meth:`to_record`)."""
+
+    id: str
+    shop: str | None
+    buyer: str | None
+    agents: tuple[str, ...]
+    started_at: datetime | None
+    messages: int
+    first_response_s: float | None
+    mean_response_s: float | None
+    reply_rate: float | None
+    within_sla_rate: float | None
+    duration_s: float | None
+    rounds: int
+    answered: int
+    buyer_sentiment: float | None
+    politeness: float | None
+    impolite_messages: int
+    agent_messages_scored: int
+    escalation: float
+    escalation_level: str
+    escalation_reasons: tuple[str, ...]
+    total: float | None
+    dimensions: tuple[tuple[str, float | None], ...]
+    critical: tuple[str, ...]
+    hits: tuple[Evidence, ...]
+    per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
+        rec = attrs.asdict(self, recurse=False)
+        rec["started_at"] = None if self.started_at is None else self.started_at.isoformat()
+        rec["agents"] = list(self.agents)
+        rec["escalation_reasons"] = list(self.escalation_reasons)
+        rec["dimensions"] = dict(self.dimensions)
+        rec["critical"] = list(self.critical)
+        rec["hits"] = [[e.start, e.end, e.text, e.kind, e.message_index] for e in self.hits]
+        del rec["per_agent_politeness"]
+        return rec
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def analyze_conversation(conversation: Conversation, policy: Any = None) -> ConversationResult:
+    """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
+    from .competency import assess
+    from .escalation import escalation
+    from .politeness import politeness
+    from .sentiment import sentiment_scores
+    from .timing import response_times
+
+    conv = conversation
+    t = response_times(conv, policy=policy)
+    buyer_texts = [m.text for m in conv if m.role is Role.BUYER and has_content(m.text)]
+    scores = sentiment_scores(buyer_texts) if buyer_texts else []
+    finite = [float(s) for s in scores if not math.isnan(s)]
+
+    pol_values: list[float] = []
+    impolite = 0
+    hits: list[Evidence] = []
+    per_agent: dict[str, list[float]] = {}
+    per_agent_bad: dict[str, int] = {}
+    for i, m in enumerate(conv):
+        if m.role is not Role.AGENT or not has_content(m.text):
+            continue
+        p = politeness(m.text)
+        if p.score is None:
+            continue
+        pol_values.append(p.score)
+        who = m.sender or "(unknown agent)"
+        per_agent.setdefault(who, []).append(p.score)
+        if p.label == "impolite":
+            impolite += 1
+            per_agent_bad[who] = per_agent_bad.get(who, 0) + 1
+        hits.extend(e.at(i) for e in p.evidence if e.kind in PROBLEM_KINDS)
+
+    esc = escalation(conv)
+    a = assess(conv)
+    return ConversationResult(
+        id=conv.id,
+        shop=conv.shop,
+        buyer=conv.buyer,
+        agents=conv.agents,
+        started_at=conv.started_at,
+        messages=len(conv),
+        first_response_s=t.first_response_s,
+        mean_response_s=t.mean_response_s,
+        reply_rate=t.reply_rate,
+        within_sla_rate=t.within_sla_rate,
+        duration_s=t.duration_s,
+        rounds=t.n_rounds,
+        answered=t.n_answered,
+        buyer_sentiment=_mean(finite),
+        politeness=_mean(pol_values),
+        impolite_messages=impolite,
+        agent_messages_scored=len(pol_values),
+        escalation=esc.score,
+        escalation_level=esc.level,
+        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        total=a.total,
+        dimensions=tuple((name, d.score) for name, d in a.dimensions.items()),
+        critical=tuple(c.name for c in a.critical),
+        hits=tuple(hits),
+        per_agent_politeness=tuple(
+            (who, sum(v), len(v), per_agent_bad.get(who, 0)) for who, v in per_agent.items()
+        ),
+    )
+
+
+def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResult]:
+    chunk, policy = args
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return [analyze_conversation(c, policy) for c in chunk]
+
+
+def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
+    chunk: list[Conversation] = []
+    for c in items:
+        if not isinstance(c, Conversation):
+            raise ConfigError(f"analyze() needs Conversation objects, got {type(c).__name__}")
+        chunk.append(c)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def iter_results(
+    conversations: Iterable[Conversation],
+    *,
+    policy: Any = None,
+    workers: int = 1,
+    chunk_size: int = 64,
+) -> Iterator[tuple[list[Conversation], list[ConversationResult]]]:
+    """Yield ``(chunk, results)`` pairs in input order; scored in *workers* processes."""
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunks = _chunks(conversations, chunk_size)
+    if workers == 1:
+        for chunk in chunks:
+            yield chunk, _score_chunk((chunk, policy))
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn" if os.name == "nt" else "fork")
+    with ctx.Pool(workers) as pool:
+        pending: list[Any] = []
+        for chunk in chunks:
+            pending.append((chunk, pool.apply_async(_score_chunk, ((chunk, policy),))))
+            while len(pending) > 2 * workers:
+                first, job = pending.pop(0)
+                yield first, job.get()
+        for first, job in pending:
+            yield first, job.get()
+
+
+@attrs.define
+class AgentRollup:
+    """Mergeable per-agent sums (politeness, problems, competency, escalation)."""
+
+    agent: str
+    conversations: int = 0
+    politeness_sum: float = 0.0
+    politeness_n: int = 0
+    impolite_messages: int = 0
+    problem_hits: int = 0
+    high_risk: int = 0
+    total_sum: float = 0.0
+    total_n: int = 0
+    dim_sum: dict[str, float] = attrs.field(factory=dict)
+    dim_n: dict[str, int] = attrs.field(factory=dict)
+
+    def merge(self, other: AgentRollup) -> AgentRollup:
+        """Add *other*'s sums into this rollup (same agent) and return it."""
+        self.conversations += other.conversations
+        self.politeness_sum += other.politeness_sum
+        self.politeness_n += other.politeness_n
+        self.impolite_messages += other.impolite_messages
+        self.problem_hits += other.problem_hits
+        self.high_risk += other.high_risk
+        self.total_sum += other.total_sum
+        self.total_n += other.total_n
+        for k, v in other.dim_sum.items():
+            self.dim_sum[k] = self.dim_sum.get(k, 0.0) + v
+            self.dim_n[k] = self.dim_n.get(k, 0) + other.dim_n.get(k, 0)
+        return self
+
+    @property
+    def politeness(self) -> float | None:
+        """Mean politeness of this agent's scored messages."""
+        return self.politeness_sum / self.politeness_n if self.politeness_n else None
+
+    @property
+    def total(self) -> float | None:
+        """Mean competency total of the conversations this agent served."""
+        return self.total_sum / self.total_n if self.total_n else None
+
+    def dimension(self, name: str) -> float | None:
+        """Mean score of one dimension (``None`` when always N/A)."""
+        n = self.dim_n.get(name, 0)
+        return self.dim_sum[name] / n if n else None
+
+
+def _add_result(rollups: dict[str, AgentRollup], r: ConversationResult) -> None:
+    for who in r.agents:
+        roll = rollups.setdefault(who, AgentRollup(who))
+        roll.conversations += 1
+        roll.high_risk += r.escalation_level == "high"
+        if r.total is not None:
+            roll.total_sum += r.total
+            roll.total_n += 1
+        for name, score in r.dimensions:
+            if score is not None:
+                roll.dim_sum[name] = roll.dim_sum.get(name, 0.0) + score
+                roll.dim_n[name] = roll.dim_n.get(name, 0) + 1
+    for who, s, n, bad in r.per_agent_politeness:
+        roll = rollups.setdefault(who, AgentRollup(who))
+        roll.politeness_sum += s
+        roll.politeness_n += n
+        roll.impolite_messages += bad
+
+
+@attrs.define
+class Analysis:
+    """The outcome of :func:`analyze`: rollups, team KPIs and the worst examples.
+
+    Per-conversation results are not kept (memory stays flat); pass
+    ``results=`` to :func:`analyze` to stream them to a file.
+    """
+
+    conversations: int
+    messages: int
+    agents: dict[str, AgentRollup]
+    timing_by_agent: Any
+    timing_by_day: Any
+    timing_by_shop: Any
+    riskiest: list[tuple[ConversationResult, Conversation]]
+    problems: list[tuple[ConversationResult, Conversation, Evidence]]
+    first_time: datetime | None
+    last_time: datetime | None
+    dimension_names: tuple[str, ...]
+
+    def agent_rows(self) -> list[dict[str, Any]]:
+        """One row per agent: volume, response times, politeness, competency."""
+        timing = {row["agent"]: row for row in self.timing_by_agent.table().rows()}
+        rows = []
+        for name in sorted(self.agents):
+            roll = self.agents[name]
+            t = timing.get(name, {})
+            rows.append(
+                {
+                    "agent": name,
+                    "conversations": roll.conversations,
+                    "rounds": t.get("rounds", 0),
+                    "reply_rate": t.get("reply_rate"),
+                    "mean_wait_s": t.get("mean_s"),
+                    "p90_wait_s": t.get("p90_s"),
+                    "sla_rate": t.get("sla_rate"),
+                    "politeness": roll.politeness,
+                    "impolite": roll.impolite_messages,
+                    "problem_hits": roll.problem_hits,
+                    "high_risk": roll.high_risk,
+                    "total": roll.total,
+                }
+            )
+        return rows
+
+    def conversation_rows(self) -> list[dict[str, Any]]:
+        """The riskiest conversations, one row each."""
+        return [
+            {
+                "id": r.id,
+                "risk": r.escalation,
+                "level": r.escalation_level,
+                "total": r.total,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+            }
+            for r, _ in self.riskiest
+        ]
+
+    def write(self, out: str | os.PathLike[str]) -> list[Path]:
+        """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
+        from .report import render_html
+        from ._report_view import build_view
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        agents_csv = folder / "agents.csv"
+        rows = self.agent_rows()
+        with agents_csv.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["agent"])
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        html = folder / "report.html"
+        html.write_text(render_html(build_view(self)), encoding="utf-8")
+        return [agents_csv, html]
+
+
+def analyze(
+    conversations: Iterable[Conversation],
+    *,
+    policy: Any = None,
+    workers: int = 1,
+    chunk_size: int = 64,
+    results: str | os.PathLike[str] | IO[str] | None = None,
+    top_k: int = 10,
+) -> Analysis:
+    """Analyse a stream of conversations.
+
+    Parameters
+    ----------
+    conversations:
+        Any iterable of :class:`~kefu_standards.Conversation` (e.g. from
+        :func:`~kefu_standards.read_conversations`); consumed once, in chunks.
+    policy:
+        Timing policy (a :class:`~kefu_standards.timing.TimingPolicy` or a preset
+        name such as ``"taobao"``); ``None`` for the plain defaults.
+    workers:
+        Processes used to score chunks; the output does not depend on it.
+    results:
+        A path or text stream to write one JSON line per conversation to.
+    top_k:
+        How many riskiest conversations and problem hits the report keeps.
+    """
+    from .timing import TimingSummary
+
+    if top_k < 0:
+        raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    sink: IO[str] | None
+    close = False
+    if results is None or hasattr(results, "write"):
+        sink = results  # type: ignore[assignment]
+    else:
+        sink = Path(results).open("w", encoding="utf-8")  # noqa: SIM115 - closed below
+        close = True
+    by_agent = TimingSummary.empty(("agent",), policy)
+    by_day = TimingSummary.empty(("day",), policy)
+    by_shop = TimingSummary.empty(("shop",), policy)
+    rollups: dict[str, AgentRollup] = {}
+    risk_heap: list[tuple[float, int, ConversationResult, Conversation]] = []
+    hit_heap: list[tuple[float, int, ConversationResult, Conversation, Evidence]] = []
+    n_conv = n_msg = seq = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    dim_names: dict[str, None] = {}
+    try:
+        for chunk, results_chunk in iter_results(
+            conversations, policy=policy, workers=workers, chunk_size=chunk_size
+        ):
+            by_agent = by_agent.merge(TimingSummary.from_conversations(chunk, ("agent",), policy))
+            by_day = by_day.merge(TimingSummary.from_conversations(chunk, ("day",), policy))
+            by_shop = by_shop.merge(TimingSummary.from_conversations(chunk, ("shop",), policy))
+            for conv, r in zip(chunk, results_chunk, strict=True):
+                seq += 1
+                n_conv += 1
+                n_msg += len(conv)
+                if conv.started_at is not None and (first is None or conv.started_at < first):
+                    first = conv.started_at
+                if conv.ended_at is not None and (last is None or conv.ended_at > last):
+                    last = conv.ended_at
+                _add_result(rollups, r)
+                for name, _ in r.dimensions:
+                    dim_names.setdefault(name, None)
+                for e in r.hits:
+                    who = conv.messages[e.message_index or 0].sender or "(unknown agent)"
+                    rollups.setdefault(who, AgentRollup(who)).problem_hits += 1
+                    item = (-e.weight, -seq, r, conv, e)
+                    _push(hit_heap, item, top_k)
+                _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
+                if sink is not None:
+                    sink.write(json.dumps(r.to_record(), ensure_ascii=False) + "\n")
+    finally:
+        if close and sink is not None:
+            sink.close()
+    riskiest = [(r, c) for _, _, r, c in sorted(risk_heap, key=lambda t: (-t[0], -t[1]))]
+    problems = [(r, c, e) for _, _, r, c, e in sorted(hit_heap, key=lambda t: (-t[0], -t[1]))]
+    return Analysis(
+        conversations=n_conv,
+        messages=n_msg,
+        agents=rollups,
+        timing_by_agent=by_agent,
+        timing_by_day=by_day,
+        timing_by_shop=by_shop,
+        riskiest=riskiest,
+        problems=problems,
+        first_time=first,
+        last_time=last,
+        dimension_names=tuple(dim_names),
+    )
+
+
+def _push(heap: list[Any], item: tuple[Any, ...], k: int) -> None:
+    """Keep the *k* largest items (by the tuple order) in a min-heap."""
+    if k == 0:
+        return
+    if len(heap) < k:
+        heapq.heappush(heap, item)
+    elif item[:2] > heap[0][:2]:
+        heapq.heapreplace(heap, item)

@@ -1,0 +1,194 @@
+"""The HTML report: self-contained, escaped, masked, and it renders in a real browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import kefu_standards as ks
+from kefu_standards.report import (
+    AgentView,
+    ChatLine,
+    KpiView,
+    ReportView,
+    RiskView,
+    highlight,
+    render_html,
+)
+
+HOSTILE = (
+    "<script>document.body.setAttribute('data-pwned','1')</script>"
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned','2')\">"
+    "</textarea><svg onload=alert(1)>"
+)
+
+
+class TestHighlight:
+    @pytest.mark.parametrize(
+        ("text", "spans", "expected"),
+        [
+            ("你自己看", [(0, 3, "banned_phrase")], '<mark class="bad" title="banned_phrase">你自己</mark>看'),
+            ("亲，您好", [(0, 1, "courtesy")], '<mark class="good" title="courtesy">亲</mark>，您好'),
+            ("<b>", [], "&lt;b&gt;"),
+            ("a<b", [(1, 2, "harsh_tone")], 'a<mark class="bad" title="harsh_tone">&lt;</mark>b'),
+            ("电话13812345678", [], "电话138****5678"),
+            ("x", [(0, 5, "harsh_tone")], '<mark class="bad" title="harsh_tone">x</mark>'),
+        ],
+    )
+    def test_table(self, text: str, spans: list[tuple[int, int, str]], expected: str) -> None:
+        """Text is masked and escaped; spans become <mark> with a class by kind."""
+        assert expected == highlight(text, spans)
+
+
+def _hostile_view() -> ReportView:
+    line = ChatLine(role="buyer", sender="tb_<b>evil</b>", time="05-01 10:00", text=HOSTILE)
+    return ReportView(
+        title="报告 <script>",
+        period="2024-05-01",
+        conversations=1,
+        messages=1,
+        kpis=(KpiView("回复率", 0.5, "%", target="≥ 90%", ok=False),),
+        agents=(
+            AgentView(
+                agent="店:<i>小美</i>",
+                conversations=1,
+                rounds=2,
+                reply_rate=0.5,
+                mean_wait_s=30.0,
+                p90_wait_s=60.0,
+                sla_rate=0.5,
+                politeness=0.4,
+                impolite_messages=1,
+                total=55.0,
+                wait_buckets=(1, 0, 0, 0, 0, 1),
+                dimensions=(("服务态度", 0.4), ("数据分析", None)),
+            ),
+        ),
+        riskiest=(RiskView("c<1>", 0.9, "high", ("买家威胁投诉 <x>",), (line,)),),
+    )
+
+
+class TestRenderHtml:
+    def test_no_raw_markup_from_input(self) -> None:
+        """Every input string is escaped: no tag from chat text survives."""
+        page = render_html(_hostile_view())
+        assert "<script" not in page
+        assert "<img" not in page
+        assert "<svg onload" not in page
+        assert "&lt;script&gt;" in page
+        assert "<i>小美</i>" not in page
+
+    def test_self_contained(self) -> None:
+        """No external resource: no http(s) URL, no link/src attributes, a strict CSP."""
+        page = render_html(_hostile_view())
+        assert not re.search(r"https?://", page)
+        assert not re.search(r"\s(src|href)=", page)
+        assert "default-src 'none'" in page
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browse(page: Path, screenshot: Path) -> tuple[str, str]:
+    """Load *page* headless; return (dumped DOM, console log lines)."""
+    exe = _chromium()
+    assert exe is not None
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [exe, *flags, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                exe,
+                *flags,
+                f"--user-data-dir={profile}",
+                "--window-size=1280,2400",
+                f"--screenshot={screenshot}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    console = "\n".join(line for line in dom.stderr.splitlines() if ":CONSOLE" in line)
+    return dom.stdout, console
+
+
+needs_browser = pytest.mark.skipif(
+    _chromium() is None and not os.environ.get("KS_REQUIRE_BROWSER"),
+    reason="Debian's chromium is not installed (CI installs it and sets KS_REQUIRE_BROWSER)",
+)
+
+
+@needs_browser
+class TestInBrowser:
+    def test_detector_catches_an_unsafe_page(self, tmp_path: Path) -> None:
+        """The check is real: a page with a raw script shows up in the console log."""
+        bad = tmp_path / "bad.html"
+        bad.write_text(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">"
+            f"</head><body>{HOSTILE}</body></html>",
+            encoding="utf-8",
+        )
+        _, console = _browse(bad, tmp_path / "bad.png")
+        assert "Content Security Policy" in console
+
+    def test_report_renders_without_console_messages(self, tmp_path: Path) -> None:
+        """The real report of the examples plus a hostile chat renders cleanly, no script runs."""
+        examples = list(ks.read_conversations(_examples()))
+        hostile = ks.Conversation.from_records(
+            [
+                {"role": "buyer", "text": HOSTILE, "time": "2024-05-01 10:00:00", "sender": "tb_x"},
+                {
+                    "role": "agent",
+                    "text": "你自己看<script>alert(1)</script>",
+                    "time": "2024-05-01 10:05:00",
+                    "sender": "店:<b>坏</b>",
+                },
+            ],
+            id="<script>alert('id')</script>",
+        )
+        out = tmp_path / "report"
+        ks.analyze([*examples, hostile]).write(out)
+        page = out / "report.html"
+        shot = Path(os.environ.get("KS_SCREENSHOT_DIR", tmp_path)) / "report.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        dom, console = _browse(page, shot)
+        assert "客服质量报告" in dom
+        assert console == ""
+        assert not re.search(r"<body[^>]*data-pwned", dom)
+        assert "<script" not in dom
+        assert shot.exists()
+        assert shot.stat().st_size > 10_000
+
+
+def _examples() -> Path:
+    from kefu_standards.resources import data_file
+
+    return Path(str(data_file("examples/conversations.jsonl")))
