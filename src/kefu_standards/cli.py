@@ -129,9 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Response-time statistics per conversation (Taobao/JD definitions).",
     )
     _add_input_options(p)
-    p.add_argument(
-        "--policy", default="default", help="timing policy preset: default, taobao, jd"
-    )
+    p.add_argument("--policy", default="default", help="timing policy preset: default, taobao, jd")
     p.add_argument("--to", choices=("jsonl", "table"), default="table", help="output form")
     p.set_defaults(run=_cmd_response_times)
 

@@ -128,9 +128,7 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
             continue
         out.append(escape(shown[pos:start]))
         cls = _KIND_CLASS.get(kind, "bad")
-        out.append(
-            f'<mark class="{cls}" title="{escape(kind)}">{escape(shown[start:end])}</mark>'
-        )
+        out.append(f'<mark class="{cls}" title="{escape(kind)}">{escape(shown[start:end])}</mark>')
         pos = end
     out.append(escape(shown[pos:]))
     return "".join(out)

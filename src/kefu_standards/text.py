@@ -37,9 +37,7 @@ _CARD_MARKERS = (
     "图片|语音|视频|表情|文件|链接|商品|订单|卡片|商品快照|商品链接|订单卡片|位置|红包|"
     "价保金额\\(单件\\)|价保商品数量"
 )
-_PLACEHOLDER = (
-    r"\[(?:[\u4e00-\u9fff]{1,6}x|" + _CARD_MARKERS + r"|[A-Z]+_\d+|[A-Z]+_?x)\]"
-)
+_PLACEHOLDER = r"\[(?:[\u4e00-\u9fff]{1,6}x|" + _CARD_MARKERS + r"|[A-Z]+_\d+|[A-Z]+_?x)\]"
 # Emoticon codes: JD #E-s[数字x] / #E-s33 / #E-b12, Taobao /:^_^ /:809 /:Q
 _EMOTICON = r"#E-[a-z]\d*(?:\[[^\]\s]{1,6}\]|\d+)?\d*(?:#E)?|/:(?:[0-9]{3}|[\^_$*&?!~Q\-]{1,4}|[a-zA-Z]{1,2}\b)"
 _PLACEHOLDER_RE = re.compile(f"{_EMOTICON}|{_PLACEHOLDER}")

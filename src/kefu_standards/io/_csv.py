@@ -1,0 +1,128 @@
+"""CSV: one message per row; consecutive rows with the same conversation id form a conversation."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+
+from kefu_standards.exceptions import BadRecordError, ConfigError, ReadError
+from kefu_standards.model import Conversation, Message, message_from_record
+
+from ._common import LineReader, _Context
+
+__all__ = ["COLUMN_NAMES", "csv_rows", "parse_csv"]
+
+#: Logical column -> header names tried (case-insensitive) when ``columns=`` does not say.
+COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
+    "conversation_id": ("conversation_id", "conversation", "session_id", "chat_id", "会话id"),
+    "role": ("role", "角色"),
+    "text": ("text", "content", "message", "msg", "内容", "消息"),
+    "time": ("time", "sent_at", "timestamp", "datetime", "时间"),
+    "sender": ("sender", "nick", "speaker", "发送者", "发送人"),
+    "shop": ("shop", "店铺"),
+}
+_REQUIRED = ("conversation_id", "role", "text")
+
+
+def csv_rows(ctx: _Context, reader: LineReader) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(first_line, row)`` for each CSV record (quoted fields may span lines)."""
+    lines = (t for _, t in reader)
+    rows = csv.reader(lines)
+    start = 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            ctx.fail(BadRecordError(ctx.source, start, f"malformed CSV: {exc}"), None)
+            start = rows.line_num + 1
+            continue
+        yield start, row
+        start = rows.line_num + 1
+
+
+def resolve_columns(
+    header: list[str], columns: Mapping[str, str] | None, source: str
+) -> dict[str, int]:
+    """Map logical names to column indexes; ``columns=`` overrides the defaults."""
+    wanted = dict(columns or {})
+    unknown = sorted(set(wanted) - set(COLUMN_NAMES))
+    if unknown:
+        valid = ", ".join(COLUMN_NAMES)
+        raise ConfigError(f"unknown logical column(s) {unknown}; valid names are {valid}")
+    index = {name.strip().lower(): i for i, name in enumerate(header)}
+    out: dict[str, int] = {}
+    for logical, aliases in COLUMN_NAMES.items():
+        if logical in wanted:
+            i = index.get(wanted[logical].strip().lower())
+            if i is None:
+                reason = (
+                    f"column {wanted[logical]!r} (given for {logical!r}) is not in the "
+                    f"header; found {header}"
+                )
+                raise BadRecordError(source, 1, reason)
+            out[logical] = i
+            continue
+        hit = next((index[a] for a in aliases if a in index), None)
+        if hit is not None:
+            out[logical] = hit
+    missing = [c for c in _REQUIRED if c not in out]
+    if missing:
+        reason = (
+            f"missing column(s) {missing}; found {header}; pass columns={{logical: header}} "
+            f"with logical names from {list(COLUMN_NAMES)}"
+        )
+        raise BadRecordError(source, 1, reason)
+    return out
+
+
+def parse_csv(
+    ctx: _Context, reader: LineReader, columns: Mapping[str, str] | None
+) -> Iterator[Conversation]:
+    """Yield conversations from a one-message-per-row CSV file."""
+    rows = csv_rows(ctx, reader)
+    first = next(rows, None)
+    if first is None:
+        return
+    where = resolve_columns(first[1], columns, ctx.source)
+    seen: dict[str, int] = {}
+    current: str | None = None
+    shop: str | None = None
+    messages: list[Message] = []
+    lines: list[int] = []
+    for number, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue  # a blank row carries no message
+        rec = {k: row[i] for k, i in where.items() if i < len(row)}
+        conv_id = rec.pop("conversation_id", "")
+        if not conv_id:
+            ctx.fail(BadRecordError(ctx.source, number, "empty conversation id"), 1)
+            continue
+        if conv_id != current:
+            if conv_id in seen:
+                reason = (
+                    f"conversation id {conv_id!r} reappears after other conversations "
+                    f"(first seen at line {seen[conv_id]}); keep each conversation's rows "
+                    "together"
+                )
+                ctx.fail(BadRecordError(ctx.source, number, reason), 1)
+                continue
+            if current is not None:
+                yield from ctx.finish(current, messages, lines, shop=shop)
+            current, shop, messages, lines = conv_id, None, [], []
+            seen[conv_id] = number
+        row_shop = rec.pop("shop", "")
+        if shop is None and row_shop:
+            shop = row_shop
+        if not rec.get("sender"):
+            rec.pop("sender", None)
+        try:
+            msg = message_from_record(rec, tz=ctx.tz, source=ctx.source, line=number)
+        except ReadError as exc:
+            ctx.fail(exc, 1)
+            continue
+        messages.append(msg)
+        lines.append(number)
+    if current is not None:
+        yield from ctx.finish(current, messages, lines, shop=shop)
