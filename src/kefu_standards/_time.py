@@ -62,6 +62,11 @@ def parse_time(value: object, tz: str | tzinfo | None = None) -> datetime:
         return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(get_tz(tz))
     if not isinstance(value, str):
         raise ValueError(f"bad timestamp {value!r}: expected ISO-8601 text or epoch seconds")
+    if len(value) >= 19 and value[4] == "-" and value[10] in " T":  # fast path, canonical ISO
+        try:
+            return as_aware(datetime.fromisoformat(value.replace("Z", "+00:00")), tz)
+        except ValueError:
+            pass  # fall through to the loose parser and its precise message
     m = _LOOSE.match(value)
     if m is None:
         raise ValueError(
