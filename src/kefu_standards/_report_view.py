@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .report import (
-    WAIT_BUCKETS,
     AgentView,
     BannedHitView,
     ChatLine,
@@ -24,27 +23,6 @@ if TYPE_CHECKING:
 SLA_TARGET = 0.90  # Taobao 三分钟响应率 ≥ 90 % (snsmcma repost; UNVERIFIED)
 MEAN_RESPONSE_TARGET_S = 40.0  # JD 咚咚平均响应时长 < 40 s; 抖店 benchmark avg ≤ 40 s
 FIRST_RESPONSE_TARGET_S = 60.0  # 抖店 benchmark first response ≤ 60 s
-
-
-def _wait_buckets(analysis: Analysis, agent: str) -> tuple[int, ...]:
-    """Counts of answered rounds per WAIT_BUCKETS from the agent's sketch, then unanswered."""
-    from . import _quantiles
-
-    summary = analysis.timing_by_agent
-    try:
-        g = summary.keys.index((agent,))
-    except ValueError:
-        return (0,) * (len(WAIT_BUCKETS) + 1)
-    hist = np.asarray(summary.hist[g])
-    upper = np.concatenate((_quantiles.EDGES_US, [np.iinfo(np.int64).max])) / 1e6
-    counts = []
-    lo = 0.0
-    for _, hi in WAIT_BUCKETS:
-        mask = (upper > lo) & (upper <= hi) if hi != float("inf") else upper > lo
-        counts.append(int(hist[mask].sum()))
-        lo = hi
-    unanswered = int(summary.rounds[g] - summary.answered[g])
-    return (*counts, unanswered)
 
 
 def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
@@ -122,7 +100,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
                 politeness=roll.politeness,
                 impolite_messages=roll.impolite_messages,
                 total=roll.total,
-                wait_buckets=_wait_buckets(analysis, name),
+                wait_buckets=tuple(roll.wait_buckets),
                 dimensions=tuple((d, roll.dimension(d)) for d in analysis.dimension_names),
             )
         )

@@ -71,6 +71,7 @@ class ConversationResult:
     critical: tuple[str, ...]
     hits: tuple[Evidence, ...]
     per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
+    per_agent_waits: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
@@ -82,7 +83,27 @@ class ConversationResult:
         rec["critical"] = list(self.critical)
         rec["hits"] = [[e.start, e.end, e.text, e.kind, e.message_index] for e in self.hits]
         del rec["per_agent_politeness"]
+        del rec["per_agent_waits"]
         return rec
+
+
+#: Upper bounds (seconds) of the wait buckets kept per agent; a last bucket counts
+#: unanswered rounds.  The report's response-time distribution is drawn from them.
+WAIT_BUCKETS_S: tuple[float, ...] = (30.0, 60.0, 180.0, 600.0, math.inf)
+
+
+def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Count counted rounds per credited agent into WAIT_BUCKETS_S (+ unanswered)."""
+    out: dict[str, list[int]] = {}
+    for r in rounds:
+        if not r.counted:
+            continue
+        counts = out.setdefault(r.agent or "(unassigned)", [0] * (len(WAIT_BUCKETS_S) + 1))
+        if r.wait_s is None:
+            counts[-1] += int(not r.answered)
+            continue
+        counts[next(i for i, hi in enumerate(WAIT_BUCKETS_S) if r.wait_s <= hi)] += 1
+    return tuple((k, tuple(v)) for k, v in out.items())
 
 
 def _mean(values: list[float]) -> float | None:
@@ -152,6 +173,7 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
         per_agent_politeness=tuple(
             (who, sum(v), len(v), per_agent_bad.get(who, 0)) for who, v in per_agent.items()
         ),
+        per_agent_waits=_wait_buckets(t.rounds),
     )
 
 
@@ -221,6 +243,7 @@ class AgentRollup:
     total_n: int = 0
     dim_sum: dict[str, float] = attrs.field(factory=dict)
     dim_n: dict[str, int] = attrs.field(factory=dict)
+    wait_buckets: list[int] = attrs.field(factory=lambda: [0] * (len(WAIT_BUCKETS_S) + 1))
 
     def merge(self, other: AgentRollup) -> AgentRollup:
         """Add *other*'s sums into this rollup (same agent) and return it."""
@@ -232,6 +255,7 @@ class AgentRollup:
         self.high_risk += other.high_risk
         self.total_sum += other.total_sum
         self.total_n += other.total_n
+        self.wait_buckets = [a + b for a, b in zip(self.wait_buckets, other.wait_buckets, strict=True)]
         for k, v in other.dim_sum.items():
             self.dim_sum[k] = self.dim_sum.get(k, 0.0) + v
             self.dim_n[k] = self.dim_n.get(k, 0) + other.dim_n.get(k, 0)
@@ -270,6 +294,9 @@ def _add_result(rollups: dict[str, AgentRollup], r: ConversationResult) -> None:
         roll.politeness_sum += s
         roll.politeness_n += n
         roll.impolite_messages += bad
+    for who, counts in r.per_agent_waits:
+        roll = rollups.setdefault(who, AgentRollup(who))
+        roll.wait_buckets = [a + b for a, b in zip(roll.wait_buckets, counts, strict=True)]
 
 
 @attrs.define
@@ -392,7 +419,7 @@ def analyze(
     rollups: dict[str, AgentRollup] = {}
     risk_heap: list[tuple[float, int, ConversationResult, Conversation]] = []
     hit_heap: list[tuple[float, int, ConversationResult, Conversation, Evidence]] = []
-    n_conv = n_msg = seq = 0
+    n_conv = n_msg = seq = hit_seq = 0
     first: datetime | None = None
     last: datetime | None = None
     dim_names: dict[str, None] = {}
@@ -417,8 +444,8 @@ def analyze(
                 for e in r.hits:
                     who = conv.messages[e.message_index or 0].sender or "(unknown agent)"
                     rollups.setdefault(who, AgentRollup(who)).problem_hits += 1
-                    item = (-e.weight, -seq, r, conv, e)
-                    _push(hit_heap, item, top_k)
+                    hit_seq += 1
+                    _push(hit_heap, (-e.weight, -hit_seq, r, conv, e), top_k)
                 _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
                 if sink is not None:
                     sink.write(json.dumps(r.to_record(), ensure_ascii=False) + "\n")

@@ -191,7 +191,7 @@ def _dimension_chart(dims: Sequence[tuple[str, float | None]], width: int = 220)
 
 
 _CSS = """
-body{font-family:"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;
+body{font-family:"PingFang SC","Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Zen Hei",sans-serif;margin:2em;
 color:#222;max-width:1200px}
 h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;width:100%;font-size:.9em}
