@@ -1,0 +1,209 @@
+"""A multi-phrase matcher: many literal phrases, one trie automaton, one left-to-right pass.
+
+:class:`PhraseMatcher` is built once from ``(phrase, payload)`` entries and then
+finds, in one pass over the text, either
+
+- the **leftmost-longest, non-overlapping** matches (what a reader would
+  underline: ``不用谢`` rather than ``谢``), optionally vetted by an ``accept``
+  callback (context rules) that may reject a match or replace its payload, or
+- **all** matches, overlapping ones included (``不用谢`` *and* ``谢``).
+
+The phrases are stored in a character trie (nested dicts).  At each text
+position the scan follows at most one trie edge per character, so the cost is
+``O(len(text) * longest_phrase)`` — linear in the text, and independent of how
+many thousands of phrases there are.  Positions where no phrase starts cost one
+dict lookup.  (A trie walk in plain Python measured about three times faster
+than one compiled trie-shaped regular expression for chat-length messages,
+because ``re`` tries the alternatives of a branch one after the other.)
+
+The matcher knows nothing about Chinese or politeness: callers normalise the text
+(and the phrases) themselves and interpret the payloads.  Offsets are offsets into
+the string passed to :meth:`PhraseMatcher.find`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .exceptions import ConfigError
+
+__all__ = ["Match", "PhraseMatcher"]
+
+P = TypeVar("P")
+
+# A trie node is a dict: one key per next character, plus _END -> phrase when a phrase ends here.
+_END = ""  # never a character of a phrase (phrases are non-empty, keys are single characters)
+_Node = dict[str, Any]
+
+
+@attrs.frozen(slots=True)
+class Match(Generic[P]):
+    """One occurrence of a phrase: ``text[start:end] == phrase``, with its payload."""
+
+    start: int
+    end: int
+    phrase: str
+    payload: P
+
+
+class PhraseMatcher(Generic[P]):
+    """Find many literal phrases at once; each phrase carries a payload.
+
+    Parameters
+    ----------
+    entries:
+        ``(phrase, payload)`` pairs.  A phrase given twice keeps the **last**
+        payload, so later entries override earlier ones (a user lexicon over a
+        built-in one).  Empty phrases are rejected.
+
+    Examples
+    --------
+    >>> m = PhraseMatcher([("谢谢", "thanks"), ("不用谢", "reply"), ("谢", "thanks")])
+    >>> [(x.start, x.end, x.payload) for x in m.find("不用谢谢谢")]
+    [(0, 3, 'reply'), (3, 5, 'thanks')]
+    >>> [(x.start, x.phrase) for x in m.find("不用谢", overlapping=True)]
+    [(0, '不用谢'), (2, '谢')]
+
+    """
+
+    __slots__ = ("_longest", "_payloads", "_root")
+
+    def __init__(self, entries: Iterable[tuple[str, P]]) -> None:
+        payloads: dict[str, P] = {}
+        for phrase, payload in entries:
+            if not isinstance(phrase, str) or not phrase:
+                msg = f"PhraseMatcher phrases must be non-empty strings, got {phrase!r}"
+                raise ConfigError(msg)
+            payloads[phrase] = payload
+        root: _Node = {}
+        for phrase in payloads:
+            node = root
+            for ch in phrase:
+                node = node.setdefault(ch, {})
+            node[_END] = phrase
+        self._payloads = payloads
+        self._root = root
+        self._longest = max((len(p) for p in payloads), default=0)
+
+    def __len__(self) -> int:
+        return len(self._payloads)
+
+    def __contains__(self, phrase: object) -> bool:
+        return phrase in self._payloads
+
+    def __repr__(self) -> str:
+        return f"<PhraseMatcher of {len(self._payloads)} phrases>"
+
+    @property
+    def max_phrase_length(self) -> int:
+        """Length of the longest phrase (0 when empty)."""
+        return self._longest
+
+    def payload(self, phrase: str) -> P:
+        """Return the payload of *phrase* (``KeyError`` if it is not a phrase)."""
+        return self._payloads[phrase]
+
+    def _ends_at(self, text: str, i: int) -> list[str]:
+        """Every phrase that starts at *i*, shortest first."""
+        node: _Node | None = self._root.get(text[i])
+        found: list[str] = []
+        j = i + 1
+        n = len(text)
+        while node is not None:
+            phrase = node.get(_END)
+            if phrase is not None:
+                found.append(phrase)
+            if j >= n:
+                break
+            node = node.get(text[j])
+            j += 1
+        return found
+
+    def find(
+        self,
+        text: str,
+        *,
+        overlapping: bool = False,
+        accept: Callable[[int, int, P], P | None] | None = None,
+    ) -> list[Match[P]]:
+        """Return the matches in *text*, ordered by start (then by end).
+
+        With ``overlapping=False`` (default) the matches are leftmost-longest and
+        do not overlap.  With ``overlapping=True`` every occurrence of every
+        phrase is returned, including phrases inside longer ones.
+
+        *accept* (non-overlapping mode only) vets each candidate
+        ``accept(start, end, payload)``: it returns the payload to keep (possibly
+        a new one) or ``None`` to reject the match.  A rejected match does not
+        hide what is inside it: the next-longest phrase at the same start is
+        tried, then the scan goes on from the next character.  So the result is
+        the leftmost-longest matches *among the accepted ones*.
+        """
+        if overlapping:
+            if accept is not None:
+                msg = "PhraseMatcher.find: accept= works only with overlapping=False"
+                raise ConfigError(msg)
+            return self._find_overlapping(text)
+        payloads = self._payloads
+        root_get = self._root.get
+        out: list[Match[P]] = []
+        n = len(text)
+        i = 0
+        while i < n:
+            node = root_get(text[i])
+            if node is None:
+                i += 1
+                continue
+            # walk as far as the trie goes, remembering the longest phrase ending on the way
+            best = node.get(_END)
+            best_end = i + 1
+            j = i + 1
+            while j < n:
+                node = node.get(text[j])
+                if node is None:
+                    break
+                j += 1
+                phrase = node.get(_END)
+                if phrase is not None:
+                    best, best_end = phrase, j
+            if best is None:
+                i += 1
+                continue
+            if accept is None:
+                out.append(Match(i, best_end, best, payloads[best]))
+                i = best_end
+                continue
+            found = self._accepted(text, i, best, accept)
+            if found is None:
+                i += 1
+            else:
+                out.append(found)
+                i = found.end
+        return out
+
+    def _accepted(
+        self, text: str, start: int, longest: str, accept: Callable[[int, int, P], P | None]
+    ) -> Match[P] | None:
+        """Return the longest accepted phrase starting at *start* (at most *longest*)."""
+        payloads = self._payloads
+        kept = accept(start, start + len(longest), payloads[longest])
+        if kept is not None:
+            return Match(start, start + len(longest), longest, kept)
+        for phrase in reversed(self._ends_at(text, start)):
+            if len(phrase) >= len(longest):
+                continue
+            kept = accept(start, start + len(phrase), payloads[phrase])
+            if kept is not None:
+                return Match(start, start + len(phrase), phrase, kept)
+        return None
+
+    def _find_overlapping(self, text: str) -> list[Match[P]]:
+        payloads = self._payloads
+        out: list[Match[P]] = []
+        for i in range(len(text)):
+            for phrase in self._ends_at(text, i):
+                out.append(Match(i, i + len(phrase), phrase, payloads[phrase]))
+        return out

@@ -1,0 +1,692 @@
+"""Politeness of agent replies: lexicon markers with context rules, plus an offensive model.
+
+:func:`politeness` scores one text; :class:`PolitenessScorer` scores the agent
+messages of a :class:`~kefu_standards.model.Conversation`.  Both read
+:func:`kefu_standards.text.normalize` (Traditional → Simplified, full-width →
+half-width, placeholders blanked, same length), so evidence offsets always point
+into the caller's original text.
+
+How a score is made (see ``docs/explanation/politeness.md``):
+
+1. A :class:`Lexicon` of weighted phrases is matched leftmost-longest in one pass.
+   Each phrase has a *kind* (``courtesy``, ``banned_phrase``, ``harsh_tone``,
+   ``offensive``, ``over_promise``; ``neutral`` phrases only hide shorter ones)
+   and optionally context rules that can drop the hit or turn it around
+   (``不知道`` only counts at the end of a clause; ``谢谢…真是服了`` is sarcasm).
+2. The COLD-trained offensive-language model adds a negative contribution when
+   its log-odds exceed :data:`OFFENSIVE_CENTER`.
+3. ``score = sigmoid(BIAS + sum of contributions)``; repeated hits of the same
+   phrase count with diminishing weight (``w / k`` for the *k*-th).  Labels:
+   ``impolite`` below :data:`IMPOLITE_BELOW`, ``polite`` from :data:`POLITE_FROM`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from .evidence import Evidence
+from .exceptions import ConfigError, ReadError, UndefinedMetricWarning, UnknownNameError
+from .model import Conversation, Role
+from .resources import lazy, parse_tsv, read_text
+from .text import fold, normalize
+
+if TYPE_CHECKING:
+    from ._matcher import PhraseMatcher
+    from ._offensive import OffensiveModel
+
+__all__ = [
+    "BIAS",
+    "IMPOLITE_BELOW",
+    "KINDS",
+    "OFFENSIVE_CENTER",
+    "OFFENSIVE_SCALE",
+    "POLITE_FROM",
+    "RULES",
+    "Lexicon",
+    "Marker",
+    "Politeness",
+    "PolitenessResult",
+    "PolitenessScorer",
+    "politeness",
+    "politeness_many",
+]
+
+#: Marker kinds.  ``neutral`` phrases weigh nothing and give no evidence: they exist
+#: so that, as the longest match, they hide a shorter phrase (亲自 hides 亲).
+KINDS: tuple[str, ...] = (
+    "courtesy",
+    "banned_phrase",
+    "harsh_tone",
+    "offensive",
+    "over_promise",
+    "neutral",
+)
+
+# ---- the few constants of the score (tuned on politeness_zh dev, see the explanation page) ----
+#: Log-odds of a text with no marker at all (a plain factual reply).
+BIAS = 0.4
+#: The offensive model's log-odds above which it lowers the score ...
+OFFENSIVE_CENTER = -2.5
+#: ... by this many units of log-odds per unit of log-odds above the centre.
+OFFENSIVE_SCALE = 0.75
+#: ``score < IMPOLITE_BELOW`` → ``impolite``.
+IMPOLITE_BELOW = 0.25
+#: ``score >= POLITE_FROM`` → ``polite``; in between → ``neutral``.
+POLITE_FROM = 0.7
+
+_BUILTIN_FILES = (
+    "courtesy.tsv",
+    "banned.tsv",
+    "harsh.tsv",
+    "offensive.tsv",
+    "overpromise.tsv",
+    "neutral.tsv",
+)
+_REMOVE = "-"
+
+Label = Literal["impolite", "neutral", "polite"]
+
+
+# ---------------------------------------------------------------- context rules
+#
+# A rule sees the normalised text, the span of a hit and its marker, and returns the
+# marker to count (possibly changed) or None to drop the hit.  Each rule's docstring
+# gives an example where it fires and one where it must not; both are test cases.
+
+_RuleFn = Callable[[str, int, int, "Marker"], "Marker | None"]
+
+_CLAUSE_END = re.compile(r"[\s啊呀了哦呢吧啦嘛哈的耶诶]*(?:$|[,.!?;:~，。！？；：…、\n])")
+_CHOICE_AFTER = re.compile(
+    r".{0,4}?(?:选|挑|决定|喜欢|做主|定夺|确认|方便|需要|决策|拍|都可以|都行)"
+)
+_NEGATOR_BEFORE = re.compile(r"(?:不|没有?|别|无|毋|未)[会用必需想要再能]{0,2}$")
+_SARCASM_AFTER = re.compile(
+    r"^.{0,12}?(?:真是服了|服了|呵呵|真行|真棒啊|真厉害啊|无语|醉了|好一个|可真是|真是谢谢)"
+)
+_SENTENCE_START = re.compile(r"[.!?;。！？；\n]")
+_HEDGE = re.compile(
+    r"请|能否|可否|是否|能不能|可不可以|可以|麻烦|方便|如果|若|想问|不知|帮|劳|烦|吗|建议"
+)
+
+
+def _clause_final(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Count only when the clause ends right after the phrase (a flat refusal).
+
+    Fires (counts): ``这个我不知道。`` — not (dropped): ``我也不知道您是否需要发票``.
+    """
+    return marker if _CLAUSE_END.match(norm, end) else None
+
+
+def _second_person_choice(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop 你自己/您自己 when it offers the customer a choice rather than shirking.
+
+    Fires (counts): ``你自己看吧`` — not (dropped): ``您自己选择哪个颜色都可以``.
+    """
+    return None if _CHOICE_AFTER.match(norm, end) else marker
+
+
+def _negated_courtesy(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a courtesy marker that is negated (没有抱歉, 不会道歉, 不同意).
+
+    ``不用谢`` / ``不客气`` are lexicon phrases of their own, matched as the longest
+    phrase, so they are courtesy and never reach this rule as negated ``谢``.
+    Fires (dropped): ``我没有抱歉的必要`` — not (counts): ``不用谢，应该的``.
+    """
+    return None if _NEGATOR_BEFORE.search(norm, max(0, start - 4), start) else marker
+
+
+def _sarcastic_thanks(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Turn thanks followed closely by a sarcasm cue into harsh tone.
+
+    Fires (harsh): ``谢谢你啊，真是服了`` — not (courtesy): ``谢谢您的耐心等待``.
+    """
+    if _SARCASM_AFTER.match(norm[end:]):
+        return attrs.evolve(
+            marker, kind="harsh_tone", weight=-abs(marker.weight), rule="sarcastic_thanks"
+        )
+    return marker
+
+
+def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a challenge, imperative or question mark softened earlier in its sentence.
+
+    The sentence is read back to the previous ``。！？；`` (at most 30 characters).
+    Fires (counts): ``为什么你删了我的编辑?`` — not (dropped): ``请问您的订单号是多少?``.
+    """
+    lo = max(0, start - 30)
+    head = norm[lo:start]
+    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    return None if _HEDGE.search(head, cut) else marker
+
+
+_RULES: dict[str, _RuleFn] = {
+    "clause_final": _clause_final,
+    "not_choice": _second_person_choice,
+    "negated_courtesy": _negated_courtesy,
+    "sarcastic_thanks": _sarcastic_thanks,
+    "not_after_hedge": _not_after_hedge,
+}
+#: Names of the context rules a lexicon row may use (comma-separated in the rule column).
+RULES: tuple[str, ...] = tuple(_RULES)
+
+
+# ---------------------------------------------------------------- lexicon
+
+
+def _fold_phrase(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        msg = f"a politeness marker needs a non-empty phrase, got {value!r}"
+        raise ConfigError(msg)
+    return fold(value.strip())
+
+
+def _check_kind(_inst: object, _attr: object, value: str) -> None:
+    if value not in KINDS:
+        raise UnknownNameError("marker kind", value, KINDS)
+
+
+def _check_weight(_inst: object, _attr: object, value: float) -> None:
+    if not math.isfinite(value):
+        msg = f"a marker weight must be a finite number, got {value!r}"
+        raise ConfigError(msg)
+
+
+def _rules_tuple(value: object) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    names = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    out = tuple(str(n).strip() for n in names if str(n).strip())
+    for name in out:
+        if name not in _RULES:
+            raise UnknownNameError("context rule", name, RULES)
+    return out
+
+
+@attrs.frozen(slots=True)
+class Marker:
+    """One lexicon phrase: its kind, weight (log-odds units) and context rules.
+
+    ``phrase`` is stored folded (Traditional → Simplified, full-width → half-width,
+    lower case), the form it is matched against.  ``rules`` names context rules
+    from :data:`RULES`, applied in order; ``category`` is a free label
+    (``gratitude``, ``refusing`` ...) shown in evidence as ``kind/category``.
+    """
+
+    phrase: str = attrs.field(converter=_fold_phrase)
+    kind: str = attrs.field(validator=_check_kind)
+    weight: float = attrs.field(converter=float, validator=_check_weight)
+    rules: tuple[str, ...] = attrs.field(default=(), converter=_rules_tuple)
+    category: str = ""
+    rule: str = ""  # set when a context rule rewrote the marker (e.g. sarcastic_thanks)
+    #: What evidence shows as its ``rule``: ``rule`` if set, else ``kind/category`` (or ``kind``).
+    label: str = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        label = self.rule or (f"{self.kind}/{self.category}" if self.category else self.kind)
+        object.__setattr__(self, "label", label)
+
+
+MarkerLike = Marker | tuple[str, str, float] | tuple[str, str, float, str]
+
+
+def _as_marker(item: MarkerLike) -> Marker:
+    if isinstance(item, Marker):
+        return item
+    if isinstance(item, tuple) and len(item) in (3, 4):
+        return Marker(*item)
+    msg = f"expected a Marker or a (phrase, kind, weight[, rules]) tuple, got {item!r}"
+    raise ConfigError(msg)
+
+
+def _merge(base: Iterable[Marker], extra: Iterable[Marker]) -> tuple[Marker, ...]:
+    table = {m.phrase: m for m in base}
+    for m in extra:
+        table[m.phrase] = m
+    return tuple(table.values())
+
+
+def _markers_from_tsv(text: str, source: str) -> tuple[tuple[Marker, ...], tuple[str, ...]]:
+    """Markers and removed phrases of a lexicon TSV; errors name *source* and the line."""
+    markers: list[Marker] = []
+    removed: list[str] = []
+    try:
+        rows = parse_tsv(text, source)
+    except Exception as exc:
+        raise ReadError(source, None, str(exc)) from exc
+    for row in rows:
+        fields = row.fields
+        try:
+            if fields[:1] == (_REMOVE,):
+                removed.append(fold(row.phrase))
+                continue
+            if len(fields) < 2:
+                reason = (
+                    f"row {row.phrase!r} needs at least phrase, kind and weight separated by tabs"
+                    f" (or phrase<TAB>{_REMOVE} to remove a phrase)"
+                )
+                raise ReadError(source, row.line, reason)
+            try:
+                weight = float(fields[1])
+            except ValueError:
+                reason = f"weight {fields[1]!r} of {row.phrase!r} is not a number"
+                raise ReadError(source, row.line, reason) from None
+            rules = fields[2] if len(fields) > 2 else ""
+            category = fields[3] if len(fields) > 3 else ""
+            markers.append(Marker(row.phrase, fields[0], weight, rules, category))
+        except (ConfigError, UnknownNameError) as exc:
+            raise ReadError(source, row.line, str(exc)) from exc
+    return tuple(markers), tuple(removed)
+
+
+def _merge_one(markers: Iterable[Marker]) -> tuple[Marker, ...]:
+    """De-duplicate *markers* by phrase, the last one winning."""
+    return _merge((), markers)
+
+
+@lazy
+def _default_markers() -> tuple[Marker, ...]:
+    markers: list[Marker] = []
+    for name in _BUILTIN_FILES:
+        found, _removed = _markers_from_tsv(
+            read_text(f"politeness/{name}"), f"kefu_standards/data/politeness/{name}"
+        )
+        markers.extend(found)
+    return _merge((), markers)
+
+
+@attrs.frozen(slots=False, eq=False, repr=False)
+class Lexicon:
+    """An immutable set of politeness markers, matched with one automaton built on first use.
+
+    Make one with :meth:`default` (the built-in, versioned lexicons), :meth:`from_tsv`
+    (a shop's file merged over the built-ins) or :meth:`of` (markers from Python),
+    then derive others with :meth:`with_phrases`, :meth:`without` and :meth:`merged`;
+    the package data is never modified.
+
+    >>> lex = Lexicon.default().with_phrases([("小可爱", "courtesy", 0.5)]).without("亲")
+    >>> "小可爱" in lex, "亲" in lex
+    (True, False)
+    """
+
+    markers: tuple[Marker, ...] = attrs.field(converter=_merge_one)
+    name: str = "custom"
+
+    @classmethod
+    def default(cls) -> Lexicon:
+        """Return the built-in lexicon (``data/politeness/*.tsv``, version 1)."""
+        return _default_lexicon()
+
+    @classmethod
+    def of(cls, markers: Iterable[MarkerLike], *, name: str = "custom") -> Lexicon:
+        """Return a lexicon of exactly *markers* (no built-ins)."""
+        return cls(tuple(_as_marker(m) for m in markers), name)
+
+    @classmethod
+    def from_tsv(cls, path: str | PathLike[str], *, extend_default: bool = True) -> Lexicon:
+        """Read a lexicon TSV: ``phrase<TAB>kind<TAB>weight[<TAB>rules[<TAB>category]]``.
+
+        ``#`` lines are comments.  A row ``phrase<TAB>-`` removes *phrase*.  With
+        ``extend_default`` (the default) the rows are merged over
+        :meth:`default`: a phrase already there gets the new kind and weight.
+        A malformed row raises :class:`~kefu_standards.exceptions.ReadError`
+        naming the file and line.
+        """
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ReadError(source, None, f"cannot read lexicon file: {exc}") from exc
+        markers, removed = _markers_from_tsv(text, source)
+        base = cls.default().markers if extend_default else ()
+        merged = cls(_merge(base, markers), Path(path).name)
+        return merged.without(*removed) if removed else merged
+
+    def with_phrases(
+        self, markers: Iterable[MarkerLike] | Mapping[str, tuple[str, float]]
+    ) -> Lexicon:
+        """Return a new lexicon with *markers* added (an existing phrase is replaced).
+
+        Accepts :class:`Marker` objects, ``(phrase, kind, weight[, rules])`` tuples,
+        or a mapping ``{phrase: (kind, weight)}``.
+        """
+        if isinstance(markers, Mapping):
+            items: list[Marker] = [Marker(p, kw[0], kw[1]) for p, kw in markers.items()]
+        else:
+            items = [_as_marker(m) for m in markers]
+        return Lexicon(_merge(self.markers, items), self.name)
+
+    def without(self, *phrases: str) -> Lexicon:
+        """Return a new lexicon without *phrases* (any script; unknown phrases are ignored)."""
+        drop = {fold(p.strip()) for p in phrases}
+        return Lexicon(tuple(m for m in self.markers if m.phrase not in drop), self.name)
+
+    def merged(self, other: Lexicon) -> Lexicon:
+        """Return a new lexicon: *other*'s markers over this one's."""
+        return Lexicon(_merge(self.markers, other.markers), self.name)
+
+    def __contains__(self, phrase: object) -> bool:
+        return isinstance(phrase, str) and fold(phrase) in self._table
+
+    def __len__(self) -> int:
+        return len(self.markers)
+
+    def __getitem__(self, phrase: str) -> Marker:
+        return self._table[fold(phrase)]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Lexicon):
+            return NotImplemented
+        return self._table == other._table
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._table.items()))
+
+    def __repr__(self) -> str:
+        return f"<Lexicon {self.name!r}: {len(self.markers)} markers>"
+
+    @cached_property
+    def _table(self) -> dict[str, Marker]:
+        return {m.phrase: m for m in self.markers}
+
+    @cached_property
+    def matcher(self) -> PhraseMatcher[Marker]:
+        """The compiled matcher (built on first use, then cached on this lexicon)."""
+        from ._matcher import PhraseMatcher
+
+        return PhraseMatcher((m.phrase, m) for m in self.markers)
+
+
+@lazy
+def _default_lexicon() -> Lexicon:
+    return Lexicon(_default_markers(), "default")
+
+
+# ---------------------------------------------------------------- scoring
+
+
+@attrs.frozen(slots=True)
+class Politeness:
+    """Politeness of one text.
+
+    ``score`` is in [0, 1] (higher = more polite) and ``label`` one of
+    ``impolite``, ``neutral``, ``polite``; both are ``None`` when the text has no
+    content (empty, punctuation or placeholders only).  ``evidence`` lists every
+    hit that moved the score, in text order, with offsets into the original
+    text; ``offensive`` is the offensive-language model's probability.
+    """
+
+    score: float | None
+    label: Label | None
+    evidence: tuple[Evidence, ...] = ()
+    offensive: float | None = None
+
+    def of_kind(self, kind: str) -> tuple[Evidence, ...]:
+        """Return the evidence of one kind (``"courtesy"``, ``"banned_phrase"`` ...)."""
+        if kind not in KINDS:
+            raise UnknownNameError("marker kind", kind, KINDS)
+        return tuple(e for e in self.evidence if e.kind == kind)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _label(score: float) -> Label:
+    if score < IMPOLITE_BELOW:
+        return "impolite"
+    if score >= POLITE_FROM:
+        return "polite"
+    return "neutral"
+
+
+def _marker_hits(text: str, norm: str, lexicon: Lexicon) -> tuple[list[Evidence], float]:
+    """Leftmost-longest hits *that survive their context rules*, non-overlapping.
+
+    When a rule drops a phrase, a shorter phrase at the same place may still count
+    (``您自己选择`` drops ``您自己`` but keeps ``您``).
+    """
+
+    def accept(start: int, end: int, marker: Marker) -> Marker | None:
+        kept: Marker | None = marker
+        for rule in marker.rules:
+            kept = _RULES[rule](norm, start, end, marker)
+            if kept is None:
+                return None
+            marker = kept
+        return kept
+
+    evidence: list[Evidence] = []
+    total = 0.0
+    seen: dict[str, int] = {}
+    for hit in lexicon.matcher.find(norm, accept=accept):
+        marker = hit.payload
+        if marker.kind == "neutral":
+            continue
+        k = seen.get(marker.phrase, 0) + 1
+        seen[marker.phrase] = k
+        weight = marker.weight / k
+        total += weight
+        evidence.append(
+            Evidence(
+                hit.start, hit.end, text[hit.start : hit.end], marker.kind, weight, marker.label
+            )
+        )
+    return evidence, total
+
+
+_CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _score_text(text: str, lexicon: Lexicon, model: OffensiveModel | None) -> Politeness:
+    norm = normalize(text)
+    logit = model.logit(norm) if model is not None and _CONTENT.search(norm) else None
+    return _score_normalized(text, norm, lexicon, logit)
+
+
+def _score_many(
+    texts: Sequence[str], lexicon: Lexicon, model: OffensiveModel | None
+) -> list[Politeness]:
+    norms = [normalize(t) for t in texts]
+    logits: list[float | None] = [None] * len(texts)
+    if model is not None:
+        logits = list(model.logits(norms))
+    return [
+        _score_normalized(t, n, lexicon, x) for t, n, x in zip(texts, norms, logits, strict=True)
+    ]
+
+
+def _score_normalized(text: str, norm: str, lexicon: Lexicon, logit: float | None) -> Politeness:
+    """Score *text* given its normalised form and the model's log-odds (``None``: no model)."""
+    if _CONTENT.search(norm) is None:  # the same test as text.has_content
+        return Politeness(None, None)
+    evidence, total = _marker_hits(text, norm, lexicon)
+    offensive: float | None = None
+    if logit is not None:
+        offensive = _sigmoid(logit)
+        contribution = -OFFENSIVE_SCALE * max(0.0, logit - OFFENSIVE_CENTER)
+        total += contribution
+        if logit >= 0.0:  # listed as evidence once the model itself says "offensive"
+            lead = len(text) - len(text.lstrip())
+            tail = len(text.rstrip())
+            evidence.append(
+                Evidence(lead, tail, text[lead:tail], "offensive", contribution, "model:cold")
+            )
+            evidence.sort(key=lambda e: (e.start, e.end))
+    score = _sigmoid(BIAS + total)
+    return Politeness(score, _label(score), tuple(evidence), offensive)
+
+
+def _resolve(lexicon: Lexicon | None) -> Lexicon:
+    if lexicon is None:
+        return Lexicon.default()
+    if not isinstance(lexicon, Lexicon):
+        kind = type(lexicon).__name__
+        msg = f"lexicon must be a kefu_standards.politeness.Lexicon or None, got {kind}"
+        raise ConfigError(msg)
+    return lexicon
+
+
+_MODEL: list[OffensiveModel] = []
+
+
+def _default_model() -> OffensiveModel:
+    if not _MODEL:
+        from ._offensive import default_model
+
+        _MODEL.append(default_model())
+    return _MODEL[0]
+
+
+def politeness(text: str, *, lexicon: Lexicon | None = None) -> Politeness:
+    """Score the politeness of one agent reply.
+
+    Parameters
+    ----------
+    text:
+        The message, Simplified or Traditional, half- or full-width.
+    lexicon:
+        Markers to use; ``None`` means :meth:`Lexicon.default`.
+
+    Returns
+    -------
+    Politeness
+        ``score`` in [0, 1], ``label``, and ``evidence`` whose offsets index
+        *text*.  For a text without content the score and label are ``None``
+        and an :class:`~kefu_standards.exceptions.UndefinedMetricWarning` is issued.
+
+    Examples
+    --------
+    >>> p = politeness("亲，您好，请问有什么可以帮您？")
+    >>> p.label
+    'polite'
+    >>> [e.text for e in p.of_kind("courtesy")][:3]
+    ['亲', '您好', '请问']
+
+    """
+    if not isinstance(text, str):
+        msg = f"politeness() needs a str, got {type(text).__name__}"
+        raise ConfigError(msg)
+    result = _score_text(text, _resolve(lexicon), _default_model())
+    if result.score is None:
+        warnings.warn(
+            "politeness is undefined for a text without content; score is None",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def politeness_many(
+    texts: Iterable[str], *, lexicon: Lexicon | None = None
+) -> tuple[Politeness, ...]:
+    """Score many texts at once: the same results as :func:`politeness`, faster.
+
+    The offensive-language model runs once, vectorised, over all texts.  Texts
+    without content get ``score=None`` without a warning each.
+    """
+    items = list(texts)
+    for t in items:
+        if not isinstance(t, str):
+            msg = f"politeness_many() needs str items, got {type(t).__name__}"
+            raise ConfigError(msg)
+    return tuple(_score_many(items, _resolve(lexicon), _default_model()))
+
+
+# ---------------------------------------------------------------- conversations
+
+
+@attrs.frozen(slots=True)
+class PolitenessResult:
+    """Politeness of a conversation's agent messages.
+
+    ``score`` is the aggregate chosen by the scorer (``mean`` or ``min`` of the
+    message scores), ``None`` (N/A) when no agent message has content.
+    ``evidence`` holds the worst hits first (most negative weight), each with
+    the ``message_index`` of its message in the conversation; ``messages`` maps
+    each scored message index to its :class:`Politeness`.
+    """
+
+    score: float | None
+    label: Label | None
+    mean: float | None
+    minimum: float | None
+    n_messages: int
+    evidence: tuple[Evidence, ...] = ()
+    messages: tuple[tuple[int, Politeness], ...] = ()
+
+
+def _check_aggregate(_inst: object, _attr: object, value: str) -> None:
+    if value not in ("mean", "min"):
+        raise UnknownNameError("aggregate", value, ("mean", "min"))
+
+
+def _check_lexicon(_inst: object, _attr: object, value: Lexicon | None) -> None:
+    if value is not None and not isinstance(value, Lexicon):
+        msg = f"PolitenessScorer.lexicon must be a Lexicon or None, got {type(value).__name__}"
+        raise ConfigError(msg)
+
+
+def _check_max(_inst: object, _attr: object, value: int) -> None:
+    if value < 0:
+        msg = f"PolitenessScorer.max_evidence must be >= 0, got {value}"
+        raise ConfigError(msg)
+
+
+@attrs.frozen(slots=True)
+class PolitenessScorer:
+    """Score a conversation's agent messages (buyer, bot and system messages are ignored).
+
+    ``aggregate`` is ``"mean"`` (default) or ``"min"`` (the worst message decides);
+    ``max_evidence`` caps the hits returned (worst first).
+
+    >>> from kefu_standards import Conversation
+    >>> records = [{"role": "buyer", "text": "在吗"}, {"role": "agent", "text": "亲，您好，请稍等"}]
+    >>> conv = Conversation.from_records(records, id="c1")
+    >>> PolitenessScorer().score(conv).label
+    'polite'
+    """
+
+    lexicon: Lexicon | None = attrs.field(default=None, validator=_check_lexicon)
+    aggregate: str = attrs.field(default="mean", validator=_check_aggregate)
+    max_evidence: int = attrs.field(default=20, validator=_check_max)
+    name: str = "politeness"
+
+    def score_text(self, text: str) -> Politeness:
+        """Score one text with this scorer's lexicon (no warning for empty text)."""
+        return _score_text(text, _resolve(self.lexicon), _default_model())
+
+    def score(self, conversation: Conversation) -> PolitenessResult:
+        """Score the agent messages of *conversation*; ``score`` is ``None`` when there are none."""
+        lexicon, model = _resolve(self.lexicon), _default_model()
+        agent = [i for i, m in enumerate(conversation.messages) if m.role is Role.AGENT]
+        results = _score_many([conversation.messages[i].text for i in agent], lexicon, model)
+        scored = [(i, p) for i, p in zip(agent, results, strict=True) if p.score is not None]
+        if not scored:
+            return PolitenessResult(None, None, None, None, 0)
+        scores = [p.score for _, p in scored if p.score is not None]
+        mean = sum(scores) / len(scores)
+        minimum = min(scores)
+        value = mean if self.aggregate == "mean" else minimum
+        hits = [e.at(i) for i, p in scored for e in p.evidence]
+        hits.sort(key=lambda e: (e.weight, e.message_index, e.start))
+        return PolitenessResult(
+            value,
+            _label(value),
+            mean,
+            minimum,
+            len(scored),
+            tuple(hits[: self.max_evidence]),
+            tuple(scored),
+        )

@@ -1,0 +1,106 @@
+"""Specification of the multi-phrase matcher shared by politeness, escalation and competency."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kefu_standards._matcher import Match, PhraseMatcher
+from kefu_standards.exceptions import ConfigError
+
+PHRASES = {"谢": 1, "谢谢": 2, "不用谢": 3, "ab": 4, "abc": 5, "b": 6, "bcd": 7}
+M = PhraseMatcher(PHRASES.items())
+
+
+def _brute_overlapping(text: str) -> list[tuple[int, int]]:
+    return sorted(
+        (i, i + len(p)) for p in PHRASES for i in range(len(text)) if text.startswith(p, i)
+    )
+
+
+def _brute_leftmost_longest(text: str) -> list[tuple[int, int]]:
+    out, i = [], 0
+    while i < len(text):
+        ends = [i + len(p) for p in PHRASES if text.startswith(p, i)]
+        if ends:
+            out.append((i, max(ends)))
+            i = max(ends)
+        else:
+            i += 1
+    return out
+
+
+class TestFind:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("不用谢谢谢", [(0, 3, "不用谢"), (3, 5, "谢谢")]),
+            ("abcd", [(0, 3, "abc")]),
+            ("abd", [(0, 2, "ab")]),
+            ("xbcdx", [(1, 4, "bcd")]),
+            ("", []),
+            ("无关", []),
+        ],
+    )
+    def test_leftmost_longest(self, text: str, expected: list) -> None:
+        assert [(m.start, m.end, m.phrase) for m in M.find(text)] == expected
+
+    def test_payloads(self) -> None:
+        assert M.find("谢谢") == [Match(0, 2, "谢谢", 2)]
+
+    def test_overlapping(self) -> None:
+        got = [(m.start, m.phrase) for m in M.find("abcd", overlapping=True)]
+        assert got == [(0, "ab"), (0, "abc"), (1, "b"), (1, "bcd")]
+
+    def test_accept_can_reject_and_fall_back(self) -> None:
+        # reject 'abc': the next-longest phrase at the same start ('ab') is used
+        got = M.find("abcd", accept=lambda s, e, p: None if p == 5 else p)
+        assert [(m.start, m.phrase) for m in got] == [(0, "ab")]
+
+    def test_accept_can_rewrite_payload(self) -> None:
+        got = M.find("谢谢", accept=lambda s, e, p: p * 10)
+        assert got == [Match(0, 2, "谢谢", 20)]
+
+    def test_accept_rejecting_everything(self) -> None:
+        assert M.find("abcd", accept=lambda s, e, p: None) == []
+
+    def test_accept_needs_non_overlapping(self) -> None:
+        with pytest.raises(ConfigError, match="overlapping=False"):
+            M.find("ab", overlapping=True, accept=lambda s, e, p: p)
+
+    def test_last_payload_wins(self) -> None:
+        assert PhraseMatcher([("a", 1), ("a", 2)]).payload("a") == 2
+
+    def test_empty_phrase_rejected(self) -> None:
+        with pytest.raises(ConfigError, match="non-empty"):
+            PhraseMatcher([("", 1)])
+
+    def test_empty_matcher(self) -> None:
+        m: PhraseMatcher[int] = PhraseMatcher([])
+        assert (len(m), m.max_phrase_length, m.find("abc")) == (0, 0, [])
+
+    def test_introspection(self) -> None:
+        assert len(M) == len(PHRASES)
+        assert "abc" in M
+        assert M.max_phrase_length == 3
+
+
+TEXT = st.text(alphabet="谢不用abcdx", max_size=40)
+
+
+class TestProperties:
+    @given(TEXT)
+    def test_overlapping_finds_every_occurrence(self, text: str) -> None:
+        assert [(m.start, m.end) for m in M.find(text, overlapping=True)] == _brute_overlapping(
+            text
+        )
+
+    @given(TEXT)
+    def test_non_overlapping_is_leftmost_longest(self, text: str) -> None:
+        assert [(m.start, m.end) for m in M.find(text)] == _brute_leftmost_longest(text)
+
+    @given(TEXT)
+    def test_spans_hold_their_phrase(self, text: str) -> None:
+        for m in M.find(text):
+            assert text[m.start : m.end] == m.phrase
