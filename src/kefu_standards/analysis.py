@@ -114,7 +114,7 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
     """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
     from .competency import assess
     from .escalation import escalation
-    from .politeness import politeness
+    from .politeness import politeness_many
     from .sentiment import sentiment_scores
     from .timing import response_times
 
@@ -129,14 +129,13 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
     hits: list[Evidence] = []
     per_agent: dict[str, list[float]] = {}
     per_agent_bad: dict[str, int] = {}
-    for i, m in enumerate(conv):
-        if m.role is not Role.AGENT or not has_content(m.text):
-            continue
-        p = politeness(m.text)
+    agent_idx = [i for i, m in enumerate(conv) if m.role is Role.AGENT and has_content(m.text)]
+    scored = politeness_many([conv.messages[i].text for i in agent_idx]) if agent_idx else ()
+    for i, p in zip(agent_idx, scored, strict=True):
         if p.score is None:
             continue
         pol_values.append(p.score)
-        who = m.sender or "(unknown agent)"
+        who = conv.messages[i].sender or "(unknown agent)"
         per_agent.setdefault(who, []).append(p.score)
         if p.label == "impolite":
             impolite += 1
@@ -255,7 +254,9 @@ class AgentRollup:
         self.high_risk += other.high_risk
         self.total_sum += other.total_sum
         self.total_n += other.total_n
-        self.wait_buckets = [a + b for a, b in zip(self.wait_buckets, other.wait_buckets, strict=True)]
+        self.wait_buckets = [
+            a + b for a, b in zip(self.wait_buckets, other.wait_buckets, strict=True)
+        ]
         for k, v in other.dim_sum.items():
             self.dim_sum[k] = self.dim_sum.get(k, 0.0) + v
             self.dim_n[k] = self.dim_n.get(k, 0) + other.dim_n.get(k, 0)
