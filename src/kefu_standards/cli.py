@@ -296,8 +296,8 @@ def _cmd_response_times(args: argparse.Namespace, _rest: list[str]) -> int:
         t = response_times(conv, policy=policy)
         row: dict[str, object] = {
             "id": conv.id,
-            "rounds": t.rounds_total,
-            "answered": t.answered,
+            "rounds": t.n_rounds,
+            "answered": t.n_answered,
             "first_response_s": t.first_response_s,
             "mean_response_s": t.mean_response_s,
             "reply_rate": t.reply_rate,
