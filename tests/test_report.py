@@ -85,11 +85,28 @@ class TestRenderHtml:
         assert "<i>小美</i>" not in page
 
     def test_self_contained(self) -> None:
-        """No external resource: no http(s) URL, no link/src attributes, a strict CSP."""
+        """No external resource: no http(s) URL, no element with src/href, a strict CSP."""
         page = render_html(_hostile_view())
+        tags = _tags(page)
         assert not re.search(r"https?://", page)
-        assert not re.search(r"\s(src|href)=", page)
+        assert not [(t, a) for t, a in tags if {"src", "href"} & set(a)]
+        assert not [t for t, _ in tags if t in {"script", "img", "iframe", "link", "object"}]
+        assert not [a for _, a in tags if any(k.startswith("on") for k in a)]
         assert "default-src 'none'" in page
+
+
+def _tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every start tag of *page* with its attributes, as the browser's parser sees them."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, dict[str, str | None]]] = []
+
+    class _Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, dict(attrs)))
+
+    _Collect().feed(page)
+    return found
 
 
 def _chromium() -> str | None:

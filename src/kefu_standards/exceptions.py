@@ -50,6 +50,9 @@ class UnknownNameError(KefuError, LookupError):
     def __str__(self) -> str:  # LookupError would otherwise repr() the message
         return str(self.args[0])
 
+    def __reduce__(self) -> tuple[type[UnknownNameError], tuple[str, object, tuple[str, ...]]]:
+        return (type(self), (self.kind, self.name, self.valid))
+
 
 class MessageOrderError(KefuError, ValueError):
     """Message timestamps go backwards inside one conversation."""
@@ -58,6 +61,9 @@ class MessageOrderError(KefuError, ValueError):
         self.conversation_id = conversation_id
         self.index = index
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[MessageOrderError], tuple[str, int, str]]:
+        return (type(self), (self.conversation_id, self.index, str(self.args[0])))
 
 
 class ReadError(KefuError, ValueError):
@@ -111,6 +117,9 @@ class ScorerContractError(KefuError, AssertionError):
         self.check = check
         self.detail = detail
         super().__init__(f"scorer {scorer_name!r} fails check {check!r}: {detail}")
+
+    def __reduce__(self) -> tuple[type[ScorerContractError], tuple[str, str, str]]:
+        return (type(self), (self.scorer_name, self.check, self.detail))
 
 
 class KefuWarning(UserWarning):

@@ -1,0 +1,52 @@
+"""Errors are typed, carry their data, and survive pickling (worker processes)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from kefu_standards import exceptions as ex
+
+CASES = [
+    ex.ConfigError("bad"),
+    ex.UnknownNameError("preset", "tmall", ["default", "taobao", "jd"]),
+    ex.MessageOrderError("c1", 3, "message 3 is earlier"),
+    ex.ReadError("chats.jsonl", 7, "bad"),
+    ex.BadTimestampError("a.txt", 2, "bad timestamp 'x'"),
+    ex.UnknownRoleError("a.csv", 5, "unknown role 'boss'"),
+    ex.BrokenBlockError("a.txt", 9, "separator missing"),
+    ex.BadRecordError("a.jsonl", 1, "missing 'text'"),
+    ex.DecodeError("a.txt", 4, "undecodable bytes"),
+    ex.ModelFileError("bad npz"),
+    ex.ScorerContractError("mine", "deterministic", "two calls differ"),
+]
+
+
+@pytest.mark.parametrize("error", CASES, ids=lambda e: type(e).__name__)
+def test_pickle_round_trip(error: Exception) -> None:
+    """Every error pickles to an equal message and the same attributes."""
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error)
+    assert str(again) == str(error)
+    assert vars(again) == vars(error)
+
+
+@pytest.mark.parametrize("error", CASES, ids=lambda e: type(e).__name__)
+def test_every_error_is_a_kefu_error(error: Exception) -> None:
+    """One base class catches everything the library raises."""
+    assert isinstance(error, ex.KefuError)
+
+
+def test_read_error_names_file_and_line() -> None:
+    """The message starts with the file and the 1-based line."""
+    assert str(ex.BadTimestampError("chats.jsonl", 12, "bad timestamp")) == (
+        "chats.jsonl, line 12: bad timestamp"
+    )
+
+
+def test_unknown_name_lists_valid_names() -> None:
+    """The message lists what is valid; str() is not a repr."""
+    err = ex.UnknownNameError("preset", "tmall", ("default", "taobao"))
+    assert str(err) == "unknown preset 'tmall'; valid presets are: 'default', 'taobao'"
+    assert isinstance(err, LookupError)
