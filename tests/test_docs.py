@@ -21,7 +21,7 @@ def test_python_blocks_run(page: Path, capsys: pytest.CaptureFixture[str]) -> No
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for n, block in enumerate(_blocks(page), start=1):
         try:
-            exec(compile(block, f"{page.name}[block {n}]", "exec"), namespace)  # noqa: S102
+            exec(compile(block, f"{page.name}[block {n}]", "exec"), namespace)
         except Exception as exc:  # pragma: no cover - failure path
             pytest.fail(f"{page.relative_to(DOCS)} block {n} failed: {exc!r}\n{block}")
     capsys.readouterr()

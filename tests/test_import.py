@@ -58,10 +58,16 @@ def test_data_loads_lazily_and_once() -> None:
 def test_functions_are_not_shadowed_by_their_submodules(name: str) -> None:
     """`ks.sentiment` stays the function after `kefu_standards.sentiment` is imported."""
     code = (
-        f"import importlib, kefu_standards as ks; importlib.import_module('kefu_standards.{name}'); "
+        "import importlib, kefu_standards as ks; "
+        f"importlib.import_module('kefu_standards.{name}'); "
         f"print(callable(ks.{name}), type(ks.{name}).__name__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.split() == ["True", "function"]
+
+
+def test_all_lists_every_lazy_name() -> None:
+    """__all__ is written out by hand; it must cover every lazily exported name."""
+    assert set(ks._LAZY) <= set(ks.__all__)

@@ -100,7 +100,10 @@ class TestConversationFromRecords:
     def test_builds_messages_in_order(self) -> None:
         """Records become messages with parsed, aware times."""
         c = ks.Conversation.from_records(
-            [rec("buyer", "在吗", "2024-05-01 10:00:00", "tb1"), rec("客服", "亲", "2024-05-01 10:00:20")],
+            [
+                rec("buyer", "在吗", "2024-05-01 10:00:00", "tb1"),
+                rec("客服", "亲", "2024-05-01 10:00:20"),
+            ],
             id="c1",
         )
         assert [m.role for m in c] == [ks.Role.BUYER, ks.Role.AGENT]
@@ -126,7 +129,9 @@ class TestConversationFromRecords:
 
     def test_explicit_zone(self) -> None:
         """Naive times are read in the zone given by tz=."""
-        c = ks.Conversation.from_records([rec("buyer", "x", "2024-05-01 10:00:00")], id="c", tz="UTC")
+        c = ks.Conversation.from_records(
+            [rec("buyer", "x", "2024-05-01 10:00:00")], id="c", tz="UTC"
+        )
         assert c.messages[0].sent_at == datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 
     def test_untimed_messages_are_allowed(self) -> None:
@@ -161,7 +166,10 @@ class TestConversationFromRecords:
 
     def test_out_of_order_raises(self) -> None:
         """Timestamps going backwards are an error that says how to sort instead."""
-        records = [rec("buyer", "a", "2024-05-01 10:00:10"), rec("agent", "b", "2024-05-01 10:00:00")]
+        records = [
+            rec("buyer", "a", "2024-05-01 10:00:10"),
+            rec("agent", "b", "2024-05-01 10:00:00"),
+        ]
         with pytest.raises(MessageOrderError, match="sort=True") as info:
             ks.Conversation.from_records(records, id="c")
         assert info.value.index == 1

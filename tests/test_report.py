@@ -33,8 +33,16 @@ class TestHighlight:
     @pytest.mark.parametrize(
         ("text", "spans", "expected"),
         [
-            ("你自己看", [(0, 3, "banned_phrase")], '<mark class="bad" title="banned_phrase">你自己</mark>看'),
-            ("亲，您好", [(0, 1, "courtesy")], '<mark class="good" title="courtesy">亲</mark>，您好'),
+            (
+                "你自己看",
+                [(0, 3, "banned_phrase")],
+                '<mark class="bad" title="banned_phrase">你自己</mark>看',
+            ),
+            (
+                "亲，您好",
+                [(0, 1, "courtesy")],
+                '<mark class="good" title="courtesy">亲</mark>，您好',
+            ),
             ("<b>", [], "&lt;b&gt;"),
             ("a<b", [(1, 2, "harsh_tone")], 'a<mark class="bad" title="harsh_tone">&lt;</mark>b'),
             ("电话13812345678", [], "电话138****5678"),
@@ -169,7 +177,7 @@ class TestInBrowser:
         bad = tmp_path / "bad.html"
         bad.write_text(
             "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">"
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
             f"</head><body>{HOSTILE}</body></html>",
             encoding="utf-8",
         )

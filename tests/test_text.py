@@ -18,8 +18,13 @@ from kefu_standards.text import (
 # Traditional, full-width, placeholder and emoji-rich text.
 chat_text = st.lists(
     st.sampled_from(
-        list("親謝請問這個質量還說們，！？ＡＢｃ１２　 好的在吗[]数字x#E-s/:^_😀\n")
-        + ["[数字x]", "#E-s[数字x]", "/:^_^", "[ORDERID_123]"]
+        [
+            *"親謝請問這個質量還說們，！？ＡＢｃ１２　 好的在吗[]数字x#E-s/:^_😀\n",
+            "[数字x]",
+            "#E-s[数字x]",
+            "/:^_^",
+            "[ORDERID_123]",
+        ]
     ),
     max_size=30,
 ).map("".join)

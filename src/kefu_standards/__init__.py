@@ -68,18 +68,55 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "AgentProfile",
+    "Analysis",
+    "Assessment",
+    "BusinessHours",
     "Conversation",
+    "ConversationResult",
+    "Criterion",
+    "DimensionScore",
+    "Escalation",
     "Evidence",
     "KefuError",
+    "Lexicon",
     "Message",
+    "Politeness",
+    "PolitenessScorer",
+    "ReadReport",
+    "ResponseTimes",
     "Role",
+    "Round",
+    "ScoreResult",
+    "Scorecard",
+    "Scorer",
+    "Sentiment",
+    "SentimentModel",
+    "TimingPolicy",
+    "TimingSummary",
     "__version__",
+    "analyze",
+    "assess",
+    "escalation",
     "exceptions",
+    "get_scorer",
+    "get_scorer_names",
+    "make_scorer",
+    "politeness",
+    "politeness_many",
+    "profile_agent",
+    "read_conversations",
+    "response_times",
+    "sentiment",
+    "sentiment_many",
+    "sentiment_scores",
+    "summarize_response_times",
     "testing",
-    *_LAZY,
+    "write_jsonl",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import testing
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,
@@ -104,7 +141,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         response_times,
         summarize_response_times,
     )
-    from . import testing
     from .typing import Scorer
 
 

@@ -12,6 +12,8 @@ class FrozenDict(Mapping[str, Any]):
     """An immutable ``str``-keyed mapping.  Nested dicts and lists are frozen too."""
 
     __slots__ = ("_data", "_hash")
+    _data: dict[str, Any]
+    _hash: int | None
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         items = {} if data is None else {str(k): freeze(v) for k, v in data.items()}
@@ -31,9 +33,11 @@ class FrozenDict(Mapping[str, Any]):
         raise AttributeError("FrozenDict is immutable")
 
     def __hash__(self) -> int:
-        if self._hash is None:
-            object.__setattr__(self, "_hash", hash(frozenset(self._data.items())))
-        return self._hash  # type: ignore[no-any-return]
+        cached = self._hash
+        if cached is None:
+            cached = hash(frozenset(self._data.items()))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -42,10 +43,8 @@ class Progress:
         for item in items:
             self.count += 1
             if size is None:
-                try:
+                with contextlib.suppress(TypeError):
                     self.messages += len(item)  # type: ignore[arg-type]
-                except TypeError:
-                    pass
             self._maybe_draw()
             yield item
 

@@ -107,8 +107,8 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
     riskiest = tuple(
         RiskView(
             conversation_id=r.id,
-            score=r.escalation,
-            level=r.escalation_level,
+            score=r.escalation or 0.0,
+            level=r.escalation_level or "—",
             reasons=r.escalation_reasons,
             lines=_lines(conv, r),
         )

@@ -63,8 +63,8 @@ class ConversationResult:
     politeness: float | None
     impolite_messages: int
     agent_messages_scored: int
-    escalation: float
-    escalation_level: str
+    escalation: float | None
+    escalation_level: str | None
     escalation_reasons: tuple[str, ...]
     total: float | None
     dimensions: tuple[tuple[str, float | None], ...]
@@ -121,7 +121,7 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
     conv = conversation
     t = response_times(conv, policy=policy)
     buyer_texts = [m.text for m in conv if m.role is Role.BUYER and has_content(m.text)]
-    scores = sentiment_scores(buyer_texts) if buyer_texts else []
+    scores = sentiment_scores(buyer_texts).tolist() if buyer_texts else []
     finite = [float(s) for s in scores if not math.isnan(s)]
 
     pol_values: list[float] = []
@@ -346,7 +346,7 @@ class Analysis:
         return rows
 
     def conversation_rows(self) -> list[dict[str, Any]]:
-        """The riskiest conversations, one row each."""
+        """Return the riskiest conversations, one row each."""
         return [
             {
                 "id": r.id,
@@ -360,8 +360,8 @@ class Analysis:
 
     def write(self, out: str | os.PathLike[str]) -> list[Path]:
         """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
-        from .report import render_html
         from ._report_view import build_view
+        from .report import render_html
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -398,10 +398,13 @@ def analyze(
         name such as ``"taobao"``); ``None`` for the plain defaults.
     workers:
         Processes used to score chunks; the output does not depend on it.
+    chunk_size:
+        Conversations per chunk (the unit of work and of memory).
     results:
         A path or text stream to write one JSON line per conversation to.
     top_k:
         How many riskiest conversations and problem hits the report keeps.
+
     """
     from .timing import TimingSummary
 
@@ -447,7 +450,8 @@ def analyze(
                     rollups.setdefault(who, AgentRollup(who)).problem_hits += 1
                     hit_seq += 1
                     _push(hit_heap, (-e.weight, -hit_seq, r, conv, e), top_k)
-                _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
+                if r.escalation is not None:
+                    _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
                 if sink is not None:
                     sink.write(json.dumps(r.to_record(), ensure_ascii=False) + "\n")
     finally:

@@ -9,7 +9,7 @@ from .exceptions import ConfigError
 __all__ = ["Evidence"]
 
 
-def _check_span(inst: Evidence, _attr: object, _value: object) -> None:
+def _check_span(inst: Evidence, _attr: attrs.Attribute[int], _value: int) -> None:
     if inst.start < 0 or inst.end < inst.start:
         msg = f"Evidence span must satisfy 0 <= start <= end, got ({inst.start}, {inst.end})"
         raise ConfigError(msg)

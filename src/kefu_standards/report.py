@@ -122,8 +122,8 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
     shown = mask(text)
     out: list[str] = []
     pos = 0
-    for start, end, kind in sorted(spans):
-        start, end = max(start, pos), min(end, len(shown))
+    for raw_start, raw_end, kind in sorted(spans):
+        start, end = max(raw_start, pos), min(raw_end, len(shown))
         if start >= end:
             continue
         out.append(escape(shown[pos:start]))
@@ -191,8 +191,8 @@ def _dimension_chart(dims: Sequence[tuple[str, float | None]], width: int = 220)
 
 
 _CSS = """
-body{font-family:"PingFang SC","Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Zen Hei",sans-serif;margin:2em;
-color:#222;max-width:1200px}
+body{font-family:"PingFang SC","Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Zen Hei",
+sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;width:100%;font-size:.9em}
 th,td{border-bottom:1px solid #eee;padding:.35em .5em;text-align:left;vertical-align:top}
@@ -217,7 +217,8 @@ def _kpi_table(kpis: Sequence[KpiView]) -> str:
             status = '<span class="ok">达标</span>' if k.ok else '<span class="fail">未达标</span>'
         rows.append(
             f"<tr><td>{escape(k.name)}</td><td class='num'>{_fmt(k.value, k.unit)}</td>"
-            f"<td>{escape(k.target)}</td><td>{status}</td><td class='note'>{escape(k.note)}</td></tr>"
+            f"<td>{escape(k.target)}</td><td>{status}</td>"
+            f"<td class='note'>{escape(k.note)}</td></tr>"
         )
     return (
         "<table><tr><th>指标 KPI</th><th>数值</th><th>目标</th><th>状态</th><th>说明</th></tr>"

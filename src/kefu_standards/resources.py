@@ -11,12 +11,19 @@ import threading
 from collections.abc import Callable
 from functools import wraps
 from importlib import resources
-from importlib.resources.abc import Traversable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from .exceptions import ModelFileError
+
+if TYPE_CHECKING:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 __all__ = ["LexiconEntry", "data_file", "lazy", "load_npz", "load_tsv", "read_text"]
 
@@ -54,7 +61,7 @@ def data_file(name: str) -> Traversable:
 
 def read_text(name: str) -> str:
     """Return the text of packaged data file *name* (UTF-8)."""
-    return data_file(name).read_text(encoding="utf-8")
+    return str(data_file(name).read_text(encoding="utf-8"))
 
 
 @attrs.frozen(slots=True)

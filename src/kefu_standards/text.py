@@ -39,7 +39,10 @@ _CARD_MARKERS = (
 )
 _PLACEHOLDER = r"\[(?:[\u4e00-\u9fff]{1,6}x|" + _CARD_MARKERS + r"|[A-Z]+_\d+|[A-Z]+_?x)\]"
 # Emoticon codes: JD #E-s[数字x] / #E-s33 / #E-b12, Taobao /:^_^ /:809 /:Q
-_EMOTICON = r"#E-[a-z]\d*(?:\[[^\]\s]{1,6}\]|\d+)?\d*(?:#E)?|/:(?:[0-9]{3}|[\^_$*&?!~Q\-]{1,4}|[a-zA-Z]{1,2}\b)"
+_EMOTICON = (
+    r"#E-[a-z]\d*(?:\[[^\]\s]{1,6}\]|\d+)?\d*(?:#E)?"
+    r"|/:(?:[0-9]{3}|[\^_$*&?!~Q\-]{1,4}|[a-zA-Z]{1,2}\b)"
+)
 _PLACEHOLDER_RE = re.compile(f"{_EMOTICON}|{_PLACEHOLDER}")
 
 # Phone numbers (mainland mobile, optionally +86) and long digit runs (order ids, ID cards).
@@ -86,7 +89,9 @@ def blank_placeholders(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """The form analysers read: :func:`blank_placeholders` then :func:`fold`. Same length.
+    """Return the form analysers read: :func:`blank_placeholders`, then :func:`fold`.
+
+    Same length as *text*.
 
     >>> normalize("#E-s[数字x]親，好的")
     '         亲,好的'
@@ -95,7 +100,7 @@ def normalize(text: str) -> str:
 
 
 def has_content(text: str) -> bool:
-    """True if *text* has a letter, digit or CJK character outside placeholders.
+    """Return True if *text* has a letter, digit or CJK character outside placeholders.
 
     Empty, whitespace-only, punctuation-only and placeholder-only texts have
     no content: sentiment and politeness are *undefined* for them.
