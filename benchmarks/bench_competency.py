@@ -1,0 +1,147 @@
+"""Validity and speed of the nine-standard scorecard on real JD dialogues (jddc_sat dev).
+
+Run from the repository root::
+
+    python benchmarks/bench_competency.py
+
+Validity: ROC AUC of ``100 - total`` (points lost) for dissatisfied dialogues
+(``overall == 0``) against the rest, and the same per dimension (``1 - score``,
+over dialogues where the dimension applies).  jddc has no timestamps, so the
+timing parts are N/A.  Speed: ``assess`` throughput as a ratio to SnowNLP's
+sentiment over the same messages, measured in the same run.
+Results also go to ``benchmarks/results/competency.json``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+JDDC = DATA / "jddc_sat.dev.jsonl.gz"
+RESULTS = ROOT / "benchmarks" / "results" / "competency.json"
+
+
+def _roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float | None:
+    """ROC AUC (ties count half) from benchmarks/_metrics.py; None if a class is empty."""
+    from _metrics import roc_auc
+
+    if not labels or sum(labels) in (0, len(labels)):
+        return None
+    return float(roc_auc(labels, scores))
+
+
+def _load() -> list[dict[str, object]]:
+    if not JDDC.exists():
+        sys.exit(
+            f"bench_competency: {JDDC} not found; the shared dev sets are needed (../shared/data)"
+        )
+    with gzip.open(JDDC, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import kefu_standards as ks
+    from kefu_standards.competency import Scorecard, assess
+
+    records = _load()
+    convs = [
+        ks.Conversation.from_records(
+            [{"role": t["role"], "text": t["text"]} for t in r["turns"]],  # type: ignore[attr-defined]
+            id=str(r["id"]),
+        )
+        for r in records
+    ]
+    labels = [1 if r["overall"] == 0 else 0 for r in records]
+    card = Scorecard.default()
+
+    # warm-up (lexicons, models) outside the timings
+    assess(convs[0], card)
+    from snownlp import SnowNLP
+
+    _ = SnowNLP("好的").sentiments
+
+    texts = [m.text for c in convs for m in c.messages if m.text.strip()]
+    t0 = time.perf_counter()
+    for t in texts:
+        _ = SnowNLP(t).sentiments
+    t_snow = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    results = [assess(c, card) for c in convs]
+    t_ours = time.perf_counter() - t0
+
+    totals = [a.total for a in results]
+    rows = []
+    keep = [i for i, t in enumerate(totals) if t is not None]
+    auc_total = _roc_auc([labels[i] for i in keep], [100.0 - totals[i] for i in keep])  # type: ignore[operator]
+    for c in card.criteria:
+        scores = [a.dimensions[c.name].score for a in results]
+        idx = [i for i, s in enumerate(scores) if s is not None]
+        auc = _roc_auc([labels[i] for i in idx], [1.0 - scores[i] for i in idx]) if idx else None  # type: ignore[operator]
+        rows.append(
+            {
+                "dimension": c.name,
+                "label": c.label,
+                "weight": c.weight,
+                "applies": len(idx),
+                "na": len(scores) - len(idx),
+                "dissatisfied_applies": sum(labels[i] for i in idx),
+                "mean_score": (sum(scores[i] for i in idx) / len(idx)) if idx else None,  # type: ignore[misc]
+                "auc": auc,
+            }
+        )
+    critical = sum(1 for a in results if a.critical)
+    out = {
+        "dataset": "jddc_sat.dev",
+        "dialogues": len(convs),
+        "dissatisfied": sum(labels),
+        "with_total": len(keep),
+        "auc_total": auc_total,
+        "critical_failures": critical,
+        "dimensions": rows,
+        "speed": {
+            "messages": len(texts),
+            "snownlp_messages_per_s": len(texts) / t_snow,
+            "assess_conversations_per_s": len(convs) / t_ours,
+            "assess_messages_per_s": len(texts) / t_ours,
+            "ratio_vs_snownlp": (len(texts) / t_ours) / (len(texts) / t_snow),
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def fmt(x: float | None, spec: str = ".3f") -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    print(f"jddc_sat dev: {len(convs)} dialogues, {sum(labels)} dissatisfied (overall == 0)")
+    print(f"ROC AUC of 100 - total (dissatisfied vs rest): {fmt(auc_total)}  (target >= 0.70)")
+    print(f"critical failures (一票否决): {critical}")
+    print()
+    print(
+        f"{'dimension':<22}{'weight':>7}{'applies':>9}{'N/A':>6}{'dissat.':>9}{'mean':>8}{'AUC':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r['dimension']:<22}{r['weight']:>7.1f}{r['applies']:>9}{r['na']:>6}"
+            f"{r['dissatisfied_applies']:>9}{fmt(r['mean_score']):>8}{fmt(r['auc']):>8}"
+        )
+    s = out["speed"]
+    print()
+    print(
+        f"speed: assess {s['assess_messages_per_s']:.0f} msg/s "
+        f"({s['assess_conversations_per_s']:.1f} conv/s); "
+        f"SnowNLP sentiment {s['snownlp_messages_per_s']:.0f} msg/s; "
+        f"ratio {s['ratio_vs_snownlp']:.2f}x SnowNLP"
+    )
+    print(f"results written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,915 @@
+"""The built-in scorers of the nine-standard scorecard (private; see ``competency``).
+
+Each scorer is a small frozen object with a ``name`` and ``score(conversation)
+-> ScoreResult`` (score in [0, 1], 1 = best, or N/A with a reason).  The
+phrase cues they read are in ``data/competency/cues.tsv`` (loaded on first
+use); the signals they borrow from other analysers (politeness, sentiment,
+escalation risk, response times) are *injectable* functions, and default to the
+library's own analysers when those import cleanly.  When one is unavailable the
+part of the dimension that needs it is skipped and ``details`` says so
+(documented fallback): the dimension is then computed from its cue parts only.
+
+The formulas and their constants are this project's proposals; the docs
+(``docs/explanation/competency.md``) give them dimension by dimension.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from ._matcher import PhraseMatcher
+from .evidence import Evidence
+from .exceptions import ConfigError, ModelFileError
+from .model import Conversation, Role
+from .resources import lazy, load_tsv
+from .scoring import ScoreResult
+from .text import fold, has_content, normalize
+from .typing import Scorer
+
+__all__ = [
+    "BUILTIN_SCORERS",
+    "CommunicationScorer",
+    "ContinuousLearningScorer",
+    "DataAnalysisScorer",
+    "MoneyPromiseScorer",
+    "NoInsultScorer",
+    "ProblemHandlingScorer",
+    "ProductKnowledgeScorer",
+    "ResponsibilityScorer",
+    "ServiceAttitudeScorer",
+    "StressResilienceScorer",
+    "TeamworkScorer",
+]
+
+_SIDES = ("buyer", "agent", "system")
+_CUE_FILE = "competency/cues.tsv"
+
+# -- cues ------------------------------------------------------------------------
+
+
+@lazy
+def _cue_matchers() -> dict[str, PhraseMatcher[frozenset[str]]]:
+    per_side: dict[str, dict[str, frozenset[str]]] = {s: {} for s in _SIDES}
+    for entry in load_tsv(_CUE_FILE):
+        if len(entry.fields) < 2 or entry.fields[0] not in per_side:
+            msg = (
+                f"kefu_standards/data/{_CUE_FILE}, line {entry.line}: expected "
+                "phrase<TAB>side<TAB>kinds with side one of buyer, agent, system"
+            )
+            raise ModelFileError(msg)
+        kinds = frozenset(k.strip() for k in entry.fields[1].split(",") if k.strip())
+        per_side[entry.fields[0]][fold(entry.phrase)] = kinds
+    return {side: PhraseMatcher(phrases.items()) for side, phrases in per_side.items()}
+
+
+@attrs.frozen(slots=True)
+class _Hit:
+    start: int
+    end: int
+    kinds: frozenset[str]
+
+
+@functools.lru_cache(maxsize=32768)
+def _hits(side: str, text: str) -> tuple[_Hit, ...]:
+    norm = normalize(text)
+    return tuple(
+        _Hit(m.start, m.end, m.payload)
+        for m in _cue_matchers()[side].find(norm)
+        if "neutral" not in m.payload
+    )
+
+
+_QUESTION_RE = re.compile(
+    r"[?？]|吗|多少|什么|怎么|哪|几|是不是|有没有|能不能|可不可以|为什么|啥|咋"
+)
+_NUMBER_RE = re.compile(r"\d|\[数字x\]|\[金额x\]")
+_DEADLINE_RE = re.compile(r"(?:\d+|\[数字x\])\s*个?(?:小时|天|分钟|工作日|日)")
+_FOLLOWUP_S = 900.0  # 晓多 漏跟进: a holding reply must be followed up within 15 minutes
+
+
+@attrs.frozen(slots=True)
+class _Msg:
+    index: int
+    role: Role
+    text: str
+    hits: tuple[_Hit, ...]
+    content: bool
+    question: bool
+
+    def has(self, kind: str) -> bool:
+        return any(kind in h.kinds for h in self.hits)
+
+    def spans(self, kind: str) -> list[_Hit]:
+        return [h for h in self.hits if kind in h.kinds]
+
+    def evidence(self, kind: str, weight: float, rule: str = "") -> list[Evidence]:
+        return [
+            Evidence(h.start, h.end, self.text[h.start : h.end], kind, weight, rule, self.index)
+            for h in self.spans(kind)
+        ]
+
+
+def _side(role: Role) -> str:
+    if role is Role.BUYER:
+        return "buyer"
+    if role is Role.AGENT:
+        return "agent"
+    return "system"
+
+
+def _view(conversation: Conversation) -> list[_Msg]:
+    out = []
+    for i, m in enumerate(conversation.messages):
+        side = _side(m.role)
+        content = has_content(m.text)
+        hits = _hits(side, m.text) if content else ()
+        question = content and _QUESTION_RE.search(normalize(m.text)) is not None
+        out.append(_Msg(i, m.role, m.text, hits, content, question))
+    return out
+
+
+def _agents(view: Sequence[_Msg]) -> list[_Msg]:
+    return [m for m in view if m.role is Role.AGENT and m.content]
+
+
+def _buyers(view: Sequence[_Msg]) -> list[_Msg]:
+    return [m for m in view if m.role is Role.BUYER and m.content]
+
+
+def _reply_block(view: Sequence[_Msg], pos: int) -> list[_Msg]:
+    """Return the agent messages answering the message at list position *pos*."""
+    block: list[_Msg] = []
+    for m in view[pos + 1 :]:
+        if m.role is Role.AGENT:
+            if m.content:
+                block.append(m)
+        elif m.role is Role.BUYER and block:
+            break
+    return block
+
+
+def _unhelpful(m: _Msg) -> bool:
+    """Tell whether an agent message declines, deflects or does not know, offering no remedy."""
+    return (m.has("incapacity") or m.has("ignorance")) and not m.has("solution")
+
+
+def _unhelpful_evidence(m: _Msg) -> list[Evidence]:
+    return m.evidence("incapacity", -1.0) + m.evidence("ignorance", -1.0)
+
+
+def _need_agent(view: Sequence[_Msg]) -> ScoreResult | None:
+    if not _agents(view):
+        return ScoreResult.na("no agent message with content: nothing to assess")
+    return None
+
+
+def _clip(x: float) -> float:
+    return min(1.0, max(0.0, x))
+
+
+def _mean(xs: Iterable[float]) -> float | None:
+    values = list(xs)
+    return sum(values) / len(values) if values else None
+
+
+def _why(evidence: Sequence[Evidence], limit: int = 3) -> str:
+    """Return a short reason naming the negative evidence (empty when there is none)."""
+    bad = [e for e in evidence if e.weight < 0]
+    if not bad:
+        return ""
+    shown = ", ".join(f"{e.kind} {e.text[:20]!r}" for e in bad[:limit])
+    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
+    return f"{shown}{more}"
+
+
+def _text_ev(m: _Msg, kind: str, weight: float, rule: str = "") -> Evidence:
+    lead = len(m.text) - len(m.text.lstrip())
+    tail = max(lead, len(m.text.rstrip()))
+    return Evidence(lead, tail, m.text[lead:tail], kind, weight, rule, m.index)
+
+
+# -- borrowed signals (injectable; default to the library's analysers) ------------
+
+
+@lazy
+def _politeness_scorer() -> Any:
+    try:
+        from .politeness import PolitenessScorer
+    except ImportError:  # pragma: no cover - documented fallback
+        return None
+    return PolitenessScorer()
+
+
+@functools.lru_cache(maxsize=32768)
+def _default_politeness(text: str) -> Any:
+    scorer = _politeness_scorer()
+    return None if scorer is None else scorer.score_text(text)
+
+
+def _politeness_of(fn: Callable[[str], Any] | None, text: str) -> Any:
+    if fn is not None:
+        return fn(text)
+    return _default_politeness(text)
+
+
+def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> list[float | None]:
+    if fn is not None:
+        return [fn(t) for t in texts]
+    if not texts:
+        return []
+    try:
+        from .sentiment import sentiment_scores
+
+        scores = sentiment_scores(texts)
+    except (ImportError, ModelFileError):  # documented fallback: the signal is off
+        return [None] * len(texts)
+    return [None if math.isnan(x) else float(x) for x in scores]
+
+
+def _default_escalation(conversation: Conversation) -> Any:
+    try:
+        from .escalation import escalation
+    except ImportError:  # pragma: no cover - documented fallback
+        return None
+    return escalation(conversation)
+
+
+def _default_timing(conversation: Conversation) -> Any:
+    try:
+        from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - documented fallback
+        return None
+    return response_times(conversation)
+
+
+def _is_timed(conversation: Conversation) -> bool:
+    return any(m.sent_at is not None for m in conversation.messages) and all(
+        m.sent_at is not None for m in conversation.messages if m.role in (Role.BUYER, Role.AGENT)
+    )
+
+
+def _neg_hits(p: Any, kinds: frozenset[str]) -> list[Evidence]:
+    """Marker evidence of *kinds*; the offensive *model*'s evidence is left to ``no_insult``."""
+    return [
+        e
+        for e in getattr(p, "evidence", ())
+        if e.kind in kinds and not (e.kind == "offensive" and e.rule.startswith("model:"))
+    ]
+
+
+_RUDE = frozenset({"banned_phrase", "harsh_tone", "offensive"})
+
+
+def _check_fn(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not callable(value):
+        msg = f"{attr.name} must be a callable or None (the library default), got {value!r}"
+        raise ConfigError(msg)
+
+
+# -- 1 专业知识 -------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class ProductKnowledgeScorer:
+    """专业知识: product questions answered with specifics, plus proactive advice.
+
+    For each buyer question about the product (size, material, specs, stock ...)
+    the agent's reply scores 1 with specifics (numbers, units, materials, stock
+    words) and no "don't know", 0.6 with both, 0.5 with neither, 0 with only
+    "don't know" or no reply.  Proactive advice (建议, 偏大, 拍大一码) anywhere
+    adds ``advice_bonus``.  N/A when the buyer asked no product question.
+    """
+
+    advice_bonus: float = attrs.field(default=0.2, converter=float)
+    name: str = attrs.field(default="product_knowledge", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        positions = [
+            p
+            for p, m in enumerate(view)
+            if m.role is Role.BUYER and m.question and m.has("product_topic")
+        ]
+        if not positions:
+            return ScoreResult.na("the buyer asked no product question")
+        evidence: list[Evidence] = []
+        per_q: list[float] = []
+        for p in positions:
+            block = _reply_block(view, p)
+            if not block:
+                per_q.append(0.0)
+                evidence.append(_text_ev(view[p], "unanswered_question", -1.0))
+                continue
+            spec = any(m.has("specific") or _NUMBER_RE.search(m.text) for m in block)
+            ign = any(m.has("ignorance") for m in block)
+            per_q.append(1.0 if spec and not ign else 0.6 if spec else 0.0 if ign else 0.5)
+            for m in block:
+                evidence += m.evidence("specific", 1.0) + m.evidence("ignorance", -1.0)
+        advice = [e for m in _agents(view) for e in m.evidence("advice", 0.5)]
+        base = sum(per_q) / len(per_q)
+        value = _clip(base + (self.advice_bonus if advice else 0.0))
+        details = {"questions": len(per_q), "answered_specifically": base, "advice": len(advice)}
+        return ScoreResult(value, tuple(evidence + advice), "", details)
+
+
+# -- 2 沟通能力 -------------------------------------------------------------------
+
+
+def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
+    """Buyer messages that say they repeat themselves, or re-ask an answered question."""
+    from ._cues import bigram_set, is_repeat_of
+
+    out: list[_Msg] = []
+    asked: list[frozenset[str]] = []
+    answered_since = False
+    for m in view:
+        if m.role is Role.AGENT and m.content:
+            answered_since = True
+        if m.role is not Role.BUYER or not m.content:
+            continue
+        if m.has("repeat"):
+            out.append(m)
+            continue
+        if m.question:
+            grams = bigram_set(m.text)
+            if answered_since and any(
+                is_repeat_of(grams, g, threshold=0.6, min_bigrams=3) for g in asked
+            ):
+                out.append(m)
+            asked.append(grams)
+            answered_since = False
+    return out
+
+
+_PUNCT_ONLY_RE = re.compile(r"\s*[?？!！。.…、,，~]+\s*")
+
+
+def _nudges(view: Sequence[_Msg]) -> list[_Msg]:
+    """Buyer messages chasing a reply (在吗, 人呢, ``??``) after their first message."""
+    out: list[_Msg] = []
+    seen_buyer = False
+    for m in view:
+        if m.role is not Role.BUYER:
+            continue
+        nudge = m.has("nudge") or (not m.content and _PUNCT_ONLY_RE.fullmatch(m.text) is not None)
+        if nudge and seen_buyer:
+            out.append(m)
+        seen_buyer = seen_buyer or m.content
+    return out
+
+
+@attrs.frozen(slots=True)
+class CommunicationScorer:
+    """沟通能力: replies on time, the buyer need not repeat, replies match the question.
+
+    Components (mean of those that apply): **reply** — share of buyer
+    question blocks that get an agent reply that answers (not only "can't",
+    "don't know" or "ask someone else"); **timing** — with timestamps, the
+    mean of ``reply_rate`` and ``within_sla_rate`` from ``timing`` (N/A
+    without); **repeat** — ``1 - 0.5`` per buyer repeat (我说过了, or the same
+    question asked again after a reply; 晓多 重复让顾客复述问题 −10);
+    **waiting** — ``1 - 0.25`` per buyer nudge (在吗, 人呢, ``??`` after the
+    buyer's first message: a wait the buyer had to chase, visible without timestamps);
+    **match** — ``1 - 0.5`` per mismatch (agent 没明白 / buyer 答非所问).
+    N/A without a buyer and an agent message.
+    """
+
+    timing: Callable[[Conversation], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    name: str = attrs.field(default="communication", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        if not _buyers(view):
+            return ScoreResult.na("no buyer message: no communication to assess")
+        parts: dict[str, float | None] = {}
+        evidence: list[Evidence] = []
+        asked = answered = 0
+        for p, m in enumerate(view):
+            if m.role is Role.BUYER and m.question:
+                nxt = view[p + 1] if p + 1 < len(view) else None
+                if nxt is not None and nxt.role is Role.BUYER:
+                    continue  # the block's last message decides
+                asked += 1
+                block = _reply_block(view, p)
+                if block and not all(_unhelpful(x) for x in block):
+                    answered += 1
+                elif block:
+                    evidence += [e for x in block for e in _unhelpful_evidence(x)]
+                else:
+                    evidence.append(_text_ev(m, "unanswered_question", -1.0))
+        parts["reply"] = answered / asked if asked else None
+        parts["timing"] = None
+        if _is_timed(conversation):
+            times = (self.timing or _default_timing)(conversation)
+            if times is not None:
+                rates = [getattr(times, k, None) for k in ("reply_rate", "within_sla_rate")]
+                parts["timing"] = _mean(float(r) for r in rates if r is not None)
+        repeats = _repeats(view)
+        for m in repeats:
+            evidence.extend(m.evidence("repeat", -1.0) or [_text_ev(m, "repeat", -1.0)])
+        parts["repeat"] = _clip(1.0 - 0.5 * len(repeats))
+        nudges = _nudges(view)
+        for m in nudges:
+            evidence.append(_text_ev(m, "nudge", -0.5))
+        parts["waiting"] = _clip(1.0 - 0.25 * len(nudges))
+        mismatch = [m for m in view if m.has("not_understood") or m.has("mismatch")]
+        for m in mismatch:
+            evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
+        parts["match"] = _clip(1.0 - 0.5 * len(mismatch))
+        value = _mean(v for v in parts.values() if v is not None)
+        assert value is not None  # repeat and match always apply
+        details = {**parts, "repeats": len(repeats), "nudges": len(nudges)}
+        return ScoreResult(value, tuple(evidence), _why(evidence), details)
+
+
+# -- 3 服务态度 -------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class ServiceAttitudeScorer:
+    """服务态度: politeness, greeting and closing, no banned phrases.
+
+    ``score = 0.5·politeness + 0.25·greeting + 0.25·closing − 0.25 per banned
+    phrase − 0.15 per harsh tone − 0.5 per offensive hit`` (clipped to [0, 1]).
+    *politeness* is the mean politeness of the agent's messages; *greeting* is 1
+    when one of the first two agent messages greets (晓多: 您好, 欢迎, 光临, 服务,
+    高兴); *closing* is 1 when one of the last three closes politely (感谢, 祝您,
+    还有什么可以帮您, 评价).  Without a politeness signal that term is skipped
+    and the rest rescaled.  N/A without an agent message.
+    """
+
+    politeness: Callable[[str], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    name: str = attrs.field(default="service_attitude", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        agents = _agents(view)
+        evidence: list[Evidence] = []
+        greet = [e for m in agents[:2] for e in m.evidence("greeting", 0.5)]
+        close = [e for m in agents[-3:] for e in m.evidence("closing", 0.5)]
+        evidence += greet[:1] + close[:1]
+        pols: list[float] = []
+        counts = dict.fromkeys(_RUDE, 0)
+        for m in agents:
+            p = _politeness_of(self.politeness, m.text)
+            if p is None:
+                continue
+            if getattr(p, "score", None) is not None:
+                pols.append(float(p.score))
+            for e in _neg_hits(p, _RUDE):
+                counts[e.kind] += 1
+                evidence.append(e.at(m.index))
+        pol = _mean(pols)
+        parts = [(0.25, 1.0 if greet else 0.0), (0.25, 1.0 if close else 0.0)]
+        if pol is not None:
+            parts.append((0.5, pol))
+        total_w = sum(w for w, _ in parts)
+        value = sum(w * x for w, x in parts) / total_w
+        value -= (
+            0.25 * counts["banned_phrase"] + 0.15 * counts["harsh_tone"] + 0.5 * counts["offensive"]
+        )
+        details = {"politeness": pol, "greeting": bool(greet), "closing": bool(close), **counts}
+        return ScoreResult(_clip(value), tuple(evidence), "", details)
+
+
+# -- 4 应变处理 -------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class ProblemHandlingScorer:
+    """应变处理: a buyer's problem gets a concrete solution, and the risk falls.
+
+    From the first buyer problem (缺货, 没收到, 质量问题, 退款, 售后 ...):
+    **solution** is 1 for a concrete remedy (退款, 补发, 换货, 为您申请, 跟进 ...)
+    with a time (24小时内, 明天, [数字x]天), 0.75 without a time, 0.25 for a
+    holding reply only, 0 for nothing; minus ``unhelpful_penalty`` (0.2) per
+    unhelpful agent message ("can't", "not us", "don't know": 无法, 不支持,
+    需要您联系供应商, 不清楚) that offers no remedy.  **outcome** is ``1 − final escalation
+    risk`` (from ``escalation``; falls back to the last buyer message's
+    sentiment).  ``score = 0.5·solution + 0.5·outcome``.  N/A when the buyer
+    raised no problem.
+    """
+
+    escalation: Callable[[Conversation], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    sentiment: Callable[[str], float | None] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    unhelpful_penalty: float = attrs.field(default=0.2, converter=float)
+    name: str = attrs.field(default="problem_handling", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        first = next(
+            (p for p, m in enumerate(view) if m.role is Role.BUYER and m.has("problem")), None
+        )
+        if first is None:
+            return ScoreResult.na("the buyer raised no problem")
+        evidence = view[first].evidence("problem", -0.5)
+        after = [m for m in view[first + 1 :] if m.role is Role.AGENT and m.content]
+        remedy = [e for m in after for e in m.evidence("solution", 1.0)]
+        deadline = [e for m in after for e in m.evidence("deadline", 0.5)]
+        deadline += [
+            Evidence(x.start(), x.end(), x.group(), "deadline", 0.5, "time", m.index)
+            for m in after
+            for x in _DEADLINE_RE.finditer(m.text)
+        ]
+        holding = any(m.has("holding") for m in after)
+        cant = [m for m in after if _unhelpful(m)]
+        solution = (1.0 if deadline else 0.75) if remedy else (0.25 if holding else 0.0)
+        solution = _clip(solution - self.unhelpful_penalty * len(cant))
+        outcome, source = self._outcome(conversation, view)
+        value = solution if outcome is None else 0.5 * solution + 0.5 * outcome
+        evidence += remedy + deadline[:3]
+        evidence += [e for m in cant for e in _unhelpful_evidence(m)]
+        details = {"solution": solution, "outcome": outcome, "outcome_from": source}
+        reason = "" if remedy else "no concrete remedy offered for the buyer's problem"
+        return ScoreResult(_clip(value), tuple(evidence), reason, details)
+
+    def _outcome(self, conversation: Conversation, view: list[_Msg]) -> tuple[float | None, str]:
+        esc = (self.escalation or _default_escalation)(conversation)
+        per_message = getattr(esc, "per_message", None) if esc is not None else None
+        if per_message:
+            return _clip(1.0 - float(per_message[-1])), "escalation"
+        buyers = _buyers(view)
+        if not buyers:
+            return None, "none"
+        last = _sentiments(self.sentiment, [buyers[-1].text])[0]
+        if last is None:
+            return None, "none"
+        return _clip(last), "sentiment"
+
+
+# -- 5 心理素质 -------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class StressResilienceScorer:
+    """心理素质: courteous and calm replies when the buyer is negative or abusive.
+
+    Negative buyer messages are those with sentiment P(positive) below
+    ``negative_below`` or a negative cue (投诉, 差评, 垃圾, 算了 ...).  Each is
+    scored by the agent's reply block: 1 if the reply is polite, 0.75 if
+    neutral without rude markers, ``0.4 − 0.2`` per extra rude marker if it has
+    banned / harsh / offensive markers or is impolite, 0.5 if the agent did not
+    reply.  N/A when the buyer was never negative.
+    """
+
+    politeness: Callable[[str], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    sentiment: Callable[[str], float | None] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    negative_below: float = attrs.field(default=0.25, converter=float)
+    name: str = attrs.field(default="stress_resilience", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        positions = [p for p, m in enumerate(view) if m.role is Role.BUYER and m.content]
+        sents = _sentiments(self.sentiment, [view[p].text for p in positions])
+        negative = [
+            p
+            for p, s in zip(positions, sents, strict=True)
+            if view[p].has("negative") or (s is not None and s < self.negative_below)
+        ]
+        if not negative:
+            return ScoreResult.na("the buyer was never negative: nothing to withstand")
+        evidence: list[Evidence] = []
+        per: list[float] = []
+        seen: set[int] = set()
+        for p in negative:
+            block = _reply_block(view, p)
+            key = block[0].index if block else -1 - p
+            if key in seen:
+                continue  # one reply block answers consecutive negative messages once
+            seen.add(key)
+            evidence += view[p].evidence("negative", -0.5) or [_text_ev(view[p], "negative", -0.5)]
+            if not block:
+                per.append(0.5)
+                continue
+            rude: list[Evidence] = []
+            labels: list[str | None] = []
+            for m in block:
+                pol = _politeness_of(self.politeness, m.text)
+                labels.append(getattr(pol, "label", None))
+                rude += [e.at(m.index) for e in _neg_hits(pol, _RUDE)]
+            evidence += rude
+            if rude or "impolite" in labels:
+                per.append(_clip(0.4 - 0.2 * max(0, len(rude) - 1)))
+            elif "polite" in labels:
+                per.append(1.0)
+            else:
+                per.append(0.75)
+        value = sum(per) / len(per)
+        return ScoreResult(value, tuple(evidence), "", {"negative_messages": len(per)})
+
+
+# -- 6 团队合作 -------------------------------------------------------------------
+
+
+def _transfers(view: Sequence[_Msg], conversation: Conversation) -> list[tuple[int, bool]]:
+    """``(list position, explained)`` of each transfer."""
+    out: list[tuple[int, bool]] = []
+    last_sender: str | None = None
+    last_agent_pos: int | None = None
+    for p, m in enumerate(view):
+        msg = conversation.messages[m.index]
+        if m.role is Role.SYSTEM and m.has("transfer"):
+            out.append((p, True))
+        elif m.role is Role.AGENT:
+            if msg.sender and last_sender and msg.sender != last_sender:
+                told = m.has("transfer") or (
+                    last_agent_pos is not None and view[last_agent_pos].has("transfer")
+                )
+                told = told or any(x.role is Role.SYSTEM for x in view[(last_agent_pos or 0) : p])
+                out.append((p, told))
+            elif m.has("transfer") and m.content:
+                out.append((p, True))
+            if msg.sender:
+                last_sender = msg.sender
+            last_agent_pos = p
+    return out
+
+
+@attrs.frozen(slots=True)
+class TeamworkScorer:
+    """团队合作: transfers are explained and the buyer loses no rounds.
+
+    A transfer is a change of agent ``sender``, a system transfer notice
+    (转交/转接), or an agent announcing one (为您转接, 专员).  Each scores
+    ``0.5·explained + 0.5·answered``: *explained* when the buyer is told (a
+    transfer phrase or notice around it), *answered* when the buyer's next
+    message gets a reply and the buyer does not have to repeat themselves
+    afterwards.  N/A when there is no transfer.
+    """
+
+    name: str = attrs.field(default="teamwork", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        transfers = _transfers(view, conversation)
+        if not transfers:
+            return ScoreResult.na("no transfer (转接) in the conversation")
+        repeats = {m.index for m in _repeats(view)}
+        evidence: list[Evidence] = []
+        per: list[float] = []
+        for p, explained in transfers:
+            m = view[p]
+            evidence += m.evidence("transfer", 0.5) or [_text_ev(m, "transfer", 0.0)]
+            nxt = next((q for q in range(p + 1, len(view)) if view[q].role is Role.BUYER), None)
+            answered = nxt is None or bool(_reply_block(view, nxt))
+            lost = any(x.index in repeats for x in view[p + 1 :])
+            per.append(0.5 * explained + 0.5 * (answered and not lost))
+        value = sum(per) / len(per)
+        return ScoreResult(value, tuple(evidence), "", {"transfers": len(per)})
+
+
+# -- 7 数据分析, 9 持续学习 (agent level) -----------------------------------------
+
+
+@attrs.frozen(slots=True)
+class DataAnalysisScorer:
+    """数据分析: not observable in one conversation, so always N/A here.
+
+    At agent level, plug a :class:`~kefu_standards.typing.KpiScorer` into
+    :func:`~kefu_standards.competency.profile_agent` (``kpi_scorer=``).
+    """
+
+    name: str = attrs.field(default="data_analysis", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Return N/A: data analysis is an agent-level KPI, not a chat property."""
+        return ScoreResult.na(
+            "数据分析 is not observable in one conversation; at agent level pass "
+            "kpi_scorer= to profile_agent()"
+        )
+
+
+@attrs.frozen(slots=True)
+class ContinuousLearningScorer:
+    """持续学习: the trend of an agent's scores over periods, so N/A per conversation.
+
+    :func:`~kefu_standards.competency.profile_agent` computes it from the
+    slope of the agent's per-period totals.
+    """
+
+    name: str = attrs.field(default="continuous_learning", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Return N/A: learning is a trend across periods, see ``profile_agent``."""
+        return ScoreResult.na(
+            "持续学习 needs the agent's history: it is the trend of totals across "
+            "periods in profile_agent()"
+        )
+
+
+# -- 8 责任心和执行力 -------------------------------------------------------------
+
+
+def _substantive(m: _Msg) -> bool:
+    """More than a holding phrase: at least 4 content characters outside holding cues."""
+    norm = normalize(m.text)
+    covered = {i for h in m.spans("holding") for i in range(h.start, h.end)}
+    return sum(1 for i, c in enumerate(norm) if i not in covered and c.isalnum()) >= 4
+
+
+@attrs.frozen(slots=True)
+class ResponsibilityScorer:
+    """责任心和执行力: promises kept and order details verified.
+
+    **promises** — share of holding replies (稍等, 我帮您查, 帮您跟进) followed
+    by a substantive agent message (within 15 minutes when timed: 晓多 漏跟进).
+    **verification** — when the chat is about an order, address or after-sales
+    case, 1 if the agent checks the details (核对, 订单号, 收货地址, 对吗, an
+    order id), else 0.  Mean of the parts that apply; N/A when neither does.
+    """
+
+    followup_s: float = attrs.field(default=_FOLLOWUP_S, converter=float)
+    name: str = attrs.field(default="responsibility", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        agents = _agents(view)
+        evidence: list[Evidence] = []
+        kept: list[float] = []
+        for k, m in enumerate(agents):
+            if not m.has("holding"):
+                continue
+            held_at = conversation.messages[m.index].sent_at
+            ok = False
+            for later in agents[k + 1 :]:
+                if not _substantive(later):
+                    continue
+                at = conversation.messages[later.index].sent_at
+                ok = (
+                    held_at is None
+                    or at is None
+                    or (at - held_at).total_seconds() <= self.followup_s
+                )
+                break
+            if _substantive(m):
+                ok = True  # the holding phrase came with the answer itself
+            kept.append(1.0 if ok else 0.0)
+            evidence += m.evidence(
+                "holding", 0.5 if ok else -1.0, "kept" if ok else "not followed up"
+            )
+        order_context = any(
+            m.has("problem") or "订单" in m.text or "ORDERID" in m.text or "地址" in m.text
+            for m in view
+            if m.content
+        )
+        verified: float | None = None
+        if order_context:
+            checks = [e for m in agents for e in m.evidence("verification", 1.0)]
+            checks += [
+                _text_ev(m, "verification", 1.0, "order id") for m in agents if "ORDERID" in m.text
+            ]
+            verified = 1.0 if checks else 0.0
+            evidence += checks[:3]
+        parts = [x for x in (_mean(kept), verified) if x is not None]
+        if not parts:
+            return ScoreResult.na("no promise made and no order to verify")
+        details = {"promises": len(kept), "kept": _mean(kept), "verified": verified}
+        return ScoreResult(sum(parts) / len(parts), tuple(evidence), "", details)
+
+
+# -- critical items (一票否决) ----------------------------------------------------
+
+
+def _inside_word(text: str, e: Evidence) -> bool:
+    """Tell whether a hit sits inside a Latin word (``sb`` in ``usb``) or is doubled (滚滚)."""
+    before = text[e.start - 1] if e.start > 0 else ""
+    after = text[e.end] if e.end < len(text) else ""
+    if e.text.isascii() and e.text.isalpha():
+        return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
+    return len(e.text) == 1 and e.text in (before, after)
+
+
+@attrs.frozen(slots=True)
+class NoInsultScorer:
+    """Critical: the agent insulted the buyer (0 = fired, 1 = clean).
+
+    Fires on an ``offensive`` politeness marker (insult, slur, profanity), a
+    contempt-category banned phrase (爱买不买), or the offensive-language model
+    with probability at least ``model_threshold``.  A Latin hit inside a longer
+    word (``sb`` in ``USB``) or a doubled character (财源滚滚) does not count.
+    N/A without an agent message.
+    """
+
+    politeness: Callable[[str], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    model_threshold: float = attrs.field(default=0.9, converter=float)
+    name: str = attrs.field(default="no_insult", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        fired: list[Evidence] = []
+        for m in _agents(view):
+            p = _politeness_of(self.politeness, m.text)
+            if p is None:
+                continue
+            for e in getattr(p, "evidence", ()):
+                if _inside_word(m.text, e):
+                    continue
+                lexicon_insult = e.kind == "offensive" and not e.rule.startswith("model:")
+                contempt = e.kind == "banned_phrase" and "contempt" in e.rule
+                model = (
+                    e.kind == "offensive"
+                    and e.rule.startswith("model:")
+                    and (getattr(p, "offensive", None) or 0.0) >= self.model_threshold
+                )
+                if lexicon_insult or contempt or model:
+                    fired.append(e.at(m.index))
+        if fired:
+            first = fired[0]
+            reason = f"the agent insulted the buyer: {first.text!r} (message {first.message_index})"
+            return ScoreResult(0.0, tuple(fired), reason, {"hits": len(fired)})
+        return ScoreResult(1.0, (), "", {"hits": 0})
+
+
+@attrs.frozen(slots=True)
+class MoneyPromiseScorer:
+    """Critical: the agent promised money that is not arranged (0 = fired, 1 = clean).
+
+    Fires on a money promise (已打款, 保证退款, 一定赔, 立即到账 ...) in an agent
+    message unless a system message *before it* confirms the payment (退款成功,
+    打款成功) or the message reports a looked-up status (系统显示, 查看, 财务):
+    the chat alone cannot show that a refund was arranged, so a promise with no
+    confirmation counts.  N/A without an agent message.
+    """
+
+    name: str = attrs.field(default="no_money_promise", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        view = _view(conversation)
+        if (na := _need_agent(view)) is not None:
+            return na
+        arranged = False
+        fired: list[Evidence] = []
+        for m in view:
+            if m.role is not Role.AGENT and m.role is not Role.BUYER and m.has("money_arranged"):
+                arranged = True
+            elif m.role is Role.AGENT and not arranged and not m.has("status"):
+                fired += m.evidence("money_promise", -1.0, "money promise not arranged")
+        if fired:
+            first = fired[0]
+            reason = (
+                f"the agent promised money not shown as arranged: {first.text!r} "
+                f"(message {first.message_index})"
+            )
+            return ScoreResult(0.0, tuple(fired), reason, {"hits": len(fired)})
+        return ScoreResult(1.0, (), "", {"hits": 0})
+
+
+#: name -> factory of every built-in scorer (read by ``kefu_standards.scoring``).
+BUILTIN_SCORERS: dict[str, Callable[..., Scorer]] = {
+    "product_knowledge": ProductKnowledgeScorer,
+    "communication": CommunicationScorer,
+    "service_attitude": ServiceAttitudeScorer,
+    "problem_handling": ProblemHandlingScorer,
+    "stress_resilience": StressResilienceScorer,
+    "teamwork": TeamworkScorer,
+    "data_analysis": DataAnalysisScorer,
+    "responsibility": ResponsibilityScorer,
+    "continuous_learning": ContinuousLearningScorer,
+    "no_insult": NoInsultScorer,
+    "no_money_promise": MoneyPromiseScorer,
+}
