@@ -101,7 +101,12 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
                 impolite_messages=roll.impolite_messages,
                 total=roll.total,
                 wait_buckets=tuple(roll.wait_buckets),
-                dimensions=tuple((d, roll.dimension(d)) for d in analysis.dimension_names),
+                dimensions=tuple(
+                    (analysis.dimension_labels.get(d, d), roll.dimension(d))
+                    for d in analysis.dimension_names
+                )
+                if roll.conversations
+                else (),
             )
         )
     riskiest = tuple(

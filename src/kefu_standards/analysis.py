@@ -72,6 +72,7 @@ class ConversationResult:
     hits: tuple[Evidence, ...]
     per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
     per_agent_waits: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    dimension_labels: tuple[tuple[str, str], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
@@ -84,6 +85,7 @@ class ConversationResult:
         rec["hits"] = [[e.start, e.end, e.text, e.kind, e.message_index] for e in self.hits]
         del rec["per_agent_politeness"]
         del rec["per_agent_waits"]
+        del rec["dimension_labels"]
         return rec
 
 
@@ -98,7 +100,7 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
     for r in rounds:
         if not r.counted:
             continue
-        counts = out.setdefault(r.agent or "(unassigned)", [0] * (len(WAIT_BUCKETS_S) + 1))
+        counts = out.setdefault(r.agent or "未分配 (unassigned)", [0] * (len(WAIT_BUCKETS_S) + 1))
         if r.wait_s is None:
             counts[-1] += int(not r.answered)
             continue
@@ -167,6 +169,7 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
         escalation_reasons=tuple(r.zh for r in esc.reasons),
         total=a.total,
         dimensions=tuple((name, d.score) for name, d in a.dimensions.items()),
+        dimension_labels=tuple((name, d.label) for name, d in a.dimensions.items()),
         critical=tuple(c.name for c in a.critical),
         hits=tuple(hits),
         per_agent_politeness=tuple(
@@ -319,6 +322,7 @@ class Analysis:
     first_time: datetime | None
     last_time: datetime | None
     dimension_names: tuple[str, ...]
+    dimension_labels: dict[str, str] = attrs.field(factory=dict)
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
@@ -427,6 +431,7 @@ def analyze(
     first: datetime | None = None
     last: datetime | None = None
     dim_names: dict[str, None] = {}
+    dim_labels: dict[str, str] = {}
     try:
         for chunk, results_chunk in iter_results(
             conversations, policy=policy, workers=workers, chunk_size=chunk_size
@@ -445,6 +450,7 @@ def analyze(
                 _add_result(rollups, r)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
+                dim_labels.update(r.dimension_labels)
                 for e in r.hits:
                     who = conv.messages[e.message_index or 0].sender or "(unknown agent)"
                     rollups.setdefault(who, AgentRollup(who)).problem_hits += 1
@@ -471,6 +477,7 @@ def analyze(
         first_time=first,
         last_time=last,
         dimension_names=tuple(dim_names),
+        dimension_labels=dim_labels,
     )
 
 

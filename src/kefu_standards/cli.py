@@ -112,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: print only)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    p.add_argument(
+        "--policy",
+        default="default",
+        help="timing policy preset: default, taobao (600 s cap, 08:00-23:00), jd",
+    )
+    p.add_argument(
+        "--results",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --out, also write results.jsonl (one line per conversation)",
+    )
     p.set_defaults(run=_cmd_analyze)
 
     p = sub.add_parser(
@@ -318,14 +329,25 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     from ._progress import Progress
     from .analysis import analyze
 
+    policy = None if args.policy == "default" else args.policy
     inputs = _Inputs(args)
     progress = Progress(enabled=_progress_enabled(args))
-    report = analyze(progress.wrap(inputs), workers=args.workers)  # type: ignore[arg-type]
+    results_path = None
+    if args.out is not None and args.results:
+        args.out.mkdir(parents=True, exist_ok=True)
+        results_path = args.out / "results.jsonl"
+    report = analyze(
+        progress.wrap(inputs),  # type: ignore[arg-type]
+        policy=policy,
+        workers=args.workers,
+        results=results_path,
+    )
     progress.close()
     if args.out is not None:
         paths = report.write(args.out)
-        for p in paths:
-            print(f"wrote {p}", file=sys.stderr)
+        for p in [results_path, *paths]:
+            if p is not None:
+                print(f"wrote {p}", file=sys.stderr)
     _write_table(report.agent_rows(), sys.stdout)
     sys.stdout.write("\n")
     _write_table(report.conversation_rows(), sys.stdout)

@@ -175,12 +175,12 @@ def _dimension_chart(dims: Sequence[tuple[str, float | None]], width: int = 220)
         y = i * row
         label = escape(name)
         if score is None:
-            bar = f'<text x="86" y="{y + 12}" class="na">N/A</text>'
+            bar = f'<text x="100" y="{y + 12}" class="na">N/A</text>'
         else:
-            w = (width - 90) * max(0.0, min(1.0, score))
+            w = (width - 104) * max(0.0, min(1.0, score))
             colour = "#2e7d32" if score >= 0.8 else "#fbc02d" if score >= 0.6 else "#c62828"
             bar = (
-                f'<rect x="86" y="{y + 3}" width="{w:.1f}" height="10" fill="{colour}">'
+                f'<rect x="100" y="{y + 3}" width="{w:.1f}" height="10" fill="{colour}">'
                 f"<title>{label}: {score:.2f}</title></rect>"
             )
         rows.append(f'<text x="0" y="{y + 12}">{label}</text>{bar}')
