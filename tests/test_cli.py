@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kefu_standards.cli import EXIT_INPUT, EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, main
+from kefu_standards.exceptions import SkippedInputWarning
 
 GOOD = (
     '{"id": "c1", "messages": ['
@@ -67,7 +68,7 @@ class TestExitCodes:
         """With --errors collect the bad message is skipped, reported with its line, exit 1."""
         f = tmp_path / "chats.jsonl"
         f.write_text(GOOD + BAD_TIME, encoding="utf-8")
-        with pytest.warns(UserWarning):
+        with pytest.warns(SkippedInputWarning):
             code, out, err = run(["read", str(f), "--errors", "collect"], capsys)
         assert code == EXIT_SKIPPED
         recs = [json.loads(line) for line in out.splitlines()]

@@ -220,7 +220,9 @@ class _Inputs:
 
     def finish(self) -> int:
         if self.report.skips:
-            print(self.report.summary(), file=sys.stderr)
+            for skip in self.report.skips:
+                print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+            print(f"kefu-standards: {self.report.summary()}", file=sys.stderr)
             return EXIT_SKIPPED
         return EXIT_OK
 
