@@ -1,0 +1,1 @@
+"""Package data of kefu_standards (lexicons, weights, examples); read via resources."""

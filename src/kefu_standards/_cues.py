@@ -1,0 +1,226 @@
+"""Escalation cues in one message: buyer threats, emotion, repetition; agent apology and remedies.
+
+Private helper of :mod:`kefu_standards.escalation`.  The phrase lists live in
+``data/escalation/buyer_cues.tsv`` and ``data/escalation/agent_cues.tsv``
+(``phrase<TAB>kind<TAB>strength``), are loaded on first use and matched with one
+compiled :class:`~kefu_standards._matcher.PhraseMatcher` per side on
+:func:`kefu_standards.text.normalize` (so Traditional script and full-width
+punctuation match too).  Offsets are offsets into the original text.
+
+Results are cached by text: chat is repetitive (好的, 在吗, canned replies).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import lru_cache
+
+import attrs
+
+from ._matcher import PhraseMatcher
+from .exceptions import ModelFileError
+from .resources import lazy, load_tsv
+from .text import normalize
+
+__all__ = [
+    "AGENT_KINDS",
+    "BUYER_KINDS",
+    "Cue",
+    "agent_cues",
+    "bigram_set",
+    "buyer_cues",
+    "content_length",
+    "is_acknowledgement",
+    "is_card",
+    "is_repeat_of",
+]
+
+BUYER_KINDS = frozenset(
+    {
+        "threat",
+        "complaint",
+        "human",
+        "anger",
+        "disappointment",
+        "urgency",
+        "repeat",
+        "nudge",
+        "gratitude",
+        "resolved",
+        "impatience",
+        "question",
+        "issue",
+        "correction",
+    }
+)
+AGENT_KINDS = frozenset({"apology", "remedy", "deadline", "holding", "refusal"})
+
+# Kinds a preceding negation (不会给差评, 没有投诉) switches off.
+_NEGATABLE = frozenset({"threat", "complaint", "anger", "disappointment", "resolved", "gratitude"})
+_NEGATORS = frozenset("不没别无未")
+_NEGATION_WINDOW = 3
+_CLAUSE_BREAK = re.compile(r"[,.!?;:。，、！？；：~\s]")
+
+# A message made only of question marks / ellipses / exclamation marks (? ?? 。。。 !!!),
+# or one that contains a run of two or more of them.
+_PUNCT_ONLY = re.compile(r"^[\s?!.。…]+$")
+_PUNCT_RUN = re.compile(r"[?!]{2,}|[.。]{3,}|…+")
+_CJK_OR_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]")
+_QUESTION_MARK = re.compile(r"(?<![?])[?](?![?])")
+
+# A message that only acknowledges (好的 / 嗯嗯 / 是的 / ok), possibly with particles.
+_ACK = re.compile(
+    r"^(?:好的?|好滴|好哒|嗯+|恩+|哦+|噢+|喔+|是的?|是啊|对的?|对啊|对呀|可以|行|"
+    r"ok|okay|收到|明白了?|知道了?|懂了|了解)(?:[啊呀哈啦呢嘛哦~]*)$"
+)
+_ACK_STRIP = re.compile(r"[\s,.!?;:。、~…]+")
+# Cards and system lines that buyer-side exports attribute to the buyer.
+_CARD = re.compile(r"^\s*(?:顾客通过|咨询订单号|订单号\s*:|商品id|商品链接|https?://|订单编号)")
+
+
+@attrs.frozen(slots=True)
+class Cue:
+    """One cue in a message: ``text[start:end]`` matched *phrase* of *kind* with *strength*."""
+
+    start: int
+    end: int
+    phrase: str
+    kind: str
+    strength: float
+
+
+def _matcher(name: str, kinds: frozenset[str]) -> PhraseMatcher[tuple[str, float]]:
+    entries: list[tuple[str, tuple[str, float]]] = []
+    for e in load_tsv(name):
+        if len(e.fields) < 2 or e.fields[0] not in kinds:
+            msg = (
+                f"kefu_standards/data/{name}, line {e.line}: expected phrase<TAB>kind<TAB>strength "
+                f"with kind one of {sorted(kinds)}, got {e.phrase!r} {e.fields!r}"
+            )
+            raise ModelFileError(msg)
+        try:
+            strength = float(e.fields[1])
+        except ValueError:
+            msg = (
+                f"kefu_standards/data/{name}, line {e.line}: "
+                f"strength {e.fields[1]!r} is not a number"
+            )
+            raise ModelFileError(msg) from None
+        entries.append((normalize(e.phrase), (e.fields[0], strength)))
+    return PhraseMatcher(entries)
+
+
+@lazy
+def _buyer_matcher() -> PhraseMatcher[tuple[str, float]]:
+    return _matcher("escalation/buyer_cues.tsv", BUYER_KINDS)
+
+
+@lazy
+def _agent_matcher() -> PhraseMatcher[tuple[str, float]]:
+    return _matcher("escalation/agent_cues.tsv", AGENT_KINDS)
+
+
+def _negated(norm: str, start: int) -> bool:
+    """Tell whether a negator stands within a few characters before *start* in the same clause."""
+    lo = max(0, start - _NEGATION_WINDOW)
+    window = norm[lo:start]
+    cut = max((m.end() for m in _CLAUSE_BREAK.finditer(window)), default=0)
+    return any(ch in _NEGATORS for ch in window[cut:])
+
+
+def _find(text: str, matcher: PhraseMatcher[tuple[str, float]]) -> list[Cue]:
+    norm = normalize(text)
+    out: list[Cue] = []
+    for m in matcher.find(norm):
+        kind, strength = m.payload
+        if (
+            kind in _NEGATABLE
+            and not m.phrase.startswith(tuple(_NEGATORS))
+            and _negated(norm, m.start)
+        ):
+            continue
+        out.append(Cue(m.start, m.end, text[m.start : m.end], kind, strength))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def buyer_cues(text: str) -> tuple[Cue, ...]:
+    """Cues in a buyer message, ordered by position (cached by text).
+
+    Besides the phrase list this finds *impatience*: a message made only of
+    ``?``/``。。。``/``!`` (strength 2 when it is a run, else 1), or a ``??``/``!!``
+    run inside a longer message (strength 1).
+    """
+    out = _find(text, _buyer_matcher())
+    norm = normalize(text)
+    if norm.strip() and _PUNCT_ONLY.match(norm):
+        first = len(norm) - len(norm.lstrip())
+        last = len(norm.rstrip())
+        strength = 2.0 if last - first > 1 else 1.0
+        out.append(Cue(first, last, text[first:last], "impatience", strength))
+    elif _CJK_OR_WORD.search(norm):
+        for m in _PUNCT_RUN.finditer(norm):
+            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "impatience", 1.0))
+            break
+    mark = _QUESTION_MARK.search(norm)
+    if mark is not None and not any(c.kind == "question" for c in out):
+        m = mark
+        out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "question", 1.0))
+    out.sort(key=lambda c: (c.start, c.end))
+    return tuple(out)
+
+
+def is_acknowledgement(text: str) -> bool:
+    """Tell whether *text* only acknowledges (好的, 嗯嗯, 是的, ok, 好的好的), punctuation aside."""
+    core = _ACK_STRIP.sub(" ", normalize(text)).split()
+    return bool(core) and all(_ack_part(part) for part in core)
+
+
+def _ack_part(part: str) -> bool:
+    half = part[: len(part) // 2]
+    return _ACK.match(part) is not None or (part == half * 2 and _ACK.match(half) is not None)
+
+
+def is_card(text: str) -> bool:
+    """Tell whether *text* is a card or system line (顾客通过点击..., 咨询订单号:..., a link)."""
+    return _CARD.match(normalize(text)) is not None
+
+
+@lru_cache(maxsize=65536)
+def agent_cues(text: str) -> tuple[Cue, ...]:
+    """Cues in an agent message (apology, remedy, deadline, holding), ordered by position."""
+    return tuple(_find(text, _agent_matcher()))
+
+
+_DIGITISH = re.compile(r"[0-9a-z]+")
+
+
+def bigram_set(text: str) -> frozenset[str]:
+    """Character bigrams of the content of *text* (normalised; punctuation and spaces dropped).
+
+    Runs of digits/latin letters count as one symbol, so order numbers do not
+    dominate the comparison.
+    """
+    norm = _DIGITISH.sub("0", normalize(text))
+    chars = [c for c in norm if _CJK_OR_WORD.match(c)]
+    return frozenset(a + b for a, b in itertools.pairwise(chars))
+
+
+def is_repeat_of(
+    current: frozenset[str], earlier: frozenset[str], *, threshold: float, min_bigrams: int
+) -> bool:
+    """Tell whether two messages' bigram sets overlap by Jaccard >= *threshold*.
+
+    Messages with fewer than *min_bigrams* bigrams (好的, 在吗) never count: a
+    repeated acknowledgement is not a repeated question.
+    """
+    if len(current) < min_bigrams or len(earlier) < min_bigrams:
+        return False
+    inter = len(current & earlier)
+    return inter / len(current | earlier) >= threshold
+
+
+def content_length(text: str) -> int:
+    """Count the letters, digits and CJK characters of *text* outside placeholders."""
+    return len(_CJK_OR_WORD.findall(normalize(text)))

@@ -1,0 +1,532 @@
+"""Specification of kefu_standards.escalation: risk of a conversation, with reasons."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import SHARED_DATA
+from kefu_standards import Conversation
+from kefu_standards.escalation import (
+    FEATURES,
+    LEVELS,
+    REASON_KINDS,
+    Escalation,
+    EscalationPolicy,
+    EscalationScorer,
+    _default_model,
+    _model_from_table,
+    escalation,
+)
+from kefu_standards.evidence import Evidence
+from kefu_standards.exceptions import ConfigError, ModelFileError
+from kefu_standards.resources import load_tsv, read_text
+
+T0 = datetime(2024, 5, 1, 10, 0)
+
+Row = tuple[str, str, float | None]  # role, text, minutes after T0 (None = untimed)
+
+
+def conv(rows: list[Row], cid: str = "c") -> Conversation:
+    return Conversation.from_records(
+        [
+            {
+                "role": role,
+                "text": text,
+                "time": None if m is None else (T0 + timedelta(minutes=m)).isoformat(),
+            }
+            for role, text, m in rows
+        ],
+        id=cid,
+    )
+
+
+@attrs.frozen
+class FakePoliteness:
+    label: str | None
+    evidence: tuple[Evidence, ...] = ()
+
+
+def rude_detector(text: str) -> FakePoliteness:
+    """A stand-in politeness analyser: 不知道 / 你自己看 are impolite."""
+    for phrase in ("不知道", "你自己看"):
+        k = text.find(phrase)
+        if k >= 0:
+            ev = Evidence(k, k + len(phrase), phrase, "banned_phrase", -1.0, "test")
+            return FakePoliteness("impolite", (ev,))
+    return FakePoliteness("neutral")
+
+
+def risk(c: Conversation, **kw: object) -> Escalation:
+    """Escalation with the external analysers switched off unless given (deterministic)."""
+    kw.setdefault("sentiment", None)
+    kw.setdefault("politeness", None)
+    return escalation(c, **kw)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- rise and fall tables
+
+RISE_BEFORE: list[Row] = [
+    ("buyer", "你好，我的快递三天了还没到", 0),
+    ("buyer", "在吗？", 6),
+    ("buyer", "人呢？怎么没人回", 12),
+]
+RISE = [*RISE_BEFORE, ("buyer", "再不处理我就打12315投诉你们", 15)]
+
+FALL_BEFORE: list[Row] = [("buyer", "收到的杯子是碎的，太失望了", 0)]
+FALL = [
+    *FALL_BEFORE,
+    ("agent", "非常抱歉给您带来不便，已为您申请退款，24小时内到账", 1),
+    ("buyer", "好的，谢谢", 2),
+]
+NO_REMEDY = [*FALL_BEFORE, ("agent", "您可以自己申请售后", 1), ("buyer", "好的", 2)]
+
+
+class TestRiseAndFall:
+    def test_threat_after_two_unanswered_rounds_is_high(self) -> None:
+        """Buyer waits 6 and 12 minutes unanswered, then threatens 12315: level high."""
+        before, after = risk(conv(RISE_BEFORE)), risk(conv(RISE))
+        assert after.level == "high"
+        assert after.score is not None
+        assert before.score is not None
+        assert after.score > before.score
+        assert after.per_message[-1] > after.per_message[0]
+        kinds = {r.kind for r in after.reasons}
+        assert {"threat", "waiting"} <= kinds
+        threat = after.reason("threat")
+        assert threat is not None
+        assert threat.message_indexes == (3,)
+        assert [e.text for e in threat.evidence] == ["打12315", "投诉你们"]
+
+    def test_apology_and_refund_with_a_time_lowers_the_risk(self) -> None:
+        """Apology + refund arranged within 24 h: risk falls after the reply and at the end."""
+        e = risk(conv(FALL))
+        assert e.per_message[1] < e.per_message[0]
+        assert e.per_message[2] < e.per_message[0]
+        assert e.level == "low"
+        deesc = e.reason("deescalation")
+        assert deesc is not None
+        assert deesc.weight < 0
+        assert deesc.message_indexes == (1,)
+        assert {ev.text for ev in deesc.evidence} >= {"非常抱歉", "24小时"}
+        other = risk(conv(NO_REMEDY))
+        assert e.score is not None
+        assert other.score is not None
+        assert e.score < other.score
+
+
+# ---------------------------------------------------------------- each signal alone
+
+BASE: list[Row] = [
+    ("buyer", "我买的耳机什么时候发货", None),
+    ("agent", "亲，订单已经在处理中", None),
+]
+
+
+def _with(*rows: Row) -> list[Row]:
+    return [*BASE, *rows]
+
+
+SIGNALS = [
+    # kind, conversation with the signal, the same without it
+    (
+        "threat",
+        _with(("buyer", "不发货我就去消协投诉", None)),
+        _with(("buyer", "那我再等等", None)),
+    ),
+    (
+        "threat",
+        _with(("buyer", "不行我就申请平台介入", None)),
+        _with(("buyer", "不行我再问问", None)),
+    ),
+    (
+        "negative_emotion",
+        _with(("buyer", "太过分了，真让人失望", None)),
+        _with(("buyer", "我知道你们很忙", None)),
+    ),
+    (
+        "repetition",
+        _with(("buyer", "我说过了，是耳机", None)),
+        _with(("buyer", "是蓝色那款耳机", None)),
+    ),
+    (
+        "repetition",
+        _with(("buyer", "我买的耳机什么时候发货", None)),
+        _with(("buyer", "运费是多少", None)),
+    ),
+    ("impatience", _with(("buyer", "人呢？？", None)), _with(("buyer", "嗯", None))),
+    ("correction", _with(("buyer", "不是这个意思", None)), _with(("buyer", "嗯", None))),
+    (
+        "agent_refusal",
+        [*BASE[:1], ("agent", "这个无法处理，建议您联系商家", None), ("buyer", "嗯", None)],
+        [*BASE[:1], ("agent", "好的，马上为您处理", None), ("buyer", "嗯", None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "with_signal", "without"), SIGNALS)
+def test_each_language_signal_alone_raises_the_risk(
+    kind: str, with_signal: list[Row], without: list[Row]
+) -> None:
+    """The signal fires as a reason and the final risk is higher than without it."""
+    a, b = risk(conv(with_signal)), risk(conv(without))
+    assert kind in {r.kind for r in a.reasons}
+    assert kind not in {r.kind for r in b.reasons}
+    assert a.score is not None
+    assert b.score is not None
+    assert a.score > b.score
+    assert a.per_message[-1] > b.per_message[-1]
+
+
+class TestTimedSignals:
+    def test_long_wait_is_a_reason_only_with_timestamps(self) -> None:
+        """A 10-minute wait counts; the same chat untimed has no waiting reason."""
+        timed: list[Row] = [("buyer", "请问这个有货吗", 0), ("agent", "有的", 10)]
+        quick: list[Row] = [("buyer", "请问这个有货吗", 0), ("agent", "有的", 1)]
+        untimed: list[Row] = [("buyer", "请问这个有货吗", None), ("agent", "有的", None)]
+        slow, fast, none = risk(conv(timed)), risk(conv(quick)), risk(conv(untimed))
+        assert slow.reason("waiting") is not None
+        assert fast.reason("waiting") is None
+        assert none.reason("waiting") is None
+        assert slow.score is not None
+        assert fast.score is not None
+        assert slow.score > fast.score
+
+    def test_no_apology_after_a_long_wait(self) -> None:
+        """Three replies after a long wait without 抱歉/久等 are a lapse; one apology clears it."""
+        rows: list[Row] = [
+            ("buyer", "请问这个有货吗", 0),
+            ("agent", "有的", 10),
+            ("agent", "可以下单", 11),
+            ("agent", "今天发货", 12),
+        ]
+        sorry: list[Row] = [rows[0], ("agent", "让您久等了，有的", 10), *rows[2:]]
+        a, b = risk(conv(rows)), risk(conv(sorry))
+        assert a.reason("no_apology") is not None
+        assert b.reason("no_apology") is None
+        assert a.score is not None
+        assert b.score is not None
+        assert a.score > b.score
+
+    @pytest.mark.parametrize(
+        ("rows", "lapse"),
+        [
+            ([("buyer", "帮我查下物流", 0), ("agent", "稍等", 1), ("buyer", "在吗", 5)], True),
+            ([("buyer", "帮我查下物流", 0), ("agent", "稍等", 1), ("agent", "已到站", 30)], True),
+            ([("buyer", "帮我查下物流", 0), ("agent", "稍等", 1), ("agent", "已到站", 3)], False),
+            ([("buyer", "帮我查下物流", 0), ("agent", "稍等", 1)], True),
+        ],
+    )
+    def test_holding_reply_must_be_followed_up(self, rows: list[Row], lapse: bool) -> None:
+        """稍等 then a nudge, a reply after 15 min, or nothing at all: not followed up."""
+        e = risk(conv(rows))
+        assert (e.reason("holding_unfollowed") is not None) is lapse
+
+
+class TestInjectedSignals:
+    def test_impolite_agent_reply_raises_the_risk(self) -> None:
+        """With a politeness analyser, a banned phrase is a reason with its span."""
+        rows = [*BASE[:1], ("agent", "不知道，你自己看", None)]
+        polite = [*BASE[:1], ("agent", "亲，订单明天发货", None)]
+        a = risk(conv(rows), politeness=rude_detector)
+        b = risk(conv(polite), politeness=rude_detector)
+        off = risk(conv(rows), politeness=None)
+        reason = a.reason("agent_impolite")
+        assert reason is not None
+        assert reason.evidence[0].text == "不知道"
+        assert reason.evidence[0].message_index == 1
+        assert off.reason("agent_impolite") is None
+        assert a.score is not None
+        assert b.score is not None
+        assert off.score is not None
+        assert a.score > b.score
+        assert a.score > off.score
+
+    def test_sustained_negative_sentiment_is_a_reason(self) -> None:
+        """A sentiment function saying every buyer message is negative adds a reason."""
+        rows: list[Row] = [
+            ("buyer", "东西有问题", None),
+            ("agent", "请问是什么问题", None),
+            ("buyer", "用了一天就坏", None),
+        ]
+        negative = risk(conv(rows), sentiment=lambda _t: 0.02)
+        positive = risk(conv(rows), sentiment=lambda _t: 0.98)
+        assert negative.reason("negative_sentiment") is not None
+        assert positive.reason("negative_sentiment") is None
+        assert negative.score is not None
+        assert positive.score is not None
+        assert negative.score > positive.score
+
+    def test_undefined_sentiment_is_neutral(self) -> None:
+        """A sentiment function returning None (undefined) is the same as no sentiment."""
+        c = conv(BASE)
+        assert risk(c, sentiment=lambda _t: None).per_message == risk(c).per_message
+
+    def test_defaults_run(self) -> None:
+        """The default analysers (whatever is installed) give a valid result."""
+        e = escalation(conv(RISE))
+        assert e.level in LEVELS
+        assert len(e.per_message) == len(RISE)
+
+    @pytest.mark.parametrize("bad", [1, "x"])
+    def test_non_callable_signal_is_rejected(self, bad: object) -> None:
+        with pytest.raises(ConfigError, match="must be a callable"):
+            escalation(conv(BASE), sentiment=bad)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- shape and contract
+
+
+class TestResult:
+    def test_empty_conversation_is_undefined(self) -> None:
+        """No messages: score and level are None, not a fake low risk."""
+        e = risk(Conversation(id="e", messages=()))
+        assert e == Escalation(None, None, (), ())
+
+    def test_traditional_script_matches(self) -> None:
+        """Cues match on normalised text: 消費者協會 / 投訴 in Traditional script."""
+        e = risk(conv(_with(("buyer", "我要去消費者協會投訴你們", None))))
+        reason = e.reason("threat")
+        assert reason is not None
+        assert "消費者協會" in [ev.text for ev in reason.evidence]
+
+    @pytest.mark.parametrize("text", ["我不会给差评的", "没有要投诉的意思"])
+    def test_negated_threat_does_not_fire(self, text: str) -> None:
+        e = risk(conv(_with(("buyer", text, None))))
+        assert e.reason("threat") is None
+
+    def test_reasons_are_explained_and_ordered(self) -> None:
+        e = risk(conv(RISE))
+        assert all(r.kind in REASON_KINDS for r in e.reasons)
+        assert all(r.zh and r.en for r in e.reasons)
+        weights = [abs(r.weight) for r in e.reasons]
+        assert weights == sorted(weights, reverse=True)
+
+    def test_evidence_points_into_the_original_text(self) -> None:
+        c = conv(RISE)
+        for reason in risk(c).reasons:
+            for ev in reason.evidence:
+                assert ev.message_index is not None
+                assert c.messages[ev.message_index].text[ev.start : ev.end] == ev.text
+
+    def test_features_are_named(self) -> None:
+        assert len(FEATURES) == len(set(FEATURES))
+
+
+# ---------------------------------------------------------------- relative strength of signals
+
+# One buyer message (or two) after BASE; the final risk must follow the domain ordering
+# the hand-set weights encode: a regulator threat >> chasing twice (在吗, 人呢??) >> one
+# negative word > a neutral reply > thanks.
+STRENGTH_ORDER: list[tuple[str, list[Row]]] = [
+    ("12315 threat", _with(("buyer", "再不发货我就打12315", None))),
+    ("chasing twice", _with(("buyer", "在吗", None), ("buyer", "人呢？？", None))),
+    ("one negative word", _with(("buyer", "有点失望", None))),
+    ("neutral", _with(("buyer", "那我再等等", None))),
+    ("thanks", _with(("buyer", "好的谢谢", None))),
+]
+
+
+@pytest.mark.parametrize(
+    ("stronger", "weaker"),
+    list(itertools.pairwise(STRENGTH_ORDER)),
+    ids=[f"{a[0]} > {b[0]}" for a, b in itertools.pairwise(STRENGTH_ORDER)],
+)
+def test_signal_strengths_follow_the_domain_order(
+    stronger: tuple[str, list[Row]], weaker: tuple[str, list[Row]]
+) -> None:
+    """Both heads rank the stronger signal above the weaker one."""
+    a, b = risk(conv(stronger[1])), risk(conv(weaker[1]))
+    assert a.score is not None
+    assert b.score is not None
+    assert a.score > b.score
+    assert a.per_message[-1] > b.per_message[-1]
+
+
+def test_apology_with_remedy_lowers_a_negative_word() -> None:
+    """An apology with a concrete remedy and a time after 有点失望 lowers both risks."""
+    upset = _with(("buyer", "有点失望", None))
+    handled = [*upset, ("agent", "非常抱歉，已为您申请补发，今天发出", None)]
+    a, b = risk(conv(upset)), risk(conv(handled))
+    assert a.score is not None
+    assert b.score is not None
+    assert b.score < a.score
+    assert b.per_message[-1] < a.per_message[-1]
+
+
+# ---------------------------------------------------------------- the shipped model file
+
+# Signals that can only lower the risk; every other weight can only raise it (or is 0).
+LOWERING = {"gratitude_now", "acknowledged_now", "deescalation"}
+
+
+class TestModelFile:
+    def test_every_weight_is_hand_set_with_a_justification(self) -> None:
+        """Each <head>.<feature> line carries a written justification (third column)."""
+        entries = load_tsv("escalation/model.tsv")
+        weights = [e for e in entries if e.phrase.split(".")[1] in FEATURES]
+        assert len(weights) == 2 * len(FEATURES)
+        for e in weights:
+            assert len(e.fields) >= 2, e.phrase
+            assert len(e.fields[1].split()) >= 3, f"{e.phrase}: justification too short"
+
+    def test_header_says_what_is_hand_set_and_what_is_calibrated(self) -> None:
+        header = read_text("escalation/model.tsv").split("\nturn.")[0]
+        assert "HAND-SET" in header
+        assert "CALIBRATED" in header
+        assert "jddc_sat.dev" in header
+        assert "--calibrate" in header
+
+    @pytest.mark.parametrize("head", ["turn", "outcome"])
+    def test_weights_have_the_domain_sign(self, head: str) -> None:
+        model = _default_model()
+        h = model.turn if head == "turn" else model.outcome
+        assert h.scale > 0
+        for feature, w in zip(FEATURES, h.weights, strict=True):
+            if feature in LOWERING:
+                assert w < 0, feature
+            else:
+                assert w >= 0, feature
+
+    @staticmethod
+    def _table() -> dict[str, float]:
+        return {
+            f"{h}.{f}": 1.0 for h in ("turn", "outcome") for f in ("scale", "offset", *FEATURES)
+        }
+
+    @pytest.mark.parametrize(
+        ("change", "match"),
+        [
+            ({"turn.scale": 0.0}, "turn.scale must be > 0"),
+            ({"outcome.scale": -1.0}, "outcome.scale must be > 0"),
+            ({"turn.intercept": 1.0}, "unknown coefficients"),
+            ({"outcome.threat": None}, "missing coefficients"),
+        ],
+    )
+    def test_bad_tables_are_rejected(self, change: dict[str, float | None], match: str) -> None:
+        table = self._table()
+        for k, v in change.items():
+            if v is None:
+                del table[k]
+            else:
+                table[k] = v
+        with pytest.raises(ModelFileError, match=match):
+            _model_from_table(table, "test")
+
+    def test_calibration_is_monotone(self) -> None:
+        """Scale > 0: a higher hand-set log-odds is always a higher risk (AUC unchanged)."""
+        head = _model_from_table(self._table(), "test").turn
+        rows = [tuple(float(k) * x for x in range(len(FEATURES))) for k in range(-3, 4)]
+        logits = [head.logit(r) for r in rows]
+        assert logits == sorted(logits)
+        assert [head.raw(r) for r in rows] == sorted(head.raw(r) for r in rows)
+
+
+TEXTS = st.sampled_from(
+    [
+        "在吗",
+        "好的",
+        "谢谢",
+        "我说过了",
+        "12315",
+        "太差了",
+        "稍等",
+        "非常抱歉，已为您退款",
+        "??",
+        "",
+    ]
+)
+ROWS = st.lists(st.tuples(st.sampled_from(["buyer", "agent", "bot", "system"]), TEXTS), max_size=12)
+
+
+@given(ROWS)
+def test_risks_are_probabilities_one_per_message(rows: list[tuple[str, str]]) -> None:
+    """per_message has one risk per message, all in [0, 1]; the input is not changed."""
+    c = conv([(r, t, None) for r, t in rows])
+    before = c.to_record()
+    e = risk(c)
+    assert len(e.per_message) == len(c.messages)
+    assert all(0.0 <= p <= 1.0 for p in e.per_message)
+    if c.messages:
+        assert e.score is not None
+        assert 0.0 <= e.score <= 1.0
+        assert e.level == EscalationPolicy().level(e.score)
+    assert c.to_record() == before
+
+
+@given(ROWS)
+def test_the_trajectory_is_causal(rows: list[tuple[str, str]]) -> None:
+    """The risk after message i does not depend on later messages (usable live)."""
+    c = conv([(r, t, None) for r, t in rows])
+    full = risk(c).per_message
+    for k in range(1, len(rows)):
+        prefix = risk(conv([(r, t, None) for r, t in rows[:k]])).per_message
+        assert prefix[:-1] == full[: k - 1]
+
+
+# ---------------------------------------------------------------- policy and scorer
+
+
+class TestPolicy:
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"medium_from": 0.5, "high_from": 0.4}, "medium_from < high_from"),
+            ({"high_from": 1.0}, "medium_from < high_from"),
+            ({"long_wait_s": 0}, "long_wait_s must be > 0"),
+            ({"decay": 1.5}, r"decay must be in \(0, 1\]"),
+            ({"apology_window": 0}, "apology_window must be > 0"),
+        ],
+    )
+    def test_invalid_policy_says_what_is_valid(self, kwargs: dict[str, float], match: str) -> None:
+        with pytest.raises(ConfigError, match=match):
+            EscalationPolicy(**kwargs)
+
+    @pytest.mark.parametrize(("score", "level"), [(0.05, "low"), (0.2, "medium"), (0.9, "high")])
+    def test_levels(self, score: float, level: str) -> None:
+        assert EscalationPolicy().level(score) == level
+
+    def test_a_longer_wait_threshold_turns_the_wait_off(self) -> None:
+        rows: list[Row] = [("buyer", "请问这个有货吗", 0), ("agent", "有的", 10)]
+        e = risk(conv(rows), policy=EscalationPolicy(long_wait_s=3600))
+        assert e.reason("waiting") is None
+
+    def test_bad_conversation_type(self) -> None:
+        with pytest.raises(ConfigError, match="needs a Conversation"):
+            escalation([])  # type: ignore[arg-type]
+
+
+def test_scorer_is_thin() -> None:
+    scorer = EscalationScorer()
+    assert scorer.name == "escalation"
+    assert scorer.score(conv(RISE)).per_message == escalation(conv(RISE)).per_message
+
+
+# ---------------------------------------------------------------- shared data (optional)
+
+JDDC = SHARED_DATA / "jddc_sat.dev.jsonl.gz"
+
+
+@pytest.mark.skipif(not JDDC.exists(), reason="../shared/data is not available")
+def test_jddc_dissatisfied_dialogues_score_higher_on_average() -> None:
+    """On the first 120 JDDC dialogues, overall == 0 dialogues have a higher mean risk."""
+    scores: dict[bool, list[float]] = {True: [], False: []}
+    with gzip.open(JDDC, "rt", encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if n >= 120:
+                break
+            rec = json.loads(line)
+            c = Conversation.from_records(
+                [{"role": t["role"], "text": t["text"]} for t in rec["turns"]], id=rec["id"]
+            )
+            e = escalation(c)
+            assert e.score is not None
+            scores[rec["overall"] == 0].append(e.score)
+    assert sum(scores[True]) / len(scores[True]) > sum(scores[False]) / len(scores[False])
