@@ -47,6 +47,8 @@ def _load() -> list[dict[str, object]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    import attrs
+
     import kefu_standards as ks
     from kefu_standards.competency import Scorecard, assess
 
@@ -77,6 +79,42 @@ def main() -> None:
     results = [assess(c, card) for c in convs]
     t_ours = time.perf_counter() - t0
 
+    # ablation: the same scorecard with the escalation signal off (its coefficients were
+    # fitted on this dev set, so the default figure is optimistic; this one is not)
+    from kefu_standards._dimensions import (
+        CommunicationScorer,
+        ProblemHandlingScorer,
+        no_escalation,
+    )
+
+    off = {
+        "communication": CommunicationScorer(escalation=no_escalation),
+        "problem_handling": ProblemHandlingScorer(escalation=no_escalation),
+    }
+    card_off = card.evolve(
+        criteria=[
+            attrs.evolve(c, scorer=off[c.name], params={}) if c.name in off else c
+            for c in card.criteria
+        ]
+    )
+    results_off = [assess(c, card_off) for c in convs]
+    keep_off = [i for i, a in enumerate(results_off) if a.total is not None]
+    auc_off = _roc_auc(
+        [labels[i] for i in keep_off],
+        [100.0 - results_off[i].total for i in keep_off],  # type: ignore[operator]
+    )
+    dims_off = {
+        name: _roc_auc(
+            [labels[i] for i, a in enumerate(results_off) if a.dimensions[name].score is not None],
+            [
+                1.0 - a.dimensions[name].score  # type: ignore[operator]
+                for a in results_off
+                if a.dimensions[name].score is not None
+            ],
+        )
+        for name in off
+    }
+
     totals = [a.total for a in results]
     rows = []
     keep = [i for i, t in enumerate(totals) if t is not None]
@@ -97,6 +135,22 @@ def main() -> None:
                 "auc": auc,
             }
         )
+    # parts of the two dimensions that carry the signal (higher part = better, so 1 - part;
+    # event counts are already "worse when higher")
+    part_specs = {
+        "problem_handling": ("solution", "risk_fall", "outcome", "closed"),
+        "communication": ("reply", "events"),
+    }
+    parts: dict[str, float | None] = {}
+    for dim, keys in part_specs.items():
+        for key in keys:
+            pairs = [
+                (labels[i], float(a.dimensions[dim].details[key]))
+                for i, a in enumerate(results)
+                if a.dimensions[dim].details.get(key) is not None
+            ]
+            sign = 1.0 if key == "events" else -1.0
+            parts[f"{dim}.{key}"] = _roc_auc([y for y, _ in pairs], [sign * x for _, x in pairs])
     critical = sum(1 for a in results if a.critical)
     out = {
         "dataset": "jddc_sat.dev",
@@ -104,8 +158,11 @@ def main() -> None:
         "dissatisfied": sum(labels),
         "with_total": len(keep),
         "auc_total": auc_total,
+        "auc_total_escalation_off": auc_off,
+        "auc_escalation_off": dims_off,
         "critical_failures": critical,
         "dimensions": rows,
+        "parts": parts,
         "speed": {
             "messages": len(texts),
             "snownlp_messages_per_s": len(texts) / t_snow,
@@ -122,6 +179,11 @@ def main() -> None:
 
     print(f"jddc_sat dev: {len(convs)} dialogues, {sum(labels)} dissatisfied (overall == 0)")
     print(f"ROC AUC of 100 - total (dissatisfied vs rest): {fmt(auc_total)}  (target >= 0.70)")
+    print(
+        f"  ablation, escalation signal off: "
+        f"{fmt(auc_off)}; communication {fmt(dims_off['communication'])}, "
+        f"problem_handling {fmt(dims_off['problem_handling'])}"
+    )
     print(f"critical failures (一票否决): {critical}")
     print()
     print(
@@ -132,6 +194,8 @@ def main() -> None:
             f"{r['dimension']:<22}{r['weight']:>7.1f}{r['applies']:>9}{r['na']:>6}"
             f"{r['dissatisfied_applies']:>9}{fmt(r['mean_score']):>8}{fmt(r['auc']):>8}"
         )
+    print()
+    print("parts (AUC of the part alone): " + ", ".join(f"{k} {fmt(v)}" for k, v in parts.items()))
     s = out["speed"]
     print()
     print(

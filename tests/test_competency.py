@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_standards import Conversation
+from kefu_standards._dimensions import no_escalation
 from kefu_standards.competency import (
     NA_RULES,
     AgentProfile,
@@ -22,6 +23,7 @@ from kefu_standards.competency import (
     assess,
     profile_agent,
 )
+from kefu_standards.evidence import Evidence
 from kefu_standards.exceptions import ConfigError, UnknownNameError
 from kefu_standards.scoring import ScoreResult, get_scorer, make_scorer
 
@@ -104,7 +106,7 @@ DIMENSION_TABLE = [
         "service_attitude",
         "banned phrases",
         chat("b:在吗", "a:干嘛", "b:怎么还没发货", "a:不知道，你自己去查，爱买不买"),
-        ("low", 0.2),
+        ("low", 0.4),  # 1 - 3 banned x 0.15 - 1 harsh x 0.10 - no greeting/closing 2 x 0.03
     ),
     ("service_attitude", "no agent message", chat("b:在吗", "b:有人吗"), NA),
     # 4 应变处理
@@ -246,11 +248,31 @@ class TestDimensions:
         class Rude:
             score: float = 0.0
             label: str = "impolite"
-            evidence: tuple[Any, ...] = ()
+            evidence: tuple[Evidence, ...] = (
+                Evidence(0, 2, "有的", "banned_phrase", -1.0, "banned_phrase/test"),
+            )
 
         scorer = get_scorer("service_attitude", politeness=lambda text: Rude())
-        conv = chat("b:在吗", "a:在的")
-        assert scorer.score(conv).details["politeness"] == 0.0
+        result = scorer.score(chat("b:有货吗", "a:有的"))
+        assert result.details["banned_phrase"] == 1
+        assert result.score == pytest.approx(1 - 0.15 - 0.03 - 0.03)
+
+
+ATTITUDE_TABLE = [
+    # (agent messages, expected score): deductions in QC-sheet points / 100
+    (["您好，很高兴为您服务", "感谢您的支持，祝您生活愉快"], 1.0),
+    (["有的", "好的"], 0.94),  # no greeting, no closing: 晓多 -3 each; plainness costs nothing
+    (["您好", "这个没办法，您自己去问快递", "感谢您的支持"], 0.70),  # 2 banned x -0.15
+    (["您好!", "这么快就到了!", "感谢您"], 1.0),  # weak harsh markers (!, 这么) do not count
+]
+
+
+@pytest.mark.parametrize(("agent", "expected"), ATTITUDE_TABLE)
+def test_service_attitude_deducts_rubric_points(agent: list[str], expected: float) -> None:
+    """服务态度 is full marks minus the rubric's points for banned phrases, harsh tone, greeting."""
+    lines = [x for text in agent for x in ("b:在吗", f"a:{text}")]
+    result = get_scorer("service_attitude").score(chat(*lines))
+    assert result.score == pytest.approx(expected), result
 
 
 CRITICAL_TABLE = [
@@ -660,3 +682,76 @@ class TestProfileAgent:
         """Options are validated up front."""
         with pytest.raises(error):
             profile_agent([], "小美", **kwargs)
+
+
+# -- escalation-driven parts (the escalation signal is injected: fixed trajectories) --------
+@attrs.frozen
+class FakeReason:
+    kind: str
+    message_indexes: tuple[int, ...]
+
+
+@attrs.frozen
+class FakeEscalation:
+    per_message: tuple[float, ...]
+    reasons: tuple[FakeReason, ...] = ()
+
+    def reason(self) -> str:  # a method, as on some results: adapters must not read it
+        raise AssertionError("the competency scorers must not call reason()")
+
+
+PROBLEM = ("b:收到的杯子碎了", "a:非常抱歉，马上为您补发一个，明天发出", "b:好的，谢谢")
+
+RISK_FALL_TABLE = [
+    # (per-message risk, expected risk_fall, expected outcome)
+    ((0.6, 0.6, 0.1), 1.0, 0.9),  # risk fell well below where it was: full credit
+    ((0.4, 0.4, 0.4), 0.5, 0.6),  # unchanged
+    ((0.2, 0.2, 0.5), 0.0, 0.5),  # rose after the agent acted
+]
+
+
+@pytest.mark.parametrize(("risk", "fall", "outcome"), RISK_FALL_TABLE)
+def test_problem_handling_reads_the_risk_trajectory(
+    risk: tuple[float, ...], fall: float, outcome: float
+) -> None:
+    """应变处理 credits a risk that falls after the agent's remedy, and a low final risk."""
+    scorer = get_scorer("problem_handling", escalation=lambda c: FakeEscalation(risk))
+    result = scorer.score(chat(*PROBLEM))
+    assert result.details["risk_fall"] == pytest.approx(fall)
+    assert result.details["outcome"] == pytest.approx(outcome)
+
+
+CLOSED_TABLE = [
+    (PROBLEM, 1.0),
+    (("b:收到的杯子碎了", "a:非常抱歉，马上为您补发一个", "b:那什么时候能发?"), 0.0),
+    (("b:收到的杯子碎了", "a:这个没办法", "b:算了，我要投诉"), 0.0),
+]
+
+
+@pytest.mark.parametrize(("lines", "closed"), CLOSED_TABLE)
+def test_problem_left_open_at_the_end(lines: tuple[str, ...], closed: float) -> None:
+    """A last buyer message that still asks or complains leaves the problem open."""
+    scorer = get_scorer("problem_handling", escalation=no_escalation)
+    result = scorer.score(chat(*lines))
+    assert result.details["closed"] == closed
+    assert ("left open" in result.reason) == (closed == 0.0)
+
+
+def test_communication_counts_escalation_repetition_once_per_message() -> None:
+    """Repetition flagged by the escalation reasons costs 0.10 per buyer message, once."""
+    conv = chat("b:这个有货吗", "a:有的", "b:什么时候发货", "a:今天发", "b:好的")
+    flagged = FakeEscalation((0.1,) * 5, (FakeReason("repetition", (2, 2, 1)),))
+    result = get_scorer("communication", escalation=lambda c: flagged).score(conv)
+    assert result.details["events"] == 1  # message 1 is the agent's: ignored
+    assert result.score == pytest.approx(0.9)
+    clean = get_scorer("communication", escalation=no_escalation).score(conv)
+    assert clean.score == 1.0
+
+
+def test_communication_penalises_nudges_and_repeats() -> None:
+    """在吗 / ?? chasing and 我说过了 each cost 0.10."""
+    conv = chat("b:我的快递到哪了", "b:在吗", "b:??", "a:亲，在路上了", "b:我说过了要加急")
+    result = get_scorer("communication", escalation=no_escalation).score(conv)
+    assert result.details["nudge"] == 2
+    assert result.details["repeat"] == 1
+    assert result.score == pytest.approx(0.7)

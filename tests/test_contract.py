@@ -186,3 +186,50 @@ class TestBrokenScorers:
         """Test suites may catch it as the AssertionError it is."""
         with pytest.raises(AssertionError):
             check_scorer(SilentNA())
+
+
+# -- adapters around the library's analysers ------------------------------------------------
+@attrs.frozen
+class _FakeReason:
+    kind: str
+    weight: float
+    evidence: tuple[Evidence, ...] = ()
+
+
+@attrs.frozen
+class _FakeEscalation:
+    score: float | None
+    level: str | None = None
+    reasons: tuple[_FakeReason, ...] = ()
+    per_message: tuple[float, ...] = ()
+
+    def reason(self) -> str:  # a method, not a str: the adapter must not read it
+        raise AssertionError("the adapter read Escalation.reason")
+
+
+def fake_escalation(conversation: Conversation) -> _FakeEscalation:
+    """Module-level (picklable) stand-in for kefu_standards.escalation.escalation."""
+    if not conversation.messages:
+        return _FakeEscalation(None)
+    return _FakeEscalation(0.25, "medium", (_FakeReason("repetition", 0.2),))
+
+
+class TestAdapters:
+    @pytest.mark.parametrize("name", ["politeness", "escalation"])
+    def test_scorecard_adapters_return_score_results(self, name: str) -> None:
+        """The registry's politeness and escalation lines are adapters returning ScoreResult."""
+        conv = Conversation.from_records(
+            [{"role": "buyer", "text": "在吗"}, {"role": "agent", "text": "您好，请稍等"}], id="a"
+        )
+        result = get_scorer(name).score(conv)
+        assert isinstance(result, ScoreResult)
+        assert isinstance(result.reason, str)
+
+    def test_escalation_adapter_ignores_the_reason_attribute(self) -> None:
+        """1 - risk, a reason naming the reason kinds; N/A with a reason when undefined."""
+        scorer = get_scorer("escalation", escalation=fake_escalation)
+        report = check_scorer(scorer)
+        assert report.scores["agent_only"] == 0.75
+        assert report.scores["empty"] is None
+        conv = Conversation.from_records([{"role": "buyer", "text": "在吗"}], id="b")
+        assert "repetition" in scorer.score(conv).reason

@@ -218,7 +218,33 @@ class TestContextRules:
             "negated_courtesy",
             "sarcastic_thanks",
             "not_after_hedge",
+            "latin_word",
         }
+
+    @pytest.mark.parametrize(
+        ("text", "phrase", "fires"),
+        [
+            # latin_word: a Latin phrase counts only as a whole word
+            ("你是sb吗", "sb", True),
+            ("SB客服", "SB", True),
+            ("sb", "sb", True),
+            ("有两个USB接口哦", "SB", False),
+            ("支持usb-c充电", "sb", False),
+            ("USB3.0数据线", "SB", False),
+            # 滚 is an insult, but not in reduplicated idioms and compounds
+            ("滚", "滚", True),
+            ("你给我滚", "滚", True),
+            ("滚吧", "滚", True),
+            ("祝您财源滚滚", "滚", False),
+            ("好运滚滚而来", "滚", False),
+            ("水是滚烫的", "滚", False),
+            ("洗衣机是滚筒的", "滚", False),
+            ("鼠标滚轮坏了", "滚", False),
+        ],
+    )
+    def test_offensive_false_positives(self, text: str, phrase: str, fires: bool) -> None:
+        offensive = [e.text for e in politeness(text).evidence if e.kind == "offensive"]
+        assert (phrase in offensive) is fires
 
 
 class TestUndefined:

@@ -15,6 +15,7 @@ from kefu_standards.politeness import (
     politeness,
 )
 from kefu_standards.resources import read_text
+from kefu_standards.testing import check_scorer
 
 FIX = Path(__file__).parent / "fixtures" / "politeness"
 BUILTIN = ("courtesy", "banned", "harsh", "offensive", "overpromise", "neutral")
@@ -174,9 +175,28 @@ class TestScorer:
         assert (worst.text, worst.message_index) == ("不知道", 2)
         assert [i for i, _ in result.messages] == [0, 2]
 
-    def test_not_applicable_without_agent_text(self) -> None:
-        result = PolitenessScorer().score(_conv(("buyer", "在吗"), ("agent", "[数字x]")))
+    @pytest.mark.parametrize(
+        ("messages", "reason"),
+        [
+            ((("buyer", "在吗"), ("agent", "[数字x]")), "no agent message has content"),
+            ((("buyer", "在吗"),), "no agent message with content"),
+            ((), "no agent message with content"),
+        ],
+    )
+    def test_not_applicable_says_why(self, messages: tuple, reason: str) -> None:
+        result = PolitenessScorer().score(_conv(*messages))
         assert (result.score, result.label, result.n_messages) == (None, None, 0)
+        assert reason in result.reason
+
+    def test_applicable_result_has_no_reason(self) -> None:
+        assert PolitenessScorer().score(_conv(("agent", "您好"))).reason == ""
+
+    @pytest.mark.parametrize("aggregate", ["mean", "min"])
+    def test_keeps_the_scorer_contract(self, aggregate: str) -> None:
+        report = check_scorer(PolitenessScorer(aggregate=aggregate))
+        assert report.scorer_name == "politeness"
+        assert report.scores["empty"] is None
+        assert report.reasons["empty"]
 
     def test_max_evidence(self) -> None:
         conv = _conv(("agent", "亲，您好，请问有什么可以帮您？谢谢"))

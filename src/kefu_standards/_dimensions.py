@@ -25,7 +25,7 @@ import attrs
 
 from ._matcher import PhraseMatcher
 from .evidence import Evidence
-from .exceptions import ConfigError, ModelFileError
+from .exceptions import ConfigError, ModelFileError, UnknownNameError
 from .model import Conversation, Role
 from .resources import lazy, load_tsv
 from .scoring import ScoreResult
@@ -37,14 +37,17 @@ __all__ = [
     "CommunicationScorer",
     "ContinuousLearningScorer",
     "DataAnalysisScorer",
+    "EscalationRiskScorer",
     "MoneyPromiseScorer",
     "NoInsultScorer",
+    "PolitenessAdapter",
     "ProblemHandlingScorer",
     "ProductKnowledgeScorer",
     "ResponsibilityScorer",
     "ServiceAttitudeScorer",
     "StressResilienceScorer",
     "TeamworkScorer",
+    "no_escalation",
 ]
 
 _SIDES = ("buyer", "agent", "system")
@@ -232,12 +235,45 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     return [None if math.isnan(x) else float(x) for x in scores]
 
 
+@functools.lru_cache(maxsize=256)
 def _default_escalation(conversation: Conversation) -> Any:
+    """Return the library's escalation risk (cached: several dimensions read it)."""
     try:
         from .escalation import escalation
     except ImportError:  # pragma: no cover - documented fallback
         return None
     return escalation(conversation)
+
+
+def _escalation_of(fn: Callable[[Conversation], Any] | None, conversation: Conversation) -> Any:
+    """Return the escalation result of *conversation* (``per_message``, ``reasons`` are read).
+
+    Only those two public fields are used, never a ``reason`` or ``score`` method, so any
+    object with them works (and ``None`` turns the signal off).
+    """
+    return (fn or _default_escalation)(conversation)
+
+
+def _risk_trajectory(esc: Any, n: int) -> tuple[float, ...] | None:
+    per_message = getattr(esc, "per_message", None) if esc is not None else None
+    if not per_message or len(per_message) != n:
+        return None
+    return tuple(float(x) for x in per_message)
+
+
+def _reason_indexes(esc: Any, kinds: frozenset[str]) -> dict[int, str]:
+    """Message index -> reason kind of the escalation reasons of *kinds*."""
+    out: dict[int, str] = {}
+    for r in getattr(esc, "reasons", ()) or ():
+        kind = getattr(r, "kind", "")
+        if kind in kinds:
+            for i in getattr(r, "message_indexes", ()) or ():
+                out.setdefault(int(i), kind)
+    return out
+
+
+def no_escalation(conversation: Conversation) -> None:
+    """Return no escalation result: the signal is off (for ablations and tests)."""
 
 
 def _default_timing(conversation: Conversation) -> Any:
@@ -254,12 +290,22 @@ def _is_timed(conversation: Conversation) -> bool:
     )
 
 
+#: Harsh-tone markers weaker than this (a lone ``!``, ``这么``, ``你``) are not counted
+#: against the agent: JD and Taobao scripts are full of them (our threshold, not tuned).
+_STRONG_HARSH = -0.5
+
+
 def _neg_hits(p: Any, kinds: frozenset[str]) -> list[Evidence]:
-    """Marker evidence of *kinds*; the offensive *model*'s evidence is left to ``no_insult``."""
+    """Marker evidence of *kinds*; the offensive *model*'s evidence is left to ``no_insult``.
+
+    Harsh-tone markers count only when strong (weight <= ``_STRONG_HARSH``).
+    """
     return [
         e
         for e in getattr(p, "evidence", ())
-        if e.kind in kinds and not (e.kind == "offensive" and e.rule.startswith("model:"))
+        if e.kind in kinds
+        and not (e.kind == "offensive" and e.rule.startswith("model:"))
+        and not (e.kind == "harsh_tone" and e.weight > _STRONG_HARSH)
     ]
 
 
@@ -367,25 +413,35 @@ def _nudges(view: Sequence[_Msg]) -> list[_Msg]:
     return out
 
 
+_BUYER_EVENTS = frozenset({"repetition", "impatience", "correction", "unanswered_run"})
+
+
 @attrs.frozen(slots=True)
 class CommunicationScorer:
-    """沟通能力: replies on time, the buyer need not repeat, replies match the question.
+    """沟通能力: questions get answers, on time, and the buyer need not chase or repeat.
 
-    Components (mean of those that apply): **reply** — share of buyer
-    question blocks that get an agent reply that answers (not only "can't",
-    "don't know" or "ask someone else"); **timing** — with timestamps, the
-    mean of ``reply_rate`` and ``within_sla_rate`` from ``timing`` (N/A
-    without); **repeat** — ``1 - 0.5`` per buyer repeat (我说过了, or the same
-    question asked again after a reply; 晓多 重复让顾客复述问题 −10);
-    **waiting** — ``1 - 0.25`` per buyer nudge (在吗, 人呢, ``??`` after the
-    buyer's first message: a wait the buyer had to chase, visible without timestamps);
-    **match** — ``1 - 0.5`` per mismatch (agent 没明白 / buyer 答非所问).
-    N/A without a buyer and an agent message.
+    ``score = base − event_penalty × events`` (clipped to [0, 1]).  **base** is
+    the mean of the parts that apply: *reply* — share of buyer question blocks
+    answered by something other than "can't", "don't know" or "ask someone
+    else" (an unanswered question counts as not answered); *timing* — with
+    timestamps, the mean of ``reply_rate`` and ``within_sla_rate`` from
+    ``timing``.  1 when neither applies.  **events** are the buyer messages
+    showing a communication failure, each counted once: a repeat (我说过了, or
+    the same question asked again after a reply), a nudge (在吗, 人呢, ``??``
+    after the buyer's first message), a mismatch (没明白 / 答非所问), and the
+    buyer messages the escalation analysis flags as repetition, impatience,
+    correction or an unanswered run (its ``reasons``).  ``event_penalty``
+    is 0.10: 晓多 deducts 10 of 100 points for 重复让顾客复述问题.  N/A without
+    a buyer and an agent message.
     """
 
     timing: Callable[[Conversation], Any] | None = attrs.field(
         default=None, validator=_check_fn, repr=False
     )
+    escalation: Callable[[Conversation], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    event_penalty: float = attrs.field(default=0.10, converter=float)
     name: str = attrs.field(default="communication", init=False)
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
@@ -395,7 +451,6 @@ class CommunicationScorer:
             return na
         if not _buyers(view):
             return ScoreResult.na("no buyer message: no communication to assess")
-        parts: dict[str, float | None] = {}
         evidence: list[Evidence] = []
         asked = answered = 0
         for p, m in enumerate(view):
@@ -411,28 +466,40 @@ class CommunicationScorer:
                     evidence += [e for x in block for e in _unhelpful_evidence(x)]
                 else:
                     evidence.append(_text_ev(m, "unanswered_question", -1.0))
-        parts["reply"] = answered / asked if asked else None
-        parts["timing"] = None
+        reply = answered / asked if asked else None
+        timing: float | None = None
         if _is_timed(conversation):
             times = (self.timing or _default_timing)(conversation)
             if times is not None:
                 rates = [getattr(times, k, None) for k in ("reply_rate", "within_sla_rate")]
-                parts["timing"] = _mean(float(r) for r in rates if r is not None)
-        repeats = _repeats(view)
-        for m in repeats:
+                timing = _mean(float(r) for r in rates if r is not None)
+        base = _mean(v for v in (reply, timing) if v is not None)
+        events: dict[int, str] = {}
+        for m in _repeats(view):
+            events.setdefault(m.index, "repeat")
             evidence.extend(m.evidence("repeat", -1.0) or [_text_ev(m, "repeat", -1.0)])
-        parts["repeat"] = _clip(1.0 - 0.5 * len(repeats))
-        nudges = _nudges(view)
-        for m in nudges:
-            evidence.append(_text_ev(m, "nudge", -0.5))
-        parts["waiting"] = _clip(1.0 - 0.25 * len(nudges))
-        mismatch = [m for m in view if m.has("not_understood") or m.has("mismatch")]
-        for m in mismatch:
-            evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
-        parts["match"] = _clip(1.0 - 0.5 * len(mismatch))
-        value = _mean(v for v in parts.values() if v is not None)
-        assert value is not None  # repeat and match always apply
-        details = {**parts, "repeats": len(repeats), "nudges": len(nudges)}
+        for m in _nudges(view):
+            if m.index not in events:
+                events[m.index] = "nudge"
+                evidence.append(_text_ev(m, "nudge", -0.5))
+        for m in view:
+            if (m.has("not_understood") or m.has("mismatch")) and m.index not in events:
+                events[m.index] = "mismatch"
+                evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
+        esc = _escalation_of(self.escalation, conversation)
+        for i, kind in sorted(_reason_indexes(esc, _BUYER_EVENTS).items()):
+            if 0 <= i < len(view) and view[i].role is Role.BUYER and i not in events:
+                events[i] = kind
+                evidence.append(_text_ev(view[i], kind, -0.5, "escalation"))
+        value = _clip((1.0 if base is None else base) - self.event_penalty * len(events))
+        kinds = list(events.values())
+        details = {
+            "reply": reply,
+            "timing": timing,
+            "events": len(events),
+            **{k: kinds.count(k) for k in ("repeat", "nudge", "mismatch", *sorted(_BUYER_EVENTS))},
+            "escalation": esc is not None,
+        }
         return ScoreResult(value, tuple(evidence), _why(evidence), details)
 
 
@@ -441,15 +508,19 @@ class CommunicationScorer:
 
 @attrs.frozen(slots=True)
 class ServiceAttitudeScorer:
-    """服务态度: politeness, greeting and closing, no banned phrases.
+    """服务态度: no banned phrases or harsh tone; greeting and closing.
 
-    ``score = 0.5·politeness + 0.25·greeting + 0.25·closing − 0.25 per banned
-    phrase − 0.15 per harsh tone − 0.5 per offensive hit`` (clipped to [0, 1]).
-    *politeness* is the mean politeness of the agent's messages; *greeting* is 1
-    when one of the first two agent messages greets (晓多: 您好, 欢迎, 光临, 服务,
-    高兴); *closing* is 1 when one of the last three closes politely (感谢, 祝您,
-    还有什么可以帮您, 评价).  Without a politeness signal that term is skipped
-    and the rest rescaled.  N/A without an agent message.
+    A deduction from full marks, with the points of the QC sheets (DOMAIN §4)
+    divided by 100: ``score = 1 − 0.15 per banned phrase (服务禁语 −15) − 0.10
+    per strong harsh-tone marker (命令/敷衍 −10) − 0.5 per offensive marker −
+    0.03 without a greeting (晓多 无欢迎语 −3) − 0.03 without a polite closing
+    (晓多 结束语不规范 −3)``, clipped to [0, 1].  Markers come from the
+    politeness analyser; harsh-tone markers weaker than −0.5 (a lone ``!``,
+    ``这么``) are ignored, and mere absence of courtesy words costs nothing
+    (agents on the big platforms are uniformly polite, so it is noise).
+    *greeting*: one of the first two agent messages greets (您好, 欢迎, 光临, 服务,
+    高兴); *closing*: one of the last three closes politely (感谢, 祝您,
+    还有什么可以帮您, 评价).  N/A without an agent message.
     """
 
     politeness: Callable[[str], Any] | None = attrs.field(
@@ -467,46 +538,58 @@ class ServiceAttitudeScorer:
         greet = [e for m in agents[:2] for e in m.evidence("greeting", 0.5)]
         close = [e for m in agents[-3:] for e in m.evidence("closing", 0.5)]
         evidence += greet[:1] + close[:1]
-        pols: list[float] = []
         counts = dict.fromkeys(_RUDE, 0)
+        signal = False
         for m in agents:
             p = _politeness_of(self.politeness, m.text)
             if p is None:
                 continue
-            if getattr(p, "score", None) is not None:
-                pols.append(float(p.score))
+            signal = True
             for e in _neg_hits(p, _RUDE):
                 counts[e.kind] += 1
                 evidence.append(e.at(m.index))
-        pol = _mean(pols)
-        parts = [(0.25, 1.0 if greet else 0.0), (0.25, 1.0 if close else 0.0)]
-        if pol is not None:
-            parts.append((0.5, pol))
-        total_w = sum(w for w, _ in parts)
-        value = sum(w * x for w, x in parts) / total_w
-        value -= (
-            0.25 * counts["banned_phrase"] + 0.15 * counts["harsh_tone"] + 0.5 * counts["offensive"]
+        value = (
+            1.0
+            - 0.15 * counts["banned_phrase"]
+            - 0.10 * counts["harsh_tone"]
+            - 0.5 * counts["offensive"]
+            - (0.0 if greet else 0.03)
+            - (0.0 if close else 0.03)
         )
-        details = {"politeness": pol, "greeting": bool(greet), "closing": bool(close), **counts}
-        return ScoreResult(_clip(value), tuple(evidence), "", details)
+        details = {"greeting": bool(greet), "closing": bool(close), "politeness": signal, **counts}
+        return ScoreResult(_clip(value), tuple(evidence), _why(evidence), details)
 
 
 # -- 4 应变处理 -------------------------------------------------------------------
 
 
+_CLOSED_KINDS = frozenset({"gratitude"})
+
+
 @attrs.frozen(slots=True)
 class ProblemHandlingScorer:
-    """应变处理: a buyer's problem gets a concrete solution, and the risk falls.
+    """应变处理: a buyer's problem gets a concrete solution, the risk falls, nothing is left open.
 
-    From the first buyer problem (缺货, 没收到, 质量问题, 退款, 售后 ...):
-    **solution** is 1 for a concrete remedy (退款, 补发, 换货, 为您申请, 跟进 ...)
-    with a time (24小时内, 明天, [数字x]天), 0.75 without a time, 0.25 for a
-    holding reply only, 0 for nothing; minus ``unhelpful_penalty`` (0.2) per
-    unhelpful agent message ("can't", "not us", "don't know": 无法, 不支持,
-    需要您联系供应商, 不清楚) that offers no remedy.  **outcome** is ``1 − final escalation
-    risk`` (from ``escalation``; falls back to the last buyer message's
-    sentiment).  ``score = 0.5·solution + 0.5·outcome``.  N/A when the buyer
-    raised no problem.
+    From the first buyer problem (缺货, 没收到, 质量问题, 退款, 售后 ...), the mean
+    of the parts that apply:
+
+    - **solution** — 1 for a concrete remedy (退款, 补发, 换货, 为您申请, 跟进 ...)
+      with a time (24小时内, 明天, [数字x]天), 0.75 without a time, 0.25 for a
+      holding reply only, 0 for nothing; minus ``unhelpful_penalty`` (0.2) per
+      agent message that declines, deflects or does not know (无法, 不支持,
+      需要您联系供应商, 不清楚) with no remedy.
+    - **risk_fall** — does the escalation risk fall after the agent acts?
+      ``0.5 + (before − final) / before`` clipped to [0, 1], where *before* is
+      the peak risk from the problem up to the agent's first remedy (or first
+      reply) and *final* the risk after the last message: unchanged 0.5, halved
+      or better 1, up by half or more 0.
+    - **outcome** — ``1 − final risk`` (falls back to the last buyer message's
+      sentiment without an escalation signal).
+    - **closed** — 0 when the buyer's last message leaves the problem open (a
+      question, a problem or complaint cue, or flagged by the escalation
+      analysis as an open issue) and is not thanks; else 1.
+
+    N/A when the buyer raised no problem.
     """
 
     escalation: Callable[[Conversation], Any] | None = attrs.field(
@@ -541,26 +624,55 @@ class ProblemHandlingScorer:
         cant = [m for m in after if _unhelpful(m)]
         solution = (1.0 if deadline else 0.75) if remedy else (0.25 if holding else 0.0)
         solution = _clip(solution - self.unhelpful_penalty * len(cant))
-        outcome, source = self._outcome(conversation, view)
-        value = solution if outcome is None else 0.5 * solution + 0.5 * outcome
+        esc = _escalation_of(self.escalation, conversation)
+        risk = _risk_trajectory(esc, len(view))
+        acted = next((m.index for m in after if m.has("solution")), None)
+        if acted is None and after:
+            acted = after[0].index
+        fall: float | None = None
+        outcome: float | None = None
+        if risk is not None:
+            before = max(risk[first : (acted if acted is not None else len(risk) - 1) + 1])
+            final = risk[-1]
+            outcome = _clip(1.0 - final)
+            if before > 0 and acted is not None:
+                fall = _clip(0.5 + (before - final) / before)
+        else:
+            outcome = self._sentiment_outcome(view)
+        closed, open_ev = self._closed(view, esc)
+        parts = {"solution": solution, "risk_fall": fall, "outcome": outcome, "closed": closed}
+        value = _mean(v for v in parts.values() if v is not None)
+        assert value is not None  # solution and closed always apply
         evidence += remedy + deadline[:3]
         evidence += [e for m in cant for e in _unhelpful_evidence(m)]
-        details = {"solution": solution, "outcome": outcome, "outcome_from": source}
-        reason = "" if remedy else "no concrete remedy offered for the buyer's problem"
-        return ScoreResult(_clip(value), tuple(evidence), reason, details)
+        evidence += open_ev
+        details = {**parts, "outcome_from": "escalation" if risk is not None else "sentiment"}
+        reasons = []
+        if not remedy:
+            reasons.append("no concrete remedy offered for the buyer's problem")
+        if not closed:
+            reasons.append("the buyer's problem is left open at the end")
+        return ScoreResult(_clip(value), tuple(evidence), "; ".join(reasons), details)
 
-    def _outcome(self, conversation: Conversation, view: list[_Msg]) -> tuple[float | None, str]:
-        esc = (self.escalation or _default_escalation)(conversation)
-        per_message = getattr(esc, "per_message", None) if esc is not None else None
-        if per_message:
-            return _clip(1.0 - float(per_message[-1])), "escalation"
+    def _sentiment_outcome(self, view: list[_Msg]) -> float | None:
         buyers = _buyers(view)
         if not buyers:
-            return None, "none"
+            return None
         last = _sentiments(self.sentiment, [buyers[-1].text])[0]
+        return None if last is None else _clip(last)
+
+    @staticmethod
+    def _closed(view: list[_Msg], esc: Any) -> tuple[float, list[Evidence]]:
+        last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
         if last is None:
-            return None, "none"
-        return _clip(last), "sentiment"
+            return 1.0, []
+        thanks = _reason_indexes(esc, _CLOSED_KINDS)
+        flagged = _reason_indexes(esc, frozenset({"open_issue"}))
+        if last.index in thanks:
+            return 1.0, []
+        if last.question or last.has("problem") or last.has("negative") or last.index in flagged:
+            return 0.0, [_text_ev(last, "left_open", -1.0)]
+        return 1.0, []
 
 
 # -- 5 心理素质 -------------------------------------------------------------------
@@ -809,23 +921,14 @@ class ResponsibilityScorer:
 # -- critical items (一票否决) ----------------------------------------------------
 
 
-def _inside_word(text: str, e: Evidence) -> bool:
-    """Tell whether a hit sits inside a Latin word (``sb`` in ``usb``) or is doubled (滚滚)."""
-    before = text[e.start - 1] if e.start > 0 else ""
-    after = text[e.end] if e.end < len(text) else ""
-    if e.text.isascii() and e.text.isalpha():
-        return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
-    return len(e.text) == 1 and e.text in (before, after)
-
-
 @attrs.frozen(slots=True)
 class NoInsultScorer:
     """Critical: the agent insulted the buyer (0 = fired, 1 = clean).
 
     Fires on an ``offensive`` politeness marker (insult, slur, profanity), a
     contempt-category banned phrase (爱买不买), or the offensive-language model
-    with probability at least ``model_threshold``.  A Latin hit inside a longer
-    word (``sb`` in ``USB``) or a doubled character (财源滚滚) does not count.
+    with probability at least ``model_threshold``.  The politeness lexicon itself
+    keeps ``sb`` inside ``USB`` and 滚 in 财源滚滚 from matching.
     N/A without an agent message.
     """
 
@@ -846,8 +949,6 @@ class NoInsultScorer:
             if p is None:
                 continue
             for e in getattr(p, "evidence", ()):
-                if _inside_word(m.text, e):
-                    continue
                 lexicon_insult = e.kind == "offensive" and not e.rule.startswith("model:")
                 contempt = e.kind == "banned_phrase" and "contempt" in e.rule
                 model = (
@@ -899,6 +1000,75 @@ class MoneyPromiseScorer:
         return ScoreResult(1.0, (), "", {"hits": 0})
 
 
+# -- adapters: the library's analysers as contract-keeping scorers -----------------------
+
+
+def _check_aggregate(_inst: object, _attr: object, value: object) -> None:
+    if value not in ("mean", "min"):
+        raise UnknownNameError("aggregate", value, ("mean", "min"))
+
+
+@attrs.frozen(slots=True)
+class PolitenessAdapter:
+    """Politeness of the agent's messages as a scorecard line (1 = polite).
+
+    Wraps :class:`~kefu_standards.politeness.PolitenessScorer` (``aggregate``
+    ``"mean"`` or ``"min"``) and returns a :class:`ScoreResult`: the score is
+    the politeness in [0, 1], the evidence its markers, ``details`` the label,
+    mean, minimum and message count.  N/A (with the analyser's reason) when no
+    agent message has content.
+    """
+
+    aggregate: str = attrs.field(default="mean", validator=_check_aggregate)
+    name: str = attrs.field(default="politeness", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        from .politeness import PolitenessScorer
+
+        r = PolitenessScorer(aggregate=self.aggregate).score(conversation)
+        if r.score is None:
+            return ScoreResult.na(r.reason or "no agent message with content")
+        details = {"label": r.label, "mean": r.mean, "minimum": r.minimum, "n": r.n_messages}
+        evidence = tuple(r.evidence)
+        return ScoreResult(_clip(float(r.score)), evidence, _why(evidence), details)
+
+
+@attrs.frozen(slots=True)
+class EscalationRiskScorer:
+    """Low escalation risk as a scorecard line: ``1 − escalation score`` (1 = no risk).
+
+    Reads only the public fields of :func:`kefu_standards.escalation.escalation`'s
+    result (``score``, ``level``, ``reasons``, ``per_message``), never a
+    ``reason`` attribute; the reason it gives names the strongest reason kinds.
+    N/A when the risk is undefined.  ``escalation`` may inject another function
+    ``conversation -> object with those fields``.
+    """
+
+    escalation: Callable[[Conversation], Any] | None = attrs.field(
+        default=None, validator=_check_fn, repr=False
+    )
+    name: str = attrs.field(default="escalation", init=False)
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        esc = _escalation_of(self.escalation, conversation)
+        risk = getattr(esc, "score", None) if esc is not None else None
+        if risk is None or isinstance(risk, bool) or not isinstance(risk, (int, float)):
+            return ScoreResult.na("escalation risk is undefined for this conversation")
+        reasons = [r for r in getattr(esc, "reasons", ()) or () if getattr(r, "weight", 0) > 0]
+        kinds = [str(getattr(r, "kind", "")) for r in reasons[:3]]
+        evidence = tuple(
+            e
+            for r in reasons
+            for e in getattr(r, "evidence", ())
+            if isinstance(e, Evidence) and e.message_index is not None
+        )
+        why = f"escalation risk {float(risk):.2f}: {', '.join(kinds)}" if kinds else ""
+        details = {"risk": float(risk), "level": getattr(esc, "level", None), "reasons": len(kinds)}
+        return ScoreResult(_clip(1.0 - float(risk)), evidence, why, details)
+
+
 #: name -> factory of every built-in scorer (read by ``kefu_standards.scoring``).
 BUILTIN_SCORERS: dict[str, Callable[..., Scorer]] = {
     "product_knowledge": ProductKnowledgeScorer,
@@ -912,4 +1082,6 @@ BUILTIN_SCORERS: dict[str, Callable[..., Scorer]] = {
     "continuous_learning": ContinuousLearningScorer,
     "no_insult": NoInsultScorer,
     "no_money_promise": MoneyPromiseScorer,
+    "politeness": PolitenessAdapter,
+    "escalation": EscalationRiskScorer,
 }

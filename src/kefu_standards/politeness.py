@@ -168,12 +168,24 @@ def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker 
     return None if _HEDGE.search(head, cut) else marker
 
 
+def _latin_word(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Count a Latin phrase only as a whole word: no ASCII letter right before or after.
+
+    Fires (counts): ``你是sb吗`` — not (dropped): ``有两个USB接口``.
+    """
+    before = norm[start - 1] if start > 0 else ""
+    after = norm[end] if end < len(norm) else ""
+    inside = any(c.isascii() and c.isalpha() for c in (before, after))
+    return None if inside else marker
+
+
 _RULES: dict[str, _RuleFn] = {
     "clause_final": _clause_final,
     "not_choice": _second_person_choice,
     "negated_courtesy": _negated_courtesy,
     "sarcastic_thanks": _sarcastic_thanks,
     "not_after_hedge": _not_after_hedge,
+    "latin_word": _latin_word,
 }
 #: Names of the context rules a lexicon row may use (comma-separated in the rule column).
 RULES: tuple[str, ...] = tuple(_RULES)
@@ -615,7 +627,9 @@ class PolitenessResult:
     message scores), ``None`` (N/A) when no agent message has content.
     ``evidence`` holds the worst hits first (most negative weight), each with
     the ``message_index`` of its message in the conversation; ``messages`` maps
-    each scored message index to its :class:`Politeness`.
+    each scored message index to its :class:`Politeness`.  ``reason`` says
+    why the score is N/A (empty when it is not), so the result keeps the
+    scorer contract of :func:`kefu_standards.testing.check_scorer`.
     """
 
     score: float | None
@@ -625,6 +639,7 @@ class PolitenessResult:
     n_messages: int
     evidence: tuple[Evidence, ...] = ()
     messages: tuple[tuple[int, Politeness], ...] = ()
+    reason: str = ""
 
 
 def _check_aggregate(_inst: object, _attr: object, value: str) -> None:
@@ -674,7 +689,12 @@ class PolitenessScorer:
         results = _score_many([conversation.messages[i].text for i in agent], lexicon, model)
         scored = [(i, p) for i, p in zip(agent, results, strict=True) if p.score is not None]
         if not scored:
-            return PolitenessResult(None, None, None, None, 0)
+            why = (
+                "no agent message with content: politeness does not apply"
+                if not agent
+                else "no agent message has content (only placeholders, emoticons or blanks)"
+            )
+            return PolitenessResult(None, None, None, None, 0, reason=why)
         scores = [p.score for _, p in scored if p.score is not None]
         mean = sum(scores) / len(scores)
         minimum = min(scores)
