@@ -52,7 +52,7 @@ import numpy as np
 
 from _metrics import roc_auc
 from kefu_standards import Conversation
-from kefu_standards.escalation import (
+from kefu_standards._escalation import (
     FEATURES,
     EscalationPolicy,
     _default_model,
@@ -308,8 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = load(JDDC)
     sentiment_fn, politeness_fn = _defaults()
     signals = {
-        "sentiment": "kefu_standards.sentiment" if sentiment_fn else "off (module not usable)",
-        "politeness": "kefu_standards.politeness" if politeness_fn else "off (module not usable)",
+        "sentiment": "kefu_standards._sentiment" if sentiment_fn else "off (module not usable)",
+        "politeness": "kefu_standards._politeness" if politeness_fn else "off (module not usable)",
     }
     policy = EscalationPolicy()
     traces = [

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-import kefu_standards.politeness as pol
+import kefu_standards._politeness as pol
 from _metrics import roc_auc, spearman
 from kefu_standards._offensive import fit
 from kefu_standards.text import normalize

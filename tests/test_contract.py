@@ -208,7 +208,7 @@ class _FakeEscalation:
 
 
 def fake_escalation(conversation: Conversation) -> _FakeEscalation:
-    """Module-level (picklable) stand-in for kefu_standards.escalation.escalation."""
+    """Module-level (picklable) stand-in for kefu_standards._escalation.escalation."""
     if not conversation.messages:
         return _FakeEscalation(None)
     return _FakeEscalation(0.25, "medium", (_FakeReason("repetition", 0.2),))

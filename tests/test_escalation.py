@@ -1,4 +1,4 @@
-"""Specification of kefu_standards.escalation: risk of a conversation, with reasons."""
+"""Specification of kefu_standards._escalation: risk of a conversation, with reasons."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import SHARED_DATA
 from kefu_standards import Conversation
-from kefu_standards.escalation import (
+from kefu_standards._escalation import (
     FEATURES,
     LEVELS,
     REASON_KINDS,

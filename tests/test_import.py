@@ -56,10 +56,10 @@ def test_data_loads_lazily_and_once() -> None:
 
 @pytest.mark.parametrize("name", ["sentiment", "politeness", "escalation"])
 def test_functions_are_not_shadowed_by_their_submodules(name: str) -> None:
-    """`ks.sentiment` stays the function after `kefu_standards.sentiment` is imported."""
+    """`ks.sentiment` stays the function after `kefu_standards._sentiment` is imported."""
     code = (
         "import importlib, kefu_standards as ks; "
-        f"importlib.import_module('kefu_standards.{name}'); "
+        f"importlib.import_module('kefu_standards._{name}'); "
         f"print(callable(ks.{name}), type(ks.{name}).__name__)"
     )
     out = subprocess.run(

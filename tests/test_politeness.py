@@ -1,4 +1,4 @@
-"""Specification of ``kefu_standards.politeness``: scores, labels, evidence and context rules."""
+"""Specification of ``kefu_standards._politeness``: scores, labels, evidence and context rules."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kefu_standards.evidence import Evidence
-from kefu_standards.exceptions import ConfigError, UndefinedMetricWarning, UnknownNameError
-from kefu_standards.politeness import (
+from kefu_standards._politeness import (
     IMPOLITE_BELOW,
     KINDS,
     POLITE_FROM,
@@ -22,6 +20,8 @@ from kefu_standards.politeness import (
     politeness,
     politeness_many,
 )
+from kefu_standards.evidence import Evidence
+from kefu_standards.exceptions import ConfigError, UndefinedMetricWarning, UnknownNameError
 
 
 def _kinds(p: Politeness) -> set[str]:

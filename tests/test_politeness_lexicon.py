@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from kefu_standards import Conversation
-from kefu_standards.exceptions import ConfigError, ReadError, UnknownNameError
-from kefu_standards.politeness import (
+from kefu_standards._politeness import (
     Lexicon,
     Marker,
     PolitenessScorer,
     politeness,
 )
+from kefu_standards.exceptions import ConfigError, ReadError, UnknownNameError
 from kefu_standards.resources import read_text
 from kefu_standards.testing import check_scorer
 

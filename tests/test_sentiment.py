@@ -1,4 +1,4 @@
-"""Specification of kefu_standards.sentiment (packaged model, API, model files, CLI)."""
+"""Specification of kefu_standards._sentiment (packaged model, API, model files, CLI)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_standards import _features
+from kefu_standards._sentiment import (
+    LABELS,
+    Sentiment,
+    SentimentModel,
+    sentiment,
+    sentiment_many,
+    sentiment_scores,
+)
 from kefu_standards._sentiment_cli import cli_score, cli_train, read_labelled
 from kefu_standards.evidence import Evidence
 from kefu_standards.exceptions import (
@@ -19,14 +27,6 @@ from kefu_standards.exceptions import (
     ConfigError,
     ModelFileError,
     UnknownNameError,
-)
-from kefu_standards.sentiment import (
-    LABELS,
-    Sentiment,
-    SentimentModel,
-    sentiment,
-    sentiment_many,
-    sentiment_scores,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sentiment"
@@ -445,7 +445,7 @@ def test_read_labelled_jsonl(tmp_path: Path) -> None:
 @given(st.lists(st.lists(_PIECES, max_size=4).map("".join), min_size=8, max_size=20))
 def test_batch_normalisation_matches_per_text(texts: list[str]) -> None:
     """The one-pass batch normalisation equals normalising text by text."""
-    from kefu_standards.sentiment import _normalize_many
+    from kefu_standards._sentiment import _normalize_many
     from kefu_standards.text import normalize
 
     assert _normalize_many(texts) == [normalize(t) for t in texts]

@@ -23,7 +23,7 @@ import argparse
 import time
 from pathlib import Path
 
-from kefu_standards.sentiment import CORPUS_WEIGHTS, SentimentModel, default_corpus
+from kefu_standards._sentiment import CORPUS_WEIGHTS, SentimentModel, default_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "src" / "kefu_standards" / "data" / "sentiment" / "model.npz"

@@ -8,8 +8,6 @@ use (a closed, listed set, see ``_LAZY``), and their data loads on first call.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from . import exceptions
@@ -34,20 +32,21 @@ _LAZY: dict[str, str] = {
     "summarize_response_times": "timing",
     "TimingSummary": "timing",
     # sentiment
-    "sentiment": "sentiment",
-    "sentiment_many": "sentiment",
-    "sentiment_scores": "sentiment",
-    "Sentiment": "sentiment",
-    "SentimentModel": "sentiment",
+    "sentiment": "_sentiment",
+    "sentiment_many": "_sentiment",
+    "sentiment_scores": "_sentiment",
+    "Sentiment": "_sentiment",
+    "SentimentModel": "_sentiment",
     # politeness
-    "politeness": "politeness",
-    "politeness_many": "politeness",
-    "Politeness": "politeness",
-    "PolitenessScorer": "politeness",
-    "Lexicon": "politeness",
+    "politeness": "_politeness",
+    "politeness_many": "_politeness",
+    "Politeness": "_politeness",
+    "PolitenessScorer": "_politeness",
+    "Lexicon": "_politeness",
     # escalation
-    "escalation": "escalation",
-    "Escalation": "escalation",
+    "escalation": "_escalation",
+    "Escalation": "_escalation",
+    "EscalationPolicy": "_escalation",
     # competency and scoring
     "assess": "competency",
     "Assessment": "competency",
@@ -77,6 +76,7 @@ __all__ = [
     "Criterion",
     "DimensionScore",
     "Escalation",
+    "EscalationPolicy",
     "Evidence",
     "KefuError",
     "Lexicon",
@@ -117,6 +117,9 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
+    from ._escalation import Escalation, EscalationPolicy, escalation
+    from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
+    from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,
@@ -127,11 +130,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         assess,
         profile_agent,
     )
-    from .escalation import Escalation, escalation
     from .io import ReadReport, read_conversations, write_jsonl
-    from .politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
-    from .sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from .timing import (
         BusinessHours,
         ResponseTimes,
@@ -161,24 +161,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-class _Package(types.ModuleType):
-    """Keep ``ks.sentiment`` (and politeness, escalation) the *function*.
-
-    Importing a submodule makes Python set it as an attribute of the package,
-    which would hide the function of the same name.  The submodules stay
-    importable (``from kefu_standards.sentiment import SentimentModel``).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if (
-            isinstance(value, types.ModuleType)
-            and _LAZY.get(name) == name
-            and value.__name__ == f"{__name__}.{name}"
-        ):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -1,6 +1,6 @@
 """Escalation cues in one message: buyer threats, emotion, repetition; agent apology and remedies.
 
-Private helper of :mod:`kefu_standards.escalation`.  The phrase lists live in
+Private helper of :mod:`kefu_standards._escalation`.  The phrase lists live in
 ``data/escalation/buyer_cues.tsv`` and ``data/escalation/agent_cues.tsv``
 (``phrase<TAB>kind<TAB>strength``), are loaded on first use and matched with one
 compiled :class:`~kefu_standards._matcher.PhraseMatcher` per side on

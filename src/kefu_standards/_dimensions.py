@@ -203,7 +203,7 @@ def _text_ev(m: _Msg, kind: str, weight: float, rule: str = "") -> Evidence:
 @lazy
 def _politeness_scorer() -> Any:
     try:
-        from .politeness import PolitenessScorer
+        from ._politeness import PolitenessScorer
     except ImportError:  # pragma: no cover - documented fallback
         return None
     return PolitenessScorer()
@@ -227,7 +227,7 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     if not texts:
         return []
     try:
-        from .sentiment import sentiment_scores
+        from ._sentiment import sentiment_scores
 
         scores = sentiment_scores(texts)
     except (ImportError, ModelFileError):  # documented fallback: the signal is off
@@ -239,7 +239,7 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
 def _default_escalation(conversation: Conversation) -> Any:
     """Return the library's escalation risk (cached: several dimensions read it)."""
     try:
-        from .escalation import escalation
+        from ._escalation import escalation
     except ImportError:  # pragma: no cover - documented fallback
         return None
     return escalation(conversation)
@@ -1012,7 +1012,7 @@ def _check_aggregate(_inst: object, _attr: object, value: object) -> None:
 class PolitenessAdapter:
     """Politeness of the agent's messages as a scorecard line (1 = polite).
 
-    Wraps :class:`~kefu_standards.politeness.PolitenessScorer` (``aggregate``
+    Wraps :class:`~kefu_standards._politeness.PolitenessScorer` (``aggregate``
     ``"mean"`` or ``"min"``) and returns a :class:`ScoreResult`: the score is
     the politeness in [0, 1], the evidence its markers, ``details`` the label,
     mean, minimum and message count.  N/A (with the analyser's reason) when no
@@ -1024,7 +1024,7 @@ class PolitenessAdapter:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        from .politeness import PolitenessScorer
+        from ._politeness import PolitenessScorer
 
         r = PolitenessScorer(aggregate=self.aggregate).score(conversation)
         if r.score is None:
@@ -1038,7 +1038,7 @@ class PolitenessAdapter:
 class EscalationRiskScorer:
     """Low escalation risk as a scorecard line: ``1 − escalation score`` (1 = no risk).
 
-    Reads only the public fields of :func:`kefu_standards.escalation.escalation`'s
+    Reads only the public fields of :func:`kefu_standards._escalation.escalation`'s
     result (``score``, ``level``, ``reasons``, ``per_message``), never a
     ``reason`` attribute; the reason it gives names the strongest reason kinds.
     N/A when the risk is undefined.  ``escalation`` may inject another function

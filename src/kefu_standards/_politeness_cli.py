@@ -139,7 +139,7 @@ def highlight(text: str, evidence: Sequence[Evidence], *, color: bool = False) -
 
 
 def _write_table(out: TextIO, n: int, text: str, result: object, color: bool) -> None:
-    from .politeness import Politeness
+    from ._politeness import Politeness
 
     assert isinstance(result, Politeness)
     score = "   n/a" if result.score is None else f"{result.score:6.3f}"
@@ -152,7 +152,7 @@ def _write_table(out: TextIO, n: int, text: str, result: object, color: bool) ->
 
 
 def _write_json(out: TextIO, n: int, text: str, result: object) -> None:
-    from .politeness import Politeness
+    from ._politeness import Politeness
 
     assert isinstance(result, Politeness)
     record = {
@@ -183,7 +183,7 @@ def cli_politeness(argv: list[str] | None = None) -> int:
     message on stderr names the file and line), 2 on a usage error.
     """
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from .politeness import Lexicon, politeness_many
+    from ._politeness import Lexicon, politeness_many
 
     out = sys.stdout
     color = args.color == "always" or (args.color == "auto" and out.isatty())

@@ -105,7 +105,7 @@ def cli_train(argv: list[str] | None = None) -> int:
     parser.add_argument("--licence", default="as the training data", help="licence to record")
     args = parser.parse_args(argv)
 
-    from .sentiment import SentimentModel, default_corpus
+    from ._sentiment import SentimentModel, default_corpus
 
     try:
         texts, labels = read_labelled(args.input, args.text_field, args.label_field)
@@ -156,7 +156,7 @@ def cli_score(argv: list[str] | None = None) -> int:
     parser.add_argument("--evidence", action="store_true", help="include evidence spans")
     args = parser.parse_args(argv)
 
-    from .sentiment import sentiment_many
+    from ._sentiment import sentiment_many
 
     try:
         if args.input == "-":

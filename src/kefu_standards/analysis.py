@@ -114,10 +114,10 @@ def _mean(values: list[float]) -> float | None:
 
 def analyze_conversation(conversation: Conversation, policy: Any = None) -> ConversationResult:
     """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
+    from ._escalation import escalation
+    from ._politeness import politeness_many
+    from ._sentiment import sentiment_scores
     from .competency import assess
-    from .escalation import escalation
-    from .politeness import politeness_many
-    from .sentiment import sentiment_scores
     from .timing import response_times
 
     conv = conversation

@@ -545,7 +545,7 @@ def _resolve(lexicon: Lexicon | None) -> Lexicon:
         return Lexicon.default()
     if not isinstance(lexicon, Lexicon):
         kind = type(lexicon).__name__
-        msg = f"lexicon must be a kefu_standards.politeness.Lexicon or None, got {kind}"
+        msg = f"lexicon must be a kefu_standards._politeness.Lexicon or None, got {kind}"
         raise ConfigError(msg)
     return lexicon
 

@@ -25,8 +25,8 @@ JDDC satisfaction dev set, so that data set never decides the ranking.
 Signals that need other analysers are injectable: pass ``sentiment=`` (any
 ``text -> P(positive) | None``) and ``politeness=`` (any ``text -> object with
 label and evidence``).  By default the library's own
-:func:`kefu_standards.sentiment.sentiment` and
-:func:`kefu_standards.politeness.politeness` are used when they are available;
+:func:`kefu_standards._sentiment.sentiment` and
+:func:`kefu_standards._politeness.politeness` are used when they are available;
 without them those two signals are off (documented fallback).
 
 .. versionadded:: 0.1.0
@@ -866,7 +866,7 @@ def escalation(
         library's sentiment model if available; ``None``: signal off.
     politeness:
         ``text -> result with label and evidence`` for agent messages.
-        Omitted: :func:`kefu_standards.politeness.politeness` if available;
+        Omitted: :func:`kefu_standards._politeness.politeness` if available;
         ``None``: signal off.
 
     Returns
