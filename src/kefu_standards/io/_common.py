@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta, tzinfo
 from typing import IO, Any, Literal, Union, cast
@@ -17,6 +17,7 @@ import attrs
 from kefu_standards._frozendict import FrozenDict
 from kefu_standards._time import get_tz, parse_time
 from kefu_standards.exceptions import (
+    BadRecordError,
     ConfigError,
     DecodeError,
     MessageOrderError,
@@ -372,3 +373,47 @@ def role_of_sender(ctx: _Context, sender: str) -> tuple[Role, str | None] | None
         if name == agent or name.startswith(agent):
             return Role.AGENT, None
     return None
+
+
+def group_consecutive(
+    ctx: _Context,
+    items: Iterable[tuple[int, str, str | None, Callable[[], Message | None]]],
+    *,
+    id_name: str = "conversation_id",
+    unit: str = "lines",
+) -> Iterator[Conversation]:
+    """Group one-message-per-record input into conversations by consecutive id.
+
+    *items* yields ``(line, conversation_id, shop, build)``; ``build()`` makes the
+    message (or reports its own failure and returns ``None``) and is called only
+    for records that are kept.  An id that comes back after another id is an
+    error: the reader streams and never holds more than one conversation, so
+    only the ids seen (and their first line) are remembered.
+    """
+    seen: dict[str, int] = {}
+    current: str | None = None
+    shop: str | None = None
+    messages: list[Message] = []
+    lines: list[int] = []
+    for number, conv_id, row_shop, build in items:
+        if conv_id != current:
+            if conv_id in seen:
+                reason = (
+                    f"{id_name} {conv_id!r} reappears after other conversations "
+                    f"(first seen at line {seen[conv_id]}); keep each conversation's {unit} "
+                    f"together (sort the file by {id_name}, stably)"
+                )
+                ctx.fail(BadRecordError(ctx.source, number, reason), 1)
+                continue
+            if current is not None:
+                yield from ctx.finish(current, messages, lines, shop=shop)
+            current, shop, messages, lines = conv_id, None, [], []
+            seen[conv_id] = number
+        if shop is None and row_shop:
+            shop = row_shop
+        msg = build()
+        if msg is not None:
+            messages.append(msg)
+            lines.append(number)
+    if current is not None:
+        yield from ctx.finish(current, messages, lines, shop=shop)

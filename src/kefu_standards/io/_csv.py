@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 
 from kefu_standards.exceptions import BadRecordError, ConfigError, ReadError
 from kefu_standards.model import Conversation, Message, message_from_record
 
-from ._common import LineReader, _Context
+from ._common import LineReader, _Context, group_consecutive
 
 __all__ = ["COLUMN_NAMES", "csv_rows", "parse_csv"]
 
@@ -86,43 +87,27 @@ def parse_csv(
     if first is None:
         return
     where = resolve_columns(first[1], columns, ctx.source)
-    seen: dict[str, int] = {}
-    current: str | None = None
-    shop: str | None = None
-    messages: list[Message] = []
-    lines: list[int] = []
-    for number, row in rows:
-        if not any(cell.strip() for cell in row):
-            continue  # a blank row carries no message
-        rec = {k: row[i] for k, i in where.items() if i < len(row)}
-        conv_id = rec.pop("conversation_id", "")
-        if not conv_id:
-            ctx.fail(BadRecordError(ctx.source, number, "empty conversation id"), 1)
-            continue
-        if conv_id != current:
-            if conv_id in seen:
-                reason = (
-                    f"conversation id {conv_id!r} reappears after other conversations "
-                    f"(first seen at line {seen[conv_id]}); keep each conversation's rows "
-                    "together"
-                )
-                ctx.fail(BadRecordError(ctx.source, number, reason), 1)
+
+    def items() -> Iterator[tuple[int, str, str | None, Callable[[], Message | None]]]:
+        for number, row in rows:
+            if not any(cell.strip() for cell in row):
+                continue  # a blank row carries no message
+            rec = {k: row[i] for k, i in where.items() if i < len(row)}
+            conv_id = rec.pop("conversation_id", "")
+            if not conv_id:
+                ctx.fail(BadRecordError(ctx.source, number, "empty conversation id"), 1)
                 continue
-            if current is not None:
-                yield from ctx.finish(current, messages, lines, shop=shop)
-            current, shop, messages, lines = conv_id, None, [], []
-            seen[conv_id] = number
-        row_shop = rec.pop("shop", "")
-        if shop is None and row_shop:
-            shop = row_shop
-        if not rec.get("sender"):
-            rec.pop("sender", None)
-        try:
-            msg = message_from_record(rec, tz=ctx.tz, source=ctx.source, line=number)
-        except ReadError as exc:
-            ctx.fail(exc, 1)
-            continue
-        messages.append(msg)
-        lines.append(number)
-    if current is not None:
-        yield from ctx.finish(current, messages, lines, shop=shop)
+            row_shop = rec.pop("shop", "") or None
+            if not rec.get("sender"):
+                rec.pop("sender", None)
+            yield number, conv_id, row_shop, partial(_build, ctx, rec, number)
+
+    yield from group_consecutive(ctx, items(), id_name="conversation id", unit="rows")
+
+
+def _build(ctx: _Context, rec: dict[str, str], number: int) -> Message | None:
+    try:
+        return message_from_record(rec, tz=ctx.tz, source=ctx.source, line=number)
+    except ReadError as exc:
+        ctx.fail(exc, 1)
+        return None

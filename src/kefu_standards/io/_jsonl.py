@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from kefu_standards.exceptions import BadRecordError, ReadError
 from kefu_standards.model import Conversation, Message, message_from_record
 
-from ._common import LineReader, _Context
+from ._common import LineReader, _Context, group_consecutive
 
 __all__ = ["parse_jsonl"]
 
@@ -110,11 +111,6 @@ def _by_message(
     An id that comes back after another id is an error: the reader streams and
     never holds more than one conversation.  Only the ids seen are remembered.
     """
-    seen: dict[str, int] = {}
-    current: str | None = None
-    shop: str | None = None
-    messages: list[Message] = []
-    lines: list[int] = []
 
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         yield first
@@ -123,32 +119,15 @@ def _by_message(
             if rec is not None:
                 yield number, rec
 
-    for number, rec in records():
-        conv_id = rec.get("conversation_id")
-        if conv_id is None or conv_id == "" or "messages" in rec:
-            reason = "expected a message record with 'conversation_id' (one message per line)"
-            ctx.fail(BadRecordError(ctx.source, number, reason), 1)
-            continue
-        conv_id = str(conv_id)
-        if conv_id != current:
-            if conv_id in seen:
-                reason = (
-                    f"conversation_id {conv_id!r} reappears after other conversations "
-                    f"(first seen at line {seen[conv_id]}); keep each conversation's lines "
-                    "together (sort the file by conversation_id, stably)"
-                )
+    def items() -> Iterator[tuple[int, str, str | None, Callable[[], Message | None]]]:
+        for number, rec in records():
+            conv_id = rec.get("conversation_id")
+            if conv_id is None or conv_id == "" or "messages" in rec:
+                reason = "expected a message record with 'conversation_id' (one message per line)"
                 ctx.fail(BadRecordError(ctx.source, number, reason), 1)
                 continue
-            if current is not None:
-                yield from ctx.finish(current, messages, lines, shop=shop)
-            current, shop, messages, lines = conv_id, None, [], []
-            seen[conv_id] = number
-        if shop is None and isinstance(rec.get("shop"), str):
-            shop = rec["shop"]
-        body = {k: v for k, v in rec.items() if k not in _CONVERSATION_KEYS}
-        msg = _message(ctx, body, number)
-        if msg is not None:
-            messages.append(msg)
-            lines.append(number)
-    if current is not None:
-        yield from ctx.finish(current, messages, lines, shop=shop)
+            shop = rec["shop"] if isinstance(rec.get("shop"), str) else None
+            body = {k: v for k, v in rec.items() if k not in _CONVERSATION_KEYS}
+            yield number, str(conv_id), shop, partial(_message, ctx, body, number)
+
+    yield from group_consecutive(ctx, items())
