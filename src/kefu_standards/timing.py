@@ -619,20 +619,23 @@ def _summarise_one(
     sessions = 1 + max((x.session for x in rounds), default=-1) if rounds else 0
     times = [m.sent_at for m in conv.messages if m.sent_at is not None]
     duration = (times[-1] - times[0]).total_seconds() if times else None
+    counts: dict[str, Any] = {
+        "reply_rate": n_answered / len(counted) if counted else None,
+        "duration_s": duration,
+        "n_rounds": len(counted),
+        "n_answered": n_answered,
+        "n_unanswered": len(counted) - n_answered,
+        "n_sessions": sessions,
+        "rounds": rounds,
+        "policy": p,
+    }
     if not timed:
         return ResponseTimes(
             first_response_s=None,
             mean_response_s=None,
-            reply_rate=n_answered / len(counted) if counted else None,
             within_sla_rate=None,
-            duration_s=duration,
-            n_rounds=len(counted),
-            n_answered=n_answered,
-            n_unanswered=len(counted) - n_answered,
-            n_sessions=sessions,
-            rounds=rounds,
-            policy=p,
             undefined_reason=reason,
+            **counts,
         )
     has, w = scored_waits(r, p)
     eligible, hit = sla_flags(r, p)
@@ -646,16 +649,9 @@ def _summarise_one(
     return ResponseTimes(
         first_response_s=None if first is None else first.wait_s,
         mean_response_s=_mean_us(int(w[has].sum()), n_scored) if n_scored else None,
-        reply_rate=n_answered / len(counted) if counted else None,
         within_sla_rate=int(hit.sum()) / n_eligible if n_eligible else None,
-        duration_s=duration,
-        n_rounds=len(counted),
-        n_answered=n_answered,
-        n_unanswered=len(counted) - n_answered,
-        n_sessions=sessions,
-        rounds=rounds,
-        policy=p,
         undefined_reason=reason,
+        **counts,
     )
 
 
