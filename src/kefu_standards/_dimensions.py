@@ -126,7 +126,9 @@ def _side(role: Role) -> str:
     return "system"
 
 
-def _view(conversation: Conversation) -> list[_Msg]:
+@functools.lru_cache(maxsize=64)
+def _view(conversation: Conversation) -> tuple[_Msg, ...]:
+    """Return the per-message cues of *conversation* (cached: every dimension reads it)."""
     out = []
     for i, m in enumerate(conversation.messages):
         side = _side(m.role)
@@ -134,7 +136,7 @@ def _view(conversation: Conversation) -> list[_Msg]:
         hits = _hits(side, m.text) if content else ()
         question = content and _QUESTION_RE.search(normalize(m.text)) is not None
         out.append(_Msg(i, m.role, m.text, hits, content, question))
-    return out
+    return tuple(out)
 
 
 def _agents(view: Sequence[_Msg]) -> list[_Msg]:
@@ -276,7 +278,9 @@ def no_escalation(conversation: Conversation) -> None:
     """Return no escalation result: the signal is off (for ablations and tests)."""
 
 
+@functools.lru_cache(maxsize=256)
 def _default_timing(conversation: Conversation) -> Any:
+    """Return response times under the default policy (cached: analysis reads them too)."""
     try:
         from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # pragma: no cover - documented fallback
@@ -654,7 +658,7 @@ class ProblemHandlingScorer:
             reasons.append("the buyer's problem is left open at the end")
         return ScoreResult(_clip(value), tuple(evidence), "; ".join(reasons), details)
 
-    def _sentiment_outcome(self, view: list[_Msg]) -> float | None:
+    def _sentiment_outcome(self, view: Sequence[_Msg]) -> float | None:
         buyers = _buyers(view)
         if not buyers:
             return None
@@ -662,7 +666,7 @@ class ProblemHandlingScorer:
         return None if last is None else _clip(last)
 
     @staticmethod
-    def _closed(view: list[_Msg], esc: Any) -> tuple[float, list[Evidence]]:
+    def _closed(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]:
         last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
         if last is None:
             return 1.0, []

@@ -114,14 +114,14 @@ def _mean(values: list[float]) -> float | None:
 
 def analyze_conversation(conversation: Conversation, policy: Any = None) -> ConversationResult:
     """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
-    from ._escalation import escalation
+    from ._dimensions import _default_escalation, _default_timing
     from ._politeness import politeness_many
     from ._sentiment import sentiment_scores
     from .competency import assess
     from .timing import response_times
 
     conv = conversation
-    t = response_times(conv, policy=policy)
+    t = _default_timing(conv) if policy is None else response_times(conv, policy=policy)
     buyer_texts = [m.text for m in conv if m.role is Role.BUYER and has_content(m.text)]
     scores = sentiment_scores(buyer_texts).tolist() if buyer_texts else []
     finite = [float(s) for s in scores if not math.isnan(s)]
@@ -144,7 +144,7 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
             per_agent_bad[who] = per_agent_bad.get(who, 0) + 1
         hits.extend(e.at(i) for e in p.evidence if e.kind in PROBLEM_KINDS)
 
-    esc = escalation(conv)
+    esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
     a = assess(conv)
     return ConversationResult(
         id=conv.id,

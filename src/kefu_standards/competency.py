@@ -445,6 +445,7 @@ def _default_toml() -> str:
     return read_text("competency/default.toml")
 
 
+@lazy
 def _default_scorecard() -> Scorecard:
     return Scorecard.from_toml(_default_toml())
 
