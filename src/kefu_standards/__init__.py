@@ -64,6 +64,8 @@ _LAZY: dict[str, str] = {
     "analyze": "analysis",
     "Analysis": "analysis",
     "ConversationResult": "analysis",
+    "to_pandas": "_frames",
+    "to_arrow": "_frames",
 }
 
 __all__ = [
@@ -112,12 +114,15 @@ __all__ = [
     "sentiment_scores",
     "summarize_response_times",
     "testing",
+    "to_arrow",
+    "to_pandas",
     "write_jsonl",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
     from ._escalation import Escalation, EscalationPolicy, escalation
+    from ._frames import to_arrow, to_pandas
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from .analysis import Analysis, ConversationResult, analyze

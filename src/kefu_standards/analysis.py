@@ -17,7 +17,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +36,7 @@ __all__ = [
     "analyze",
     "analyze_conversation",
     "iter_results",
+    "merge_analyses",
 ]
 
 #: Evidence kinds from politeness that count as a problem hit in the report.
@@ -362,6 +363,16 @@ class Analysis:
             for r, _ in self.riskiest
         ]
 
+    def merge(self, *others: Analysis, top_k: int = 10) -> Analysis:
+        """Return the analysis of this and *others* (disjoint conversations) together."""
+        return merge_analyses((self, *others), top_k=top_k)
+
+    def agents_frame(self) -> Any:
+        """Return :meth:`agent_rows` as a pandas DataFrame (needs the ``frames`` extra)."""
+        from ._frames import agents_to_pandas
+
+        return agents_to_pandas(self)
+
     def write(self, out: str | os.PathLike[str]) -> list[Path]:
         """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
         from ._report_view import build_view
@@ -489,3 +500,59 @@ def _push(heap: list[Any], item: tuple[Any, ...], k: int) -> None:
         heapq.heappush(heap, item)
     elif item[:2] > heap[0][:2]:
         heapq.heapreplace(heap, item)
+
+
+def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = None) -> Analysis:
+    """Merge :class:`Analysis` objects of disjoint sets of conversations into one.
+
+    The inputs are not modified.  Ties among the riskiest conversations and the
+    heaviest problem hits are broken by conversation id, then position.
+    """
+    import copy
+
+    from .timing import TimingSummary
+
+    agents: dict[str, AgentRollup] = {}
+    for part in parts:
+        for name, roll in part.agents.items():
+            if name in agents:
+                agents[name].merge(roll)
+            else:
+                agents[name] = copy.deepcopy(roll)
+    timing: dict[str, TimingSummary] = {}
+    for attr, by in (
+        ("timing_by_agent", "agent"),
+        ("timing_by_day", "day"),
+        ("timing_by_shop", "shop"),
+    ):
+        start = getattr(parts[0], attr) if parts else TimingSummary.empty((by,), policy)
+        timing[attr] = start.merge(*(getattr(p, attr) for p in parts[1:]))
+    riskiest = sorted(
+        (pair for p in parts for pair in p.riskiest),
+        key=lambda rc: (-(rc[0].escalation or 0.0), rc[0].id),
+    )[:top_k]
+    problems = sorted(
+        (hit for p in parts for hit in p.problems),
+        key=lambda h: (-h[2].weight, h[0].id, h[2].message_index or 0, h[2].start),
+    )[:top_k]
+    firsts = [p.first_time for p in parts if p.first_time is not None]
+    lasts = [p.last_time for p in parts if p.last_time is not None]
+    names: dict[str, None] = {}
+    labels: dict[str, str] = {}
+    for p in parts:
+        names.update(dict.fromkeys(p.dimension_names))
+        labels.update(p.dimension_labels)
+    return Analysis(
+        conversations=sum(p.conversations for p in parts),
+        messages=sum(p.messages for p in parts),
+        agents=agents,
+        riskiest=riskiest,
+        problems=problems,
+        first_time=min(firsts) if firsts else None,
+        last_time=max(lasts) if lasts else None,
+        dimension_names=tuple(names),
+        dimension_labels=labels,
+        timing_by_agent=timing["timing_by_agent"],
+        timing_by_day=timing["timing_by_day"],
+        timing_by_shop=timing["timing_by_shop"],
+    )

@@ -1,0 +1,270 @@
+"""Spark integration: the same numbers as ``ks.analyze`` on the bundled examples (local mode).
+
+Skips when pyspark or Java is missing, unless ``KS_REQUIRE_SPARK=1`` (set by
+``.ci/run``), in which case a missing Spark is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from datetime import timezone
+from typing import Any
+
+import pytest
+
+from kefu_standards.analysis import Analysis, ConversationResult, analyze, analyze_conversation
+from kefu_standards.exceptions import ConfigError, UndefinedMetricWarning
+from kefu_standards.io import read_conversations
+from kefu_standards.model import Conversation
+from kefu_standards.resources import data_file
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::FutureWarning", "ignore::DeprecationWarning", "ignore::ResourceWarning"
+)
+
+REQUIRE = os.environ.get("KS_REQUIRE_SPARK") == "1"
+
+
+def _need(reason: str) -> None:
+    if REQUIRE:
+        pytest.fail(f"KS_REQUIRE_SPARK=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """A small local-mode SparkSession (2 threads, 2 shuffle partitions, no UI)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        _need("pyspark is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        _need("no Java runtime (java not on PATH, JAVA_HOME unset)")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("kefu_standards-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def conversations() -> list[Conversation]:
+    """The 30 bundled example conversations."""
+    return list(read_conversations(data_file("examples/conversations.jsonl")))
+
+
+def _rows(conversations: list[Conversation]) -> list[dict[str, Any]]:
+    return [
+        {
+            "conversation_id": c.id,
+            "seq": i,
+            "role": m.role.value,
+            "text": m.text,
+            "time": None if m.sent_at is None else m.sent_at.isoformat(),
+            "sender": m.sender,
+            "shop": c.shop,
+        }
+        for c in conversations
+        for i, m in enumerate(c.messages)
+    ]
+
+
+SCHEMA = (
+    "conversation_id string, seq long, role string, text string, time string, "
+    "sender string, shop string"
+)
+
+
+@pytest.fixture(scope="module")
+def messages(spark: Any, conversations: list[Conversation]) -> Any:
+    """The examples as a Spark DataFrame of messages (ISO time strings)."""
+    return spark.createDataFrame(_rows(conversations), schema=SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def expected(conversations: list[Conversation]) -> Analysis:
+    """``ks.analyze`` on the examples."""
+    return analyze(conversations)
+
+
+@pytest.fixture(scope="module")
+def expected_results(conversations: list[Conversation]) -> dict[str, ConversationResult]:
+    """``analyze_conversation`` on each example, by id."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return {c.id: analyze_conversation(c) for c in conversations}
+
+
+def _plain(value: Any) -> Any:
+    """Spark/pandas values → the plain values ``to_record`` uses."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-12, abs=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def test_score_conversations_equals_analyze_conversation(
+    messages: Any, expected_results: dict[str, ConversationResult]
+) -> None:
+    from kefu_standards.spark import SparkColumns, score_conversations
+
+    got = score_conversations(messages, columns=SparkColumns(order="seq")).collect()
+    assert sorted(r["id"] for r in got) == sorted(expected_results)
+    for row in got:
+        want = expected_results[row["id"]]
+        rec = {k: _plain(v) for k, v in row.asDict().items()}
+        rec["dimensions"] = dict(rec["dimensions"])
+        rec["hits"] = json.loads(rec["hits"])
+        started = rec.pop("started_at")
+        want_rec = want.to_record()
+        assert want.started_at is not None
+        assert started == want.started_at.astimezone(timezone.utc).replace(tzinfo=None)
+        del want_rec["started_at"]
+        assert rec.keys() == want_rec.keys()
+        for key, value in want_rec.items():
+            assert _same(rec[key], value), (row["id"], key, rec[key], value)
+
+
+def test_analyze_dataframe_agent_table_equals_analyze(messages: Any, expected: Analysis) -> None:
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    got = analyze_dataframe(messages, columns=SparkColumns(order="seq"), partitions=3)
+    assert (got.conversations, got.messages) == (expected.conversations, expected.messages)
+    assert (got.first_time, got.last_time) == (expected.first_time, expected.last_time)
+    assert got.dimension_names == expected.dimension_names
+    # timing summaries (counts, sums, quantile sketches) are integer-exact
+    assert got.timing_by_agent == expected.timing_by_agent
+    assert got.timing_by_day == expected.timing_by_day
+    assert got.timing_by_shop == expected.timing_by_shop
+    got_rows, want_rows = got.agent_rows(), expected.agent_rows()
+    assert [r["agent"] for r in got_rows] == [r["agent"] for r in want_rows]
+    for g, w in zip(got_rows, want_rows, strict=True):
+        assert _same(g, w), (g, w)
+    assert {r.id for r, _ in got.riskiest} == {r.id for r, _ in expected.riskiest}
+
+
+def test_timestamp_column_gives_the_same_timing(
+    spark: Any, messages: Any, expected: Analysis
+) -> None:
+    from pyspark.sql import functions as f
+
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    stamped = messages.withColumn("at", f.to_timestamp("time")).drop("time")
+    got = analyze_dataframe(stamped, columns=SparkColumns(time="at", order="seq"))
+    assert got.timing_by_agent == expected.timing_by_agent
+    assert got.timing_by_day == expected.timing_by_day
+
+
+def test_rollup_frames(spark: Any, expected: Analysis) -> None:
+    from kefu_standards.spark import rollup_frames
+
+    frames = rollup_frames(expected, spark)
+    assert set(frames) == {"agents", "timing_by_agent", "timing_by_day", "timing_by_shop"}
+    agents = frames["agents"].collect()
+    assert [r["agent"] for r in agents] == [r["agent"] for r in expected.agent_rows()]
+    days = frames["timing_by_day"].collect()
+    assert [r["rounds"] for r in days] == list(expected.timing_by_day.table()["rounds"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"conversation_id": ""}, "non-empty column name"),
+        ({"role": None}, "non-empty column name"),
+        ({"text": 3}, "non-empty column name"),
+    ],
+)
+def test_spark_columns_validation(kwargs: dict[str, Any], message: str) -> None:
+    from kefu_standards.spark import SparkColumns
+
+    with pytest.raises(ConfigError, match=message):
+        SparkColumns(**kwargs)
+
+
+def test_missing_column_is_a_config_error(messages: Any) -> None:
+    from kefu_standards.spark import SparkColumns, score_conversations
+
+    with pytest.raises(ConfigError, match=r"lacks column\(s\) \['dialog'\]"):
+        score_conversations(messages, columns=SparkColumns(conversation_id="dialog"))
+
+
+def test_merge_of_nothing_is_empty() -> None:
+    from kefu_standards.spark import merge_analyses
+
+    empty = merge_analyses([])
+    assert (empty.conversations, empty.messages, empty.agents) == (0, 0, {})
+    assert empty.agent_rows() == []
+
+
+def test_merge_equals_whole(conversations: list[Conversation], expected: Analysis) -> None:
+    from kefu_standards.spark import merge_analyses
+
+    parts = [analyze(conversations[i::3]) for i in range(3)]
+    merged = merge_analyses(parts)
+    assert merged.timing_by_agent == expected.timing_by_agent
+    assert merged.conversations == expected.conversations
+    for g, w in zip(merged.agent_rows(), expected.agent_rows(), strict=True):
+        assert _same(g, w)
+    # inputs are not modified
+    assert sum(p.conversations for p in parts) == expected.conversations
+    assert [p.agents for p in parts] == [analyze(conversations[i::3]).agents for i in range(3)]
+
+
+def test_small_arrow_batches_split_conversations_correctly(
+    spark: Any, messages: Any, expected: Analysis
+) -> None:
+    """Conversations cut across Arrow batches (7 rows each) are glued back together."""
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    old = spark.conf.get(key)
+    spark.conf.set(key, "7")
+    try:
+        got = analyze_dataframe(messages, columns=SparkColumns(order="seq"), partitions=2)
+    finally:
+        spark.conf.set(key, old)
+    assert (got.conversations, got.messages) == (expected.conversations, expected.messages)
+    assert got.timing_by_agent == expected.timing_by_agent
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5, 272, 1000])
+def test_iter_conversations_rebuilds_each_conversation_once(
+    conversations: list[Conversation], batch: int
+) -> None:
+    """Batch boundaries never split or merge conversations (no Spark needed)."""
+    pd = pytest.importorskip("pandas")
+    from kefu_standards.spark import _iter_conversations
+
+    frame = pd.DataFrame(_rows(conversations)).rename(
+        columns={"conversation_id": "_ks_conversation", "seq": "_ks_order"}
+    )
+    frame = frame.sort_values(["_ks_conversation", "_ks_order"], kind="stable")
+    batches = [frame.iloc[i : i + batch] for i in range(0, len(frame), batch)]
+    got = list(_iter_conversations(batches))
+    want = sorted(conversations, key=lambda c: c.id)
+    assert [c.id for c in got] == [c.id for c in want]
+    assert [c.messages for c in got] == [c.messages for c in want]
+    assert [c.shop for c in got] == [c.shop for c in want]
