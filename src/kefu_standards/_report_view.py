@@ -83,23 +83,21 @@ def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ..
 
 def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-service quality") -> Any:
     """Build the :class:`~kefu_standards.report.ReportView` for *analysis*."""
-    timing = {row["agent"]: row for row in analysis.timing_by_agent.table().rows()}
     agents = []
-    for name in sorted(analysis.agents):
-        roll = analysis.agents[name]
-        t = timing.get(name, {})
+    for row in analysis.agent_rows():
+        roll = analysis.agents[row["agent"]]
         agents.append(
             AgentView(
-                agent=name,
-                conversations=roll.conversations,
-                rounds=int(t.get("rounds", 0)),
-                reply_rate=t.get("reply_rate"),
-                mean_wait_s=t.get("mean_s"),
-                p90_wait_s=t.get("p90_s"),
-                sla_rate=t.get("sla_rate"),
-                politeness=roll.politeness,
-                impolite_messages=roll.impolite_messages,
-                total=roll.total,
+                agent=row["agent"],
+                conversations=row["conversations"],
+                rounds=int(row["rounds"]),
+                reply_rate=row["reply_rate"],
+                mean_wait_s=row["mean_wait_s"],
+                p90_wait_s=row["p90_wait_s"],
+                sla_rate=row["sla_rate"],
+                politeness=row["politeness"],
+                impolite_messages=row["impolite"],
+                total=row["total"],
                 wait_buckets=tuple(roll.wait_buckets),
                 dimensions=tuple(
                     (analysis.dimension_labels.get(d, d), roll.dimension(d))
