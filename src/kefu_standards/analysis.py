@@ -421,7 +421,7 @@ def analyze(
         How many riskiest conversations and problem hits the report keeps.
 
     """
-    from .timing import TimingSummary
+    from .timing import TimingSummary, iter_columns
 
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
@@ -447,9 +447,11 @@ def analyze(
         for chunk, results_chunk in iter_results(
             conversations, policy=policy, workers=workers, chunk_size=chunk_size
         ):
-            by_agent = by_agent.merge(TimingSummary.from_conversations(chunk, ("agent",), policy))
-            by_day = by_day.merge(TimingSummary.from_conversations(chunk, ("day",), policy))
-            by_shop = by_shop.merge(TimingSummary.from_conversations(chunk, ("shop",), policy))
+            # one columnar conversion per chunk serves all three groupings
+            for cols in iter_columns(chunk):
+                by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
+                by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
+                by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
             for conv, r in zip(chunk, results_chunk, strict=True):
                 seq += 1
                 n_conv += 1
