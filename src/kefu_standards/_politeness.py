@@ -410,6 +410,11 @@ class Lexicon:
         return {m.phrase: m for m in self.markers}
 
     @cached_property
+    def _results(self) -> dict[str, Politeness]:
+        """Results of the default model with this lexicon, by raw text (see ``_score_many``)."""
+        return {}
+
+    @cached_property
     def matcher(self) -> PhraseMatcher[Marker]:
         """The compiled matcher (built on first use, then cached on this lexicon)."""
         from ._matcher import PhraseMatcher
@@ -501,19 +506,50 @@ def _marker_hits(text: str, norm: str, lexicon: Lexicon) -> tuple[list[Evidence]
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
 
 
+#: Results kept per lexicon (by raw text) before the memo is emptied and refilled.
+_MEMO_SIZE = 1 << 16
+
+
+def _memo(lexicon: Lexicon, model: OffensiveModel | None) -> dict[str, Politeness] | None:
+    """Return the result memo for *lexicon* under the built-in model, else ``None``.
+
+    Chat repeats itself (canned replies, 好的, 稍等), so results are kept by raw
+    text: a result depends only on the text, the (immutable) lexicon and the
+    model, and only the built-in model is shared by every call.
+    """
+    return lexicon._results if model is not None and _MODEL and model is _MODEL[0] else None
+
+
 def _score_text(text: str, lexicon: Lexicon, model: OffensiveModel | None) -> Politeness:
-    norm = normalize(text)
-    logit = model.logit(norm) if model is not None and _CONTENT.search(norm) else None
-    return _score_normalized(text, norm, lexicon, logit)
+    return _score_many((text,), lexicon, model)[0]
 
 
 def _score_many(
     texts: Sequence[str], lexicon: Lexicon, model: OffensiveModel | None
 ) -> list[Politeness]:
+    memo = _memo(lexicon, model)
+    if memo is None:
+        return _score_fresh(texts, lexicon, model)
+    out = [memo.get(t) for t in texts]
+    missing = list(dict.fromkeys(t for t, r in zip(texts, out, strict=True) if r is None))
+    if missing:
+        if len(memo) + len(missing) > _MEMO_SIZE:
+            memo.clear()
+        memo.update(zip(missing, _score_fresh(missing, lexicon, model), strict=True))
+        out = [memo[t] if r is None else r for t, r in zip(texts, out, strict=True)]
+    return out  # type: ignore[return-value]  # every None was filled above
+
+
+def _score_fresh(
+    texts: Sequence[str], lexicon: Lexicon, model: OffensiveModel | None
+) -> list[Politeness]:
     norms = [normalize(t) for t in texts]
     logits: list[float | None] = [None] * len(texts)
     if model is not None:
-        logits = list(model.logits(norms))
+        has = [i for i, n in enumerate(norms) if _CONTENT.search(n)]
+        if has:
+            for i, x in zip(has, model.logits([norms[i] for i in has]), strict=True):
+                logits[i] = float(x)
     return [
         _score_normalized(t, n, lexicon, x) for t, n, x in zip(texts, norms, logits, strict=True)
     ]
