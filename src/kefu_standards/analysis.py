@@ -113,19 +113,38 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _buyer_texts(conversation: Conversation) -> list[str]:
+    return [m.text for m in conversation if m.role is Role.BUYER and has_content(m.text)]
+
+
+def _sentiment_table(texts: list[str]) -> dict[str, float]:
+    """Buyer sentiment of each distinct text (one batched model call), NaN when undefined."""
+    from ._sentiment import sentiment_scores
+
+    distinct = list(dict.fromkeys(texts))
+    if not distinct:
+        return {}
+    return dict(zip(distinct, sentiment_scores(distinct).tolist(), strict=True))
+
+
 def analyze_conversation(conversation: Conversation, policy: Any = None) -> ConversationResult:
     """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
+    return _analyze_one(conversation, policy, _sentiment_table(_buyer_texts(conversation)))
+
+
+def _analyze_one(
+    conversation: Conversation, policy: Any, sentiments: dict[str, float]
+) -> ConversationResult:
+    """:func:`analyze_conversation` given the buyer sentiment of every buyer text."""
     from ._dimensions import _default_escalation, _default_timing
     from ._politeness import politeness_many
-    from ._sentiment import sentiment_scores
     from .competency import assess
     from .timing import response_times
 
     conv = conversation
     t = _default_timing(conv) if policy is None else response_times(conv, policy=policy)
-    buyer_texts = [m.text for m in conv if m.role is Role.BUYER and has_content(m.text)]
-    scores = sentiment_scores(buyer_texts).tolist() if buyer_texts else []
-    finite = [float(s) for s in scores if not math.isnan(s)]
+    scores = [sentiments[text] for text in _buyer_texts(conv)]
+    finite = [s for s in scores if not math.isnan(s)]
 
     pol_values: list[float] = []
     impolite = 0
@@ -184,7 +203,9 @@ def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResul
     chunk, policy = args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        return [analyze_conversation(c, policy) for c in chunk]
+        # one batched sentiment call for the whole chunk (chat repeats itself)
+        sentiments = _sentiment_table([t for c in chunk for t in _buyer_texts(c)])
+        return [_analyze_one(c, policy, sentiments) for c in chunk]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
@@ -508,7 +529,9 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
     """Merge :class:`Analysis` objects of disjoint sets of conversations into one.
 
     The inputs are not modified.  Ties among the riskiest conversations and the
-    heaviest problem hits are broken by conversation id, then position.
+    worst problem hits keep stream order (the parts in the order given, then each
+    part's own order), so merging consecutive shards in order gives exactly the
+    :func:`analyze` result of the whole stream.
     """
     import copy
 
@@ -529,14 +552,25 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
     ):
         start = getattr(parts[0], attr) if parts else TimingSummary.empty((by,), policy)
         timing[attr] = start.merge(*(getattr(p, attr) for p in parts[1:]))
-    riskiest = sorted(
-        (pair for p in parts for pair in p.riskiest),
-        key=lambda rc: (-(rc[0].escalation or 0.0), rc[0].id),
-    )[:top_k]
-    problems = sorted(
-        (hit for p in parts for hit in p.problems),
-        key=lambda h: (-h[2].weight, h[0].id, h[2].message_index or 0, h[2].start),
-    )[:top_k]
+    # Ties keep stream order: parts in the order given, then each part's own
+    # order, so consecutive shards merge to exactly what ``analyze`` of the whole
+    # gives.  Problem hits are worst (most negative weight) first.
+    riskiest = [
+        pair
+        for _, _, _, pair in sorted(
+            (-(pair[0].escalation or 0.0), k, i, pair)
+            for k, p in enumerate(parts)
+            for i, pair in enumerate(p.riskiest)
+        )[:top_k]
+    ]
+    problems = [
+        hit
+        for _, _, _, hit in sorted(
+            (hit[2].weight, k, i, hit)
+            for k, p in enumerate(parts)
+            for i, hit in enumerate(p.problems)
+        )[:top_k]
+    ]
     firsts = [p.first_time for p in parts if p.first_time is not None]
     lasts = [p.last_time for p in parts if p.last_time is not None]
     names: dict[str, None] = {}

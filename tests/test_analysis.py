@@ -1,0 +1,103 @@
+"""``analyze``: streaming, chunking and merging never change the numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from kefu_standards import Conversation
+from kefu_standards.analysis import Analysis, analyze, analyze_conversation, merge_analyses
+from kefu_standards.exceptions import ConfigError
+from kefu_standards.io import read_conversations
+from kefu_standards.resources import data_file
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Conversation]:
+    return list(read_conversations(data_file("examples/conversations.jsonl")))
+
+
+def _records(conversations: list[Conversation], **kwargs: object) -> list[dict[str, object]]:
+    sink = io.StringIO()
+    analyze(iter(conversations), results=sink, **kwargs)  # type: ignore[arg-type]
+    return [json.loads(line) for line in sink.getvalue().splitlines()]
+
+
+def _summary(a: Analysis) -> tuple[object, ...]:
+    return (
+        a.conversations,
+        a.messages,
+        a.agent_rows(),
+        [r.id for r, _ in a.riskiest],
+        [(r.id, e.message_index, e.start) for r, _, e in a.problems],
+        a.timing_by_day.table().rows(),
+        a.timing_by_shop.table().rows(),
+    )
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 64])
+def test_chunk_size_does_not_change_results(examples: list[Conversation], chunk_size: int) -> None:
+    """Chunks batch the models across conversations; every number stays the same."""
+    assert _records(examples, chunk_size=chunk_size) == _records(examples, chunk_size=7)
+
+
+def test_batched_results_equal_one_conversation_at_a_time(examples: list[Conversation]) -> None:
+    expected = [analyze_conversation(c).to_record() for c in examples]
+    assert _records(examples, chunk_size=16) == json.loads(json.dumps(expected, default=str))
+
+
+def test_merged_halves_equal_the_whole(examples: list[Conversation]) -> None:
+    half = len(examples) // 2
+    whole = analyze(iter(examples))
+    merged = merge_analyses([analyze(iter(examples[:half])), analyze(iter(examples[half:]))])
+    # sums of floats are added in another order: equal up to rounding
+    for got, want in zip(merged.agent_rows(), whole.agent_rows(), strict=True):
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            expected = pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
+            assert got[key] == expected, key
+    assert _summary(merged)[3:] == _summary(whole)[3:]
+    assert _summary(merged)[:2] == _summary(whole)[:2]
+
+
+def test_input_is_streamed_once_and_not_modified(examples: list[Conversation]) -> None:
+    before = [c.to_record() for c in examples]
+    seen: list[str] = []
+
+    def source() -> Iterator[Conversation]:
+        for c in examples:
+            seen.append(c.id)
+            yield c
+
+    result = analyze(source(), chunk_size=4)
+    assert seen == [c.id for c in examples]
+    assert result.conversations == len(examples)
+    assert result.messages == sum(len(c) for c in examples)
+    assert [c.to_record() for c in examples] == before
+
+
+def test_empty_input_gives_an_empty_analysis() -> None:
+    result = analyze(iter(()))
+    assert (result.conversations, result.messages, result.agents) == (0, 0, {})
+    assert (result.first_time, result.last_time) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"workers": 0}, "workers must be >= 1"),
+        ({"chunk_size": 0}, "chunk_size must be >= 1"),
+        ({"top_k": -1}, "top_k must be >= 0"),
+    ],
+)
+def test_bad_arguments_say_what_is_valid(kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        analyze(iter(()), **kwargs)  # type: ignore[arg-type]
+
+
+def test_items_that_are_not_conversations_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="needs Conversation objects, got dict"):
+        analyze(iter([{"id": "c1"}]))  # type: ignore[list-item]
