@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from kefu_standards._frames import (
+from kefu_standards.analysis import ConversationResult, analyze, analyze_conversation
+from kefu_standards.evidence import Evidence
+from kefu_standards.exceptions import ConfigError, UndefinedMetricWarning
+from kefu_standards.frames import (
     DIMENSION_PREFIX,
     SCALAR_FIELDS,
     agents_to_pandas,
@@ -18,9 +21,6 @@ from kefu_standards._frames import (
     to_arrow,
     to_pandas,
 )
-from kefu_standards.analysis import ConversationResult, analyze, analyze_conversation
-from kefu_standards.evidence import Evidence
-from kefu_standards.exceptions import ConfigError, UndefinedMetricWarning
 from kefu_standards.io import read_conversations
 from kefu_standards.resources import data_file
 

@@ -64,8 +64,8 @@ _LAZY: dict[str, str] = {
     "analyze": "analysis",
     "Analysis": "analysis",
     "ConversationResult": "analysis",
-    "to_pandas": "_frames",
-    "to_arrow": "_frames",
+    "to_pandas": "frames",
+    "to_arrow": "frames",
 }
 
 __all__ = [
@@ -122,7 +122,6 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
     from ._escalation import Escalation, EscalationPolicy, escalation
-    from ._frames import to_arrow, to_pandas
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from .analysis import Analysis, ConversationResult, analyze
@@ -135,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         assess,
         profile_agent,
     )
+    from .frames import to_arrow, to_pandas
     from .io import ReadReport, read_conversations, write_jsonl
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
     from .timing import (

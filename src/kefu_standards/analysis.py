@@ -390,7 +390,7 @@ class Analysis:
 
     def agents_frame(self) -> Any:
         """Return :meth:`agent_rows` as a pandas DataFrame (needs the ``frames`` extra)."""
-        from ._frames import agents_to_pandas
+        from .frames import agents_to_pandas
 
         return agents_to_pandas(self)
 

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._frames import result_columns
 from .analysis import merge_analyses
 from .exceptions import ConfigError
+from .frames import result_columns
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -261,7 +261,7 @@ def rollup_frames(analysis: Analysis, spark: Any) -> dict[str, Any]:
     They are small (one row per agent, day or shop) and built on the driver.
     """
     _spark()
-    from ._frames import agents_to_pandas, timing_to_pandas
+    from .frames import agents_to_pandas, timing_to_pandas
 
     frames = {"agents": spark.createDataFrame(agents_to_pandas(analysis))}
     for name in ("timing_by_agent", "timing_by_day", "timing_by_shop"):
