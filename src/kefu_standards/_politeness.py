@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import attrs
 
@@ -328,6 +328,9 @@ class Lexicon:
     >>> "小可爱" in lex, "亲" in lex
     (True, False)
     """
+
+    #: Context-rule names a marker (or the rules column of a TSV row) may use.
+    RULES: ClassVar[tuple[str, ...]] = RULES
 
     markers: tuple[Marker, ...] = attrs.field(converter=_merge_one)
     name: str = "custom"
