@@ -165,6 +165,47 @@ class TestQianniuWeb:
         assert all("没有更多内容了" not in m.text for m in conv.messages)
 
 
+class TestQianniuClip:
+    """Text copied from the 千牛 chat window (DOMAIN §2.2): one conversation, nothing dropped."""
+
+    def test_messages_roles_and_kept_extras(self) -> None:
+        (conv,) = read("qianniu_clip.txt")
+        assert conv.id == "tb12345678@2024-05-01T10:00:01"
+        got = [(m.role.value, m.sender, m.meta.get("role_rule")) for m in conv]
+        assert got == [
+            ("buyer", "tb12345678", None),
+            ("system", None, "qianniu_widget"),  # 当前用户来自 商品详情页
+            ("system", None, "qianniu_widget"),  # the product URL
+            ("system", None, "qianniu_widget"),  # ¥ price line
+            ("agent", "某某旗舰店:小美", "sender_shop_prefix"),
+            ("buyer", "tb12345678", None),
+            ("system", "tb12345678", "qianniu_recall"),
+            ("agent", "某某旗舰店:小美", "sender_shop_prefix"),
+            ("agent", "某某旗舰店:小丽", "sender_shop_prefix"),
+        ]
+        assert conv.messages[4].text == "亲，有现货的哦\n今天下单明天发"
+        assert conv.messages[4].sent_at == datetime(2024, 5, 1, 10, 0, 20, tzinfo=CST)
+        assert conv.messages[5].text == "好的\n\n那我拍了"
+        assert conv.messages[0].meta["status"] == "已读"
+        assert conv.messages[7].meta["to"] == "某某旗舰店:小丽"
+        # a recall has no time of its own: it takes the time of the message before it
+        assert conv.messages[6].sent_at == conv.messages[5].sent_at
+
+    def test_older_layout_sender_and_time_on_two_lines(self) -> None:
+        (conv,) = read("qianniu_clip_old.txt")
+        assert rows([conv]) == [
+            ("tb_old@2024-05-01T10:00:01", "buyer", "tb_old"),
+            ("tb_old@2024-05-01T10:00:01", "agent", "店铺:阿强"),
+        ]
+        assert [m.text for m in conv] == ["在吗", "在的亲"]
+
+    def test_agents_argument_names_unprefixed_agents(self, tmp_path: Path) -> None:
+        path = tmp_path / "clip.txt"
+        path.write_text("tb1 2024-5-1 10:00:00\n在吗\n阿强 2024-5-1 10:00:10\n在的\n", "utf-8")
+        (conv,) = read_conversations(path, agents=["阿强"])
+        assert [m.role.value for m in conv] == ["buyer", "agent"]
+
+
 class TestJsonlAndCsv:
     """Explicit formats: roles are taken as given (never reclassified)."""
 
@@ -211,6 +252,8 @@ class TestAutoDetect:
             ("wangwang_im.txt", "wangwang"),
             ("dongdong.log", "jd"),
             ("qianniu_web.csv", "qianniu_web"),
+            ("qianniu_clip.txt", "qianniu_clip"),
+            ("qianniu_clip_old.txt", "qianniu_clip"),
         ],
     )
     def test_fixture_formats(self, name: str, expected: str) -> None:
@@ -224,6 +267,8 @@ class TestAutoDetect:
             (["/*****************以下为一通会话*****/"], "jd"),
             (["店铺:小美", "-" * 28 + "tb1" + "-" * 28], "wangwang"),
             (["买家,聊天内容"], "qianniu_web"),
+            (["某某旗舰店:小美2024-5-1 10:00:20"], "qianniu_clip"),
+            (["tb1(2024-05-01 10:00:01):  在吗"], "wangwang"),
         ],
     )
     def test_content_without_extension(self, first_lines: list[str], expected: str) -> None:

@@ -189,6 +189,36 @@ CASES: list[Case] = [
         2,
         2,
     ),
+    Case(
+        "clip-text-before-first-header",
+        "clip.txt",
+        "随手记的一行\n另一行\ntb1 2024-05-01 10:00:00\n在吗\n",
+        "qianniu_clip",
+        {},
+        BrokenBlockError,
+        1,
+        1,
+    ),
+    Case(
+        "clip-bad-time",
+        "clip.txt",
+        "tb1 2024-5-1 10:00:00\n在吗\n店铺:小美 2024-2-30 10:00:10\n在的\n",
+        "qianniu_clip",
+        {},
+        BadTimestampError,
+        3,
+        2,
+    ),
+    Case(
+        "clip-two-unknown-speakers",
+        "clip.txt",
+        "tb1 2024-5-1 10:00:00\n在吗\n阿强 2024-5-1 10:00:10\n在的\n",
+        "qianniu_clip",
+        {},
+        UnknownRoleError,
+        3,
+        2,
+    ),
 ]
 
 

@@ -1,5 +1,7 @@
 """Readers and writers: JSON Lines, CSV and real chat exports (旺旺/千牛, 店铺网页版, 京东 咚咚).
 
+The 千牛 chat window's copied text is read too (``format="qianniu_clip"``).
+
 :func:`read_conversations` streams :class:`~kefu_standards.model.Conversation`
 objects from a file, one at a time, never reading the whole file into memory.
 :func:`write_jsonl` writes them back losslessly.  Every problem raises a
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 #: The formats :func:`read_conversations` reads (besides ``"auto"``).
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "wangwang", "qianniu_web", "jd")
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "wangwang", "qianniu_web", "qianniu_clip", "jd")
 
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".log": "jd"}
 
@@ -73,7 +75,8 @@ def read_conversations(
         source: a path, a binary or text file object, or ``"-"`` for stdin.
         format: ``"auto"`` (by extension and first lines), ``"jsonl"``, ``"csv"``,
             ``"wangwang"`` (旺旺/千牛 TXT, blocks or 即时消息), ``"qianniu_web"``
-            (店铺网页版 全文导出 CSV) or ``"jd"`` (咚咚 LOG).
+            (店铺网页版 全文导出 CSV), ``"qianniu_clip"`` (text copied from the
+            千牛 chat window: one conversation) or ``"jd"`` (咚咚 LOG).
         encoding: ``None`` detects UTF-8 (with or without BOM), else GB18030.
         tz: zone for naive times (default Asia/Shanghai).
         errors: ``"raise"`` (default) or ``"collect"``: skip bad input, record a
@@ -187,6 +190,7 @@ def _read(
     from ._csv import parse_csv
     from ._jd import parse_jd
     from ._jsonl import parse_jsonl
+    from ._qianniu_clip import parse_qianniu_clip
     from ._qianniu_web import parse_qianniu_web
     from ._wangwang import parse_wangwang
 
@@ -202,6 +206,8 @@ def _read(
             yield from parse_wangwang(ctx, reader)
         elif fmt == "qianniu_web":
             yield from parse_qianniu_web(ctx, reader)
+        elif fmt == "qianniu_clip":
+            yield from parse_qianniu_clip(ctx, reader)
         else:
             yield from parse_jd(ctx, reader)
 
@@ -211,11 +217,13 @@ def detect_format(name: str, first_lines: list[str]) -> str:
 
     ``.jsonl``/``.ndjson`` are JSON Lines and ``.log`` is a 咚咚 log; otherwise
     the content decides: ``{`` starts JSON Lines, ``以下为一通会话`` a 咚咚 log,
-    a ``----nick----`` block or ``即时消息`` header a 旺旺 TXT, and a CSV
-    header with 聊天内容/chat_text and a buyer column the web export.
+    a ``----nick----`` block or ``即时消息`` header a 旺旺 TXT, a first line
+    ending in a time (``tb123 2024-5-1 10:00:01``) a 千牛 chat-window copy, and a
+    CSV header with 聊天内容/chat_text and a buyer column the web export.
     Raises :class:`~kefu_standards.exceptions.UnknownNameError` listing the formats.
     """
     from ._jd import looks_like_jd
+    from ._qianniu_clip import looks_like_qianniu_clip
     from ._qianniu_web import is_web_header
     from ._wangwang import looks_like_wangwang
 
@@ -229,6 +237,8 @@ def detect_format(name: str, first_lines: list[str]) -> str:
         return "jd"
     if looks_like_wangwang(first_lines):
         return "wangwang"
+    if looks_like_qianniu_clip(first_lines):
+        return "qianniu_clip"
     if first_lines:
         header = next(csv.reader([first_lines[0]]), [])
         if is_web_header(header):
