@@ -14,10 +14,12 @@ import pytest
 from hypothesis import given
 
 from kefu_standards.exceptions import (
+    BadRecordError,
     ConfigError,
     MessageOrderError,
     SkippedInputWarning,
     UnknownNameError,
+    UnknownRoleError,
 )
 from kefu_standards.io import FORMATS, ReadReport, detect_format, read_conversations, write_jsonl
 from kefu_standards.model import Conversation, Role
@@ -204,6 +206,61 @@ class TestQianniuClip:
         path.write_text("tb1 2024-5-1 10:00:00\n在吗\n阿强 2024-5-1 10:00:10\n在的\n", "utf-8")
         (conv,) = read_conversations(path, agents=["阿强"])
         assert [m.role.value for m in conv] == ["buyer", "agent"]
+
+
+def _workbook(path: Path, rows: list[list[object]]) -> Path:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+class TestXlsx:
+    """Excel workbooks: the web export's sheet, or one message per row (extra ``xlsx``)."""
+
+    def test_web_export_sheet(self, tmp_path: Path) -> None:
+        chat = "2024-05-01\n10:00:00\n在吗\ntb1\n10:00:30\n在的亲\n店铺:小美\n没有更多内容了"
+        path = _workbook(tmp_path / "export.xlsx", [["买家", "聊天内容"], ["tb1", chat]])
+        (conv,) = read_conversations(path)
+        assert [(m.role.value, m.sender, m.text) for m in conv] == [
+            ("buyer", "tb1", "在吗"),
+            ("agent", "店铺:小美", "在的亲"),
+        ]
+        assert conv.meta["complete"] is True
+
+    def test_message_rows_with_excel_dates_and_numbers(self, tmp_path: Path) -> None:
+        rows: list[list[object]] = [
+            ["conversation_id", "role", "text", "time"],
+            [1001, "buyer", "几号发货", datetime(2024, 5, 1, 10, 0, 0)],
+            [1001, "agent", 3, datetime(2024, 5, 1, 10, 0, 9)],
+            [None, None, None, None],  # a blank row carries no message
+            [1002, "buyer", "在吗", "2024-05-02 09:00:00"],
+        ]
+        convs = read(str(_workbook(tmp_path / "m.xlsx", rows)))
+        assert [(c.id, [m.text for m in c]) for c in convs] == [
+            ("1001", ["几号发货", "3"]),
+            ("1002", ["在吗"]),
+        ]
+        assert convs[0].messages[1].sent_at == datetime(2024, 5, 1, 10, 0, 9, tzinfo=CST)
+
+    def test_bad_cell_names_the_sheet_row(self, tmp_path: Path) -> None:
+        rows: list[list[object]] = [
+            ["conversation_id", "role", "text", "time"],
+            ["a", "buyer", "在吗", "2024-05-01 10:00:00"],
+            ["a", "alien", "?", "2024-05-01 10:00:05"],
+        ]
+        path = _workbook(tmp_path / "m.xlsx", rows)
+        with pytest.raises(UnknownRoleError, match=r"m\.xlsx, line 3: "):
+            read(str(path))
+
+    def test_not_a_workbook(self, tmp_path: Path) -> None:
+        pytest.importorskip("openpyxl")
+        path = tmp_path / "fake.xlsx"
+        path.write_text("conversation_id,role,text\n", encoding="utf-8")
+        with pytest.raises(BadRecordError, match=r"fake\.xlsx: not a readable \.xlsx workbook"):
+            read(str(path))
 
 
 class TestJsonlAndCsv:

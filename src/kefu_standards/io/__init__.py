@@ -49,9 +49,9 @@ __all__ = [
 ]
 
 #: The formats :func:`read_conversations` reads (besides ``"auto"``).
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "wangwang", "qianniu_web", "qianniu_clip", "jd")
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "wangwang", "qianniu_web", "qianniu_clip", "jd", "xlsx")
 
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".log": "jd"}
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".log": "jd", ".xlsx": "xlsx"}
 
 
 def read_conversations(
@@ -76,7 +76,9 @@ def read_conversations(
         format: ``"auto"`` (by extension and first lines), ``"jsonl"``, ``"csv"``,
             ``"wangwang"`` (旺旺/千牛 TXT, blocks or 即时消息), ``"qianniu_web"``
             (店铺网页版 全文导出 CSV), ``"qianniu_clip"`` (text copied from the
-            千牛 chat window: one conversation) or ``"jd"`` (咚咚 LOG).
+            千牛 chat window: one conversation), ``"jd"`` (咚咚 LOG) or ``"xlsx"``
+            (first sheet of an Excel workbook: the web export's columns, else
+            one message per row; needs the ``xlsx`` extra).
         encoding: ``None`` detects UTF-8 (with or without BOM), else GB18030.
         tz: zone for naive times (default Asia/Shanghai).
         errors: ``"raise"`` (default) or ``"collect"``: skip bad input, record a
@@ -193,8 +195,12 @@ def _read(
     from ._qianniu_clip import parse_qianniu_clip
     from ._qianniu_web import parse_qianniu_web
     from ._wangwang import parse_wangwang
+    from ._xlsx import parse_xlsx
 
     with open_source(source) as stream:
+        if fmt == "xlsx" or (fmt == "auto" and _by_extension(ctx.source) == "xlsx"):
+            yield from parse_xlsx(ctx, stream, columns)
+            return
         reader = LineReader(stream, ctx, encoding)
         if fmt == "auto":
             fmt = detect_format(ctx.source, reader.peek(5))
@@ -212,10 +218,16 @@ def _read(
             yield from parse_jd(ctx, reader)
 
 
+def _by_extension(name: str) -> str | None:
+    base = name[:-3] if name.lower().endswith(".gz") else name
+    return _EXTENSIONS.get(os.path.splitext(base)[1].lower())
+
+
 def detect_format(name: str, first_lines: list[str]) -> str:
     """Guess the format from the file *name* and its first non-empty lines.
 
-    ``.jsonl``/``.ndjson`` are JSON Lines and ``.log`` is a 咚咚 log; otherwise
+    ``.jsonl``/``.ndjson`` are JSON Lines, ``.log`` is a 咚咚 log and ``.xlsx``
+    an Excel workbook; otherwise
     the content decides: ``{`` starts JSON Lines, ``以下为一通会话`` a 咚咚 log,
     a ``----nick----`` block or ``即时消息`` header a 旺旺 TXT, a first line
     ending in a time (``tb123 2024-5-1 10:00:01``) a 千牛 chat-window copy, and a
@@ -227,10 +239,10 @@ def detect_format(name: str, first_lines: list[str]) -> str:
     from ._qianniu_web import is_web_header
     from ._wangwang import looks_like_wangwang
 
-    base = name[:-3] if name.lower().endswith(".gz") else name
-    ext = os.path.splitext(base)[1].lower()
-    if ext in _EXTENSIONS:
-        return _EXTENSIONS[ext]
+    by_name = _by_extension(name)
+    if by_name is not None:
+        return by_name
+    ext = os.path.splitext(name[:-3] if name.lower().endswith(".gz") else name)[1].lower()
     if first_lines and first_lines[0].startswith("{"):
         return "jsonl"
     if looks_like_jd(first_lines):

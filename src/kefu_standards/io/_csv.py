@@ -11,7 +11,7 @@ from kefu_standards.model import Conversation, Message, message_from_record
 
 from ._common import LineReader, _Context, group_consecutive
 
-__all__ = ["COLUMN_NAMES", "csv_rows", "parse_csv"]
+__all__ = ["COLUMN_NAMES", "csv_rows", "parse_csv", "parse_rows"]
 
 #: Logical column -> header names tried (case-insensitive) when ``columns=`` does not say.
 COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
@@ -82,7 +82,13 @@ def parse_csv(
     ctx: _Context, reader: LineReader, columns: Mapping[str, str] | None
 ) -> Iterator[Conversation]:
     """Yield conversations from a one-message-per-row CSV file."""
-    rows = csv_rows(ctx, reader)
+    return parse_rows(ctx, csv_rows(ctx, reader), columns)
+
+
+def parse_rows(
+    ctx: _Context, rows: Iterator[tuple[int, list[str]]], columns: Mapping[str, str] | None
+) -> Iterator[Conversation]:
+    """Yield conversations from ``(line, cells)`` rows, the first being the header."""
     first = next(rows, None)
     if first is None:
         return

@@ -18,7 +18,7 @@ from kefu_standards.model import Conversation, Message, Role
 from ._common import LineReader, _Context, clock_time, export_message, role_of_sender
 from ._csv import csv_rows
 
-__all__ = ["WEB_COLUMNS", "parse_qianniu_web"]
+__all__ = ["WEB_COLUMNS", "is_web_header", "parse_qianniu_web", "parse_web_rows"]
 
 #: Logical column -> accepted header names.
 WEB_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -55,7 +55,11 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
 
 def parse_qianniu_web(ctx: _Context, reader: LineReader) -> Iterator[Conversation]:
     """Yield one conversation per row of a web full-text export."""
-    rows = csv_rows(ctx, reader)
+    return parse_web_rows(ctx, csv_rows(ctx, reader))
+
+
+def parse_web_rows(ctx: _Context, rows: Iterator[tuple[int, list[str]]]) -> Iterator[Conversation]:
+    """Yield one conversation per ``(line, cells)`` row; the first row is the header."""
     first = next(rows, None)
     if first is None:
         return
