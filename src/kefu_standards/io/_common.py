@@ -360,6 +360,17 @@ def export_message(
     return Message(role=role, text=text, sent_at=sent_at, sender=sender, meta=FrozenDict(meta))
 
 
+def unknown_second_speaker(ctx: _Context, number: int, buyer: str | None, sender: str) -> None:
+    """Report a second speaker that is not known as a service account (asks for ``agents=``)."""
+    from kefu_standards.exceptions import UnknownRoleError
+
+    reason = (
+        f"two speakers not known as service accounts: {buyer!r} and {sender!r}; "
+        f"pass agents=[...] naming the 客服 accounts (names or prefixes)"
+    )
+    ctx.fail(UnknownRoleError(ctx.source, number, reason), 1)
+
+
 def role_of_sender(ctx: _Context, sender: str) -> tuple[Role, str | None] | None:
     """Bot by name (if detection is on), agent if listed in ``agents=``, else ``None``."""
     from ._roles import classify_sender

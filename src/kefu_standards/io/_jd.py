@@ -21,10 +21,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kefu_standards.exceptions import BadTimestampError, BrokenBlockError, UnknownRoleError
+from kefu_standards.exceptions import BadTimestampError, BrokenBlockError
 from kefu_standards.model import Conversation, Role
 
-from ._common import LineReader, _Context, clock_time, role_of_sender, strip_eol
+from ._common import (
+    LineReader,
+    _Context,
+    clock_time,
+    role_of_sender,
+    strip_eol,
+    unknown_second_speaker,
+)
 from ._wangwang import _Conv, _Pending
 
 __all__ = ["looks_like_jd", "parse_jd"]
@@ -113,11 +120,7 @@ def parse_jd(ctx: _Context, reader: LineReader) -> Iterator[Conversation]:
         sender = header["sender"].strip()
         hit = _role(ctx, sender, buyer)
         if hit is None:
-            reason = (
-                f"two speakers not known as service accounts: {buyer!r} and {sender!r}; "
-                f"pass agents=[...] naming the 客服 accounts (names or prefixes)"
-            )
-            ctx.fail(UnknownRoleError(ctx.source, number, reason), 1)
+            unknown_second_speaker(ctx, number, buyer, sender)
             continue
         if hit[0] is Role.BUYER:
             buyer = sender

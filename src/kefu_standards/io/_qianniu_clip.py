@@ -34,10 +34,18 @@ from datetime import datetime
 import attrs
 
 from kefu_standards._frozendict import FrozenDict
-from kefu_standards.exceptions import BadTimestampError, BrokenBlockError, UnknownRoleError
+from kefu_standards.exceptions import BadTimestampError, BrokenBlockError
 from kefu_standards.model import Conversation, Message, Role
 
-from ._common import LineReader, _Context, clock_time, export_message, role_of_sender, strip_eol
+from ._common import (
+    LineReader,
+    _Context,
+    clock_time,
+    export_message,
+    role_of_sender,
+    strip_eol,
+    unknown_second_speaker,
+)
 
 __all__ = ["looks_like_qianniu_clip", "parse_qianniu_clip"]
 
@@ -188,11 +196,7 @@ def parse_qianniu_clip(ctx: _Context, reader: LineReader) -> Iterator[Conversati
             continue
         hit = chat.role(sender)
         if hit is None:
-            reason = (
-                f"two speakers not known as service accounts: {chat.buyer!r} and {sender!r}; "
-                f"pass agents=[...] naming the 客服 accounts (names or prefixes)"
-            )
-            ctx.fail(UnknownRoleError(ctx.source, number, reason), 1)
+            unknown_second_speaker(ctx, number, chat.buyer, sender)
             continue
         first_line = first_line or sender_line
         chat.skipping = False
