@@ -1,0 +1,57 @@
+"""Type-checked usage of the stable API (checked by ``mypy``, never run by pytest).
+
+Like structlog's ``tests/typing/api.py``: if a public signature or result type
+changes in a way that breaks ordinary user code, ``mypy`` (strict) fails here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import kefu_standards as ks
+from kefu_standards.typing import Scorer
+
+CST = timezone(timedelta(hours=8))
+
+msg: ks.Message = ks.Message(role="buyer", text="在吗?快递怎么还没到", sent_at=datetime.now(CST))
+conv: ks.Conversation = ks.Conversation.from_records(
+    [
+        {"role": "buyer", "text": "在吗", "time": "2024-05-01 10:00:00", "sender": "tb1"},
+        {"role": "agent", "text": "亲,您好", "time": "2024-05-01 10:00:20", "sender": "店:小美"},
+    ],
+    id="c1",
+)
+
+p: ks.Politeness = ks.politeness("亲,您好,请问有什么可以帮您?")
+p_score: float | None = p.score
+p_spans: list[tuple[int, int]] = [(e.start, e.end) for e in p.evidence]
+
+s: ks.Sentiment = ks.sentiment("质量太差了,我要投诉")
+s_score: float | None = s.score
+
+e: ks.Escalation = ks.escalation(conv)
+e_score: float | None = e.score
+e_level: str | None = e.level
+risks: tuple[float, ...] = tuple(e.per_message)
+
+t: ks.ResponseTimes = ks.response_times(conv, policy="taobao")
+first: float | None = t.first_response_s
+waits: list[float | None] = [r.wait_s for r in t.rounds]
+
+a: ks.Assessment = ks.assess(conv)
+total: float | None = a.total
+dimension_scores: dict[str, float | None] = {n: d.score for n, d in a.dimensions.items()}
+
+
+def short_replies(conversation: ks.Conversation) -> float | None:
+    """A custom metric: share of agent replies shorter than 4 characters."""
+    replies = [m for m in conversation if m.role is ks.Role.AGENT]
+    return sum(len(m.text) < 4 for m in replies) / len(replies) if replies else None
+
+
+custom: Scorer = ks.make_scorer(short_replies, name="short_replies")
+result: ks.ScoreResult = custom.score(conv)
+card: ks.Scorecard = ks.Scorecard.default()
+
+report: ks.Analysis = ks.analyze([conv], workers=1)
+n: int = report.conversations
