@@ -97,7 +97,14 @@ def main() -> None:
             for c in card.criteria
         ]
     )
+    # the scorecard's own per-text caches start cold again, as in the first run
+    from kefu_standards import _dimensions
+
+    _dimensions._text_cues.cache_clear()
+    _dimensions._default_politeness.cache_clear()
+    t0 = time.perf_counter()
     results_off = [assess(c, card_off) for c in convs]
+    t_off = time.perf_counter() - t0
     keep_off = [i for i, a in enumerate(results_off) if a.total is not None]
     auc_off = _roc_auc(
         [labels[i] for i in keep_off],
@@ -138,8 +145,9 @@ def main() -> None:
     # parts of the two dimensions that carry the signal (higher part = better, so 1 - part;
     # event counts are already "worse when higher")
     part_specs = {
-        "problem_handling": ("solution", "risk_fall", "outcome", "closed"),
+        "problem_handling": ("solution", "declined", "persisted", "risk_fall", "outcome", "closed"),
         "communication": ("reply", "events"),
+        "responsibility": ("kept", "verified", "ownership"),
     }
     parts: dict[str, float | None] = {}
     for dim, keys in part_specs.items():
@@ -151,6 +159,12 @@ def main() -> None:
             ]
             sign = 1.0 if key == "events" else -1.0
             parts[f"{dim}.{key}"] = _roc_auc([y for y, _ in pairs], [sign * x for _, x in pairs])
+    # split-half check: the dialogues by the parity of their id's number (half A = even ids
+    # was used to choose the changes of this release, half B was only read afterwards)
+    halves: dict[str, float | None] = {}
+    for h, parity in (("A_even_ids", 0), ("B_odd_ids", 1)):
+        idx = [i for i in keep if int(str(records[i]["id"])[-4:]) % 2 == parity]
+        halves[h] = _roc_auc([labels[i] for i in idx], [100.0 - totals[i] for i in idx])  # type: ignore[operator]
     critical = sum(1 for a in results if a.critical)
     out = {
         "dataset": "jddc_sat.dev",
@@ -158,6 +172,7 @@ def main() -> None:
         "dissatisfied": sum(labels),
         "with_total": len(keep),
         "auc_total": auc_total,
+        "auc_total_split_half": halves,
         "auc_total_escalation_off": auc_off,
         "auc_escalation_off": dims_off,
         "critical_failures": critical,
@@ -169,6 +184,9 @@ def main() -> None:
             "assess_conversations_per_s": len(convs) / t_ours,
             "assess_messages_per_s": len(texts) / t_ours,
             "ratio_vs_snownlp": (len(texts) / t_ours) / (len(texts) / t_snow),
+            "escalation_off_messages_per_s": len(texts) / t_off,
+            "escalation_off_ratio_vs_snownlp": t_snow / t_off,
+            "escalation_share_of_assess": max(0.0, 1.0 - t_off / t_ours),
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +197,10 @@ def main() -> None:
 
     print(f"jddc_sat dev: {len(convs)} dialogues, {sum(labels)} dissatisfied (overall == 0)")
     print(f"ROC AUC of 100 - total (dissatisfied vs rest): {fmt(auc_total)}  (target >= 0.70)")
+    print(
+        f"  split half: A (even ids, used to choose) {fmt(halves['A_even_ids'])}, "
+        f"B (odd ids, held out) {fmt(halves['B_odd_ids'])}"
+    )
     print(
         f"  ablation, escalation signal off: "
         f"{fmt(auc_off)}; communication {fmt(dims_off['communication'])}, "
@@ -203,6 +225,12 @@ def main() -> None:
         f"({s['assess_conversations_per_s']:.1f} conv/s); "
         f"SnowNLP sentiment {s['snownlp_messages_per_s']:.0f} msg/s; "
         f"ratio {s['ratio_vs_snownlp']:.2f}x SnowNLP"
+    )
+    print(
+        f"  without the escalation signal (the scorecard's own work): "
+        f"{s['escalation_off_messages_per_s']:.0f} msg/s, ratio "
+        f"{s['escalation_off_ratio_vs_snownlp']:.2f}x SnowNLP; the escalation analysis "
+        f"is {100 * s['escalation_share_of_assess']:.0f}% of assess"
     )
     print(f"results written to {RESULTS.relative_to(ROOT)}")
 

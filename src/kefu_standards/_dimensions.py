@@ -18,8 +18,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -53,6 +55,56 @@ __all__ = [
 _SIDES = ("buyer", "agent", "system")
 _CUE_FILE = "competency/cues.tsv"
 
+_T = TypeVar("_T")
+
+
+class _IdentityCache(Generic[_T]):
+    """A small LRU cache keyed by the *identity* of a conversation.
+
+    ``functools.lru_cache`` keyed on a :class:`Conversation` hashes (and on a hit
+    compares) every message and its meta on each call; the scorecard asks for
+    the same per-conversation values a dozen times per conversation, so the key
+    here is ``id(conversation)``.  Each entry keeps a reference to its
+    conversation, so the id cannot be reused by another object while cached, and
+    a hit checks ``entry[0] is conversation``.  Conversations are frozen, so a
+    cached value never goes stale.  Thread-safe (one lock; *fn* runs outside it).
+    """
+
+    def __init__(self, fn: Callable[[Conversation], _T], maxsize: int) -> None:
+        self._fn = fn
+        self._maxsize = maxsize
+        self._data: OrderedDict[int, tuple[Conversation, _T]] = OrderedDict()
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, conversation: Conversation) -> _T:
+        key = id(conversation)
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None and entry[0] is conversation:
+                self._data.move_to_end(key)
+                return entry[1]
+        value = self._fn(conversation)
+        with self._lock:
+            self._data[key] = (conversation, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self._maxsize:
+                self._data.popitem(last=False)
+        return value
+
+    def cache_clear(self) -> None:
+        """Drop every cached entry."""
+        with self._lock:
+            self._data.clear()
+
+
+def _identity_cache(maxsize: int) -> Callable[[Callable[[Conversation], _T]], _IdentityCache[_T]]:
+    def wrap(fn: Callable[[Conversation], _T]) -> _IdentityCache[_T]:
+        return _IdentityCache(fn, maxsize)
+
+    return wrap
+
+
 # -- cues ------------------------------------------------------------------------
 
 
@@ -78,19 +130,26 @@ class _Hit:
     kinds: frozenset[str]
 
 
+_QUESTION_RE = re.compile(
+    r"[?？]|吗|多少|什么|怎么|哪|几|是不是|有没有|能不能|可不可以|为什么|啥|咋"
+)
+
+
 @functools.lru_cache(maxsize=32768)
-def _hits(side: str, text: str) -> tuple[_Hit, ...]:
+def _text_cues(side: str, text: str) -> tuple[tuple[_Hit, ...], bool, bool, frozenset[str]]:
+    """Return ``(cue hits, has content, is a question, cue kinds)`` of one text (cached)."""
+    if not has_content(text):
+        return (), False, False, frozenset()
     norm = normalize(text)
-    return tuple(
+    hits = tuple(
         _Hit(m.start, m.end, m.payload)
         for m in _cue_matchers()[side].find(norm)
         if "neutral" not in m.payload
     )
+    kinds = frozenset(k for h in hits for k in h.kinds)
+    return hits, True, _QUESTION_RE.search(norm) is not None, kinds
 
 
-_QUESTION_RE = re.compile(
-    r"[?？]|吗|多少|什么|怎么|哪|几|是不是|有没有|能不能|可不可以|为什么|啥|咋"
-)
 _NUMBER_RE = re.compile(r"\d|\[数字x\]|\[金额x\]")
 _DEADLINE_RE = re.compile(r"(?:\d+|\[数字x\])\s*个?(?:小时|天|分钟|工作日|日)")
 _FOLLOWUP_S = 900.0  # 晓多 漏跟进: a holding reply must be followed up within 15 minutes
@@ -104,14 +163,19 @@ class _Msg:
     hits: tuple[_Hit, ...]
     content: bool
     question: bool
+    kinds: frozenset[str]
 
     def has(self, kind: str) -> bool:
-        return any(kind in h.kinds for h in self.hits)
+        return kind in self.kinds
 
     def spans(self, kind: str) -> list[_Hit]:
+        if kind not in self.kinds:
+            return []
         return [h for h in self.hits if kind in h.kinds]
 
     def evidence(self, kind: str, weight: float, rule: str = "") -> list[Evidence]:
+        if kind not in self.kinds:
+            return []
         return [
             Evidence(h.start, h.end, self.text[h.start : h.end], kind, weight, rule, self.index)
             for h in self.spans(kind)
@@ -126,17 +190,13 @@ def _side(role: Role) -> str:
     return "system"
 
 
-@functools.lru_cache(maxsize=64)
+@_identity_cache(maxsize=16)
 def _view(conversation: Conversation) -> tuple[_Msg, ...]:
     """Return the per-message cues of *conversation* (cached: every dimension reads it)."""
-    out = []
-    for i, m in enumerate(conversation.messages):
-        side = _side(m.role)
-        content = has_content(m.text)
-        hits = _hits(side, m.text) if content else ()
-        question = content and _QUESTION_RE.search(normalize(m.text)) is not None
-        out.append(_Msg(i, m.role, m.text, hits, content, question))
-    return tuple(out)
+    return tuple(
+        _Msg(i, m.role, m.text, *_text_cues(_side(m.role), m.text))
+        for i, m in enumerate(conversation.messages)
+    )
 
 
 def _agents(view: Sequence[_Msg]) -> list[_Msg]:
@@ -237,7 +297,7 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     return [None if math.isnan(x) else float(x) for x in scores]
 
 
-@functools.lru_cache(maxsize=256)
+@_identity_cache(maxsize=16)
 def _default_escalation(conversation: Conversation) -> Any:
     """Return the library's escalation risk (cached: several dimensions read it)."""
     try:
@@ -278,7 +338,7 @@ def no_escalation(conversation: Conversation) -> None:
     """Return no escalation result: the signal is off (for ablations and tests)."""
 
 
-@functools.lru_cache(maxsize=256)
+@_identity_cache(maxsize=16)
 def _default_timing(conversation: Conversation) -> Any:
     """Return response times under the default policy (cached: analysis reads them too)."""
     try:
@@ -294,9 +354,12 @@ def _is_timed(conversation: Conversation) -> bool:
     )
 
 
-#: Harsh-tone markers weaker than this (a lone ``!``, ``这么``, ``你``) are not counted
-#: against the agent: JD and Taobao scripts are full of them (our threshold, not tuned).
-_STRONG_HARSH = -0.5
+#: Harsh-tone markers weaker than this (a lone ``!`` or ``?``, ``这么``, ``你``, ``给我``,
+#: ``立刻``: the lexicon's mild, context-dependent level of -0.5 and above) are not counted
+#: against the agent: JD and Taobao scripts are full of them (请您提供订单号给我, 立刻为您查询,
+#: 您选择哪种方式呢?).  Was -0.5; raised after reading the markers it fired on in jddc dev
+#: (checked on dev, see docs/explanation/competency.md).
+_STRONG_HARSH = -0.6
 
 
 def _neg_hits(p: Any, kinds: frozenset[str]) -> list[Evidence]:
@@ -404,16 +467,25 @@ _PUNCT_ONLY_RE = re.compile(r"\s*[?？!！。.…、,，~]+\s*")
 
 
 def _nudges(view: Sequence[_Msg]) -> list[_Msg]:
-    """Buyer messages chasing a reply (在吗, 人呢, ``??``) after their first message."""
+    """Buyer messages chasing a reply (在吗, 人呢, ``??``) to a message still unanswered.
+
+    A nudge counts only while the buyer is waiting: some earlier buyer message
+    with content has had no agent reply yet.  在吗 as an opener, or right after
+    the agent answered, chases nothing.
+    """
     out: list[_Msg] = []
-    seen_buyer = False
+    waiting = False
     for m in view:
+        if m.role is Role.AGENT and m.content:
+            waiting = False
+            continue
         if m.role is not Role.BUYER:
             continue
         nudge = m.has("nudge") or (not m.content and _PUNCT_ONLY_RE.fullmatch(m.text) is not None)
-        if nudge and seen_buyer:
+        if nudge and waiting:
             out.append(m)
-        seen_buyer = seen_buyer or m.content
+        elif m.content and not nudge:
+            waiting = True
     return out
 
 
@@ -519,7 +591,7 @@ class ServiceAttitudeScorer:
     per strong harsh-tone marker (命令/敷衍 −10) − 0.5 per offensive marker −
     0.03 without a greeting (晓多 无欢迎语 −3) − 0.03 without a polite closing
     (晓多 结束语不规范 −3)``, clipped to [0, 1].  Markers come from the
-    politeness analyser; harsh-tone markers weaker than −0.5 (a lone ``!``,
+    politeness analyser; harsh-tone markers of weight −0.5 or weaker (a lone ``!``, ``?``, 给我,
     ``这么``) are ignored, and mere absence of courtesy words costs nothing
     (agents on the big platforms are uniformly polite, so it is noise).
     *greeting*: one of the first two agent messages greets (您好, 欢迎, 光临, 服务,
@@ -568,20 +640,50 @@ class ServiceAttitudeScorer:
 
 
 _CLOSED_KINDS = frozenset({"gratitude"})
+_BUYER_UNHAPPY = ("negative", "resignation")
+
+
+def _buyer_close(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]:
+    """Grade the buyer's closing turn: 1 accepts, 0 leaves the problem open, 0.5 neither.
+
+    *Accepts*: thanks or acceptance (谢谢, 好的, 没有了 in answer to 还有其他问题吗,
+    or the escalation analysis's ``gratitude``) with no complaint.  *Open*: a
+    question, a problem or complaint cue, resignation (算了, 行吧, 就这样吧), or
+    flagged ``open_issue`` by the escalation analysis.  Anything else (哦, a
+    name, an emoticon) is no evidence either way: 0.5.
+    """
+    last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
+    if last is None:
+        return 0.5, []
+    unhappy = any(last.has(k) for k in _BUYER_UNHAPPY) or last.has("problem")
+    thanks = last.index in _reason_indexes(esc, _CLOSED_KINDS) or last.has("accept")
+    if thanks and not unhappy:
+        return 1.0, [_text_ev(last, "accepted", 0.5)]
+    flagged = last.index in _reason_indexes(esc, frozenset({"open_issue"}))
+    if unhappy or (last.question and not thanks) or (flagged and not thanks):
+        return 0.0, [_text_ev(last, "left_open", -1.0)]
+    return 0.5, []
 
 
 @attrs.frozen(slots=True)
 class ProblemHandlingScorer:
-    """应变处理: a buyer's problem gets a concrete solution, the risk falls, nothing is left open.
+    """应变处理: the buyer's problem is actually resolved, not declined or left open.
 
     From the first buyer problem (缺货, 没收到, 质量问题, 退款, 售后 ...), the mean
     of the parts that apply:
 
     - **solution** — 1 for a concrete remedy (退款, 补发, 换货, 为您申请, 跟进 ...)
       with a time (24小时内, 明天, [数字x]天), 0.75 without a time, 0.25 for a
-      holding reply only, 0 for nothing; minus ``unhelpful_penalty`` (0.2) per
-      agent message that declines, deflects or does not know (无法, 不支持,
-      需要您联系供应商, 不清楚) with no remedy.
+      holding reply only, 0 for nothing.
+    - **declined** — ``1 − unhelpful_penalty`` (0.2) per agent message after
+      the problem that declines, deflects or does not know (无法, 不支持,
+      需要您联系供应商, 不清楚) and offers no remedy, clipped at 0.
+    - **persisted** — does the buyer's unhappiness persist after the agent's
+      first answer?  The mean, over the buyer's later messages, of 0 for a
+      message still unhappy (a complaint or resignation cue: 算了, 行吧,
+      还是不行, 投诉, or the problem raised again) and otherwise its sentiment
+      P(positive) (1 without a sentiment signal).  Applies when the buyer
+      spoke after the answer.
     - **risk_fall** — does the escalation risk fall after the agent acts?
       ``0.5 + (before − final) / before`` clipped to [0, 1], where *before* is
       the peak risk from the problem up to the agent's first remedy (or first
@@ -589,9 +691,10 @@ class ProblemHandlingScorer:
       or better 1, up by half or more 0.
     - **outcome** — ``1 − final risk`` (falls back to the last buyer message's
       sentiment without an escalation signal).
-    - **closed** — 0 when the buyer's last message leaves the problem open (a
-      question, a problem or complaint cue, or flagged by the escalation
-      analysis as an open issue) and is not thanks; else 1.
+    - **closed** — the buyer's closing turn: 1 when it accepts (谢谢, 好的,
+      没有了) with no complaint, 0 when it leaves the problem open (a question,
+      a problem, complaint or resignation cue, or flagged by the escalation
+      analysis as an open issue), 0.5 when it says neither.
 
     N/A when the buyer raised no problem.
     """
@@ -627,12 +730,15 @@ class ProblemHandlingScorer:
         holding = any(m.has("holding") for m in after)
         cant = [m for m in after if _unhelpful(m)]
         solution = (1.0 if deadline else 0.75) if remedy else (0.25 if holding else 0.0)
-        solution = _clip(solution - self.unhelpful_penalty * len(cant))
+        declined = _clip(1.0 - self.unhelpful_penalty * len(cant))
         esc = _escalation_of(self.escalation, conversation)
         risk = _risk_trajectory(esc, len(view))
         acted = next((m.index for m in after if m.has("solution")), None)
         if acted is None and after:
             acted = after[0].index
+        answered_at = after[0].index if after else None
+        unhappy = _persisting(view, answered_at)
+        persisted = self._persisted(view, answered_at, {m.index for m in unhappy})
         fall: float | None = None
         outcome: float | None = None
         if risk is not None:
@@ -643,20 +749,60 @@ class ProblemHandlingScorer:
                 fall = _clip(0.5 + (before - final) / before)
         else:
             outcome = self._sentiment_outcome(view)
-        closed, open_ev = self._closed(view, esc)
-        parts = {"solution": solution, "risk_fall": fall, "outcome": outcome, "closed": closed}
+        closed, close_ev = _buyer_close(view, esc)
+        parts = {
+            "solution": solution,
+            "declined": declined,
+            "persisted": persisted,
+            "risk_fall": fall,
+            "outcome": outcome,
+            "closed": closed,
+        }
         value = _mean(v for v in parts.values() if v is not None)
-        assert value is not None  # solution and closed always apply
+        assert value is not None  # solution, declined and closed always apply
         evidence += remedy + deadline[:3]
         evidence += [e for m in cant for e in _unhelpful_evidence(m)]
-        evidence += open_ev
-        details = {**parts, "outcome_from": "escalation" if risk is not None else "sentiment"}
+        for m in unhappy:
+            found = [e for k in (*_BUYER_UNHAPPY, "problem") for e in m.evidence(k, -0.5)]
+            evidence += found[:1] or [_text_ev(m, "unhappy", -0.5)]
+        evidence += close_ev
+        details = {
+            **parts,
+            "declines": len(cant),
+            "unhappy_after": len(unhappy),
+            "outcome_from": "escalation" if risk is not None else "sentiment",
+        }
         reasons = []
         if not remedy:
             reasons.append("no concrete remedy offered for the buyer's problem")
-        if not closed:
+        if cant:
+            reasons.append(f"{len(cant)} agent message(s) declined or deflected without a remedy")
+        if unhappy:
+            reasons.append(f"the buyer stayed unhappy after the answer ({len(unhappy)} message(s))")
+        if closed == 0.0:
             reasons.append("the buyer's problem is left open at the end")
         return ScoreResult(_clip(value), tuple(evidence), "; ".join(reasons), details)
+
+    def _persisted(
+        self, view: Sequence[_Msg], answered_at: int | None, unhappy: set[int]
+    ) -> float | None:
+        """Mean contentment of the buyer's messages after the agent's first answer.
+
+        A message with an unhappy cue counts 0; any other counts its sentiment
+        P(positive) (1 when the sentiment signal is off or undefined for it).
+        ``None`` when the buyer said nothing after the answer.
+        """
+        if answered_at is None:
+            return None
+        later = [m for m in view[answered_at + 1 :] if m.role is Role.BUYER and m.content]
+        if not later:
+            return None
+        sents = _sentiments(self.sentiment, [m.text for m in later])
+        values = [
+            0.0 if m.index in unhappy else (1.0 if s is None else _clip(s))
+            for m, s in zip(later, sents, strict=True)
+        ]
+        return sum(values) / len(values)
 
     def _sentiment_outcome(self, view: Sequence[_Msg]) -> float | None:
         buyers = _buyers(view)
@@ -665,18 +811,22 @@ class ProblemHandlingScorer:
         last = _sentiments(self.sentiment, [buyers[-1].text])[0]
         return None if last is None else _clip(last)
 
-    @staticmethod
-    def _closed(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]:
-        last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
-        if last is None:
-            return 1.0, []
-        thanks = _reason_indexes(esc, _CLOSED_KINDS)
-        flagged = _reason_indexes(esc, frozenset({"open_issue"}))
-        if last.index in thanks:
-            return 1.0, []
-        if last.question or last.has("problem") or last.has("negative") or last.index in flagged:
-            return 0.0, [_text_ev(last, "left_open", -1.0)]
-        return 1.0, []
+
+def _persisting(view: Sequence[_Msg], answered_at: int | None) -> list[_Msg]:
+    """Buyer messages after *answered_at* that are still unhappy or raise a problem again.
+
+    A complaint or resignation cue counts even beside thanks (谢谢，但是还是不行); a
+    problem cue beside acceptance (好的，没收到再找你) does not.
+    """
+    if answered_at is None:
+        return []
+    return [
+        m
+        for m in view[answered_at + 1 :]
+        if m.role is Role.BUYER
+        and m.content
+        and (any(m.has(k) for k in _BUYER_UNHAPPY) or (m.has("problem") and not m.has("accept")))
+    ]
 
 
 # -- 5 心理素质 -------------------------------------------------------------------
@@ -861,16 +1011,22 @@ def _substantive(m: _Msg) -> bool:
 
 @attrs.frozen(slots=True)
 class ResponsibilityScorer:
-    """责任心和执行力: promises kept and order details verified.
+    """责任心和执行力: promises kept, order details verified, the problem owned.
 
     **promises** — share of holding replies (稍等, 我帮您查, 帮您跟进) followed
     by a substantive agent message (within 15 minutes when timed: 晓多 漏跟进).
     **verification** — when the chat is about an order, address or after-sales
     case, 1 if the agent checks the details (核对, 订单号, 收货地址, 对吗, an
-    order id), else 0.  Mean of the parts that apply; N/A when neither does.
+    order id), else 0.  **ownership** — when the buyer raised a problem,
+    ``1 − deflect_penalty`` (0.15, the rubric's 服务禁语 −15 for 你自己-type
+    shirking) per agent message that pushes the buyer to someone else or to
+    do it themselves (需要您联系供应商, 请您自行, 拨打售后电话, 您自己) instead
+    of taking the case, clipped at 0.  Mean of the parts that apply; N/A when
+    none does.
     """
 
     followup_s: float = attrs.field(default=_FOLLOWUP_S, converter=float)
+    deflect_penalty: float = attrs.field(default=0.15, converter=float)
     name: str = attrs.field(default="responsibility", init=False)
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
@@ -915,11 +1071,23 @@ class ResponsibilityScorer:
             ]
             verified = 1.0 if checks else 0.0
             evidence += checks[:3]
-        parts = [x for x in (_mean(kept), verified) if x is not None]
+        ownership: float | None = None
+        deflections: list[_Msg] = []
+        if any(m.role is Role.BUYER and m.has("problem") for m in view):
+            deflections = [m for m in agents if m.has("deflection")]
+            ownership = _clip(1.0 - self.deflect_penalty * len(deflections))
+            evidence += [e for m in deflections for e in m.evidence("deflection", -1.0)]
+        parts = [x for x in (_mean(kept), verified, ownership) if x is not None]
         if not parts:
-            return ScoreResult.na("no promise made and no order to verify")
-        details = {"promises": len(kept), "kept": _mean(kept), "verified": verified}
-        return ScoreResult(sum(parts) / len(parts), tuple(evidence), "", details)
+            return ScoreResult.na("no promise made, no order to verify and no problem raised")
+        details = {
+            "promises": len(kept),
+            "kept": _mean(kept),
+            "verified": verified,
+            "ownership": ownership,
+            "deflections": len(deflections),
+        }
+        return ScoreResult(sum(parts) / len(parts), tuple(evidence), _why(evidence), details)
 
 
 # -- critical items (一票否决) ----------------------------------------------------

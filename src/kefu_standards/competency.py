@@ -66,6 +66,11 @@ PERIODS: tuple[str, ...] = ("day", "week", "month")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
+def _frozen(value: Mapping[str, Any]) -> FrozenDict:
+    """Return *value* as a FrozenDict, without copying one that already is."""
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
+
+
 # -- Criterion -------------------------------------------------------------------------
 def _check_cname(_inst: object, _attr: object, value: Any) -> None:
     if not isinstance(value, str) or not _NAME_RE.match(value):
@@ -470,7 +475,7 @@ class DimensionScore:
     evidence: tuple[Evidence, ...] = ()
     reason: str = ""
     critical: bool = False
-    details: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict)
+    details: FrozenDict = attrs.field(factory=FrozenDict, converter=_frozen)
 
     @property
     def applicable(self) -> bool:
@@ -697,7 +702,7 @@ class DimensionSummary:
     n_na: int
     weight: float
     reason: str = ""
-    details: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict)
+    details: FrozenDict = attrs.field(factory=FrozenDict, converter=_frozen)
 
 
 @attrs.frozen(slots=True)
