@@ -54,7 +54,10 @@ def _add_input_options(p: argparse.ArgumentParser, *, files_required: bool = Fal
         "files",
         nargs="+" if files_required else "*",
         metavar="FILE",
-        help="input files ('-' for stdin); formats: jsonl, csv, wangwang, qianniu_web, qianniu_clip, jd, xlsx",
+        help=(
+            "input files ('-' for stdin); formats: jsonl, csv, wangwang, qianniu_web, "
+            "qianniu_clip, jd, xlsx"
+        ),
     )
     p.add_argument(
         "--format",
