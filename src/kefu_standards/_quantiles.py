@@ -17,6 +17,7 @@ exact maximum.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = [
     "nearest_rank",
     "quantile_from_hist",
     "quantile_sparse",
+    "quantiles_sparse",
 ]
 
 #: Documented relative error of a quantile estimate.
@@ -66,22 +68,42 @@ def _representatives() -> npt.NDArray[np.float64]:
 _REP_US = _representatives()
 
 
-_LOWER = np.concatenate(([np.iinfo(np.int64).min], EDGES_US))
 _UPPER = np.concatenate((EDGES_US, [np.iinfo(np.int64).max]))
-_LOG_GAMMA = math.log(_GAMMA)
+
+
+@functools.cache
+def _cell_table() -> npt.NDArray[np.intp]:
+    """Bin of the low end of each float64 "cell" (sign, exponent and 7 mantissa bits).
+
+    A cell spans a relative width of at most 2**-7 (0.8 %), less than one bin
+    (about 2 %), so it holds at most one bin edge: the bin of any value in the
+    cell is the table entry or the next one.  The low end is taken a little
+    lower (1e-9) so that rounding the value to a float cannot push it above.
+    Built on first use (about 2 MB).
+    """
+    cells = np.arange(1 << 18, dtype=np.uint64) << np.uint64(45)
+    with np.errstate(invalid="ignore", over="ignore"):  # the top cells are inf / nan
+        low = cells.view(np.float64) * (1.0 - 1e-9)
+    low = np.nan_to_num(low, nan=float(2**62), posinf=float(2**62))
+    low = np.minimum(np.floor(low), 2.0**62).astype(np.int64)
+    table: npt.NDArray[np.intp] = np.searchsorted(EDGES_US, low, side="right").astype(np.intp)
+    table.flags.writeable = False
+    return table
 
 
 def bin_index(values_us: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     """Return the bin of each value (non-negative integer microseconds).
 
-    Same as ``searchsorted(EDGES_US, v, side="right")``, computed with a logarithm
-    and one exact integer correction step each way (faster on large arrays).
+    Same as ``searchsorted(EDGES_US, v, side="right")``: the top bits of the
+    value as a float64 pick the bin or the one below from a table, and one
+    exact integer comparison with the upper edge settles it (several times
+    faster than a binary search or a logarithm on large arrays).
     """
     v = np.asarray(values_us, dtype=np.int64)
-    guess = np.log(np.maximum(v, 1) / _LOW_US) / _LOG_GAMMA + 1.0
-    b = np.clip(np.floor(guess), 0, N_BINS - 1).astype(np.intp)
-    b -= v < _LOWER[b]
-    b += v >= _UPPER[b]
+    cell = v.astype(np.float64).view(np.int64)
+    cell >>= 45
+    b = np.take(_cell_table(), cell)
+    b += v >= np.take(_UPPER, b)
     return b
 
 
@@ -145,4 +167,36 @@ def quantile_sparse(
     bins = hist_key[idx] % N_BINS
     est = np.minimum(np.maximum(_REP_US[bins], lo_us[has]), hi_us[has])
     out[has] = est / 1e6
+    return out
+
+
+def quantiles_sparse(
+    hist_key: npt.NDArray[np.int64],
+    hist_count: npt.NDArray[np.int64],
+    qs: tuple[float, ...],
+    *,
+    counts: npt.NDArray[np.int64],
+    lo_us: npt.NDArray[np.int64],
+    hi_us: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """Several quantiles at once from a sparse histogram: shape ``(len(qs), groups)``, seconds.
+
+    Same values as :func:`quantile_sparse` per quantile; *counts* must be the
+    number of values per group (the histogram's row sums), which the caller
+    already has, so one cumulative sum and one search serve every quantile.
+    """
+    g = len(lo_us)
+    out = np.full((len(qs), g), np.nan)
+    has = np.flatnonzero(counts > 0)
+    if len(hist_key) == 0 or len(has) == 0:
+        return out
+    cum = np.cumsum(hist_count)
+    n = counts[has]
+    offset = (np.cumsum(counts) - counts)[has]
+    q = np.array(qs, dtype=np.float64)[:, None]
+    ranks = np.maximum(1, np.ceil(np.round(q * n, 9))).astype(np.int64)
+    idx = np.searchsorted(cum, (offset + ranks).reshape(-1), side="left")
+    bins = (hist_key[idx] % N_BINS).reshape(len(qs), len(has))
+    est = np.minimum(np.maximum(_REP_US[bins], lo_us[has]), hi_us[has])
+    out[:, has] = est / 1e6
     return out

@@ -11,9 +11,14 @@ exact integers and merge exactly across shards.
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import numpy as np
@@ -21,7 +26,15 @@ import numpy.typing as npt
 
 from . import _quantiles
 from ._time import get_tz
-from ._timing_calendar import business_us, local_day_and_time, to_us
+from ._timing_calendar import (
+    DAY_US,
+    HOUR_US,
+    _local_us,
+    _offset_table,
+    business_us,
+    local_day_and_time,
+    to_us,
+)
 from .exceptions import ConfigError
 from .model import Conversation, Message, Role
 
@@ -35,10 +48,12 @@ __all__ = [
     "MessageColumns",
     "RoundArrays",
     "compute_rounds",
+    "fast_group_sums",
     "group_sums",
     "is_transfer_line",
     "iter_columns",
     "sparse_hist",
+    "times_us",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -49,6 +64,7 @@ MISSING = np.iinfo(np.int64).min
 #: Role → int8 code used in :class:`MessageColumns`.
 ROLE_CODES = {Role.BUYER: 0, Role.AGENT: 1, Role.BOT: 2, Role.SYSTEM: 3}
 
+_EPOCH_DAY = date(1970, 1, 1)
 _TRANSFER = re.compile(r"转交给|转接给|转接至|转接到|已转接|转给了|-->")
 
 
@@ -128,6 +144,16 @@ class MessageColumns:
         if n and (self.role.min() < 0 or self.role.max() > 3):
             raise ConfigError("MessageColumns.role codes must be 0 buyer, 1 agent, 2 bot, 3 system")
 
+    @classmethod
+    def _trusted(cls, **fields: Any) -> MessageColumns:
+        """Wrap arrays built by :func:`iter_columns` (right dtypes, valid, owned) without copies."""
+        inst = cls.__new__(cls)
+        for name, value in fields.items():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            object.__setattr__(inst, name, value)
+        return inst
+
     @property
     def n_conversations(self) -> int:
         """Number of conversations in the chunk."""
@@ -140,49 +166,160 @@ def iter_columns(
     """Turn conversations into :class:`MessageColumns` chunks of about *chunk_messages*.
 
     A conversation is never split across chunks.  Memory is bounded by one chunk.
+    Each column is read with one C-level pass over the chunk's messages and
+    timestamps are converted in bulk (:func:`times_us`).
     """
     if chunk_messages < 1:
         raise ConfigError(f"chunk_messages must be a positive integer, got {chunk_messages!r}")
-    sizes: list[int] = []
-    role: list[int] = []
-    time: list[int] = []
-    sender: list[int] = []
-    transfer: list[bool] = []
-    conv_shop: list[int] = []
-    senders: dict[str, int] = {}
-    shops: dict[str, int] = {}
-    missing = int(MISSING)
-    codes = ROLE_CODES
-    system = Role.SYSTEM
+    batch: list[Conversation] = []
     n = 0
-
-    def code(s: str | None) -> int:
-        if s is None:
-            return -1
-        c = senders.get(s)
-        if c is None:
-            c = senders[s] = len(senders)
-        return c
-
-    def chunk() -> MessageColumns:
-        conv = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-        return MessageColumns(conv, role, time, sender, transfer, conv_shop, senders, shops)
-
     for c in conversations:
-        msgs = c.messages
-        conv_shop.append(-1 if c.shop is None else shops.setdefault(c.shop, len(shops)))
-        sizes.append(len(msgs))
-        role.extend([codes[m.role] for m in msgs])
-        time.extend([missing if m.sent_at is None else to_us(m.sent_at) for m in msgs])
-        sender.extend([code(m.sender) for m in msgs])
-        transfer.extend([m.role is system and is_transfer_line(m) for m in msgs])
-        n += len(msgs)
+        batch.append(c)
+        n += len(c.messages)
         if n >= chunk_messages:
-            yield chunk()
-            sizes, role, time, sender, transfer, conv_shop = [], [], [], [], [], []
-            senders, shops, n = {}, {}, 0
-    if conv_shop:
-        yield chunk()
+            yield _columns_of(batch)
+            batch, n = [], 0
+    if batch:
+        yield _columns_of(batch)
+
+
+_ROLE_CODE = {Role.BUYER: 0, Role.AGENT: 1, Role.BOT: 2, Role.SYSTEM: 3}
+
+
+def _columns_of(convs: list[Conversation]) -> MessageColumns:
+    """One :class:`MessageColumns` chunk from whole conversations."""
+    sizes = [len(c.messages) for c in convs]
+    msgs: list[Message] = []
+    for c in convs:
+        msgs += c.messages
+    n = len(msgs)
+    role = np.fromiter(map(_ROLE_CODE.__getitem__, map(_get_role, msgs)), np.int8, n)
+    names = list(map(_get_sender, msgs))
+    vocab = tuple(s for s in dict.fromkeys(names) if s is not None)
+    code: dict[str | None, int] = {s: i for i, s in enumerate(vocab)}
+    code[None] = -1
+    sender = np.fromiter(map(code.__getitem__, names), np.int32, n)
+    shops: dict[str, int] = {}
+    conv_shop = [-1 if c.shop is None else shops.setdefault(c.shop, len(shops)) for c in convs]
+    return MessageColumns._trusted(
+        conv=np.repeat(np.arange(len(convs), dtype=np.int64), sizes),
+        role=role,
+        time_us=times_us(list(map(_get_time, msgs))),
+        sender=sender,
+        transfer=_transfer_flags(msgs, role),
+        conv_shop=np.array(conv_shop, dtype=np.int32),
+        senders=vocab,
+        shops=tuple(shops),
+    )
+
+
+_get_role = operator.attrgetter("role")
+_get_sender = operator.attrgetter("sender")
+_get_time = operator.attrgetter("sent_at")
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def times_us(times: Sequence[datetime | None]) -> I64:
+    """Aware datetimes (or None) as int64 microseconds since the epoch (:data:`MISSING` for None).
+
+    Exact, and the same as ``to_us`` per value.  The fast route reads each
+    datetime's 10-byte pickle state (its wall-clock fields) in one C-level pass,
+    converts the fields with array arithmetic and subtracts the zone's UTC
+    offset, which must be the same for every value (one fixed-offset
+    ``timezone``, or one ``ZoneInfo`` without a transition in the range, such
+    as Asia/Shanghai).  Anything else (mixed zones, a daylight-saving change,
+    other tzinfo classes, datetime subclasses with their own pickling) takes
+    the exact per-value route.
+    """
+    n = len(times)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    where = None
+    timed: Sequence[datetime] = times  # type: ignore[assignment]
+    try:
+        zones = set(map(_get_tz, timed))
+    except AttributeError:  # None values
+        where = np.fromiter((t is not None for t in times), np.bool_, n)
+        timed = [t for t in times if t is not None]
+        zones = set(map(_get_tz, timed))
+    tz = zones.pop() if len(zones) == 1 else None
+    if not isinstance(tz, (timezone, ZoneInfo)):  # none, several or another kind of zone
+        return _times_us_exact(times)
+    try:  # datetime.__reduce__() is (datetime, (10-byte state, tzinfo))
+        state = b"".join([t.__reduce__()[1][0] for t in timed])  # type: ignore[misc]
+    except (TypeError, IndexError):  # a subclass that pickles otherwise
+        return _times_us_exact(times)
+    if len(state) != 10 * len(timed):
+        return _times_us_exact(times)
+    wall = _wall_us(np.frombuffer(state, np.uint8))
+    if isinstance(tz, timezone):
+        off = tz.utcoffset(None)
+        offset: int | None = (off.days * 86_400 + off.seconds) * 1_000_000 + off.microseconds
+    else:
+        lo, hi = int(wall.min()) - DAY_US, int(wall.max()) + DAY_US
+        offset = None
+        if hi // HOUR_US - lo // HOUR_US <= 50_000:
+            offset = _offset_table(tz, lo // HOUR_US, hi // HOUR_US)[1]
+    if offset is None:
+        return _times_us_exact(times)
+    wall -= offset
+    if where is None:
+        return wall
+    out = np.full(n, MISSING, np.int64)
+    out[where] = wall
+    return out
+
+
+_get_tz = operator.attrgetter("tzinfo")
+
+
+def _times_us_exact(times: Sequence[datetime | None]) -> I64:
+    missing = int(MISSING)
+    return np.array([missing if t is None else to_us(t) for t in times], dtype=np.int64)
+
+
+_STATE = np.dtype(
+    [
+        ("year", ">u2"),
+        ("month", "u1"),
+        ("day", "u1"),
+        ("hour", "u1"),
+        ("minute", "u1"),
+        ("second", "u1"),
+        ("us_high", "u1"),
+        ("us_low", ">u2"),
+    ]
+)
+
+
+def _wall_us(state: npt.NDArray[np.uint8]) -> I64:
+    """Wall-clock microseconds since 1970-01-01 00:00 from datetime pickle states."""
+    r = state.reshape(-1).view(_STATE)
+    months = (r["year"].astype(np.int64) - 1970) * 12 + (r["month"] & 0x7F) - 1
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    days += r["day"]
+    days -= 1
+    clock = r["hour"].astype(np.int32) * 3600 + r["minute"].astype(np.int32) * 60 + r["second"]
+    out: I64 = (days * 86_400 + clock) * 1_000_000
+    out += r["us_high"].astype(np.int32) * 65_536 + r["us_low"]
+    return out
+
+
+def _transfer_flags(msgs: list[Message], role: npt.NDArray[np.int8]) -> BOOL:
+    """:func:`is_transfer_line` of every message, searching the system texts in one pass."""
+    flags = np.zeros(len(msgs), np.bool_)
+    idx = np.flatnonzero(role == 3)
+    if len(idx) == 0:
+        return flags
+    system = [msgs[i] for i in idx.tolist()]
+    texts = [m.text for m in system]
+    # the patterns hold no line break, so a match never spans two joined texts
+    ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1)
+    hits = [m.start() for m in _TRANSFER.finditer("\n".join(texts))]
+    flags[idx[np.searchsorted(ends, np.array(hits, dtype=np.int64), side="right")]] = True
+    marked = [i for i, m in enumerate(system) if m.meta and m.meta.get("transfer")]
+    flags[idx[np.array(marked, dtype=np.int64)]] = True
+    return flags
 
 
 @attrs.frozen(eq=False)
@@ -219,6 +356,41 @@ def _seg_start(flags: BOOL) -> I64:
     return np.maximum.accumulate(idx) if len(idx) else idx
 
 
+def _last_before(marks: I64, pos: I64, *, inclusive: bool) -> I64:
+    """For each of *pos*, the last of the sorted positions *marks* before it (-1 if none)."""
+    if len(marks) == 0:
+        return np.full(len(pos), -1, np.int64)
+    k = np.searchsorted(marks, pos, side="right" if inclusive else "left") - 1
+    out: I64 = np.where(k >= 0, marks[np.maximum(k, 0)], -1)
+    return out
+
+
+def _pair_rounds(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I64, BOOL, I64]:
+    """Return (rel, opens, answers, answered, rel_conv) of a chunk.
+
+    *rel* are the chunk positions of buyer and answering messages; *opens* the
+    positions in *rel* of round openings (a buyer message whose previous
+    relevant message in the conversation is not a buyer), *answers* the
+    position in *rel* of each round's answer (meaningful where *answered*).
+    An answer is the first answering message after a buyer message of the same
+    conversation, so in the sequence of openings and answers every answer
+    directly follows the opening it closes.
+    """
+    rel = np.flatnonzero(cols.role <= (2 if bot_answers else 1))
+    rb = np.take(cols.role, rel) == 0
+    rc = np.take(cols.conv, rel)
+    prev_b = np.zeros(len(rel), np.bool_)
+    if len(rel) > 1:
+        np.logical_and(rb[:-1], rc[1:] == rc[:-1], out=prev_b[1:])
+    events = np.flatnonzero(rb != prev_b)  # openings (rb & ~prev_b) and answers
+    ev_open = np.append(rb[events], True)
+    k = np.flatnonzero(ev_open[:-1])
+    answered = ~ev_open[k + 1]
+    opens = events[k]
+    answers = np.where(answered, events[np.minimum(k + 1, max(len(events) - 1, 0))], -1)
+    return rel, opens, answers, answered, rc
+
+
 def compute_rounds(
     cols: MessageColumns, policy: TimingPolicy, *, detail: bool = True
 ) -> RoundArrays:
@@ -229,45 +401,27 @@ def compute_rounds(
     conversation, ``buyer_messages`` is -1, and sessions are only worked out when
     the policy uses them.
     """
-    n = len(cols.conv)
     conv, role, t = cols.conv, cols.role, cols.time_us
-    is_b = role == 0
-    is_a = (role == 1) | ((role == 2) if policy.bot_answers else np.zeros(n, np.bool_))
-    rel = np.flatnonzero(is_b | is_a)
-    rc, rb = conv[rel], is_b[rel]
-    first_in_conv = np.ones(len(rel), np.bool_)
-    first_in_conv[1:] = rc[1:] != rc[:-1]
-    prev_a = np.zeros(len(rel), np.bool_)
-    prev_a[1:] = ~rb[:-1]
-    prev_b = np.zeros(len(rel), np.bool_)
-    prev_b[1:] = rb[:-1]
-    opens = np.flatnonzero(rb & (first_in_conv | prev_a))
-    # the answer of a round is the first non-buyer message after it; such a message
-    # always follows a buyer, so rounds and "answers" pair up in order
-    answers = np.flatnonzero(~rb & prev_b & ~first_in_conv)
-    n_before = np.cumsum(~rb & prev_b & ~first_in_conv) if len(rel) else rel
-    k = n_before[opens] if len(opens) else opens
-    j = answers[np.minimum(k, max(len(answers) - 1, 0))] if len(answers) else opens
-    answered = (k < len(answers)) & (rc[j] == rc[opens])
+    rel, opens, j, answered, rc = _pair_rounds(cols, policy.bot_answers)
+    fo = rel[opens]
+    fa = np.where(answered, rel[np.maximum(j, 0)], -1) if len(rel) else opens
+    oc = rc[opens]
     if detail:
-        rel_ends = np.cumsum(np.bincount(rc, minlength=cols.n_conversations))
-        buyer_messages = np.where(answered, j, rel_ends[rc[opens]]) - opens
+        # an unanswered round holds every later relevant message of its conversation
+        ends = np.searchsorted(rc, oc, side="right")
+        buyer_messages = np.where(answered, j, ends) - opens
     else:
         buyer_messages = np.full(len(opens), -1, np.int64)
-    fo = rel[opens]
-    fa = np.where(answered, rel[j], -1)
-    oc = conv[fo]
 
     # sessions: a new one at a conversation's first round or after an idle gap
     first_round = np.ones(len(opens), np.bool_)
     first_round[1:] = oc[1:] != oc[:-1]
-    new_sess = first_round.copy()
+    new_sess = first_round
     if policy.idle_gap_s is not None and len(opens):
-        rt = t[rel]
         prev = np.maximum(opens - 1, 0)
-        gap_ok = ~first_in_conv[opens] & (rt[opens] != MISSING) & (rt[prev] != MISSING)
-        gap = rt[opens] - rt[prev]
-        new_sess |= gap_ok & (gap > round(policy.idle_gap_s * 1e6))
+        rt_open, rt_prev = t[fo], t[rel[prev]]
+        gap_ok = (opens > 0) & (rc[prev] == oc) & (rt_open != MISSING) & (rt_prev != MISSING)
+        new_sess = first_round | (gap_ok & (rt_open - rt_prev > round(policy.idle_gap_s * 1e6)))
     open_time = t[fo]
     if detail or policy.idle_gap_s is not None:
         sess_global = np.cumsum(new_sess) - 1
@@ -279,27 +433,30 @@ def compute_rounds(
     # credit
     a_sender = np.where(answered, cols.sender[np.maximum(fa, 0)], -1).astype(np.int64)
     extra = np.zeros(len(opens), np.bool_)
+    h_sender = a_sender
+    agent = a_sender
     if policy.credit == "holder":
-        la = np.maximum.accumulate(np.where(role == 1, np.arange(n), -1)) if n else conv
-        hold = la[fo] if len(fo) else fo
+        if policy.bot_answers:
+            hold = _last_before(np.flatnonzero(role == 1), fo, inclusive=False)
+        else:  # only buyers and agents are relevant: the holder wrote the message before
+            prev = np.maximum(opens - 1, 0)
+            hold = np.where(opens > 0, rel[prev], -1) if len(rel) else opens
         hv = (hold >= 0) & (conv[np.maximum(hold, 0)] == oc)
         h_sender = np.where(hv, cols.sender[np.maximum(hold, 0)], -1).astype(np.int64)
         a_role = role[np.maximum(fa, 0)]
         extra = answered & (a_role == 1) & (h_sender >= 0) & (a_sender >= 0)
         extra &= h_sender != a_sender
-        lt = np.maximum.accumulate(np.where(cols.transfer, np.arange(n), -1)) if n else conv
-        ltr = lt[np.maximum(fa, 0)] if len(fa) else fa
-        shifted = extra & (ltr > fo)
-        open_time = np.where(shifted, t[np.maximum(ltr, 0)], open_time)
+        ex = np.flatnonzero(extra)
+        if len(ex):  # the answering agent's clock starts at the last transfer line
+            ltr = _last_before(np.flatnonzero(cols.transfer), fa[ex], inclusive=True)
+            shifted = ltr > fo[ex]
+            open_time = open_time.copy()
+            open_time[ex[shifted]] = t[ltr[shifted]]
         agent = np.where(answered, a_sender, h_sender)
-    else:
-        agent = a_sender
-        h_sender = a_sender
 
     # conversation start index, to report indices within a conversation
     if detail:
-        sizes = np.bincount(conv, minlength=cols.n_conversations)
-        conv_start = (np.cumsum(sizes) - sizes)[oc]
+        conv_start = np.searchsorted(conv, oc, side="left")
         opened_index, answered_index = fo - conv_start, np.where(answered, fa - conv_start, -1)
     else:
         opened_index, answered_index = fo, fa
@@ -317,8 +474,8 @@ def compute_rounds(
         "sess_open": sess_open,
     }
     if extra.any():
-        rows["order"] = np.ones(len(opens), np.int64)
-        rows["pos"] = fo
+        # the holder's unanswered round goes just before the answered one: place
+        # both by a scatter (row i moves down by the extra rows up to it; no sort)
         e = np.flatnonzero(extra)
         ext = {key: v[e] for key, v in rows.items()}
         ext["open_us"] = t[fo][e]
@@ -326,10 +483,15 @@ def compute_rounds(
         ext["answered_index"] = np.full(len(e), -1)
         ext["answered"] = np.zeros(len(e), np.bool_)
         ext["agent"] = h_sender[e]
-        ext["order"] = np.zeros(len(e), np.int64)
-        rows = {key: np.concatenate((rows[key], ext[key])) for key in rows}
-        order = np.lexsort((rows["order"], rows["pos"]))
-        rows = {key: v[order] for key, v in rows.items()}
+        new_pos = np.arange(len(opens)) + np.cumsum(extra)
+        ext_pos = new_pos[e] - 1
+        merged = {}
+        for key, v in rows.items():
+            out = np.empty(len(opens) + len(e), v.dtype)
+            out[new_pos] = v
+            out[ext_pos] = ext[key]
+            merged[key] = out
+        rows = merged
     return _finish(rows, cols, policy)
 
 
@@ -404,6 +566,8 @@ class GroupSums:
     max_us: I64
     hist_key: I64
     hist_count: I64
+    #: whether ``keys`` are already in table order (None last), so hist keys are sorted
+    ordered: bool = False
 
 
 _VALID_BY = ("agent", "day", "shop")
@@ -481,8 +645,6 @@ def group_sums(
     r: RoundArrays, cols: MessageColumns, policy: TimingPolicy, by: Sequence[str]
 ) -> GroupSums:
     """Sum the counted rounds of *r* per group of *by* (``agent``, ``day``, ``shop``)."""
-    from datetime import date, timedelta
-
     sel = np.flatnonzero(r.counted)
     key_cols: list[I64] = []
     for name in by:
@@ -542,3 +704,280 @@ def check_by(by: Iterable[str]) -> tuple[str, ...]:
     if len(set(out)) != len(out):
         raise ConfigError(f"by= names a column twice: {out!r}")
     return out
+
+
+# ---------------------------------------------------------------------------
+# the lean aggregate path
+
+
+def fast_path_applies(policy: TimingPolicy) -> bool:
+    """Whether :func:`fast_group_sums` handles *policy*.
+
+    Answerer credit, one session per conversation and every round eligible for
+    the SLA: then a round's group and wait depend only on its opening and its
+    answer.  Other policies (holder credit, idle gaps, session windows, first-round
+    SLA) take :func:`compute_rounds` + :func:`group_sums`; both give identical sums.
+    """
+    return (
+        policy.credit == "answerer"
+        and policy.idle_gap_s is None
+        and policy.window_by == "round"
+        and policy.sla_scope == "rounds"
+    )
+
+
+def _hour_span(t_us: I64) -> tuple[int, int] | None:
+    """(first, last) UTC hour of *t_us*, or None when empty or over ~5.7 years."""
+    if len(t_us) == 0:
+        return None
+    first, last = int(t_us.min()) // HOUR_US, int(t_us.max()) // HOUR_US
+    return None if last - first > 50_000 else (first, last)
+
+
+def _fixed_offset(span: tuple[int, int] | None, tz: tzinfo) -> int | None:
+    """Return the UTC offset of *tz* in µs if it is the same all through *span*, else None."""
+    return None if span is None else _offset_table(tz, *span)[1]
+
+
+def _hourly_outside(
+    span: tuple[int, int] | None, tz: tzinfo, window_us: tuple[int, int]
+) -> tuple[int, BOOL] | None:
+    """(first UTC hour, per-hour "outside the window" flags) when the window allows it.
+
+    Works when the window starts and ends on whole hours and every offset of
+    the zone in the hour *span* is whole hours, so each UTC hour lies wholly
+    inside or outside the local window; otherwise None.
+    """
+    lo, hi = window_us
+    if span is None or lo % HOUR_US or hi % HOUR_US:
+        return None
+    first, last = span
+    offsets = _offset_table(tz, first, last)[0]
+    if np.any(offsets % HOUR_US):
+        return None
+    local_hour = (np.arange(first, last + 1, dtype=np.int64) * HOUR_US + offsets) % DAY_US
+    return first, (local_hour < lo) | (local_hour >= hi)
+
+
+def _vocab_rank(vocab: tuple[str, ...]) -> tuple[I64, list[str | None]]:
+    """Return (code → rank in table order, rank → name).
+
+    Code -1 (no name) ranks last and is looked up at index -1; its name is None.
+    """
+    order = sorted(range(len(vocab)), key=vocab.__getitem__)
+    rank = np.empty(len(vocab) + 1, np.int64)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(vocab))
+    rank[-1] = len(vocab)
+    return rank, [*(vocab[i] for i in order), None]
+
+
+def _day_text(low: int, day: int) -> str:
+    return (_EPOCH_DAY + timedelta(days=low + day)).isoformat()
+
+
+def _chunk_events(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I64, I64]:
+    """Return (event positions, answers, answered openings, unanswered openings).
+
+    Events are the round openings and answers of :func:`_pair_rounds` as chunk
+    positions, in order; the other three index into them.  Every answer
+    directly follows the opening it closes.  Conversation starts are marked by
+    a bit in one int8 code per message (role | 4 * start), so a single gather
+    brings role and boundary together; a start message that is neither buyer
+    nor answerer is kept as a reset.
+    """
+    top = 2 if bot_answers else 1
+    code = np.zeros(len(cols.role), np.int8)
+    if len(code) > 1:
+        np.not_equal(cols.conv[1:], cols.conv[:-1], out=code[1:].view(np.bool_))
+        code *= 4  # (multiplying int8 is much faster than shifting here)
+    code += cols.role
+    rel = np.flatnonzero((code <= top) | (code >= 4))
+    rcode = np.take(code, rel)
+    rb = (rcode & 3) == 0
+    prev_b = np.zeros(len(rel), np.bool_)
+    if len(rel) > 1:
+        np.logical_and(rb[:-1], rcode[1:] < 4, out=prev_b[1:])
+    # a buyer after no buyer opens a round; anything else after a buyer (within the
+    # conversation) answers it, since only buyers, answerers and starts are kept
+    events = np.flatnonzero(rb != prev_b)
+    ev_open = np.take(rb, events)
+    answers = np.flatnonzero(~ev_open)
+    unanswered = ev_open.copy()
+    unanswered[:-1] &= ev_open[1:]
+    return np.take(rel, events), answers, answers - 1, np.flatnonzero(unanswered)
+
+
+def fast_group_sums(
+    cols: MessageColumns, policy: TimingPolicy, by: Sequence[str]
+) -> GroupSums | None:
+    """Per-group sums straight from the columns, or ``None`` if the policy needs the full path.
+
+    Same numbers as ``group_sums(compute_rounds(cols, policy, detail=False), ...)``
+    for the policies :func:`fast_path_applies` accepts on fully timed chunks, with
+    fewer passes: rounds are split into answered and unanswered ones, grouped
+    by dense integer codes already in table order (no sorting or reordering),
+    and rounds left out (outside the window, excluded 0-second replies) go to
+    one spare group that is dropped at the end instead of being filtered out.
+    """
+    t = cols.time_us
+    if not fast_path_applies(policy) or (len(t) and int(t.min()) == MISSING):
+        return None
+    ev_msg, a_ev, ao_ev, u_ev = _chunk_events(cols, policy.bot_answers)
+    t_ev = np.take(t, ev_msg)
+    t_a_open, t_a_ans, t_u_open = np.take(t_ev, ao_ev), np.take(t_ev, a_ev), np.take(t_ev, u_ev)
+    tz = get_tz(policy.tz)
+    hours = _hour_span(t_ev)
+    offset = _fixed_offset(hours, tz)
+
+    def local(times: I64) -> I64:
+        return times + offset if offset is not None else _local_us(times, tz)
+
+    # dense group codes in table order: a composite of per-key ranks
+    code_a = code_u = None
+    decoders: list[tuple[int, Callable[[int], object]]] = []
+    decode: Callable[[int], object]
+    for name in by:
+        if name in ("agent", "shop"):
+            vocab = cols.senders if name == "agent" else cols.shops
+            rank, decoded = _vocab_rank(vocab)
+            if name == "agent":
+                ka = rank[np.take(cols.sender, np.take(ev_msg, a_ev))]
+                ku = np.full(len(u_ev), len(vocab), np.int64)
+            else:
+                shop = np.take(cols.conv_shop, np.take(cols.conv, ev_msg))
+                ka = rank[np.take(shop, ao_ev)]
+                ku = rank[np.take(shop, u_ev)]
+            span, decode = len(vocab) + 1, decoded.__getitem__
+        else:
+            da = local(t_a_open) // DAY_US
+            du = local(t_u_open) // DAY_US
+            both_days = np.concatenate((da, du))
+            low = int(both_days.min()) if len(both_days) else 0
+            span = int(both_days.max()) - low + 1 if len(both_days) else 1
+            ka, ku = da - low, du - low
+            decode = functools.partial(_day_text, low)
+        if code_a is None or code_u is None:
+            code_a, code_u = ka, ku
+        else:
+            code_a = code_a * span + ka
+            code_u = code_u * span + ku
+        decoders.append((span, decode))
+    if code_a is None or code_u is None:  # by=(): one group
+        code_a, code_u = np.zeros(len(a_ev), np.int64), np.zeros(len(u_ev), np.int64)
+    dense = math.prod(span for span, _ in decoders)
+    if dense > max(4 * (len(code_a) + len(code_u)), 1 << 16):
+        return None  # sparse key space (e.g. agent x day over years): the general path
+
+    # rounds left out go to the spare group `dense` (codes are below it, so a
+    # maximum with dense * flag moves exactly the flagged ones; faster than copyto)
+    spare = np.int64(dense)
+    if policy.window is not None:
+        outside = _hourly_outside(hours, tz, policy.window_us)
+        lo, hi = policy.window_us
+        for times, code in ((t_a_open, code_a), (t_u_open, code_u)):
+            if outside is not None:  # whole-hour window: one table look-up per round
+                first, table = outside
+                moved = np.take(table * spare, times // HOUR_US - first)
+            else:
+                # (local time - window start) mod one day, outside when >= window
+                # length; // and a product are much faster than % here
+                x = times + (offset - lo) if offset is not None else _local_us(times, tz) - lo
+                x -= (x // DAY_US) * DAY_US
+                moved = (x >= hi - lo) * spare
+            np.maximum(code, moved, out=code)
+    if policy.zero_waits == "exclude":
+        np.maximum(code_a, (t_a_ans == t_a_open) * spare, out=code_a)
+    bh = policy.business_hours
+    if bh is None:
+        wait = t_a_ans - t_a_open
+    else:
+        both = business_us(np.concatenate((t_a_open, t_a_ans)), tz, bh)
+        wait = both[len(t_a_open) :] - both[: len(t_a_open)]
+    cap = None if policy.cap_s is None else round(policy.cap_s * 1e6)
+    scored = wait if cap is None else np.minimum(wait, cap)
+    slots = dense + 1
+
+    hit_code = code_a * 2
+    hit_code += wait <= round(policy.sla_s * 1e6)
+    n_hit = np.bincount(hit_code, minlength=2 * slots).reshape(slots, 2)
+    n_a = n_hit.sum(axis=1)
+    n_u = np.bincount(code_u, minlength=slots)
+    total = np.zeros(slots, np.int64)
+    np.add.at(total, code_a, scored)
+    mn = np.full(slots, np.iinfo(np.int64).max, np.int64)
+    mx = np.full(slots, -1, np.int64)
+    nb = _quantiles.N_BINS
+    cap_mode = policy.unanswered == "cap" and cap is not None
+    bins = _quantiles.bin_index(scored)
+    cap_bin = int(_quantiles.bin_index(np.array([cap or 0], np.int64))[0])
+    # the histogram is counted over the bins in use only (waits are often capped)
+    width = max(int(bins.max()) + 1 if len(bins) else 1, cap_bin + 1 if cap_mode else 1)
+    hist_in = code_a * width
+    hist_in += bins
+    hist_dense = slots * width <= max(8 * len(code_a), 1 << 22)
+    if hist_dense:
+        hist = np.bincount(hist_in, minlength=slots * width).reshape(slots, width)
+        # a group's minimum (maximum) lies in its lowest (highest) non-empty bin:
+        # reduce over the few waits in those bins only
+        filled = hist > 0
+        low_bin = filled.argmax(axis=1)
+        high_bin = width - 1 - filled[:, ::-1].argmax(axis=1)
+        for edge, acc, ufunc in ((low_bin, mn, np.minimum), (high_bin, mx, np.maximum)):
+            pick = np.flatnonzero(bins == np.take(edge, code_a))
+            ufunc.at(acc, np.take(code_a, pick), np.take(scored, pick))
+    else:
+        np.minimum.at(mn, code_a, scored)
+        np.maximum.at(mx, code_a, scored)
+    if cap_mode:
+        cap_us = cap or 0
+        has_u = n_u > 0
+        total += n_u * cap_us
+        mn = np.where(has_u, np.minimum(mn, cap_us), mn)
+        mx = np.where(has_u, np.maximum(mx, cap_us), mx)
+    rounds = n_a + n_u
+    rounds[dense] = 0
+    present = np.flatnonzero(rounds)
+    if hist_dense:
+        if cap_mode:
+            hist[:, cap_bin] += n_u
+        flat = hist.reshape(-1)[: dense * width]  # absent groups have empty rows
+        nz = np.flatnonzero(flat)
+        hist_count = flat[nz]
+    else:
+        if cap_mode:
+            hist_in = np.concatenate((hist_in, code_u * width + cap_bin))
+        nz, hist_count = np.unique(hist_in, return_counts=True)
+        keep = nz < dense * width
+        nz, hist_count = nz[keep], hist_count[keep]
+    row = nz // width  # (np.divmod is much slower than // and a product)
+    hist_key = nz - row * width
+    if len(present) < dense:
+        row = (np.cumsum(rounds > 0) - 1)[row]
+    hist_key += row * nb
+    if len(decoders) == 1:
+        decode = decoders[0][1]
+        group_keys: list[tuple[object, ...]] = [(decode(c),) for c in present.tolist()]
+    else:
+        group_keys = []
+        for value in present.tolist():
+            parts: list[object] = []
+            rest = value
+            for span, decode in reversed(decoders):
+                rest, digit = divmod(rest, span)
+                parts.append(decode(digit))
+            group_keys.append(tuple(reversed(parts)))
+    n_scored = n_a + n_u if cap_mode else n_a
+    return GroupSums(
+        keys=tuple(group_keys),
+        rounds=rounds[present],
+        answered=n_a[present],
+        sla_rounds=rounds[present],
+        sla_hits=n_hit[present, 1],
+        scored=n_scored[present],
+        sum_us=total[present],
+        min_us=mn[present],
+        max_us=mx[present],
+        hist_key=hist_key.astype(np.int64, copy=False),
+        hist_count=hist_count.astype(np.int64, copy=False),
+        ordered=True,
+    )

@@ -57,18 +57,28 @@ def _offset_of_hour(tz: tzinfo, hour: int) -> int:
     return 0 if off is None else (off.days * 86_400 + off.seconds) * 1_000_000
 
 
+@lru_cache(maxsize=32)  # at most 32 x 50,001 x 8 bytes (13 MB), usually a few kB
+def _offset_table(tz: tzinfo, first: int, last: int) -> tuple[I64, int | None]:
+    """Return the offsets of UTC hours *first* .. *last*, and the offset if they are all equal."""
+    table = np.fromiter(
+        (_offset_of_hour(tz, h) for h in range(first, last + 1)), np.int64, last - first + 1
+    )
+    table.flags.writeable = False
+    const = int(table[0]) if bool((table == table[0]).all()) else None
+    return table, const
+
+
 def _local_us(t_us: I64, tz: tzinfo) -> I64:
     if t_us.size == 0:
         return np.zeros(0, np.int64)
-    hours = t_us // HOUR_US
-    first, last = int(hours.min()), int(hours.max())
+    first, last = int(t_us.min()) // HOUR_US, int(t_us.max()) // HOUR_US
     if last - first <= 50_000:  # under about 5.7 years: a dense table of hourly offsets
-        table = np.fromiter(
-            (_offset_of_hour(tz, h) for h in range(first, last + 1)), np.int64, last - first + 1
-        )
-        out: I64 = t_us + table[hours - first]
+        table, const = _offset_table(tz, first, last)
+        if const is not None:  # no offset change in range (e.g. Asia/Shanghai since 1991)
+            return t_us + const
+        out: I64 = t_us + table[t_us // HOUR_US - first]
         return out
-    uniq, inverse = np.unique(hours, return_inverse=True)
+    uniq, inverse = np.unique(t_us // HOUR_US, return_inverse=True)
     offs = np.fromiter((_offset_of_hour(tz, int(h)) for h in uniq), np.int64, len(uniq))
     return t_us + offs[inverse.reshape(-1)]
 

@@ -36,6 +36,7 @@ from ._timing_agg import (
     RoundArrays,
     check_by,
     compute_rounds,
+    fast_group_sums,
     group_sums,
     is_transfer_line,
     iter_columns,
@@ -759,6 +760,9 @@ class TimingSummary:
     ) -> TimingSummary:
         """Summarise one :class:`MessageColumns` chunk (vectorised)."""
         p, names = _policy(policy), check_by(by)
+        fast = fast_group_sums(columns, p, names)
+        if fast is not None:  # common policies on timed data: the lean path
+            return cls._from_sums(fast, names, p, columns.n_conversations, 0)
         r = compute_rounds(columns, p, detail=False)
         g = group_sums(r, columns, p, names)
         untimed = len(np.unique(r.conv[~r.timed]))
@@ -783,6 +787,17 @@ class TimingSummary:
     def _from_sums(
         cls, g: GroupSums, by: tuple[str, ...], p: TimingPolicy, convs: int, untimed: int
     ) -> TimingSummary:
+        if g.ordered:  # keys already in table order, histogram keys sorted
+            return cls(
+                by,
+                p,
+                g.keys,
+                **{k: _frozen_array(getattr(g, k), np.int64) for k in _STATS},
+                hist_key=_frozen_array(g.hist_key, np.int64),
+                hist_count=_frozen_array(g.hist_count, np.int64),
+                conversations=convs,
+                untimed_conversations=untimed,
+            )
         order = sorted(range(len(g.keys)), key=lambda i: _key_sort(g.keys[i]))
         idx = np.array(order, dtype=np.int64)
         arrays = {k: _frozen_array(getattr(g, k)[idx], np.int64) for k in _STATS}
@@ -876,11 +891,17 @@ class TimingSummary:
         cols["unanswered"] = _frozen_array(self.rounds - self.answered, np.int64)
         cols["waits"] = self.scored
         cols["mean_s"] = _frozen_array(mean, np.float64)
-        for name, q in _QUANTILES:
-            est = _quantiles.quantile_sparse(
-                self.hist_key, self.hist_count, q, self.min_us, self.max_us
-            )
-            cols[name] = _frozen_array(est, np.float64)
+        est = _quantiles.quantiles_sparse(
+            self.hist_key,
+            self.hist_count,
+            tuple(q for _, q in _QUANTILES),
+            counts=self.scored,
+            lo_us=self.min_us,
+            hi_us=self.max_us,
+        )
+        for (name, _), row in zip(_QUANTILES, est, strict=True):
+            row.flags.writeable = False
+            cols[name] = row
         cols["max_s"] = _frozen_array(np.where(n > 0, self.max_us / 1e6, np.nan), np.float64)
         cols["reply_rate"] = _frozen_array(reply, np.float64)
         cols["sla_rate"] = _frozen_array(sla, np.float64)
