@@ -28,6 +28,7 @@ from kefu_standards._escalation import (
 from kefu_standards.evidence import Evidence
 from kefu_standards.exceptions import ConfigError, ModelFileError
 from kefu_standards.resources import load_tsv, read_text
+from kefu_standards.testing import check_scorer
 
 T0 = datetime(2024, 5, 1, 10, 0)
 
@@ -122,6 +123,80 @@ class TestRiseAndFall:
         assert e.score < other.score
 
 
+CURT_THEN_COMPLAINT: list[Row] = [
+    ("buyer", "在吗？我的快递三天了还没到", 0),
+    ("buyer", "人呢？？", 4),
+    ("agent", "你自己看物流信息", 6),
+    ("buyer", "什么态度，我要投诉，给差评！", 7),
+]
+ORDER_NUMBER: list[Row] = [
+    ("buyer", "我买的耳机什么时候发货？", None),
+    ("agent", "亲，麻烦提供一下订单号", None),
+    ("buyer", "[ORDERID_10337264]", None),
+]
+ASKS_AGAIN: list[Row] = [*ORDER_NUMBER[:2], ("buyer", "到底什么时候发货？", None)]
+
+
+class TestLevels:
+    """``level`` is the worse of the band of ``score`` and the band of ``risk_now``."""
+
+    @pytest.mark.parametrize(
+        ("score", "risk_now", "level"),
+        [
+            (0.05, 0.10, "low"),
+            (0.20, 0.10, "medium"),  # the ending risk alone
+            (0.05, 0.50, "medium"),  # the buyer is unhappy now
+            (0.05, 0.75, "high"),  # the buyer is very likely unhappy now
+            (0.45, 0.10, "high"),
+            (0.20, 0.75, "high"),
+            (0.15, 0.40, "medium"),  # thresholds are inclusive
+            (0.40, 0.70, "high"),
+        ],
+    )
+    def test_alert_level_table(self, score: float, risk_now: float, level: str) -> None:
+        assert EscalationPolicy().alert_level(score, risk_now) == level
+
+    def test_a_complaint_after_a_curt_reply_is_high_even_with_a_moderate_score(self) -> None:
+        """No sentiment or politeness model: the ending risk is moderate, the alarm is not."""
+        e = risk(conv(CURT_THEN_COMPLAINT))
+        before = risk(conv(CURT_THEN_COMPLAINT[:-1]))
+        assert e.score is not None
+        assert e.risk_now is not None
+        assert EscalationPolicy().level(e.score) != "high"
+        assert e.risk_now >= EscalationPolicy().turn_high_from
+        assert e.level == "high"
+        assert before.level != "high"
+        assert e.reasons[0].kind == "threat"
+
+    def test_levels_follow_the_rise_and_fall_tables(self) -> None:
+        rise, fall = risk(conv(RISE)), risk(conv(FALL))
+        assert (rise.level, fall.level) == ("high", "low")
+        assert fall.risk_now is not None
+        assert fall.risk_now < EscalationPolicy().turn_medium_from
+
+    def test_an_order_number_given_on_request_answers_the_agent(self) -> None:
+        """A placeholder-only reply clears the open question; asking again does not."""
+        given, again = risk(conv(ORDER_NUMBER)), risk(conv(ASKS_AGAIN))
+        assert given.per_message[2] < given.per_message[1]
+        assert given.per_message[2] < again.per_message[2]
+
+    def test_empty_conversation(self) -> None:
+        e = risk(Conversation("empty", ()))
+        assert (e.score, e.level, e.per_message, e.risk_now) == (None, None, (), None)
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"turn_medium_from": 0.8, "turn_high_from": 0.7},
+            {"turn_medium_from": 0.0},
+            {"turn_high_from": 1.0},
+        ],
+    )
+    def test_turn_thresholds_are_validated(self, kwargs: dict[str, float]) -> None:
+        with pytest.raises(ConfigError, match="turn_medium_from < turn_high_from"):
+            EscalationPolicy(**kwargs)
+
+
 # ---------------------------------------------------------------- each signal alone
 
 BASE: list[Row] = [
@@ -169,6 +244,41 @@ SIGNALS = [
         [*BASE[:1], ("agent", "好的，马上为您处理", None), ("buyer", "嗯", None)],
     ),
 ]
+
+
+REFUSAL = ("agent", "这个无法处理，建议您联系商家", None)
+
+
+@pytest.mark.parametrize(
+    ("rows", "refused_problem"),
+    [
+        ([("buyer", "耳机坏了，我要退货", None), REFUSAL, ("buyer", "嗯", None)], True),
+        ([("buyer", "太失望了，怎么还没发货", None), REFUSAL, ("buyer", "嗯", None)], True),
+        ([("buyer", "这款耳机是什么颜色", None), REFUSAL, ("buyer", "嗯", None)], False),
+        ([REFUSAL, ("buyer", "耳机坏了，我要退货", None)], False),  # refusal came first
+    ],
+)
+def test_a_refusal_after_a_raised_problem_is_an_unsolved_problem(
+    rows: list[Row], refused_problem: bool
+) -> None:
+    """Every refusal counts as agent_refusal; once a problem is on the table, also as
+    refused_problem, which raises the ending risk further."""
+    e = risk(conv(rows))
+    assert e.reason("agent_refusal") is not None
+    assert (e.reason("refused_problem") is not None) is refused_problem
+
+
+def test_refusing_a_problem_ends_worse_than_refusing_a_question() -> None:
+    problem = risk(conv([("buyer", "耳机坏了，我要退货", None), REFUSAL]))
+    question = risk(conv([("buyer", "这款耳机是什么颜色", None), REFUSAL]))
+    reason = problem.reason("refused_problem")
+    assert reason is not None
+    assert reason.weight > 0
+    assert reason.message_indexes == (1,)
+    assert [ev.text for ev in reason.evidence] == ["无法", "建议您联系"]
+    assert problem.score is not None
+    assert question.score is not None
+    assert problem.score > question.score
 
 
 @pytest.mark.parametrize(("kind", "with_signal", "without"), SIGNALS)
@@ -441,6 +551,8 @@ TEXTS = st.sampled_from(
         "非常抱歉，已为您退款",
         "??",
         "",
+        "[ORDERID_10337264]",
+        "#E-s[数字x]",
     ]
 )
 ROWS = st.lists(st.tuples(st.sampled_from(["buyer", "agent", "bot", "system"]), TEXTS), max_size=12)
@@ -457,7 +569,8 @@ def test_risks_are_probabilities_one_per_message(rows: list[tuple[str, str]]) ->
     if c.messages:
         assert e.score is not None
         assert 0.0 <= e.score <= 1.0
-        assert e.level == EscalationPolicy().level(e.score)
+        assert e.level == EscalationPolicy().alert_level(e.score, e.per_message[-1])
+        assert e.risk_now == e.per_message[-1]
     assert c.to_record() == before
 
 
@@ -503,10 +616,35 @@ class TestPolicy:
             escalation([])  # type: ignore[arg-type]
 
 
-def test_scorer_is_thin() -> None:
-    scorer = EscalationScorer()
-    assert scorer.name == "escalation"
-    assert scorer.score(conv(RISE)).per_message == escalation(conv(RISE)).per_message
+class TestScorer:
+    def test_keeps_the_scorer_contract(self) -> None:
+        """check_scorer runs every probe (empty, buyer-only, placeholders ...) and passes."""
+        report = check_scorer(EscalationScorer())
+        assert report.scorer_name == "escalation"
+        assert report.scores["empty"] is None
+        assert report.reasons["empty"]
+
+    @pytest.mark.parametrize("rows", [RISE, FALL, NO_REMEDY])
+    def test_score_is_one_minus_the_risk(self, rows: list[Row]) -> None:
+        """Scorecard scale (1 = best); the Escalation is summarised in details."""
+        c = conv(rows)
+        result, e = EscalationScorer().score(c), escalation(c)
+        assert e.score is not None
+        assert result.score == pytest.approx(1.0 - e.score)
+        assert result.details["risk"] == e.score
+        assert result.details["risk_now"] == e.per_message[-1]
+        assert result.details["level"] == e.level
+        assert result.details["reasons"] == tuple(r.kind for r in e.reasons)
+        raising = [r for r in e.reasons if r.weight > 0]
+        assert result.evidence == tuple(ev for r in raising for ev in r.evidence)
+        if raising:
+            assert raising[0].kind in result.reason
+
+    def test_policy_is_used_and_validated(self) -> None:
+        strict = EscalationPolicy(medium_from=0.0001, high_from=0.0002)
+        assert EscalationScorer(strict).score(conv(FALL)).details["level"] == "high"
+        with pytest.raises(ConfigError, match=r"EscalationScorer\.policy"):
+            EscalationScorer(policy="strict")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- shared data (optional)

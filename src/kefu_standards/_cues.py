@@ -26,10 +26,12 @@ from .text import normalize
 __all__ = [
     "AGENT_KINDS",
     "BUYER_KINDS",
+    "BuyerView",
     "Cue",
     "agent_cues",
     "bigram_set",
     "buyer_cues",
+    "buyer_view",
     "content_length",
     "is_acknowledgement",
     "is_card",
@@ -129,8 +131,7 @@ def _negated(norm: str, start: int) -> bool:
     return any(ch in _NEGATORS for ch in window[cut:])
 
 
-def _find(text: str, matcher: PhraseMatcher[tuple[str, float]]) -> list[Cue]:
-    norm = normalize(text)
+def _find(text: str, matcher: PhraseMatcher[tuple[str, float]], norm: str) -> list[Cue]:
     out: list[Cue] = []
     for m in matcher.find(norm):
         kind, strength = m.payload
@@ -152,8 +153,11 @@ def buyer_cues(text: str) -> tuple[Cue, ...]:
     ``?``/``。。。``/``!`` (strength 2 when it is a run, else 1), or a ``??``/``!!``
     run inside a longer message (strength 1).
     """
-    out = _find(text, _buyer_matcher())
-    norm = normalize(text)
+    return _buyer_cues(text, normalize(text))
+
+
+def _buyer_cues(text: str, norm: str) -> tuple[Cue, ...]:
+    out = _find(text, _buyer_matcher(), norm)
     if norm.strip() and _PUNCT_ONLY.match(norm):
         first = len(norm) - len(norm.lstrip())
         last = len(norm.rstrip())
@@ -173,7 +177,11 @@ def buyer_cues(text: str) -> tuple[Cue, ...]:
 
 def is_acknowledgement(text: str) -> bool:
     """Tell whether *text* only acknowledges (好的, 嗯嗯, 是的, ok, 好的好的), punctuation aside."""
-    core = _ACK_STRIP.sub(" ", normalize(text)).split()
+    return _is_ack(normalize(text))
+
+
+def _is_ack(norm: str) -> bool:
+    core = _ACK_STRIP.sub(" ", norm).split()
     return bool(core) and all(_ack_part(part) for part in core)
 
 
@@ -190,7 +198,7 @@ def is_card(text: str) -> bool:
 @lru_cache(maxsize=65536)
 def agent_cues(text: str) -> tuple[Cue, ...]:
     """Cues in an agent message (apology, remedy, deadline, holding), ordered by position."""
-    return tuple(_find(text, _agent_matcher()))
+    return tuple(_find(text, _agent_matcher(), normalize(text)))
 
 
 _DIGITISH = re.compile(r"[0-9a-z]+")
@@ -202,8 +210,11 @@ def bigram_set(text: str) -> frozenset[str]:
     Runs of digits/latin letters count as one symbol, so order numbers do not
     dominate the comparison.
     """
-    norm = _DIGITISH.sub("0", normalize(text))
-    chars = [c for c in norm if _CJK_OR_WORD.match(c)]
+    return _bigrams(normalize(text))
+
+
+def _bigrams(norm: str) -> frozenset[str]:
+    chars = [c for c in _DIGITISH.sub("0", norm) if _CJK_OR_WORD.match(c)]
     return frozenset(a + b for a, b in itertools.pairwise(chars))
 
 
@@ -224,3 +235,31 @@ def is_repeat_of(
 def content_length(text: str) -> int:
     """Count the letters, digits and CJK characters of *text* outside placeholders."""
     return len(_CJK_OR_WORD.findall(normalize(text)))
+
+
+@attrs.frozen(slots=True)
+class BuyerView:
+    """What the escalation analysis reads from one buyer text, from a single normalisation.
+
+    ``cues`` is :func:`buyer_cues`, ``card`` :func:`is_card`, ``ack``
+    :func:`is_acknowledgement`, ``grams`` :func:`bigram_set` and ``length``
+    :func:`content_length` of the same text.
+    """
+
+    cues: tuple[Cue, ...]
+    card: bool
+    ack: bool
+    grams: frozenset[str]
+    length: int
+
+
+def buyer_view(text: str) -> BuyerView:
+    """Return the :class:`BuyerView` of *text* (normalised once; not cached, callers cache)."""
+    norm = normalize(text)
+    return BuyerView(
+        cues=_buyer_cues(text, norm),
+        card=_CARD.match(norm) is not None,
+        ack=_is_ack(norm),
+        grams=_bigrams(norm),
+        length=len(_CJK_OR_WORD.findall(norm)),
+    )
