@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -449,3 +450,31 @@ def test_batch_normalisation_matches_per_text(texts: list[str]) -> None:
     from kefu_standards.text import normalize
 
     assert _normalize_many(texts) == [normalize(t) for t in texts]
+
+
+_CHAT = st.sampled_from(
+    ["好的", "在吗", "怎么还不发货", "谢谢亲", "", "[数字x]", "太差了!!!", "没有问题"]
+)
+
+
+@given(st.lists(_CHAT, max_size=12))
+def test_memoised_scores_equal_uncached_scores(texts: list[str]) -> None:
+    """Scores kept by raw text are exactly what the model computes without any cache."""
+    model = SentimentModel.default()
+    uncached = attrs.evolve(model, cache_size=0)
+    got = model.scores(texts + texts)
+    want = uncached.scores(texts + texts)
+    assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_clear_cache_forgets_memoised_scores() -> None:
+    model = attrs.evolve(SentimentModel.default())
+    model.scores(["好的"])
+    assert model._scores
+    model.clear_cache()
+    assert not model._scores
+
+
+def test_scores_reject_non_text_with_its_index() -> None:
+    with pytest.raises(TypeError, match="index 1"):
+        SentimentModel.default().scores(["好的", 3])  # type: ignore[list-item]

@@ -315,6 +315,7 @@ class SentimentModel:
     hyperparameters: str = "{}"
     cache_size: int = 65536
     _cache: _LRU = attrs.field(init=False)
+    _scores: dict[str, float] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.weights.shape != (1 << self.features.bits,):
@@ -324,6 +325,7 @@ class SentimentModel:
         if self.cache_size < 0:
             raise ConfigError(f"cache_size must be >= 0, got {self.cache_size}")
         object.__setattr__(self, "_cache", _LRU(self.cache_size))
+        object.__setattr__(self, "_scores", {})
 
     def __repr__(self) -> str:
         return (
@@ -726,6 +728,7 @@ class SentimentModel:
     def clear_cache(self) -> None:
         """Forget cached results (the cache is keyed by normalised text)."""
         self._cache.clear()
+        self._scores.clear()
 
     def label_of(self, score: float) -> str:
         """Return the label of *score* under this model's thresholds."""
@@ -733,8 +736,27 @@ class SentimentModel:
         return "negative" if score < lo else "positive" if score > hi else "neutral"
 
     def scores(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """P(positive) for each text; NaN where undefined. Vectorised and cached."""
-        return np.array([r[0] for r in self._run(texts, evidence=False)], dtype=np.float64)
+        """P(positive) for each text; NaN where undefined. Vectorised and cached.
+
+        Scores are also kept by *raw* text (up to ``cache_size`` of them), so a
+        text seen before costs one dictionary look-up: chat repeats itself, and
+        escalation, competency and ``analyze`` ask for the same buyer texts.
+        """
+        if self.cache_size == 0:
+            return np.array([r[0] for r in self._run(texts, evidence=False)], dtype=np.float64)
+        memo = self._scores
+        out = [memo.get(t) if isinstance(t, str) else None for t in texts]
+        if None in out:
+            if not all(isinstance(t, str) for t in texts):
+                self._run(texts, evidence=False)  # raises the TypeError naming the index
+            missing = list(dict.fromkeys(t for t, v in zip(texts, out, strict=True) if v is None))
+            computed = [r[0] for r in self._run(missing, evidence=False)]
+            fresh = dict(zip(missing, computed, strict=True))
+            if len(memo) + len(fresh) > self.cache_size:
+                memo.clear()
+            memo.update(fresh)
+            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
+        return np.array(out, dtype=np.float64)
 
     def analyse(self, texts: Sequence[str], evidence: bool = True) -> list[Sentiment]:
         """Full :class:`Sentiment` results for *texts* (vectorised and cached)."""
