@@ -44,6 +44,26 @@ def test_chunk_size_does_not_change_results(examples: list[Conversation], chunk_
     assert _records(examples, chunk_size=chunk_size) == _records(examples, chunk_size=7)
 
 
+@pytest.mark.parametrize("batch", [1, 50, 10**9])
+def test_timing_rollup_batch_does_not_change_rollups(
+    examples: list[Conversation], batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing rollups are summarised per batch of messages and merged: exactly the whole."""
+    from kefu_standards import analysis
+
+    def tables(a: Analysis) -> tuple[object, ...]:
+        return tuple(
+            getattr(a, k).table().rows()
+            for k in ("timing_by_agent", "timing_by_day", "timing_by_shop")
+        )
+
+    expected = tables(analyze(iter(examples), chunk_size=2))
+    monkeypatch.setattr(analysis, "_TIMING_BATCH", batch)
+    got = analyze(iter(examples), chunk_size=2)
+    assert tables(got) == expected
+    assert _summary(got) == _summary(analyze(iter(examples)))
+
+
 def test_batched_results_equal_one_conversation_at_a_time(examples: list[Conversation]) -> None:
     expected = [analyze_conversation(c).to_record() for c in examples]
     assert _records(examples, chunk_size=16) == json.loads(json.dumps(expected, default=str))

@@ -204,11 +204,12 @@ def agent_cues(text: str) -> tuple[Cue, ...]:
 _DIGITISH = re.compile(r"[0-9a-z]+")
 
 
+@lru_cache(maxsize=65536)
 def bigram_set(text: str) -> frozenset[str]:
     """Character bigrams of the content of *text* (normalised; punctuation and spaces dropped).
 
     Runs of digits/latin letters count as one symbol, so order numbers do not
-    dominate the comparison.
+    dominate the comparison.  Cached by text (the result is frozen).
     """
     return _bigrams(normalize(text))
 
@@ -229,7 +230,7 @@ def is_repeat_of(
     if len(current) < min_bigrams or len(earlier) < min_bigrams:
         return False
     inter = len(current & earlier)
-    return inter / len(current | earlier) >= threshold
+    return inter / (len(current) + len(earlier) - inter) >= threshold  # |a ∪ b|, not built
 
 
 def content_length(text: str) -> int:

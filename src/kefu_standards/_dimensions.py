@@ -21,7 +21,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
 
@@ -75,9 +75,13 @@ class _IdentityCache(Generic[_T]):
         self._maxsize = maxsize
         self._data: OrderedDict[int, tuple[Conversation, _T]] = OrderedDict()
         self._lock = threading.Lock()
+        self._last: tuple[Conversation, _T] | None = None  # the latest entry, read lock-free
         functools.update_wrapper(self, fn)
 
     def __call__(self, conversation: Conversation) -> _T:
+        last = self._last  # one atomic read: the scorecard asks again and again in a row
+        if last is not None and last[0] is conversation:
+            return last[1]
         key = id(conversation)
         with self._lock:
             entry = self._data.get(key)
@@ -90,12 +94,14 @@ class _IdentityCache(Generic[_T]):
             self._data.move_to_end(key)
             while len(self._data) > self._maxsize:
                 self._data.popitem(last=False)
+            self._last = (conversation, value)
         return value
 
     def cache_clear(self) -> None:
         """Drop every cached entry."""
         with self._lock:
             self._data.clear()
+            self._last = None
 
 
 def _identity_cache(maxsize: int) -> Callable[[Callable[[Conversation], _T]], _IdentityCache[_T]]:
@@ -155,9 +161,10 @@ _DEADLINE_RE = re.compile(r"(?:\d+|\[数字x\])\s*个?(?:小时|天|分钟|工�
 _FOLLOWUP_S = 900.0  # 晓多 漏跟进: a holding reply must be followed up within 15 minutes
 
 
-@attrs.frozen(slots=True)
-class _Msg:
-    index: int
+class _Msg(NamedTuple):
+    """One message with its cues (a named tuple: built for every message, so kept cheap)."""
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index (never called on it)
     role: Role
     text: str
     hits: tuple[_Hit, ...]
@@ -190,20 +197,45 @@ def _side(role: Role) -> str:
     return "system"
 
 
+class _View(tuple[_Msg, ...]):
+    """The per-message cues of a conversation, with its agent and buyer messages picked once.
+
+    ``agents`` / ``buyers`` are the messages with content of that role (every
+    dimension asks for them; a plain tuple works too, see :func:`_agents`).
+    """
+
+    agents: tuple[_Msg, ...]
+    buyers: tuple[_Msg, ...]
+
+
+_AGENT, _BUYER = Role.AGENT, Role.BUYER
+_SIDE_OF = {Role.BUYER: "buyer", Role.AGENT: "agent"}  # :func:`_side` as a look-up
+
+
 @_identity_cache(maxsize=16)
-def _view(conversation: Conversation) -> tuple[_Msg, ...]:
+def _view(conversation: Conversation) -> _View:
     """Return the per-message cues of *conversation* (cached: every dimension reads it)."""
-    return tuple(
-        _Msg(i, m.role, m.text, *_text_cues(_side(m.role), m.text))
-        for i, m in enumerate(conversation.messages)
+    side, cues = _SIDE_OF.get, _text_cues
+    view = _View(
+        [
+            _Msg(i, m.role, m.text, *cues(side(m.role, "system"), m.text))
+            for i, m in enumerate(conversation.messages)
+        ]
     )
+    view.agents = tuple(m for m in view if m.role is _AGENT and m.content)
+    view.buyers = tuple(m for m in view if m.role is _BUYER and m.content)
+    return view
 
 
 def _agents(view: Sequence[_Msg]) -> list[_Msg]:
+    if isinstance(view, _View):
+        return list(view.agents)
     return [m for m in view if m.role is Role.AGENT and m.content]
 
 
 def _buyers(view: Sequence[_Msg]) -> list[_Msg]:
+    if isinstance(view, _View):
+        return list(view.buyers)
     return [m for m in view if m.role is Role.BUYER and m.content]
 
 
@@ -221,7 +253,7 @@ def _reply_block(view: Sequence[_Msg], pos: int) -> list[_Msg]:
 
 def _unhelpful(m: _Msg) -> bool:
     """Tell whether an agent message declines, deflects or does not know, offering no remedy."""
-    return (m.has("incapacity") or m.has("ignorance")) and not m.has("solution")
+    return (("incapacity" in m.kinds) or ("ignorance" in m.kinds)) and "solution" not in m.kinds
 
 
 def _unhelpful_evidence(m: _Msg) -> list[Evidence]:
@@ -288,6 +320,10 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
         return [fn(t) for t in texts]
     if not texts:
         return []
+    shared = _shared_sentiment()
+    if shared is not None:  # the per-text cache escalation fills for the same buyer texts
+        shared.prime(texts)
+        return [shared(t) for t in texts]
     try:
         from ._sentiment import sentiment_scores
 
@@ -295,6 +331,19 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     except (ImportError, ModelFileError):  # documented fallback: the signal is off
         return [None] * len(texts)
     return [None if math.isnan(x) else float(x) for x in scores]
+
+
+def _shared_sentiment() -> Any:
+    """Return escalation's cached default sentiment (``None`` when it is off or missing).
+
+    It holds ``None if isnan(p) else float(p)`` of ``sentiment_scores`` per raw
+    text, exactly what :func:`_sentiments` computes, so one cache serves both.
+    """
+    try:
+        from ._escalation import _lazy_sentiment
+    except ImportError:  # pragma: no cover - documented fallback
+        return None
+    return _lazy_sentiment()
 
 
 @_identity_cache(maxsize=16)
@@ -345,7 +394,15 @@ def _default_timing(conversation: Conversation) -> Any:
         from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # pragma: no cover - documented fallback
         return None
-    return response_times(conversation)
+    return response_times(conversation, _timing_policy())
+
+
+@lazy
+def _timing_policy() -> Any:
+    """Return the default ``TimingPolicy()`` (frozen), built once, not per conversation."""
+    from .timing import TimingPolicy  # type: ignore[import-not-found,unused-ignore]
+
+    return TimingPolicy()
 
 
 def _is_timed(conversation: Conversation) -> bool:
@@ -410,7 +467,7 @@ class ProductKnowledgeScorer:
         positions = [
             p
             for p, m in enumerate(view)
-            if m.role is Role.BUYER and m.question and m.has("product_topic")
+            if m.role is Role.BUYER and m.question and ("product_topic" in m.kinds)
         ]
         if not positions:
             return ScoreResult.na("the buyer asked no product question")
@@ -422,8 +479,8 @@ class ProductKnowledgeScorer:
                 per_q.append(0.0)
                 evidence.append(_text_ev(view[p], "unanswered_question", -1.0))
                 continue
-            spec = any(m.has("specific") or _NUMBER_RE.search(m.text) for m in block)
-            ign = any(m.has("ignorance") for m in block)
+            spec = any(("specific" in m.kinds) or _NUMBER_RE.search(m.text) for m in block)
+            ign = any(("ignorance" in m.kinds) for m in block)
             per_q.append(1.0 if spec and not ign else 0.6 if spec else 0.0 if ign else 0.5)
             for m in block:
                 evidence += m.evidence("specific", 1.0) + m.evidence("ignorance", -1.0)
@@ -439,7 +496,8 @@ class ProductKnowledgeScorer:
 
 def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
     """Buyer messages that say they repeat themselves, or re-ask an answered question."""
-    from ._cues import bigram_set, is_repeat_of
+    from ._cues import bigram_set
+    from ._escalation import _repeats as _repeats_any  # any(is_repeat_of(..., min_bigrams=3))
 
     out: list[_Msg] = []
     asked: list[frozenset[str]] = []
@@ -449,14 +507,12 @@ def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
             answered_since = True
         if m.role is not Role.BUYER or not m.content:
             continue
-        if m.has("repeat"):
+        if "repeat" in m.kinds:
             out.append(m)
             continue
         if m.question:
             grams = bigram_set(m.text)
-            if answered_since and any(
-                is_repeat_of(grams, g, threshold=0.6, min_bigrams=3) for g in asked
-            ):
+            if answered_since and _repeats_any(grams, asked, 0.6):
                 out.append(m)
             asked.append(grams)
             answered_since = False
@@ -481,7 +537,9 @@ def _nudges(view: Sequence[_Msg]) -> list[_Msg]:
             continue
         if m.role is not Role.BUYER:
             continue
-        nudge = m.has("nudge") or (not m.content and _PUNCT_ONLY_RE.fullmatch(m.text) is not None)
+        nudge = ("nudge" in m.kinds) or (
+            not m.content and _PUNCT_ONLY_RE.fullmatch(m.text) is not None
+        )
         if nudge and waiting:
             out.append(m)
         elif m.content and not nudge:
@@ -559,7 +617,7 @@ class CommunicationScorer:
                 events[m.index] = "nudge"
                 evidence.append(_text_ev(m, "nudge", -0.5))
         for m in view:
-            if (m.has("not_understood") or m.has("mismatch")) and m.index not in events:
+            if (("not_understood" in m.kinds) or ("mismatch" in m.kinds)) and m.index not in events:
                 events[m.index] = "mismatch"
                 evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
         esc = _escalation_of(self.escalation, conversation)
@@ -655,8 +713,8 @@ def _buyer_close(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]
     last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
     if last is None:
         return 0.5, []
-    unhappy = any(last.has(k) for k in _BUYER_UNHAPPY) or last.has("problem")
-    thanks = last.index in _reason_indexes(esc, _CLOSED_KINDS) or last.has("accept")
+    unhappy = any((k in last.kinds) for k in _BUYER_UNHAPPY) or ("problem" in last.kinds)
+    thanks = last.index in _reason_indexes(esc, _CLOSED_KINDS) or ("accept" in last.kinds)
     if thanks and not unhappy:
         return 1.0, [_text_ev(last, "accepted", 0.5)]
     flagged = last.index in _reason_indexes(esc, frozenset({"open_issue"}))
@@ -714,7 +772,7 @@ class ProblemHandlingScorer:
         if (na := _need_agent(view)) is not None:
             return na
         first = next(
-            (p for p, m in enumerate(view) if m.role is Role.BUYER and m.has("problem")), None
+            (p for p, m in enumerate(view) if m.role is Role.BUYER and ("problem" in m.kinds)), None
         )
         if first is None:
             return ScoreResult.na("the buyer raised no problem")
@@ -723,17 +781,17 @@ class ProblemHandlingScorer:
         remedy = [e for m in after for e in m.evidence("solution", 1.0)]
         deadline = [e for m in after for e in m.evidence("deadline", 0.5)]
         deadline += [
-            Evidence(x.start(), x.end(), x.group(), "deadline", 0.5, "time", m.index)
+            Evidence(start, end, found, "deadline", 0.5, "time", m.index)
             for m in after
-            for x in _DEADLINE_RE.finditer(m.text)
+            for start, end, found in _deadlines(m.text)
         ]
-        holding = any(m.has("holding") for m in after)
+        holding = any(("holding" in m.kinds) for m in after)
         cant = [m for m in after if _unhelpful(m)]
         solution = (1.0 if deadline else 0.75) if remedy else (0.25 if holding else 0.0)
         declined = _clip(1.0 - self.unhelpful_penalty * len(cant))
         esc = _escalation_of(self.escalation, conversation)
         risk = _risk_trajectory(esc, len(view))
-        acted = next((m.index for m in after if m.has("solution")), None)
+        acted = next((m.index for m in after if ("solution" in m.kinds)), None)
         if acted is None and after:
             acted = after[0].index
         answered_at = after[0].index if after else None
@@ -825,7 +883,10 @@ def _persisting(view: Sequence[_Msg], answered_at: int | None) -> list[_Msg]:
         for m in view[answered_at + 1 :]
         if m.role is Role.BUYER
         and m.content
-        and (any(m.has(k) for k in _BUYER_UNHAPPY) or (m.has("problem") and not m.has("accept")))
+        and (
+            any((k in m.kinds) for k in _BUYER_UNHAPPY)
+            or (("problem" in m.kinds) and "accept" not in m.kinds)
+        )
     ]
 
 
@@ -863,7 +924,7 @@ class StressResilienceScorer:
         negative = [
             p
             for p, s in zip(positions, sents, strict=True)
-            if view[p].has("negative") or (s is not None and s < self.negative_below)
+            if ("negative" in view[p].kinds) or (s is not None and s < self.negative_below)
         ]
         if not negative:
             return ScoreResult.na("the buyer was never negative: nothing to withstand")
@@ -907,16 +968,16 @@ def _transfers(view: Sequence[_Msg], conversation: Conversation) -> list[tuple[i
     last_agent_pos: int | None = None
     for p, m in enumerate(view):
         msg = conversation.messages[m.index]
-        if m.role is Role.SYSTEM and m.has("transfer"):
+        if m.role is Role.SYSTEM and ("transfer" in m.kinds):
             out.append((p, True))
         elif m.role is Role.AGENT:
             if msg.sender and last_sender and msg.sender != last_sender:
-                told = m.has("transfer") or (
-                    last_agent_pos is not None and view[last_agent_pos].has("transfer")
+                told = ("transfer" in m.kinds) or (
+                    last_agent_pos is not None and ("transfer" in view[last_agent_pos].kinds)
                 )
                 told = told or any(x.role is Role.SYSTEM for x in view[(last_agent_pos or 0) : p])
                 out.append((p, told))
-            elif m.has("transfer") and m.content:
+            elif ("transfer" in m.kinds) and m.content:
                 out.append((p, True))
             if msg.sender:
                 last_sender = msg.sender
@@ -1004,9 +1065,21 @@ class ContinuousLearningScorer:
 
 def _substantive(m: _Msg) -> bool:
     """More than a holding phrase: at least 4 content characters outside holding cues."""
-    norm = normalize(m.text)
-    covered = {i for h in m.spans("holding") for i in range(h.start, h.end)}
+    return _substantive_text(m.text, tuple((h.start, h.end) for h in m.spans("holding")))
+
+
+@functools.lru_cache(maxsize=32768)
+def _substantive_text(text: str, holding: tuple[tuple[int, int], ...]) -> bool:
+    """:func:`_substantive` of *text* given its holding-cue spans (cached: replies repeat)."""
+    norm = normalize(text)
+    covered = {i for start, end in holding for i in range(start, end)}
     return sum(1 for i, c in enumerate(norm) if i not in covered and c.isalnum()) >= 4
+
+
+@functools.lru_cache(maxsize=32768)
+def _deadlines(text: str) -> tuple[tuple[int, int, str], ...]:
+    """``(start, end, text)`` of each :data:`_DEADLINE_RE` match in *text* (cached)."""
+    return tuple((x.start(), x.end(), x.group()) for x in _DEADLINE_RE.finditer(text))
 
 
 @attrs.frozen(slots=True)
@@ -1038,7 +1111,7 @@ class ResponsibilityScorer:
         evidence: list[Evidence] = []
         kept: list[float] = []
         for k, m in enumerate(agents):
-            if not m.has("holding"):
+            if "holding" not in m.kinds:
                 continue
             held_at = conversation.messages[m.index].sent_at
             ok = False
@@ -1059,7 +1132,7 @@ class ResponsibilityScorer:
                 "holding", 0.5 if ok else -1.0, "kept" if ok else "not followed up"
             )
         order_context = any(
-            m.has("problem") or "订单" in m.text or "ORDERID" in m.text or "地址" in m.text
+            ("problem" in m.kinds) or "订单" in m.text or "ORDERID" in m.text or "地址" in m.text
             for m in view
             if m.content
         )
@@ -1073,8 +1146,8 @@ class ResponsibilityScorer:
             evidence += checks[:3]
         ownership: float | None = None
         deflections: list[_Msg] = []
-        if any(m.role is Role.BUYER and m.has("problem") for m in view):
-            deflections = [m for m in agents if m.has("deflection")]
+        if any(m.role is Role.BUYER and ("problem" in m.kinds) for m in view):
+            deflections = [m for m in agents if ("deflection" in m.kinds)]
             ownership = _clip(1.0 - self.deflect_penalty * len(deflections))
             evidence += [e for m in deflections for e in m.evidence("deflection", -1.0)]
         parts = [x for x in (_mean(kept), verified, ownership) if x is not None]
@@ -1158,9 +1231,13 @@ class MoneyPromiseScorer:
         arranged = False
         fired: list[Evidence] = []
         for m in view:
-            if m.role is not Role.AGENT and m.role is not Role.BUYER and m.has("money_arranged"):
+            if (
+                m.role is not Role.AGENT
+                and m.role is not Role.BUYER
+                and ("money_arranged" in m.kinds)
+            ):
                 arranged = True
-            elif m.role is Role.AGENT and not arranged and not m.has("status"):
+            elif m.role is Role.AGENT and not arranged and "status" not in m.kinds:
                 fired += m.evidence("money_promise", -1.0, "money promise not arranged")
         if fired:
             first = fired[0]

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
-from ._cues import Cue, agent_cues, buyer_cues, buyer_view, is_repeat_of
+from ._cues import Cue, agent_cues, buyer_cues, buyer_view
 from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
@@ -656,8 +656,10 @@ class _Trace:
 
 def _cue_evidence(cues: Iterable[Cue], index: int, kind: str) -> tuple[Evidence, ...]:
     return tuple(
-        Evidence(c.start, c.end, c.phrase, kind, c.strength, f"escalation/{c.kind}", index)
-        for c in cues
+        [
+            Evidence(c.start, c.end, c.phrase, kind, c.strength, f"escalation/{c.kind}", index)
+            for c in cues
+        ]
     )
 
 
@@ -695,15 +697,16 @@ class _Tracker:
 
     def decay(self) -> None:
         s, p = self.state, self.policy
-        s.repetition *= p.decay
-        s.waiting *= p.decay
-        s.agent_impolite *= p.decay
-        s.agent_refusal *= p.threat_decay
-        s.refused_problem *= p.threat_decay
-        s.agent_lapse *= p.decay
-        s.deescalation *= p.decay
-        s.open_issue *= p.decay
-        s.threat *= p.threat_decay
+        d, td = p.decay, p.threat_decay  # runs before every message
+        s.repetition *= d
+        s.waiting *= d
+        s.agent_impolite *= d
+        s.agent_refusal *= td
+        s.refused_problem *= td
+        s.agent_lapse *= d
+        s.deescalation *= d
+        s.open_issue *= d
+        s.threat *= td
 
     def add(self, kind: str, index: int, evidence: tuple[Evidence, ...]) -> None:
         self.events.append(_Event(kind, index, evidence))
@@ -791,7 +794,8 @@ def _repeats(grams: frozenset[str], earlier: Sequence[frozenset[str]], threshold
         m = len(g)
         if m < 3 or (m / n if m < n else n / m) < threshold:
             continue
-        if is_repeat_of(grams, g, threshold=threshold, min_bigrams=3):
+        inter = len(grams & g)  # is_repeat_of(grams, g, ...), inlined (sizes checked above)
+        if inter / (n + m - inter) >= threshold:
             return True
     return False
 
@@ -830,7 +834,8 @@ def _buyer_step(
         t.add("threat", i, _cue_evidence(threat, i, "threat"))
 
     s.emotion_now = bt.emotion_strength
-    s.emotion_avg = _average(s.emotion_avg, s.emotion_now, p.average_weight, first)
+    w = p.average_weight  # _average(), inlined: this runs for every buyer message
+    s.emotion_avg = s.emotion_now if first else (1 - w) * s.emotion_avg + w * s.emotion_now
     if emotion:
         t.add("negative_emotion", i, _cue_evidence(emotion, i, "negative_emotion"))
 
@@ -838,7 +843,7 @@ def _buyer_step(
         pos = sentiment(msg.text)
         neg = 0.0 if pos is None else 0.5 - float(pos)
         s.negativity_now = neg
-        s.negativity_avg = _average(s.negativity_avg, neg, p.average_weight, first)
+        s.negativity_avg = neg if first else (1 - w) * s.negativity_avg + w * neg
         t.n_sentiment += 1
         s.negativity_mean += (neg - s.negativity_mean) / t.n_sentiment
         if pos is not None and s.negativity_avg > 0.25:
@@ -848,9 +853,9 @@ def _buyer_step(
     # repetition: says so, asks the same again, or nudges after the first message
     repeat, nudges = bt.repeat, bt.nudges
     count = bt.repeat_count
-    evidence = list(_cue_evidence(repeat, i, "repetition"))
+    evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
     grams = bt.grams
-    if _repeats(grams, t.buyer_bigrams[-10:], p.repeat_similarity):
+    if len(grams) >= 3 and _repeats(grams, t.buyer_bigrams[-10:], p.repeat_similarity):
         count += 1.0
         evidence.append(_whole(msg, i, "repetition", "repeated_question"))
     if nudges and not first:
@@ -1043,7 +1048,12 @@ def _clear_caches() -> None:
 def _prime(sentiment: SentimentFn | None, messages: Sequence[Message]) -> None:
     """Score the buyer and agent texts of a conversation in one batch (default model only)."""
     if isinstance(sentiment, _BatchedSentiment):
-        sentiment.prime(m.text for m in messages if m.role is Role.BUYER or m.role is Role.AGENT)
+        cache, buyer, agent = sentiment._cache, Role.BUYER, Role.AGENT
+        todo = [
+            m.text for m in messages if (m.role is buyer or m.role is agent) and m.text not in cache
+        ]
+        if todo:  # usually none: chat repeats itself
+            sentiment.prime(todo)
 
 
 def _trace(
@@ -1058,13 +1068,15 @@ def _trace(
     messages = conversation.messages
     _prime(sentiment, messages)
     rows: list[tuple[float, ...]] = []
+    decay, vector, buyer, agent = t.decay, t.state.vector, Role.BUYER, Role.AGENT
     for i, msg in enumerate(messages):
-        t.decay()
-        if msg.role is Role.BUYER:
+        decay()
+        role = msg.role
+        if role is buyer:
             _buyer_step(t, i, msg, sentiment, messages)
-        elif msg.role is Role.AGENT:
+        elif role is agent:
             _agent_step(t, i, msg, messages, politeness=politeness, sentiment=sentiment)
-        rows.append(t.state.vector())
+        rows.append(vector())
     if messages:  # end of conversation: open rounds and pending holding replies
         last = len(messages) - 1
         if t.holding_at is not None:
@@ -1078,8 +1090,10 @@ def _trace(
 
 
 def _logits(features: Sequence[Sequence[float]], model: _Model) -> list[float]:
-    """Turn-head calibrated log-odds after each message."""
-    return [model.turn.logit(row) for row in features]
+    """Turn-head calibrated log-odds after each message (:meth:`_Head.logit`, inlined)."""
+    head = model.turn
+    offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
+    return [offset + scale * sum(map(mul, weights, row)) for row in features]
 
 
 def _outcome_logit(final: Sequence[float], model: _Model) -> float:
@@ -1111,6 +1125,12 @@ def _reasons(trace: _Trace, model: _Model) -> tuple[Reason, ...]:
         out.append(Reason(kind, zh, en, evidence, indexes, round(weight, 6)))
     out.sort(key=lambda r: (-abs(r.weight), r.kind))
     return tuple(out)
+
+
+@lazy
+def _default_policy() -> EscalationPolicy:
+    """Return ``EscalationPolicy()`` (frozen), built once rather than per conversation."""
+    return EscalationPolicy()
 
 
 def _check_fn(name: str, value: object) -> None:
@@ -1172,7 +1192,7 @@ def escalation(
     if not isinstance(conversation, Conversation):
         msg = f"escalation() needs a Conversation, got {type(conversation).__name__}"
         raise ConfigError(msg)
-    policy = EscalationPolicy() if policy is None else policy
+    policy = _default_policy() if policy is None else policy
     if not isinstance(policy, EscalationPolicy):
         msg = f"policy must be an EscalationPolicy or None, got {type(policy).__name__}"
         raise ConfigError(msg)
@@ -1185,7 +1205,7 @@ def escalation(
     model = _default_model()
     trace = _trace(conversation, policy=policy, sentiment=sent, politeness=pol)
     logits = _logits(trace.features, model)
-    per_message = tuple(round(_sigmoid(z), 6) for z in logits)
+    per_message = tuple([round(_sigmoid(z), 6) for z in logits])
     score = round(_sigmoid(_outcome_logit(trace.features[-1], model)), 6)
     level = policy.alert_level(score, per_message[-1])
     return Escalation(score, level, _reasons(trace, model), per_message)

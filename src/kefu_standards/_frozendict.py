@@ -16,7 +16,11 @@ class FrozenDict(Mapping[str, Any]):
     _hash: int | None
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        items = {} if data is None else {str(k): freeze(v) for k, v in data.items()}
+        items = (
+            {}
+            if data is None
+            else {(k if type(k) is str else str(k)): freeze(v) for k, v in data.items()}
+        )
         object.__setattr__(self, "_data", items)
         object.__setattr__(self, "_hash", None)
 
@@ -55,8 +59,14 @@ class FrozenDict(Mapping[str, Any]):
         return {k: thaw(v) for k, v in self._data.items()}
 
 
+#: Types :func:`freeze` returns unchanged at once (exact types: subclasses take the general path).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """Return an immutable equivalent of *value* (dict -> FrozenDict, list -> tuple)."""
+    if type(value) in _SCALARS:  # the common case, without the abstract-class checks
+        return value
     if isinstance(value, FrozenDict):
         return value
     if isinstance(value, Mapping):

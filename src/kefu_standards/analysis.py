@@ -12,11 +12,13 @@ worker count.
 from __future__ import annotations
 
 import csv
+import functools
 import heapq
 import json
 import math
 import os
 import warnings
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -105,7 +107,7 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
         if r.wait_s is None:
             counts[-1] += int(not r.answered)
             continue
-        counts[next(i for i, hi in enumerate(WAIT_BUCKETS_S) if r.wait_s <= hi)] += 1
+        counts[bisect_left(WAIT_BUCKETS_S, r.wait_s)] += 1  # first bucket with wait <= hi
     return tuple((k, tuple(v)) for k, v in out.items())
 
 
@@ -114,7 +116,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _buyer_texts(conversation: Conversation) -> list[str]:
-    return [m.text for m in conversation if m.role is Role.BUYER and has_content(m.text)]
+    buyer = Role.BUYER
+    return [m.text for m in conversation.messages if m.role is buyer and has_content(m.text)]
 
 
 def _sentiment_table(texts: list[str]) -> dict[str, float]:
@@ -132,14 +135,22 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
     return _analyze_one(conversation, policy, _sentiment_table(_buyer_texts(conversation)))
 
 
-def _analyze_one(
-    conversation: Conversation, policy: Any, sentiments: dict[str, float]
-) -> ConversationResult:
-    """:func:`analyze_conversation` given the buyer sentiment of every buyer text."""
+@functools.cache
+def _analysers() -> tuple[Any, Any, Any, Any, Any]:
+    """Import the analysers on first use (not at import), once rather than per conversation."""
     from ._dimensions import _default_escalation, _default_timing
     from ._politeness import politeness_many
     from .competency import assess
     from .timing import response_times
+
+    return _default_escalation, _default_timing, politeness_many, assess, response_times
+
+
+def _analyze_one(
+    conversation: Conversation, policy: Any, sentiments: dict[str, float]
+) -> ConversationResult:
+    """:func:`analyze_conversation` given the buyer sentiment of every buyer text."""
+    _default_escalation, _default_timing, politeness_many, assess, response_times = _analysers()
 
     conv = conversation
     t = _default_timing(conv) if policy is None else response_times(conv, policy=policy)
@@ -151,18 +162,21 @@ def _analyze_one(
     hits: list[Evidence] = []
     per_agent: dict[str, list[float]] = {}
     per_agent_bad: dict[str, int] = {}
-    agent_idx = [i for i, m in enumerate(conv) if m.role is Role.AGENT and has_content(m.text)]
+    agent = Role.AGENT
+    agent_idx = [i for i, m in enumerate(conv.messages) if m.role is agent and has_content(m.text)]
     scored = politeness_many([conv.messages[i].text for i in agent_idx]) if agent_idx else ()
+    messages = conv.messages
     for i, p in zip(agent_idx, scored, strict=True):
         if p.score is None:
             continue
         pol_values.append(p.score)
-        who = conv.messages[i].sender or "(unknown agent)"
+        who = messages[i].sender or "(unknown agent)"
         per_agent.setdefault(who, []).append(p.score)
         if p.label == "impolite":
             impolite += 1
             per_agent_bad[who] = per_agent_bad.get(who, 0) + 1
-        hits.extend(e.at(i) for e in p.evidence if e.kind in PROBLEM_KINDS)
+        if p.evidence:
+            hits.extend(e.at(i) for e in p.evidence if e.kind in PROBLEM_KINDS)
 
     esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
     a = assess(conv)
@@ -464,15 +478,29 @@ def analyze(
     last: datetime | None = None
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
+    # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
+    # vectorised summary has a fixed cost per call, and merging is exact
+    pending: list[Conversation] = []
+    pending_msg = 0
+
+    def summarise_pending() -> None:
+        nonlocal by_agent, by_day, by_shop, pending_msg
+        # one columnar conversion per batch serves all three groupings
+        for cols in iter_columns(pending):
+            by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
+            by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
+            by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
+        pending.clear()
+        pending_msg = 0
+
     try:
         for chunk, results_chunk in iter_results(
             conversations, policy=policy, workers=workers, chunk_size=chunk_size
         ):
-            # one columnar conversion per chunk serves all three groupings
-            for cols in iter_columns(chunk):
-                by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
-                by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
-                by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
+            pending.extend(chunk)
+            pending_msg += sum(len(c.messages) for c in chunk)
+            if pending_msg >= _TIMING_BATCH:
+                summarise_pending()
             for conv, r in zip(chunk, results_chunk, strict=True):
                 seq += 1
                 n_conv += 1
@@ -494,6 +522,8 @@ def analyze(
                     _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
                 if sink is not None:
                     sink.write(json.dumps(r.to_record(), ensure_ascii=False) + "\n")
+        if pending:
+            summarise_pending()
     finally:
         if close and sink is not None:
             sink.close()
@@ -513,6 +543,10 @@ def analyze(
         dimension_names=tuple(dim_names),
         dimension_labels=dim_labels,
     )
+
+
+#: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).
+_TIMING_BATCH = 8192
 
 
 def _push(heap: list[Any], item: tuple[Any, ...], k: int) -> None:

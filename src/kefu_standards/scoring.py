@@ -66,6 +66,8 @@ def _to_score(value: object) -> float | None:
 
 
 def _to_evidence(value: object) -> tuple[Evidence, ...]:
+    if type(value) is tuple and all(type(e) is Evidence for e in value):
+        return value  # the common case, checked without the general loop
     if not isinstance(value, (list, tuple)):
         msg = f"evidence must be a tuple of Evidence, not {type(value).__name__}"
         raise ConfigError(msg)
@@ -73,6 +75,11 @@ def _to_evidence(value: object) -> tuple[Evidence, ...]:
         if not isinstance(e, Evidence):
             raise ConfigError(f"evidence[{i}] is a {type(e).__name__}, not an Evidence")
     return tuple(value)
+
+
+def _to_details(value: Mapping[str, Any] | None = None) -> FrozenDict:
+    """Return *value* as a :class:`FrozenDict` (one that already is one is kept as is)."""
+    return value if type(value) is FrozenDict else FrozenDict(value)
 
 
 def _check_reason(inst: ScoreResult, _attr: object, value: object) -> None:
@@ -106,12 +113,12 @@ class ScoreResult:
     score: float | None = attrs.field(converter=_to_score)
     evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_to_evidence)
     reason: str = attrs.field(default="", validator=_check_reason)
-    details: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict)
+    details: FrozenDict = attrs.field(factory=FrozenDict, converter=_to_details)
 
     @classmethod
     def na(cls, reason: str, *, details: Mapping[str, Any] | None = None) -> ScoreResult:
         """Return an N/A result (``score=None``) that says why."""
-        return cls(score=None, reason=reason, details=FrozenDict(details))
+        return cls(score=None, reason=reason, details=_to_details(details))
 
     @property
     def applicable(self) -> bool:

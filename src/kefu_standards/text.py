@@ -18,6 +18,7 @@ is a span of the original: ``original[start:end]`` is always the evidence.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .resources import lazy, load_tsv
 
@@ -99,11 +100,13 @@ def normalize(text: str) -> str:
     return fold(blank_placeholders(text))
 
 
+@lru_cache(maxsize=65536)
 def has_content(text: str) -> bool:
     """Return True if *text* has a letter, digit or CJK character outside placeholders.
 
     Empty, whitespace-only, punctuation-only and placeholder-only texts have
-    no content: sentiment and politeness are *undefined* for them.
+    no content: sentiment and politeness are *undefined* for them.  Cached by
+    text (chat repeats itself; every analyser asks).
     """
     return _CONTENT_RE.search(blank_placeholders(text)) is not None
 

@@ -563,12 +563,19 @@ def response_times(
     time-based fields ``None`` (``undefined_reason`` says why); ``reply_rate``
     and the counts are still given when no window applies.
     """
-    from ._timing_agg import _finish
-
     p = _policy(policy)
     if not isinstance(conversation, Conversation):
         msg = f"response_times() takes a Conversation, not {type(conversation).__name__}"
         raise ConfigError(msg)
+    if _plain_policy(p):
+        return _plain_response_times(conversation, p)
+    return _vectorised_response_times(conversation, p)
+
+
+def _vectorised_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
+    """:func:`response_times` through the same array code as the many-conversation path."""
+    from ._timing_agg import _finish
+
     senders: dict[str, int] = {}
     rows = _scalar_rows(conversation, p, senders)
     n = len(rows["opened_index"])
@@ -584,6 +591,101 @@ def response_times(
     arr["session"] = arr["session"].astype(np.int64)
     r = _finish(arr, _single_columns(conversation, senders), p)
     return _summarise_one(conversation, r, p, tuple(senders))
+
+
+def _plain_policy(p: TimingPolicy) -> bool:
+    """Tell whether *p* has no cap, window, business hours or zero-wait rule (the default)."""
+    return (
+        p.cap_s is None
+        and p.window is None
+        and p.business_hours is None
+        and p.zero_waits == "keep"
+        and p.sla_scope == "rounds"
+    )
+
+
+def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
+    """:func:`_vectorised_response_times` for a :func:`_plain_policy`, without numpy.
+
+    The rounds come from the readable specification (``_scalar_rows``); under
+    a plain policy every round is in the window and counted, a conversation is
+    timed when all its buyer/answering messages are, the wait is
+    ``answer - open`` in whole microseconds, and the SLA counts every round:
+    what ``_finish`` and ``_summarise_one`` compute, minus the array set-up that
+    costs more than the work on one conversation.  The result is the same
+    :class:`ResponseTimes` (``tests/test_timing_plain.py`` compares the routes).
+    """
+    senders: dict[str, int] = {}
+    rows = _scalar_rows(conversation, p, senders)
+    names = tuple(senders)
+    timed = _all_timed(conversation, p)
+    tz, sla_us = p.tz, round(p.sla_s * 1e6)
+    rounds: list[Any] = []
+    total_us = n_scored = n_hit = 0
+    for opened, answered_at, n, open_us, answer_us, answered, agent, session in zip(
+        rows["opened_index"],
+        rows["answered_index"],
+        rows["buyer_messages"],
+        rows["open_us"],
+        rows["answer_us"],
+        rows["answered"],
+        rows["agent"],
+        rows["session"],
+        strict=True,
+    ):
+        wait_s = None
+        if answered and timed:
+            wait_us = answer_us - open_us
+            wait_s = wait_us / 1e6
+            total_us += wait_us
+            n_scored += 1
+            n_hit += wait_us <= sla_us
+        rounds.append(
+            Round(
+                opened_at=_dt(open_us, tz),
+                answered_at=_dt(answer_us, tz) if answered else None,
+                wait_s=wait_s,
+                agent=None if agent < 0 else names[agent],
+                buyer_messages=n,
+                opened_index=opened,
+                answered_index=answered_at if answered else None,
+                in_window=True,
+                session=session,
+                counted=True,
+            )
+        )
+    n_answered = sum(x.answered for x in rounds)
+    times = [m.sent_at for m in conversation.messages if m.sent_at is not None]
+    counts: dict[str, Any] = {
+        "reply_rate": n_answered / len(rounds) if rounds else None,
+        "duration_s": (times[-1] - times[0]).total_seconds() if times else None,
+        "n_rounds": len(rounds),
+        "n_answered": n_answered,
+        "n_unanswered": len(rounds) - n_answered,
+        "n_sessions": 1 + max(x.session for x in rounds) if rounds else 0,
+        "rounds": tuple(rounds),
+        "policy": p,
+    }
+    if not timed:
+        return ResponseTimes(
+            first_response_s=None,
+            mean_response_s=None,
+            within_sla_rate=None,
+            undefined_reason="some buyer/agent messages have no timestamp, so waits are undefined",
+            **counts,
+        )
+    reason = None
+    if not rounds:
+        reason = "no round: the buyer never wrote"
+    elif n_scored == 0:
+        reason = "no answered round"
+    return ResponseTimes(
+        first_response_s=rounds[0].wait_s if rounds else None,
+        mean_response_s=_mean_us(total_us, n_scored) if n_scored else None,
+        within_sla_rate=n_hit / len(rounds) if rounds else None,
+        undefined_reason=reason,
+        **counts,
+    )
 
 
 def _dt(value: int, tzname: str) -> datetime | None:
