@@ -604,6 +604,37 @@ def _plain_policy(p: TimingPolicy) -> bool:
     )
 
 
+_UNTIMED = "some buyer/agent messages have no timestamp, so waits are undefined"
+
+
+def _counts(
+    conv: Conversation, rounds: tuple[Round, ...], counted: Sequence[Round], p: TimingPolicy
+) -> dict[str, Any]:
+    """Return the fields of :class:`ResponseTimes` that need no timestamps."""
+    n_answered = sum(x.answered for x in counted)
+    times = [m.sent_at for m in conv.messages if m.sent_at is not None]
+    return {
+        "reply_rate": n_answered / len(counted) if counted else None,
+        "duration_s": (times[-1] - times[0]).total_seconds() if times else None,
+        "n_rounds": len(counted),
+        "n_answered": n_answered,
+        "n_unanswered": len(counted) - n_answered,
+        "n_sessions": 1 + max(x.session for x in rounds) if rounds else 0,
+        "rounds": rounds,
+        "policy": p,
+    }
+
+
+def _untimed(counts: dict[str, Any], reason: str) -> ResponseTimes:
+    return ResponseTimes(
+        first_response_s=None,
+        mean_response_s=None,
+        within_sla_rate=None,
+        undefined_reason=reason,
+        **counts,
+    )
+
+
 def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
     """:func:`_vectorised_response_times` for a :func:`_plain_policy`, without numpy.
 
@@ -654,26 +685,9 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
                 counted=True,
             )
         )
-    n_answered = sum(x.answered for x in rounds)
-    times = [m.sent_at for m in conversation.messages if m.sent_at is not None]
-    counts: dict[str, Any] = {
-        "reply_rate": n_answered / len(rounds) if rounds else None,
-        "duration_s": (times[-1] - times[0]).total_seconds() if times else None,
-        "n_rounds": len(rounds),
-        "n_answered": n_answered,
-        "n_unanswered": len(rounds) - n_answered,
-        "n_sessions": 1 + max(x.session for x in rounds) if rounds else 0,
-        "rounds": tuple(rounds),
-        "policy": p,
-    }
+    counts = _counts(conversation, tuple(rounds), rounds, p)
     if not timed:
-        return ResponseTimes(
-            first_response_s=None,
-            mean_response_s=None,
-            within_sla_rate=None,
-            undefined_reason="some buyer/agent messages have no timestamp, so waits are undefined",
-            **counts,
-        )
+        return _untimed(counts, _UNTIMED)
     reason = None
     if not rounds:
         reason = "no round: the buyer never wrote"
@@ -699,9 +713,6 @@ def _summarise_one(
     conv: Conversation, r: RoundArrays, p: TimingPolicy, senders: tuple[str, ...]
 ) -> ResponseTimes:
     timed = bool(r.timed.all()) if len(r.conv) else _all_timed(conv, p)
-    reason = None
-    if not timed:
-        reason = "some buyer/agent messages have no timestamp, so waits are undefined"
     rounds = tuple(
         Round(
             opened_at=_dt(int(r.open_us[i]), p.tz),
@@ -718,33 +729,15 @@ def _summarise_one(
         for i in range(len(r.conv))
     )
     counted = [x for x in rounds if x.counted]
-    n_answered = sum(x.answered for x in counted)
-    sessions = 1 + max((x.session for x in rounds), default=-1) if rounds else 0
-    times = [m.sent_at for m in conv.messages if m.sent_at is not None]
-    duration = (times[-1] - times[0]).total_seconds() if times else None
-    counts: dict[str, Any] = {
-        "reply_rate": n_answered / len(counted) if counted else None,
-        "duration_s": duration,
-        "n_rounds": len(counted),
-        "n_answered": n_answered,
-        "n_unanswered": len(counted) - n_answered,
-        "n_sessions": sessions,
-        "rounds": rounds,
-        "policy": p,
-    }
+    counts = _counts(conv, rounds, counted, p)
     if not timed:
-        return ResponseTimes(
-            first_response_s=None,
-            mean_response_s=None,
-            within_sla_rate=None,
-            undefined_reason=reason,
-            **counts,
-        )
+        return _untimed(counts, _UNTIMED)
     has, w = scored_waits(r, p)
     eligible, hit = sla_flags(r, p)
     first = next((x for x in counted), None)
     n_scored = int(has.sum())
     n_eligible = int(eligible.sum())
+    reason = None
     if not counted:
         reason = "no round: the buyer never wrote" if not rounds else "no round inside the window"
     elif n_scored == 0:
