@@ -535,30 +535,12 @@ def _default_sentiment() -> SentimentFn | None:
     return batched
 
 
-class _CachedPoliteness:
-    """The library's politeness (warnings silenced), cached by text (results are frozen)."""
-
-    def __init__(self, fn: Callable[[str], Any]) -> None:
-        self._fn = fn
-        self._cache: dict[str, PolitenessLike] = {}
-
-    def __call__(self, text: str, /) -> PolitenessLike:
-        """Return the politeness of *text*."""
-        hit = self._cache.get(text)
-        if hit is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                hit = self._fn(text)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[text] = hit
-        return hit
-
-
 def _default_politeness() -> PolitenessFn | None:
     try:
         module = importlib.import_module(f"{__package__}._politeness")
-        cached = _CachedPoliteness(module.politeness)
+        # score_text: the library's politeness, memoised by text, without the
+        # undefined-text warning of politeness()
+        cached: PolitenessFn = module.PolitenessScorer().score_text
         cached("您好")
     except Exception as exc:  # a missing module or a broken model file: the signal is off
         _signal_off("politeness", f"{type(exc).__name__}: {exc}")

@@ -524,7 +524,9 @@ def _memo(lexicon: Lexicon, model: OffensiveModel | None) -> dict[str, Politenes
 
 
 def _score_text(text: str, lexicon: Lexicon, model: OffensiveModel | None) -> Politeness:
-    return _score_many((text,), lexicon, model)[0]
+    memo = _memo(lexicon, model)
+    hit = memo.get(text) if memo is not None else None
+    return hit if hit is not None else _score_many((text,), lexicon, model)[0]
 
 
 def _score_many(
