@@ -233,3 +233,19 @@ class TestAdapters:
         assert report.scores["empty"] is None
         conv = Conversation.from_records([{"role": "buyer", "text": "在吗"}], id="b")
         assert "repetition" in scorer.score(conv).reason
+
+
+def test_the_registry_escalation_scorer_is_the_public_one() -> None:
+    """One escalation scorer: get_scorer("escalation") is EscalationScorer, policy included."""
+    from kefu_standards._escalation import EscalationPolicy, EscalationScorer
+
+    strict = EscalationPolicy(medium_from=0.01, high_from=0.02)
+    scorer = get_scorer("escalation", policy=strict)
+    assert isinstance(scorer, EscalationScorer)
+    assert scorer.policy == strict
+    conv = Conversation.from_records(
+        [{"role": "buyer", "text": "怎么还没发货？我要投诉"}, {"role": "agent", "text": "不知道"}],
+        id="c",
+    )
+    assert scorer.score(conv).details["level"] == "high"
+    assert get_scorer("escalation").score(conv) == EscalationScorer().score(conv)

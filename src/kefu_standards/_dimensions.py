@@ -25,6 +25,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
 
+from ._escalation import EscalationScorer
 from ._matcher import PhraseMatcher
 from .evidence import Evidence
 from .exceptions import ConfigError, ModelFileError, UnknownNameError
@@ -39,7 +40,6 @@ __all__ = [
     "CommunicationScorer",
     "ContinuousLearningScorer",
     "DataAnalysisScorer",
-    "EscalationRiskScorer",
     "MoneyPromiseScorer",
     "NoInsultScorer",
     "PolitenessAdapter",
@@ -1283,41 +1283,6 @@ class PolitenessAdapter:
         return ScoreResult(_clip(float(r.score)), evidence, _why(evidence), details)
 
 
-@attrs.frozen(slots=True)
-class EscalationRiskScorer:
-    """Low escalation risk as a scorecard line: ``1 − escalation score`` (1 = no risk).
-
-    Reads only the public fields of :func:`kefu_standards._escalation.escalation`'s
-    result (``score``, ``level``, ``reasons``, ``per_message``), never a
-    ``reason`` attribute; the reason it gives names the strongest reason kinds.
-    N/A when the risk is undefined.  ``escalation`` may inject another function
-    ``conversation -> object with those fields``.
-    """
-
-    escalation: Callable[[Conversation], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
-    name: str = attrs.field(default="escalation", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        esc = _escalation_of(self.escalation, conversation)
-        risk = getattr(esc, "score", None) if esc is not None else None
-        if risk is None or isinstance(risk, bool) or not isinstance(risk, (int, float)):
-            return ScoreResult.na("escalation risk is undefined for this conversation")
-        reasons = [r for r in getattr(esc, "reasons", ()) or () if getattr(r, "weight", 0) > 0]
-        kinds = [str(getattr(r, "kind", "")) for r in reasons[:3]]
-        evidence = tuple(
-            e
-            for r in reasons
-            for e in getattr(r, "evidence", ())
-            if isinstance(e, Evidence) and e.message_index is not None
-        )
-        why = f"escalation risk {float(risk):.2f}: {', '.join(kinds)}" if kinds else ""
-        details = {"risk": float(risk), "level": getattr(esc, "level", None), "reasons": len(kinds)}
-        return ScoreResult(_clip(1.0 - float(risk)), evidence, why, details)
-
-
 #: name -> factory of every built-in scorer (read by ``kefu_standards.scoring``).
 BUILTIN_SCORERS: dict[str, Callable[..., Scorer]] = {
     "product_knowledge": ProductKnowledgeScorer,
@@ -1332,5 +1297,5 @@ BUILTIN_SCORERS: dict[str, Callable[..., Scorer]] = {
     "no_insult": NoInsultScorer,
     "no_money_promise": MoneyPromiseScorer,
     "politeness": PolitenessAdapter,
-    "escalation": EscalationRiskScorer,
+    "escalation": EscalationScorer,
 }

@@ -1202,37 +1202,65 @@ def _check_policy(_inst: object, _attr: object, value: object) -> None:
         raise ConfigError(msg)
 
 
+def _check_escalation_fn(_inst: object, _attr: object, value: Any) -> None:
+    if value is not None and not callable(value):
+        msg = (
+            "EscalationScorer.escalation must be a callable conversation -> result "
+            f"(or None for the library's escalation), got {value!r}"
+        )
+        raise ConfigError(msg)
+
+
 @attrs.frozen(slots=True)
 class EscalationScorer:
     """Low escalation risk as a contract-keeping scorer (``name == "escalation"``).
 
     ``score(conversation)`` returns a :class:`~kefu_standards.scoring.ScoreResult`
-    on the scorecard scale (1 = best): ``1 - Escalation.score``, N/A for an
-    empty conversation.  Its ``evidence`` is the evidence of the reasons that
-    raise the risk, its ``reason`` names the strongest of them, and ``details``
-    holds ``risk`` (the :class:`Escalation` score), ``risk_now``, ``level`` and
-    ``reasons`` (their kinds, strongest first).  Call :func:`escalation` for
-    the full :class:`Escalation` (``per_message``, the reasons themselves).
+    on the scorecard scale (1 = best): ``1 - Escalation.score``, N/A with a
+    reason when the risk is undefined (an empty conversation).  Its ``evidence``
+    is the evidence of the reasons that raise the risk, its ``reason`` names the
+    strongest of them, and ``details`` holds ``risk`` (the :class:`Escalation`
+    score), ``risk_now``, ``level`` and ``reasons`` (their kinds, strongest
+    first).  Call :func:`escalation` for the full :class:`Escalation`
+    (``per_message``, the reasons themselves).
+
+    This is also the registry's ``"escalation"`` scorer
+    (``get_scorer("escalation")``).  ``escalation`` may inject another function
+    ``conversation -> result``; only the result's public fields ``score``,
+    ``level``, ``reasons`` (each with ``kind``, ``weight``, ``evidence``) and
+    ``per_message`` are read, so any object with them works.
     """
 
     policy: EscalationPolicy = attrs.field(factory=EscalationPolicy, validator=_check_policy)
     name: str = "escalation"
+    escalation: Callable[[Conversation], Any] | None = attrs.field(
+        default=None, kw_only=True, validator=_check_escalation_fn, repr=False
+    )
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (1 = no risk) under this scorer's policy."""
         from .scoring import ScoreResult
 
-        e = escalation(conversation, policy=self.policy)
-        if e.score is None:
-            return ScoreResult.na("no messages: escalation risk is undefined")
-        raising = [r for r in e.reasons if r.weight > 0]
-        evidence = tuple(ev for r in raising for ev in r.evidence)
-        kinds = ", ".join(r.kind for r in raising[:3])
-        why = f"escalation risk {e.score:.2f} ({e.level})" + (f": {kinds}" if kinds else "")
+        if self.escalation is not None:
+            e = self.escalation(conversation)
+        else:
+            e = escalation(conversation, policy=self.policy)
+        risk = getattr(e, "score", None)
+        if risk is None or isinstance(risk, bool) or not isinstance(risk, (int, float)):
+            return ScoreResult.na("escalation risk is undefined (no messages)")
+        reasons = tuple(getattr(e, "reasons", ()) or ())
+        raising = [r for r in reasons if getattr(r, "weight", 0) > 0]
+        evidence = tuple(
+            ev for r in raising for ev in getattr(r, "evidence", ()) if isinstance(ev, Evidence)
+        )
+        level = getattr(e, "level", None)
+        kinds = ", ".join(str(getattr(r, "kind", "")) for r in raising[:3])
+        why = f"escalation risk {risk:.2f} ({level})" + (f": {kinds}" if kinds else "")
+        per_message = getattr(e, "per_message", ()) or ()
         details = {
-            "risk": e.score,
-            "risk_now": e.risk_now,
-            "level": e.level,
-            "reasons": tuple(r.kind for r in e.reasons),
+            "risk": float(risk),
+            "risk_now": float(per_message[-1]) if per_message else None,
+            "level": level,
+            "reasons": tuple(str(getattr(r, "kind", "")) for r in reasons),
         }
-        return ScoreResult(min(1.0, max(0.0, 1.0 - e.score)), evidence, why, details)
+        return ScoreResult(min(1.0, max(0.0, 1.0 - float(risk))), evidence, why, details)
