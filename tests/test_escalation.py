@@ -429,6 +429,14 @@ class TestResult:
     def test_features_are_named(self) -> None:
         assert len(FEATURES) == len(set(FEATURES))
 
+    def test_features_and_reason_kinds_are_public_on_the_result(self) -> None:
+        """Escalation.FEATURES / REASON_KINDS: the documented names, read-only."""
+        assert Escalation.FEATURES == FEATURES
+        assert dict(Escalation.REASON_KINDS) == REASON_KINDS
+        assert set(Escalation.REASON_KINDS.values()) <= set(FEATURES)
+        with pytest.raises(TypeError):
+            Escalation.REASON_KINDS["threat"] = "length"  # type: ignore[index]
+
 
 # ---------------------------------------------------------------- relative strength of signals
 

@@ -44,10 +44,11 @@ import importlib
 import math
 import operator
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -373,6 +374,12 @@ class Escalation:
     level: Level | None
     reasons: tuple[Reason, ...]
     per_message: tuple[float, ...]
+
+    #: The state the risk is read from after each message, in model order (see the
+    #: explanation page for what fires each feature).
+    FEATURES: ClassVar[tuple[str, ...]] = FEATURES
+    #: Reason kind -> the feature it explains.
+    REASON_KINDS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_KINDS)
 
     @property
     def risk_now(self) -> float | None:
