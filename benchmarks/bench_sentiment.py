@@ -125,6 +125,34 @@ def auc_by_length(
     return out
 
 
+FINE_LENGTH_BANDS = ((1, 3), (3, 6), (6, 12), (12, 20), (20, 10_000), (6, 10_000))
+
+
+def length_table(
+    texts: Sequence[str], scores: np.ndarray, dissatisfied: np.ndarray, half: np.ndarray
+) -> list[dict[str, Any]]:
+    """Per band of normalised length: turns, dissatisfied share, AUC, AUC per dialogue half."""
+    from kefu_standards.text import normalize
+
+    length = np.array([len(normalize(t).replace(" ", "")) for t in texts])
+    rows = []
+    for lo, hi in FINE_LENGTH_BANDS:
+        m = (length >= lo) & (length < hi)
+        rows.append(
+            {
+                "band": f"{lo}-{hi - 1}" if hi < 10_000 else f"{lo}+",
+                "n": int(m.sum()),
+                "dissatisfied_share": float(dissatisfied[m].mean()),
+                "auc": dissatisfaction_auc(scores[m], dissatisfied[m])[0],
+                "auc_half": [
+                    dissatisfaction_auc(scores[m & (half == h)], dissatisfied[m & (half == h)])[0]
+                    for h in (0, 1)
+                ],
+            }
+        )
+    return rows
+
+
 def expected_calibration_error(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     ok = ~np.isnan(scores)
     s, y = scores[ok], labels[ok]
@@ -233,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             dissatisfaction_auc(sn_j[half == h], dissatisfied[half == h])[0] for h in (0, 1)
         ],
         "kefu_auc_by_length": auc_by_length(rated, ours_j, dissatisfied),
+        "kefu_length_table": length_table(rated, ours_j, dissatisfied, half),
     }
 
     # --- throughput on all jddc buyer messages
@@ -365,6 +394,14 @@ def print_table(res: dict[str, Any]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+    print("\njddc rated buyer turns by normalised length (no spaces), kefu AUC, undefined = 0.5")
+    print("| length | turns | dissatisfied | AUC | AUC halves 0 / 1 |")
+    print("|---|---|---|---|---|")
+    for b in res["jddc"]["kefu_length_table"]:
+        print(
+            f"| {b['band']} | {b['n']} | {b['dissatisfied_share']:.3f} | {b['auc']:.4f} | "
+            f"{b['auc_half'][0]:.4f} / {b['auc_half'][1]:.4f} |"
+        )
 
 
 if __name__ == "__main__":
