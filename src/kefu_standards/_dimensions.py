@@ -57,6 +57,10 @@ _CUE_FILE = "competency/cues.tsv"
 
 _T = TypeVar("_T")
 
+#: Roles bound once: ``_BUYER`` is an enum class-attribute look-up (about 0.1 µs) and
+#: the scorers test roles in every loop.
+_BUYER, _AGENT, _SYSTEM = Role.BUYER, Role.AGENT, Role.SYSTEM
+
 
 class _IdentityCache(Generic[_T]):
     """A small LRU cache keyed by the *identity* of a conversation.
@@ -190,9 +194,9 @@ class _Msg(NamedTuple):
 
 
 def _side(role: Role) -> str:
-    if role is Role.BUYER:
+    if role is _BUYER:
         return "buyer"
-    if role is Role.AGENT:
+    if role is _AGENT:
         return "agent"
     return "system"
 
@@ -208,8 +212,7 @@ class _View(tuple[_Msg, ...]):
     buyers: tuple[_Msg, ...]
 
 
-_AGENT, _BUYER = Role.AGENT, Role.BUYER
-_SIDE_OF = {Role.BUYER: "buyer", Role.AGENT: "agent"}  # :func:`_side` as a look-up
+_SIDE_OF = {_BUYER: "buyer", _AGENT: "agent"}  # :func:`_side` as a look-up
 
 
 @_identity_cache(maxsize=16)
@@ -230,23 +233,23 @@ def _view(conversation: Conversation) -> _View:
 def _agents(view: Sequence[_Msg]) -> list[_Msg]:
     if isinstance(view, _View):
         return list(view.agents)
-    return [m for m in view if m.role is Role.AGENT and m.content]
+    return [m for m in view if m.role is _AGENT and m.content]
 
 
 def _buyers(view: Sequence[_Msg]) -> list[_Msg]:
     if isinstance(view, _View):
         return list(view.buyers)
-    return [m for m in view if m.role is Role.BUYER and m.content]
+    return [m for m in view if m.role is _BUYER and m.content]
 
 
 def _reply_block(view: Sequence[_Msg], pos: int) -> list[_Msg]:
     """Return the agent messages answering the message at list position *pos*."""
     block: list[_Msg] = []
     for m in view[pos + 1 :]:
-        if m.role is Role.AGENT:
+        if m.role is _AGENT:
             if m.content:
                 block.append(m)
-        elif m.role is Role.BUYER and block:
+        elif m.role is _BUYER and block:
             break
     return block
 
@@ -407,7 +410,7 @@ def _timing_policy() -> Any:
 
 def _is_timed(conversation: Conversation) -> bool:
     return any(m.sent_at is not None for m in conversation.messages) and all(
-        m.sent_at is not None for m in conversation.messages if m.role in (Role.BUYER, Role.AGENT)
+        m.sent_at is not None for m in conversation.messages if m.role in (_BUYER, _AGENT)
     )
 
 
@@ -467,7 +470,7 @@ class ProductKnowledgeScorer:
         positions = [
             p
             for p, m in enumerate(view)
-            if m.role is Role.BUYER and m.question and ("product_topic" in m.kinds)
+            if m.role is _BUYER and m.question and ("product_topic" in m.kinds)
         ]
         if not positions:
             return ScoreResult.na("the buyer asked no product question")
@@ -503,9 +506,9 @@ def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
     asked: list[frozenset[str]] = []
     answered_since = False
     for m in view:
-        if m.role is Role.AGENT and m.content:
+        if m.role is _AGENT and m.content:
             answered_since = True
-        if m.role is not Role.BUYER or not m.content:
+        if m.role is not _BUYER or not m.content:
             continue
         if "repeat" in m.kinds:
             out.append(m)
@@ -532,10 +535,10 @@ def _nudges(view: Sequence[_Msg]) -> list[_Msg]:
     out: list[_Msg] = []
     waiting = False
     for m in view:
-        if m.role is Role.AGENT and m.content:
+        if m.role is _AGENT and m.content:
             waiting = False
             continue
-        if m.role is not Role.BUYER:
+        if m.role is not _BUYER:
             continue
         nudge = ("nudge" in m.kinds) or (
             not m.content and _PUNCT_ONLY_RE.fullmatch(m.text) is not None
@@ -588,9 +591,9 @@ class CommunicationScorer:
         evidence: list[Evidence] = []
         asked = answered = 0
         for p, m in enumerate(view):
-            if m.role is Role.BUYER and m.question:
+            if m.role is _BUYER and m.question:
                 nxt = view[p + 1] if p + 1 < len(view) else None
-                if nxt is not None and nxt.role is Role.BUYER:
+                if nxt is not None and nxt.role is _BUYER:
                     continue  # the block's last message decides
                 asked += 1
                 block = _reply_block(view, p)
@@ -622,7 +625,7 @@ class CommunicationScorer:
                 evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
         esc = _escalation_of(self.escalation, conversation)
         for i, kind in sorted(_reason_indexes(esc, _BUYER_EVENTS).items()):
-            if 0 <= i < len(view) and view[i].role is Role.BUYER and i not in events:
+            if 0 <= i < len(view) and view[i].role is _BUYER and i not in events:
                 events[i] = kind
                 evidence.append(_text_ev(view[i], kind, -0.5, "escalation"))
         value = _clip((1.0 if base is None else base) - self.event_penalty * len(events))
@@ -710,7 +713,7 @@ def _buyer_close(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]
     flagged ``open_issue`` by the escalation analysis.  Anything else (哦, a
     name, an emoticon) is no evidence either way: 0.5.
     """
-    last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
+    last = next((m for m in reversed(view) if m.role is _BUYER and m.content), None)
     if last is None:
         return 0.5, []
     unhappy = any((k in last.kinds) for k in _BUYER_UNHAPPY) or ("problem" in last.kinds)
@@ -772,12 +775,12 @@ class ProblemHandlingScorer:
         if (na := _need_agent(view)) is not None:
             return na
         first = next(
-            (p for p, m in enumerate(view) if m.role is Role.BUYER and ("problem" in m.kinds)), None
+            (p for p, m in enumerate(view) if m.role is _BUYER and ("problem" in m.kinds)), None
         )
         if first is None:
             return ScoreResult.na("the buyer raised no problem")
         evidence = view[first].evidence("problem", -0.5)
-        after = [m for m in view[first + 1 :] if m.role is Role.AGENT and m.content]
+        after = [m for m in view[first + 1 :] if m.role is _AGENT and m.content]
         remedy = [e for m in after for e in m.evidence("solution", 1.0)]
         deadline = [e for m in after for e in m.evidence("deadline", 0.5)]
         deadline += [
@@ -852,7 +855,7 @@ class ProblemHandlingScorer:
         """
         if answered_at is None:
             return None
-        later = [m for m in view[answered_at + 1 :] if m.role is Role.BUYER and m.content]
+        later = [m for m in view[answered_at + 1 :] if m.role is _BUYER and m.content]
         if not later:
             return None
         sents = _sentiments(self.sentiment, [m.text for m in later])
@@ -881,7 +884,7 @@ def _persisting(view: Sequence[_Msg], answered_at: int | None) -> list[_Msg]:
     return [
         m
         for m in view[answered_at + 1 :]
-        if m.role is Role.BUYER
+        if m.role is _BUYER
         and m.content
         and (
             any((k in m.kinds) for k in _BUYER_UNHAPPY)
@@ -919,7 +922,7 @@ class StressResilienceScorer:
         view = _view(conversation)
         if (na := _need_agent(view)) is not None:
             return na
-        positions = [p for p, m in enumerate(view) if m.role is Role.BUYER and m.content]
+        positions = [p for p, m in enumerate(view) if m.role is _BUYER and m.content]
         sents = _sentiments(self.sentiment, [view[p].text for p in positions])
         negative = [
             p
@@ -968,14 +971,14 @@ def _transfers(view: Sequence[_Msg], conversation: Conversation) -> list[tuple[i
     last_agent_pos: int | None = None
     for p, m in enumerate(view):
         msg = conversation.messages[m.index]
-        if m.role is Role.SYSTEM and ("transfer" in m.kinds):
+        if m.role is _SYSTEM and ("transfer" in m.kinds):
             out.append((p, True))
-        elif m.role is Role.AGENT:
+        elif m.role is _AGENT:
             if msg.sender and last_sender and msg.sender != last_sender:
                 told = ("transfer" in m.kinds) or (
                     last_agent_pos is not None and ("transfer" in view[last_agent_pos].kinds)
                 )
-                told = told or any(x.role is Role.SYSTEM for x in view[(last_agent_pos or 0) : p])
+                told = told or any(x.role is _SYSTEM for x in view[(last_agent_pos or 0) : p])
                 out.append((p, told))
             elif ("transfer" in m.kinds) and m.content:
                 out.append((p, True))
@@ -1013,7 +1016,7 @@ class TeamworkScorer:
         for p, explained in transfers:
             m = view[p]
             evidence += m.evidence("transfer", 0.5) or [_text_ev(m, "transfer", 0.0)]
-            nxt = next((q for q in range(p + 1, len(view)) if view[q].role is Role.BUYER), None)
+            nxt = next((q for q in range(p + 1, len(view)) if view[q].role is _BUYER), None)
             answered = nxt is None or bool(_reply_block(view, nxt))
             lost = any(x.index in repeats for x in view[p + 1 :])
             per.append(0.5 * explained + 0.5 * (answered and not lost))
@@ -1146,7 +1149,7 @@ class ResponsibilityScorer:
             evidence += checks[:3]
         ownership: float | None = None
         deflections: list[_Msg] = []
-        if any(m.role is Role.BUYER and ("problem" in m.kinds) for m in view):
+        if any(m.role is _BUYER and ("problem" in m.kinds) for m in view):
             deflections = [m for m in agents if ("deflection" in m.kinds)]
             ownership = _clip(1.0 - self.deflect_penalty * len(deflections))
             evidence += [e for m in deflections for e in m.evidence("deflection", -1.0)]
@@ -1231,13 +1234,9 @@ class MoneyPromiseScorer:
         arranged = False
         fired: list[Evidence] = []
         for m in view:
-            if (
-                m.role is not Role.AGENT
-                and m.role is not Role.BUYER
-                and ("money_arranged" in m.kinds)
-            ):
+            if m.role is not _AGENT and m.role is not _BUYER and ("money_arranged" in m.kinds):
                 arranged = True
-            elif m.role is Role.AGENT and not arranged and "status" not in m.kinds:
+            elif m.role is _AGENT and not arranged and "status" not in m.kinds:
                 fired += m.evidence("money_promise", -1.0, "money promise not arranged")
         if fired:
             first = fired[0]
