@@ -92,6 +92,8 @@ class Role(str, enum.Enum):
 
 
 def _to_role(value: object) -> Role:
+    if type(value) is Role:  # the common case (Role cannot be subclassed: it has members)
+        return value
     try:
         return Role.parse(value)
     except ValueError as exc:
@@ -101,6 +103,8 @@ def _to_role(value: object) -> Role:
 def _to_time(value: datetime | None) -> datetime | None:
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is not None and value.utcoffset() is not None:
+        return value  # already aware: what as_aware returns, without the checks' call
     if not isinstance(value, datetime):
         msg = f"sent_at must be a datetime or None, not {type(value).__name__}"
         raise ConfigError(msg)
@@ -113,9 +117,18 @@ def _check_text(_inst: object, _attr: attrs.Attribute[str], value: object) -> No
 
 
 def _opt_str(value: object) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value  # None or a str, kept as is
     return str(value)
+
+
+#: The meta of a message or conversation built without one (shared: it is immutable).
+_NO_META = FrozenDict()
+
+
+def _to_meta(value: Mapping[str, Any] | None) -> FrozenDict:
+    """Return *value* as a :class:`FrozenDict`; one that already is one is kept as is."""
+    return value if type(value) is FrozenDict else FrozenDict(value)
 
 
 @attrs.frozen(slots=True)
@@ -132,7 +145,7 @@ class Message:
     text: str = attrs.field(validator=_check_text)
     sent_at: datetime | None = attrs.field(default=None, converter=_to_time)
     sender: str | None = attrs.field(default=None, converter=_opt_str)
-    meta: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict, repr=False)
+    meta: FrozenDict = attrs.field(default=_NO_META, converter=_to_meta, repr=False)
 
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-ready record that :meth:`Conversation.from_records` reads back."""
@@ -170,7 +183,7 @@ class Conversation:
     id: str = attrs.field(converter=str)
     messages: tuple[Message, ...] = attrs.field(converter=_messages)
     shop: str | None = attrs.field(default=None, converter=_opt_str)
-    meta: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict, repr=False)
+    meta: FrozenDict = attrs.field(default=_NO_META, converter=_to_meta, repr=False)
 
     def __attrs_post_init__(self) -> None:
         from .exceptions import MessageOrderError

@@ -1,0 +1,292 @@
+"""Specification of the analysis speed-ups: each shortcut equals the computation it replaces.
+
+- escalation: :func:`escalation` walks a conversation once with its state in local
+  variables (``_walk``); the readable walk is ``_trace`` with ``_buyer_step`` /
+  ``_agent_step`` (``_escalation_by_trace``).  Both must give the same
+  :class:`Escalation`, field for field, for any chat, policy and signals.
+- model: ``Message`` keeps a ``Role``, an aware ``datetime``, a ``str`` sender and a
+  ``FrozenDict`` meta as they are instead of converting them again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kefu_standards import _escalation
+from kefu_standards._escalation import EscalationPolicy, _escalation_by_trace, escalation
+from kefu_standards._frozendict import FrozenDict
+from kefu_standards._time import as_aware
+from kefu_standards.model import Conversation, Message, Role
+
+FIXTURES = Path(__file__).parent / "fixtures" / "escalation" / "chats.jsonl"
+_T0 = datetime(2024, 5, 6, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _fixture_chats() -> list[Conversation]:
+    out = []
+    with FIXTURES.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            out.append(Conversation.from_records(rec["messages"], id=rec["id"], tz="Asia/Shanghai"))
+    return out
+
+
+def _bundled_examples() -> list[Conversation]:
+    from kefu_standards.io import read_conversations
+    from kefu_standards.resources import data_file
+
+    return list(read_conversations(data_file("examples/conversations.jsonl")))
+
+
+# -- escalation: the fused walk equals the readable trace -----------------------------
+
+#: Texts that fire every branch of the walk: threats, emotion, repeats, nudges, thanks,
+#: acknowledgements, corrections, questions, problems, cards, info-only lines, holding
+#: replies, apologies with remedies and deadlines, refusals, impolite replies.
+_TEXTS = (
+    "在吗",
+    "人呢??",
+    "？？",
+    "发货了吗",
+    "什么时候发货啊",
+    "什么时候发货啊，我说过了",
+    "快递一直没到，太慢了",
+    "再不处理我就打12315投诉你们",
+    "给差评，找你们主管",
+    "气死了，垃圾服务",
+    "谢谢，问题解决了",
+    "好的",
+    "嗯嗯",
+    "不是这个意思，我的意思是换货",
+    "质量有问题，要退款",
+    "[ORDERID_1]",
+    "#E-s[数字x]",
+    "[数字x]",
+    "",
+    "   ",
+    "亲，您好，请稍等",
+    "稍等",
+    "非常抱歉让您久等了，马上为您补发，24小时内发出",
+    "已为您申请退款，预计[数字x]天到账",
+    "抱歉，这个无法处理，请您联系快递",
+    "不支持退换",
+    "你自己看不懂吗",
+    "爱买不买",
+    "好的呢，还有什么可以帮您",
+)
+_ROLES = ("buyer", "buyer", "agent", "agent", "bot", "system")
+_TURN = st.tuples(
+    st.sampled_from(_ROLES),
+    st.sampled_from(_TEXTS),
+    st.one_of(st.none(), st.sampled_from([0.0, 5.0, 100.0, 179.9, 180.0, 400.0, 1000.0, 4000.0])),
+)
+_POLICIES = st.sampled_from(
+    [
+        EscalationPolicy(),
+        EscalationPolicy(
+            long_wait_s=30,
+            holding_followup_s=60,
+            apology_window=1,
+            decay=0.5,
+            threat_decay=0.9,
+            average_weight=0.7,
+            repeat_similarity=0.3,
+        ),
+    ]
+)
+
+
+def _chat(turns: list[tuple[str, str, float | None]]) -> Conversation:
+    """Conversation from ``(role, text, seconds after the previous timed message or None)``."""
+    records: list[dict[str, Any]] = []
+    t = _T0
+    for role, text, gap in turns:
+        at = None
+        if gap is not None:
+            t += timedelta(seconds=gap)
+            at = t
+        records.append({"role": role, "text": text, "sent_at": at, "sender": role})
+    return Conversation.from_records(records, id="walk")
+
+
+def _toy_sentiment(text: str) -> float | None:
+    """An injected sentiment: undefined for some texts, spread over [0, 1] for the others."""
+    return None if len(text) % 5 == 0 else (len(text) % 7) / 6
+
+
+def _signals(which: str) -> tuple[Any, Any]:
+    """``(sentiment, politeness)`` for a variant: the defaults, off, or injected."""
+    if which == "default":
+        return _escalation._lazy_sentiment(), _escalation._lazy_politeness()
+    if which == "off":
+        return None, None
+    return _toy_sentiment, _escalation._lazy_politeness()
+
+
+def _assert_same(conv: Conversation, policy: EscalationPolicy, which: str) -> None:
+    sent, pol = _signals(which)
+    fast = escalation(conv, policy=policy, sentiment=sent, politeness=pol)
+    spec = _escalation_by_trace(conv, policy=policy, sentiment=sent, politeness=pol)
+    assert fast == spec
+    assert repr(fast) == repr(spec)  # the same floats, evidence and reason order
+
+
+@pytest.mark.parametrize("which", ["default", "off", "injected"])
+def test_walk_equals_the_trace_on_the_fixture_chats(which: str) -> None:
+    for conv in _fixture_chats():
+        _assert_same(conv, EscalationPolicy(), which)
+
+
+def test_walk_equals_the_trace_on_the_bundled_examples() -> None:
+    for conv in _bundled_examples():
+        _assert_same(conv, EscalationPolicy(), "default")
+
+
+#: Chats that reach each branch of the walk at least once (``role, text, gap``).
+_BRANCHES: dict[str, list[tuple[str, str, float | None]]] = {
+    "long wait, no apology after it": [
+        ("buyer", "发货了吗", 0.0),
+        ("agent", "好的呢，还有什么可以帮您", 400.0),
+        ("agent", "稍等", 5.0),
+        ("agent", "好的呢，还有什么可以帮您", 5.0),
+        ("agent", "好的", 5.0),
+    ],
+    "long wait, then an apology": [
+        ("buyer", "发货了吗", 0.0),
+        ("agent", "好的", 400.0),
+        ("agent", "非常抱歉让您久等了，马上为您补发，24小时内发出", 5.0),
+    ],
+    "holding reply followed up too late": [
+        ("buyer", "发货了吗", 0.0),
+        ("agent", "稍等", 5.0),
+        ("agent", "已为您申请退款，预计[数字x]天到账", 1000.0),
+    ],
+    "buyer chases a holding reply": [
+        ("buyer", "发货了吗", 0.0),
+        ("agent", "稍等", 5.0),
+        ("buyer", "人呢??", 100.0),
+        ("agent", "稍等", 5.0),
+        ("buyer", "什么时候发货啊，我说过了", 4000.0),
+    ],
+    "buyer keeps waiting": [
+        ("buyer", "快递一直没到，太慢了", 0.0),
+        ("buyer", "在吗", 400.0),
+        ("buyer", "再不处理我就打12315投诉你们", 1000.0),
+        ("buyer", "质量有问题，要退款", None),
+        ("agent", "抱歉，这个无法处理，请您联系快递", 5.0),
+    ],
+    "thanks, acknowledgements and info-only lines": [
+        ("buyer", "不是这个意思，我的意思是换货", 0.0),
+        ("agent", "你自己看不懂吗", 5.0),
+        ("buyer", "[ORDERID_1]", 5.0),
+        ("buyer", "嗯嗯", 5.0),
+        ("agent", "已为您申请退款，预计[数字x]天到账", 5.0),
+        ("buyer", "气死了，垃圾服务，谢谢", 5.0),
+        ("buyer", "谢谢，问题解决了", 5.0),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(_BRANCHES))
+@pytest.mark.parametrize("which", ["default", "off", "injected"])
+def test_walk_equals_the_trace_on_each_branch(name: str, which: str) -> None:
+    for policy in (EscalationPolicy(), EscalationPolicy(long_wait_s=30, apology_window=1)):
+        _assert_same(_chat(_BRANCHES[name]), policy, which)
+
+
+@settings(max_examples=300)
+@given(st.lists(_TURN, max_size=16), _POLICIES, st.sampled_from(["default", "off", "injected"]))
+def test_walk_equals_the_trace_on_any_chat(
+    turns: list[tuple[str, str, float | None]], policy: EscalationPolicy, which: str
+) -> None:
+    _assert_same(_chat(turns), policy, which)
+
+
+def test_walk_covers_the_end_of_chat_holding_lapse() -> None:
+    """A holding reply left last: the final state changes after the last message."""
+    conv = _chat([("buyer", "发货了吗", 0.0), ("agent", "稍等", 5.0)])
+    e = escalation(conv)
+    assert e.reason("holding_unfollowed") is not None
+    _assert_same(conv, EscalationPolicy(), "default")
+
+
+def test_walk_of_an_empty_chat() -> None:
+    conv = Conversation(id="empty", messages=())
+    assert escalation(conv) == _escalation_by_trace(
+        conv, policy=EscalationPolicy(), sentiment=None, politeness=None
+    )
+
+
+# -- model: Message keeps values that need no conversion ----------------------------------
+
+
+class _Str(str):
+    """A str subclass (converted to a plain str, as before)."""
+
+
+class _When(datetime):
+    """A datetime subclass (takes the general path)."""
+
+
+_NAIVE = datetime(2024, 5, 6, 9, 0)
+_AWARE = _T0
+
+
+@pytest.mark.parametrize(
+    ("role", "sent_at", "sender", "meta"),
+    [
+        (Role.BUYER, _AWARE, "jd_买家", None),
+        ("customer", _NAIVE, 12345, {"a": [1, 2]}),
+        ("客服", None, None, FrozenDict({"k": "v"})),
+        (Role.SYSTEM, _When(2024, 5, 6, 9, 0, tzinfo=timezone.utc), _Str("小美"), {}),
+        (Role.AGENT, _When(2024, 5, 6, 9, 0), "", FrozenDict()),
+    ],
+)
+def test_message_fields_equal_the_general_conversion(
+    role: Any, sent_at: datetime | None, sender: Any, meta: Any
+) -> None:
+    kwargs: dict[str, Any] = {} if meta is None else {"meta": meta}
+    m = Message(role, "好的", sent_at, sender, **kwargs)
+    assert m.role is Role.parse(role)
+    expected_time = None if sent_at is None else as_aware(sent_at)
+    assert m.sent_at == expected_time
+    assert repr(m.sent_at) == repr(expected_time)
+    assert m.sender == (None if sender is None else str(sender))
+    assert type(m.sender) is (type(None) if sender is None else str)
+    assert type(m.meta) is FrozenDict
+    assert m.meta == FrozenDict(meta)
+    assert hash(m) == hash(
+        Message(Role.parse(role), "好的", expected_time, m.sender, FrozenDict(meta))
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (lambda: Message("nobody", "x"), "unknown role"),
+        (lambda: Message(Role.BUYER, "x", "2024-05-06"), "sent_at must be a datetime"),
+        (lambda: Message(Role.BUYER, 3), "must be a str"),  # type: ignore[arg-type]
+    ],
+)
+def test_message_still_rejects_bad_values(make: Callable[[], Message], error: str) -> None:
+    from kefu_standards.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=error):
+        make()
+
+
+def test_messages_without_meta_share_one_empty_mapping() -> None:
+    a, b = Message(Role.BUYER, "a"), Message(Role.AGENT, "b")
+    assert a.meta == {}
+    assert a.meta is b.meta
+    conv = Conversation(id="c", messages=(a, b))
+    assert conv.meta == {}
+    assert type(conv.meta) is FrozenDict
