@@ -128,7 +128,9 @@ def _signals(which: str) -> tuple[Any, Any]:
         return _escalation._lazy_sentiment(), _escalation._lazy_politeness()
     if which == "off":
         return None, None
-    return _toy_sentiment, _escalation._lazy_politeness()
+    default = _escalation._lazy_politeness()
+    assert default is not None
+    return _toy_sentiment, lambda text: default(text)  # noqa: PLW0108 - not the default object
 
 
 def _assert_same(conv: Conversation, policy: EscalationPolicy, which: str) -> None:
@@ -290,3 +292,77 @@ def test_messages_without_meta_share_one_empty_mapping() -> None:
     conv = Conversation(id="c", messages=(a, b))
     assert conv.meta == {}
     assert type(conv.meta) is FrozenDict
+
+
+# -- FrozenDict and ScoreResult: the scalar fast paths ------------------------------------
+
+
+def _frozen_reference(data: Any) -> dict[str, Any]:
+    """The mapping FrozenDict held before its fast path (a comprehension over freeze)."""
+    from kefu_standards._frozendict import freeze
+
+    return {(k if type(k) is str else str(k)): freeze(v) for k, v in data.items()}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"a": 1, "b": 2.5, "c": None, "d": True, "e": "x"},
+        {1: "int key", ("t",): "tuple key"},
+        {"s": _Str("str subclass"), "l": [1, [2, {"x": 3}]], "t": (1, 2), "m": {"n": {}}},
+        {"f": FrozenDict({"k": [1]}), "set": frozenset({1})},
+    ],
+)
+def test_frozendict_holds_what_freeze_gives(data: dict[Any, Any]) -> None:
+    fd = FrozenDict(data)
+    assert fd._data == _frozen_reference(data)
+    assert [type(v) for v in fd._data.values()] == [
+        type(v) for v in _frozen_reference(data).values()
+    ]
+    assert hash(fd) == hash(FrozenDict(fd))
+
+
+@given(
+    st.dictionaries(
+        st.one_of(st.text(max_size=3), st.integers()),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=3)),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+            max_leaves=6,
+        ),
+        max_size=5,
+    )
+)
+def test_frozendict_fast_path_on_any_mapping(data: dict[Any, Any]) -> None:
+    assert repr(FrozenDict(data)._data) == repr(_frozen_reference(data))
+
+
+@pytest.mark.parametrize("score", [0.0, -0.0, 0.5, 1.0, 1, 0, None])
+def test_score_result_keeps_valid_scores(score: float | None) -> None:
+    from kefu_standards.scoring import ScoreResult
+
+    r = ScoreResult(score, (), "n/a" if score is None else "")
+    assert r.score == (None if score is None else float(score))
+    assert repr(r.score) == repr(None if score is None else float(score))
+
+
+@pytest.mark.parametrize("score", [float("nan"), -0.1, 1.0000001, float("inf"), True, "0.5"])
+def test_score_result_still_rejects_bad_scores(score: Any) -> None:
+    from kefu_standards.exceptions import ConfigError
+    from kefu_standards.scoring import ScoreResult
+
+    with pytest.raises(ConfigError):
+        ScoreResult(score)
+
+
+def test_score_result_evidence_is_still_checked() -> None:
+    from kefu_standards.evidence import Evidence
+    from kefu_standards.exceptions import ConfigError
+    from kefu_standards.scoring import ScoreResult
+
+    ev = Evidence(0, 1, "好", "kind", 1.0)
+    assert ScoreResult(1.0, (ev, ev)).evidence == (ev, ev)
+    assert ScoreResult(1.0, [ev]).evidence == (ev,)
+    with pytest.raises(ConfigError, match=r"evidence\[1\]"):
+        ScoreResult(1.0, (ev, "not evidence"))  # type: ignore[arg-type]

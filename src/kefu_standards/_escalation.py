@@ -1019,6 +1019,7 @@ def _clear_caches() -> None:
     """Empty every per-text cache escalation keeps (for tests and cold benchmarks)."""
     _buyer_text.cache_clear()
     _agent_text.cache_clear()
+    _default_impolite.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
     for fn in _defaults():
@@ -1068,6 +1069,25 @@ def _trace(
     return _Trace(tuple(rows), tuple(t.events))
 
 
+def _politeness_fn() -> PolitenessFn | None:
+    """Return the default politeness signal if it is loaded (never loads it)."""
+    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=65536)
+def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...]]:
+    """``(impolite, impolite markers)`` of *text* under the default politeness (cached).
+
+    What :func:`_agent_step` reads from a politeness result: the label says
+    impolite or a marker of :data:`_IMPOLITE_KINDS` fired.
+    """
+    fn = _lazy_politeness()
+    assert fn is not None  # only called when the default signal is on
+    result = fn(text)
+    bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
+    return result.label == "impolite" or bool(bad), bad
+
+
 def _walk(
     messages: Sequence[Message],
     *,
@@ -1093,6 +1113,12 @@ def _walk(
     offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
     buyer, agent, impolite_kinds = Role.BUYER, Role.AGENT, _IMPOLITE_KINDS
     buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
+    # the default sentiment's per-text cache read directly (what its __call__ does first)
+    cached = sentiment._cache.get if isinstance(sentiment, _BatchedSentiment) else None
+    # the default politeness's verdict per text (cached; any other function is called as is)
+    verdict = (
+        _default_impolite if politeness is not None and politeness is _politeness_fn() else None
+    )
     events: list[_Event] = []
     add = events.append
     logits: list[float] = []
@@ -1152,7 +1178,9 @@ def _walk(
                         _Event("negative_emotion", i, _cue_evidence(emotion, i, "negative_emotion"))
                     )
                 if sentiment is not None and bt.content:
-                    pos = sentiment(msg.text)
+                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
+                    if pos is _MISSING:
+                        pos = sentiment(msg.text)
                     neg = 0.0 if pos is None else 0.5 - float(pos)
                     negativity_now = neg
                     negativity_avg = neg if first else (1 - w) * negativity_avg + w * neg
@@ -1224,7 +1252,9 @@ def _walk(
             at = agent_text(msg.text)
             if at.content:
                 if sentiment is not None:
-                    pos = sentiment(msg.text)
+                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
+                    if pos is _MISSING:
+                        pos = sentiment(msg.text)
                     if pos is not None:
                         n_agent += 1
                         neg = 0.5 - float(pos)
@@ -1268,9 +1298,13 @@ def _walk(
                 if at.holding:
                     holding_at = i
                 if politeness is not None:
-                    result = politeness(msg.text)
-                    bad = tuple(e for e in result.evidence if e.kind in impolite_kinds)
-                    if result.label == "impolite" or bad:
+                    if verdict is not None:
+                        impolite, bad = verdict(msg.text)
+                    else:
+                        result = politeness(msg.text)
+                        bad = tuple(e for e in result.evidence if e.kind in impolite_kinds)
+                        impolite = result.label == "impolite" or bool(bad)
+                    if impolite:
                         agent_impolite += 1.0
                         spans = tuple(e.at(i) for e in bad) or (
                             _whole(msg, i, "agent_impolite", "impolite"),
@@ -1438,7 +1472,10 @@ def escalation(
     logits, final, events = _walk(
         conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=model
     )
-    per_message = tuple([round(_sigmoid(z), 6) for z in logits])
+    exp = math.exp  # _sigmoid, inlined: it runs once per message
+    per_message = tuple(
+        [round(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)), 6) for z in logits]
+    )
     score = round(_sigmoid(_outcome_logit(final, model)), 6)
     level = policy.alert_level(score, per_message[-1])
     return Escalation(score, level, _reasons(_Trace((final,), tuple(events)), model), per_message)

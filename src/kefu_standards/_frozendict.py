@@ -16,13 +16,13 @@ class FrozenDict(Mapping[str, Any]):
     _hash: int | None
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        items = (
-            {}
-            if data is None
-            else {(k if type(k) is str else str(k)): freeze(v) for k, v in data.items()}
-        )
-        object.__setattr__(self, "_data", items)
-        object.__setattr__(self, "_hash", None)
+        items: dict[str, Any] = {}
+        if data is not None:
+            scalars = _SCALARS
+            for k, v in data.items():  # a plain loop: results are built for every conversation
+                items[k if type(k) is str else str(k)] = v if type(v) in scalars else freeze(v)
+        _set_data(self, items)
+        _set_hash(self, None)
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -61,6 +61,10 @@ class FrozenDict(Mapping[str, Any]):
 
 #: Types :func:`freeze` returns unchanged at once (exact types: subclasses take the general path).
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# the slots' own setters (what object.__setattr__ finds, without the look-up)
+_set_data: Any = vars(FrozenDict)["_data"].__set__
+_set_hash: Any = vars(FrozenDict)["_hash"].__set__
 
 
 def freeze(value: Any) -> Any:
