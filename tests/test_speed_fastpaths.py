@@ -366,3 +366,77 @@ def test_score_result_evidence_is_still_checked() -> None:
     assert ScoreResult(1.0, [ev]).evidence == (ev,)
     with pytest.raises(ConfigError, match=r"evidence\[1\]"):
         ScoreResult(1.0, (ev, "not evidence"))  # type: ignore[arg-type]
+
+
+# -- dimension scorers: the default politeness read through per-text caches -----------------
+
+
+def _default_politeness_fn() -> Callable[[str], Any]:
+    """The default politeness as an injected function (so the scorers take the general path)."""
+    from kefu_standards._dimensions import _default_politeness
+
+    return lambda text: _default_politeness(text)  # noqa: PLW0108 - a new object on purpose
+
+
+def _politeness_scorers() -> list[tuple[Any, Any]]:
+    """``(default scorer, the same scorer with the default politeness injected)`` pairs."""
+    from kefu_standards._dimensions import (
+        NoInsultScorer,
+        ServiceAttitudeScorer,
+        StressResilienceScorer,
+    )
+
+    fn = _default_politeness_fn()
+    return [
+        (ServiceAttitudeScorer(), ServiceAttitudeScorer(politeness=fn)),
+        (StressResilienceScorer(), StressResilienceScorer(politeness=fn)),
+        (NoInsultScorer(), NoInsultScorer(politeness=fn)),
+        (NoInsultScorer(model_threshold=0.1), NoInsultScorer(politeness=fn, model_threshold=0.1)),
+    ]
+
+
+def _assert_scorers_agree(conv: Conversation) -> None:
+    for cached, general in _politeness_scorers():
+        a, b = cached.score(conv), general.score(conv)
+        assert a == b, cached.name
+        assert repr(a) == repr(b), cached.name
+
+
+def test_cached_politeness_reads_agree_on_the_fixture_chats() -> None:
+    for conv in [*_fixture_chats(), *_bundled_examples()]:
+        _assert_scorers_agree(conv)
+
+
+@given(st.lists(_TURN, max_size=12))
+def test_cached_politeness_reads_agree_on_any_chat(
+    turns: list[tuple[str, str, float | None]],
+) -> None:
+    _assert_scorers_agree(_chat(turns))
+
+
+@pytest.mark.parametrize("text", _TEXTS)
+def test_per_text_politeness_caches_equal_their_definition(text: str) -> None:
+    from kefu_standards._dimensions import (
+        _RUDE,
+        _default_insults,
+        _default_politeness,
+        _default_rude,
+        _insults,
+        _neg_hits,
+    )
+
+    p = _default_politeness(text)
+    assert _default_rude(text) == (p, tuple(_neg_hits(p, _RUDE)))
+    for threshold in (0.1, 0.9):
+        assert _default_insults(text, threshold) == _insults(p, threshold)
+
+
+def test_view_rows_are_the_named_tuples_the_constructor_builds() -> None:
+    from kefu_standards._dimensions import _Msg, _side, _text_cues, _view
+
+    for conv in _bundled_examples():
+        view = _view(conv)
+        for i, (row, m) in enumerate(zip(view, conv.messages, strict=True)):
+            assert type(row) is _Msg
+            assert row == _Msg(i, m.role, m.text, *_text_cues(_side(m.role), m.text))
+            assert row.index == i

@@ -218,10 +218,11 @@ _SIDE_OF = {_BUYER: "buyer", _AGENT: "agent"}  # :func:`_side` as a look-up
 @_identity_cache(maxsize=16)
 def _view(conversation: Conversation) -> _View:
     """Return the per-message cues of *conversation* (cached: every dimension reads it)."""
-    side, cues = _SIDE_OF.get, _text_cues
+    side, cues, new = _SIDE_OF.get, _text_cues, tuple.__new__
+    # tuple.__new__(_Msg, ...) is what _Msg(...) returns, without its Python-level __new__
     view = _View(
         [
-            _Msg(i, m.role, m.text, *cues(side(m.role, "system"), m.text))
+            new(_Msg, (i, m.role, m.text, *cues(side(m.role, "system"), m.text)))
             for i, m in enumerate(conversation.messages)
         ]
     )
@@ -326,7 +327,9 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     shared = _shared_sentiment()
     if shared is not None:  # the per-text cache escalation fills for the same buyer texts
         shared.prime(texts)
-        return [shared(t) for t in texts]
+        # read the cache directly (what shared(t) does first), else score the text
+        get, missing = shared._cache.get, _NOT_CACHED
+        return [v if (v := get(t, missing)) is not missing else shared(t) for t in texts]
     try:
         from ._sentiment import sentiment_scores
 
@@ -336,17 +339,32 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     return [None if math.isnan(x) else float(x) for x in scores]
 
 
+_NOT_CACHED: Any = object()
+
+
 def _shared_sentiment() -> Any:
     """Return escalation's cached default sentiment (``None`` when it is off or missing).
 
     It holds ``None if isnan(p) else float(p)`` of ``sentiment_scores`` per raw
     text, exactly what :func:`_sentiments` computes, so one cache serves both.
     """
+    loader = _escalation_parts()[0]
+    return None if loader is None else loader()
+
+
+@functools.cache
+def _escalation_parts() -> tuple[Any, Any, Any]:
+    """Return escalation's ``_lazy_sentiment``, ``_repeats`` and ``bigram_set``.
+
+    Imported on first use (not at import), once rather than on every call;
+    ``(None, None, None)`` when escalation is missing (documented fallback).
+    """
     try:
-        from ._escalation import _lazy_sentiment
+        from ._cues import bigram_set
+        from ._escalation import _lazy_sentiment, _repeats
     except ImportError:  # pragma: no cover - documented fallback
-        return None
-    return _lazy_sentiment()
+        return None, None, None
+    return _lazy_sentiment, _repeats, bigram_set
 
 
 @_identity_cache(maxsize=16)
@@ -372,7 +390,7 @@ def _risk_trajectory(esc: Any, n: int) -> tuple[float, ...] | None:
     per_message = getattr(esc, "per_message", None) if esc is not None else None
     if not per_message or len(per_message) != n:
         return None
-    return tuple(float(x) for x in per_message)
+    return tuple(map(float, per_message))
 
 
 def _reason_indexes(esc: Any, kinds: frozenset[str]) -> dict[int, str]:
@@ -439,6 +457,21 @@ def _neg_hits(p: Any, kinds: frozenset[str]) -> list[Evidence]:
 _RUDE = frozenset({"banned_phrase", "harsh_tone", "offensive"})
 
 
+def _rude_of(fn: Callable[[str], Any] | None, text: str) -> tuple[Any, Sequence[Evidence]]:
+    """``(politeness result, its rude markers)``: :func:`_neg_hits` of ``_RUDE``."""
+    if fn is not None:
+        p = fn(text)
+        return p, _neg_hits(p, _RUDE)
+    return _default_rude(text)
+
+
+@functools.lru_cache(maxsize=32768)
+def _default_rude(text: str) -> tuple[Any, tuple[Evidence, ...]]:
+    """:func:`_rude_of` under the default politeness (cached by text: replies repeat)."""
+    p = _default_politeness(text)
+    return p, tuple(_neg_hits(p, _RUDE))
+
+
 def _check_fn(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not callable(value):
         msg = f"{attr.name} must be a callable or None (the library default), got {value!r}"
@@ -487,7 +520,9 @@ class ProductKnowledgeScorer:
             per_q.append(1.0 if spec and not ign else 0.6 if spec else 0.0 if ign else 0.5)
             for m in block:
                 evidence += m.evidence("specific", 1.0) + m.evidence("ignorance", -1.0)
-        advice = [e for m in _agents(view) for e in m.evidence("advice", 0.5)]
+        advice = [
+            e for m in _agents(view) if "advice" in m.kinds for e in m.evidence("advice", 0.5)
+        ]
         base = sum(per_q) / len(per_q)
         value = _clip(base + (self.advice_bonus if advice else 0.0))
         details = {"questions": len(per_q), "answered_specifically": base, "advice": len(advice)}
@@ -499,9 +534,8 @@ class ProductKnowledgeScorer:
 
 def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
     """Buyer messages that say they repeat themselves, or re-ask an answered question."""
-    from ._cues import bigram_set
-    from ._escalation import _repeats as _repeats_any  # any(is_repeat_of(..., min_bigrams=3))
-
+    # _repeats_any is any(is_repeat_of(..., min_bigrams=3))
+    _, _repeats_any, bigram_set = _escalation_parts()
     out: list[_Msg] = []
     asked: list[frozenset[str]] = []
     answered_since = False
@@ -672,17 +706,19 @@ class ServiceAttitudeScorer:
             return na
         agents = _agents(view)
         evidence: list[Evidence] = []
-        greet = [e for m in agents[:2] for e in m.evidence("greeting", 0.5)]
-        close = [e for m in agents[-3:] for e in m.evidence("closing", 0.5)]
+        greet = [
+            e for m in agents[:2] if "greeting" in m.kinds for e in m.evidence("greeting", 0.5)
+        ]
+        close = [e for m in agents[-3:] if "closing" in m.kinds for e in m.evidence("closing", 0.5)]
         evidence += greet[:1] + close[:1]
         counts = dict.fromkeys(_RUDE, 0)
         signal = False
         for m in agents:
-            p = _politeness_of(self.politeness, m.text)
+            p, rude = _rude_of(self.politeness, m.text)
             if p is None:
                 continue
             signal = True
-            for e in _neg_hits(p, _RUDE):
+            for e in rude:
                 counts[e.kind] += 1
                 evidence.append(e.at(m.index))
         value = (
@@ -701,6 +737,7 @@ class ServiceAttitudeScorer:
 
 
 _CLOSED_KINDS = frozenset({"gratitude"})
+_OPEN_KINDS = frozenset({"open_issue"})
 _BUYER_UNHAPPY = ("negative", "resignation")
 
 
@@ -716,11 +753,11 @@ def _buyer_close(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]
     last = next((m for m in reversed(view) if m.role is _BUYER and m.content), None)
     if last is None:
         return 0.5, []
-    unhappy = any((k in last.kinds) for k in _BUYER_UNHAPPY) or ("problem" in last.kinds)
+    unhappy = not last.kinds.isdisjoint(_BUYER_UNHAPPY) or ("problem" in last.kinds)
     thanks = last.index in _reason_indexes(esc, _CLOSED_KINDS) or ("accept" in last.kinds)
     if thanks and not unhappy:
         return 1.0, [_text_ev(last, "accepted", 0.5)]
-    flagged = last.index in _reason_indexes(esc, frozenset({"open_issue"}))
+    flagged = last.index in _reason_indexes(esc, _OPEN_KINDS)
     if unhappy or (last.question and not thanks) or (flagged and not thanks):
         return 0.0, [_text_ev(last, "left_open", -1.0)]
     return 0.5, []
@@ -781,8 +818,8 @@ class ProblemHandlingScorer:
             return ScoreResult.na("the buyer raised no problem")
         evidence = view[first].evidence("problem", -0.5)
         after = [m for m in view[first + 1 :] if m.role is _AGENT and m.content]
-        remedy = [e for m in after for e in m.evidence("solution", 1.0)]
-        deadline = [e for m in after for e in m.evidence("deadline", 0.5)]
+        remedy = [e for m in after if "solution" in m.kinds for e in m.evidence("solution", 1.0)]
+        deadline = [e for m in after if "deadline" in m.kinds for e in m.evidence("deadline", 0.5)]
         deadline += [
             Evidence(start, end, found, "deadline", 0.5, "time", m.index)
             for m in after
@@ -887,7 +924,7 @@ def _persisting(view: Sequence[_Msg], answered_at: int | None) -> list[_Msg]:
         if m.role is _BUYER
         and m.content
         and (
-            any((k in m.kinds) for k in _BUYER_UNHAPPY)
+            not m.kinds.isdisjoint(_BUYER_UNHAPPY)
             or (("problem" in m.kinds) and "accept" not in m.kinds)
         )
     ]
@@ -947,9 +984,9 @@ class StressResilienceScorer:
             rude: list[Evidence] = []
             labels: list[str | None] = []
             for m in block:
-                pol = _politeness_of(self.politeness, m.text)
+                pol, hits = _rude_of(self.politeness, m.text)
                 labels.append(getattr(pol, "label", None))
-                rude += [e.at(m.index) for e in _neg_hits(pol, _RUDE)]
+                rude += [e.at(m.index) for e in hits]
             evidence += rude
             if rude or "impolite" in labels:
                 per.append(_clip(0.4 - 0.2 * max(0, len(rude) - 1)))
@@ -1141,7 +1178,12 @@ class ResponsibilityScorer:
         )
         verified: float | None = None
         if order_context:
-            checks = [e for m in agents for e in m.evidence("verification", 1.0)]
+            checks = [
+                e
+                for m in agents
+                if "verification" in m.kinds
+                for e in m.evidence("verification", 1.0)
+            ]
             checks += [
                 _text_ev(m, "verification", 1.0, "order id") for m in agents if "ORDERID" in m.text
             ]
@@ -1169,6 +1211,30 @@ class ResponsibilityScorer:
 # -- critical items (一票否决) ----------------------------------------------------
 
 
+def _insults(p: Any, threshold: float) -> tuple[Evidence, ...]:
+    """Return the markers of politeness result *p* that count as an insult (none for None)."""
+    if p is None:
+        return ()
+    fired: list[Evidence] = []
+    for e in getattr(p, "evidence", ()):
+        lexicon_insult = e.kind == "offensive" and not e.rule.startswith("model:")
+        contempt = e.kind == "banned_phrase" and "contempt" in e.rule
+        model = (
+            e.kind == "offensive"
+            and e.rule.startswith("model:")
+            and (getattr(p, "offensive", None) or 0.0) >= threshold
+        )
+        if lexicon_insult or contempt or model:
+            fired.append(e)
+    return tuple(fired)
+
+
+@functools.lru_cache(maxsize=32768)
+def _default_insults(text: str, threshold: float) -> tuple[Evidence, ...]:
+    """:func:`_insults` under the default politeness (cached by text: replies repeat)."""
+    return _insults(_default_politeness(text), threshold)
+
+
 @attrs.frozen(slots=True)
 class NoInsultScorer:
     """Critical: the agent insulted the buyer (0 = fired, 1 = clean).
@@ -1192,20 +1258,13 @@ class NoInsultScorer:
         if (na := _need_agent(view)) is not None:
             return na
         fired: list[Evidence] = []
+        fn, threshold = self.politeness, self.model_threshold
         for m in _agents(view):
-            p = _politeness_of(self.politeness, m.text)
-            if p is None:
-                continue
-            for e in getattr(p, "evidence", ()):
-                lexicon_insult = e.kind == "offensive" and not e.rule.startswith("model:")
-                contempt = e.kind == "banned_phrase" and "contempt" in e.rule
-                model = (
-                    e.kind == "offensive"
-                    and e.rule.startswith("model:")
-                    and (getattr(p, "offensive", None) or 0.0) >= self.model_threshold
-                )
-                if lexicon_insult or contempt or model:
-                    fired.append(e.at(m.index))
+            if fn is None:
+                found = _default_insults(m.text, threshold)
+            else:
+                found = _insults(fn(m.text), threshold)
+            fired += [e.at(m.index) for e in found]
         if fired:
             first = fired[0]
             reason = f"the agent insulted the buyer: {first.text!r} (message {first.message_index})"
@@ -1236,7 +1295,12 @@ class MoneyPromiseScorer:
         for m in view:
             if m.role is not _AGENT and m.role is not _BUYER and ("money_arranged" in m.kinds):
                 arranged = True
-            elif m.role is _AGENT and not arranged and "status" not in m.kinds:
+            elif (
+                m.role is _AGENT
+                and not arranged
+                and "status" not in m.kinds
+                and "money_promise" in m.kinds
+            ):
                 fired += m.evidence("money_promise", -1.0, "money promise not arranged")
         if fired:
             first = fired[0]
