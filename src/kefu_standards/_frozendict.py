@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 __all__ = ["FrozenDict", "freeze"]
@@ -32,6 +32,28 @@ class FrozenDict(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    # The read methods below are those of Mapping, answered by the dict itself (the
+    # mixins would go through __iter__ and __getitem__ in Python for every key).
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value of *key*, or *default*."""
+        return self._data.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """Return a read-only view of the keys."""
+        return self._data.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """Return a read-only view of the values."""
+        return self._data.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """Return a read-only view of the ``(key, value)`` pairs."""
+        return self._data.items()
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("FrozenDict is immutable")
