@@ -440,3 +440,47 @@ def test_view_rows_are_the_named_tuples_the_constructor_builds() -> None:
             assert type(row) is _Msg
             assert row == _Msg(i, m.role, m.text, *_text_cues(_side(m.role), m.text))
             assert row.index == i
+
+
+# -- FrozenDict reads and Evidence.at answer as the general code did -------------------------
+
+
+@pytest.mark.parametrize("data", [{}, {"a": 1, "b": [1, 2]}, {"transfer": True, "x": None}])
+def test_frozendict_reads_equal_the_mapping_mixins(data: dict[str, Any]) -> None:
+    from collections.abc import ItemsView, KeysView, Mapping, ValuesView
+
+    fd = FrozenDict(data)
+    assert list(fd.items()) == list(ItemsView(fd))
+    assert list(fd.keys()) == list(KeysView(fd))
+    assert list(fd.values()) == list(ValuesView(fd))
+    assert fd.items() == ItemsView(fd)
+    assert fd.keys() == KeysView(fd)
+    assert isinstance(fd.items(), ItemsView)
+    assert isinstance(fd.keys(), KeysView)
+    assert isinstance(fd.values(), ValuesView)
+    for key in ("a", "transfer", "missing"):
+        assert (key in fd) is Mapping.__contains__(fd, key)
+        assert fd.get(key) == Mapping.get(fd, key)
+        assert fd.get(key, "default") == Mapping.get(fd, key, "default")
+    with pytest.raises(TypeError):
+        [] in fd  # noqa: B015 - unhashable, as for the mixin  # type: ignore[comparison-overlap]
+
+
+@given(
+    st.integers(0, 50),
+    st.integers(0, 50),
+    st.text(max_size=4),
+    st.floats(-3, 3),
+    st.one_of(st.none(), st.integers(0, 99)),
+)
+def test_evidence_at_equals_evolve(
+    start: int, length: int, text: str, weight: float, index: int | None
+) -> None:
+    import attrs
+
+    from kefu_standards.evidence import Evidence
+
+    e = Evidence(start, start + length, text, "kind", weight, "rule", index)
+    moved = e.at(7)
+    assert moved == attrs.evolve(e, message_index=7)
+    assert repr(moved) == repr(attrs.evolve(e, message_index=7))
