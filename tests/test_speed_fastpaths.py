@@ -484,3 +484,35 @@ def test_evidence_at_equals_evolve(
     moved = e.at(7)
     assert moved == attrs.evolve(e, message_index=7)
     assert repr(moved) == repr(attrs.evolve(e, message_index=7))
+
+
+# -- analyze: problem markers kept per agent text ----------------------------------------
+
+
+def _reference_hits(conv: Conversation) -> tuple[Any, ...]:
+    """The politeness problem hits of *conv*, computed without the per-text cache."""
+    from kefu_standards._politeness import politeness_many
+    from kefu_standards.analysis import PROBLEM_KINDS
+    from kefu_standards.text import has_content
+
+    idx = [i for i, m in enumerate(conv.messages) if m.role is Role.AGENT and has_content(m.text)]
+    scored = politeness_many([conv.messages[i].text for i in idx]) if idx else []
+    return tuple(
+        e.at(i)
+        for i, p in zip(idx, scored, strict=True)
+        if p.score is not None
+        for e in p.evidence
+        if e.kind in PROBLEM_KINDS
+    )
+
+
+def test_problem_hits_equal_the_uncached_filter() -> None:
+    from kefu_standards.analysis import analyze_conversation
+
+    for conv in [
+        *_fixture_chats(),
+        *_bundled_examples(),
+        _chat([("agent", t, 1.0) for t in _TEXTS]),
+    ]:
+        for _ in range(2):  # cold, then cached
+            assert analyze_conversation(conv).hits == _reference_hits(conv)

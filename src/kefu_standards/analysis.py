@@ -111,6 +111,26 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
     return tuple((k, tuple(v)) for k, v in out.items())
 
 
+#: Problem markers (``PROBLEM_KINDS``) of the politeness result of each agent text seen.
+_PROBLEMS: dict[str, tuple[Evidence, ...]] = {}
+_PROBLEMS_LIMIT = 65536
+
+
+def _problem_markers(text: str, result: Any) -> tuple[Evidence, ...]:
+    """Return the evidence of *result* (the politeness of *text*) of a ``PROBLEM_KINDS`` kind.
+
+    Kept by text, since the result depends on the text alone and replies repeat;
+    the cache is emptied when full (it refills with the texts that matter).
+    """
+    found = _PROBLEMS.get(text)
+    if found is None:
+        found = tuple([e for e in result.evidence if e.kind in PROBLEM_KINDS])
+        if len(_PROBLEMS) >= _PROBLEMS_LIMIT:
+            _PROBLEMS.clear()
+        _PROBLEMS[text] = found
+    return found
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -183,7 +203,9 @@ def _analyze_one(
             impolite += 1
             per_agent_bad[who] = per_agent_bad.get(who, 0) + 1
         if p.evidence:
-            hits.extend(e.at(i) for e in p.evidence if e.kind in PROBLEM_KINDS)
+            found = _problem_markers(messages[i].text, p)
+            if found:
+                hits += [e.at(i) for e in found]
 
     esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
     a = assess(conv)
