@@ -516,3 +516,24 @@ def test_problem_hits_equal_the_uncached_filter() -> None:
     ]:
         for _ in range(2):  # cold, then cached
             assert analyze_conversation(conv).hits == _reference_hits(conv)
+
+
+def test_assessment_dimensions_equal_a_frozendict_of_them() -> None:
+    from kefu_standards.competency import assess
+
+    for conv in [*_bundled_examples(), *_fixture_chats()]:
+        dims = assess(conv).dimensions
+        assert type(dims) is FrozenDict
+        assert dims == FrozenDict(dict(dims))
+        assert repr(dims) == repr(FrozenDict(dict(dims)))
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"a": 1, "b": None}, {"f": FrozenDict({"x": (1, 2)}), "s": frozenset({1})}]
+)
+def test_of_frozen_equals_the_constructor(data: dict[str, Any]) -> None:
+    fd = FrozenDict._of_frozen(data)
+    assert fd == FrozenDict(data)
+    assert repr(fd) == repr(FrozenDict(data))
+    assert hash(fd) == hash(FrozenDict(data))
+    assert fd._data is not data  # copied

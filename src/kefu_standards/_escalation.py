@@ -1193,7 +1193,11 @@ def _walk(
                 count = bt.repeat_count
                 evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
                 grams = bt.grams
-                if len(grams) >= 3 and _repeats(grams, buyer_bigrams[-10:], similarity):
+                if (
+                    len(grams) >= 3
+                    and buyer_bigrams  # _repeats of no earlier message is False
+                    and _repeats(grams, buyer_bigrams[-10:], similarity)
+                ):
                     count += 1.0
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
                 if nudges and not first:

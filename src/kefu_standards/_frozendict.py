@@ -24,6 +24,19 @@ class FrozenDict(Mapping[str, Any]):
         _set_data(self, items)
         _set_hash(self, None)
 
+    @classmethod
+    def _of_frozen(cls, data: dict[str, Any]) -> FrozenDict:
+        """Return ``FrozenDict(data)`` for a dict of ``str`` keys whose values are all immutable.
+
+        For values :func:`freeze` returns unchanged (scalars, frozen attrs objects,
+        FrozenDicts): the result equals ``FrozenDict(data)`` without a call per value.
+        The caller vouches for the values; *data* is copied.
+        """
+        out = object.__new__(cls)
+        _set_data(out, dict(data))
+        _set_hash(out, None)
+        return out
+
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 

@@ -678,8 +678,10 @@ def assess(
         reason = "一票否决 (critical item failed): " + "; ".join(
             f"{f.label}: {f.reason}" for f in failures
         )
+    # the values are frozen DimensionScores, which freeze() keeps as they are
+    dims_frozen = FrozenDict._of_frozen(dims)
     return Assessment(
-        conversation.id, total, FrozenDict(dims), tuple(failures), before, reason, card.name
+        conversation.id, total, dims_frozen, tuple(failures), before, reason, card.name
     )
 
 
