@@ -537,3 +537,71 @@ def test_of_frozen_equals_the_constructor(data: dict[str, Any]) -> None:
     assert repr(fd) == repr(FrozenDict(data))
     assert hash(fd) == hash(FrozenDict(data))
     assert fd._data is not data  # copied
+
+
+# -- Evidence: the written-out __init__ is the one attrs generates --------------------------
+
+
+def _attrs_evidence_class() -> type:
+    """Evidence as attrs would build it (generated __init__), for comparison."""
+    import attrs
+
+    from kefu_standards.evidence import _check_span
+
+    @attrs.frozen(slots=True)
+    class Generated:
+        start: int = attrs.field(validator=_check_span)
+        end: int
+        text: str
+        kind: str
+        weight: float = attrs.field(converter=float)
+        rule: str = ""
+        message_index: int | None = None
+
+    return Generated
+
+
+_GENERATED = _attrs_evidence_class()
+
+
+@given(
+    st.integers(-3, 40),
+    st.integers(-3, 40),
+    st.text(max_size=3),
+    st.one_of(st.floats(allow_nan=False), st.integers(-5, 5), st.booleans()),
+    st.one_of(st.none(), st.integers(0, 9)),
+)
+def test_evidence_init_equals_the_generated_one(
+    start: int, end: int, text: str, weight: float, index: int | None
+) -> None:
+    import attrs
+
+    from kefu_standards.evidence import Evidence
+    from kefu_standards.exceptions import ConfigError
+
+    args = (start, end, text, "kind", weight, "rule", index)
+    if start < 0 or end < start:
+        with pytest.raises(ConfigError, match="0 <= start <= end"):
+            Evidence(*args)
+        with pytest.raises(ConfigError, match="0 <= start <= end"):
+            _GENERATED(*args)
+        return
+    mine, generated = Evidence(*args), _GENERATED(*args)
+    assert attrs.astuple(mine) == attrs.astuple(generated)
+    assert [type(v) for v in attrs.astuple(mine)] == [type(v) for v in attrs.astuple(generated)]
+    assert Evidence(start, end, text, "kind", weight) == Evidence(
+        start=start, end=end, text=text, kind="kind", weight=weight, rule="", message_index=None
+    )
+
+
+def test_evidence_span_check_follows_the_attrs_switch() -> None:
+    import attrs
+
+    from kefu_standards.evidence import Evidence
+
+    attrs.validators.set_disabled(True)
+    try:
+        assert Evidence(-1, 0, "", "kind", 1).start == -1
+        assert _GENERATED(-1, 0, "", "kind", 1).start == -1
+    finally:
+        attrs.validators.set_disabled(False)
