@@ -605,3 +605,13 @@ def test_evidence_span_check_follows_the_attrs_switch() -> None:
         assert _GENERATED(-1, 0, "", "kind", 1).start == -1
     finally:
         attrs.validators.set_disabled(False)
+
+
+def test_shared_fixed_results_equal_fresh_ones() -> None:
+    from kefu_standards._dimensions import _clean, _na
+    from kefu_standards.scoring import ScoreResult
+
+    assert _na("the buyer raised no problem") == ScoreResult.na("the buyer raised no problem")
+    assert _na("x") is _na("x")
+    assert _clean() == ScoreResult(1.0, (), "", {"hits": 0})
+    assert repr(_clean()) == repr(ScoreResult(1.0, (), "", {"hits": 0}))

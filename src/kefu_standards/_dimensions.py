@@ -266,8 +266,20 @@ def _unhelpful_evidence(m: _Msg) -> list[Evidence]:
 
 def _need_agent(view: Sequence[_Msg]) -> ScoreResult | None:
     if not _agents(view):
-        return ScoreResult.na("no agent message with content: nothing to assess")
+        return _na("no agent message with content: nothing to assess")
     return None
+
+
+@functools.cache
+def _na(reason: str) -> ScoreResult:
+    """``ScoreResult.na(reason)`` for a fixed reason, built once (results are immutable)."""
+    return ScoreResult.na(reason)
+
+
+@functools.cache
+def _clean() -> ScoreResult:
+    """Return the result of a critical item that did not fire (built once: it is immutable)."""
+    return ScoreResult(1.0, (), "", {"hits": 0})
 
 
 def _clip(x: float) -> float:
@@ -506,7 +518,7 @@ class ProductKnowledgeScorer:
             if m.role is _BUYER and m.question and ("product_topic" in m.kinds)
         ]
         if not positions:
-            return ScoreResult.na("the buyer asked no product question")
+            return _na("the buyer asked no product question")
         evidence: list[Evidence] = []
         per_q: list[float] = []
         for p in positions:
@@ -621,7 +633,7 @@ class CommunicationScorer:
         if (na := _need_agent(view)) is not None:
             return na
         if not _buyers(view):
-            return ScoreResult.na("no buyer message: no communication to assess")
+            return _na("no buyer message: no communication to assess")
         evidence: list[Evidence] = []
         asked = answered = 0
         for p, m in enumerate(view):
@@ -815,7 +827,7 @@ class ProblemHandlingScorer:
             (p for p, m in enumerate(view) if m.role is _BUYER and ("problem" in m.kinds)), None
         )
         if first is None:
-            return ScoreResult.na("the buyer raised no problem")
+            return _na("the buyer raised no problem")
         evidence = view[first].evidence("problem", -0.5)
         after = [m for m in view[first + 1 :] if m.role is _AGENT and m.content]
         remedy = [e for m in after if "solution" in m.kinds for e in m.evidence("solution", 1.0)]
@@ -967,7 +979,7 @@ class StressResilienceScorer:
             if ("negative" in view[p].kinds) or (s is not None and s < self.negative_below)
         ]
         if not negative:
-            return ScoreResult.na("the buyer was never negative: nothing to withstand")
+            return _na("the buyer was never negative: nothing to withstand")
         evidence: list[Evidence] = []
         per: list[float] = []
         seen: set[int] = set()
@@ -1046,7 +1058,7 @@ class TeamworkScorer:
             return na
         transfers = _transfers(view, conversation)
         if not transfers:
-            return ScoreResult.na("no transfer (转接) in the conversation")
+            return _na("no transfer (转接) in the conversation")
         repeats = {m.index for m in _repeats(view)}
         evidence: list[Evidence] = []
         per: list[float] = []
@@ -1076,7 +1088,7 @@ class DataAnalysisScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Return N/A: data analysis is an agent-level KPI, not a chat property."""
-        return ScoreResult.na(
+        return _na(
             "数据分析 is not observable in one conversation; at agent level pass "
             "kpi_scorer= to profile_agent()"
         )
@@ -1094,7 +1106,7 @@ class ContinuousLearningScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Return N/A: learning is a trend across periods, see ``profile_agent``."""
-        return ScoreResult.na(
+        return _na(
             "持续学习 needs the agent's history: it is the trend of totals across "
             "periods in profile_agent()"
         )
@@ -1197,7 +1209,7 @@ class ResponsibilityScorer:
             evidence += [e for m in deflections for e in m.evidence("deflection", -1.0)]
         parts = [x for x in (_mean(kept), verified, ownership) if x is not None]
         if not parts:
-            return ScoreResult.na("no promise made, no order to verify and no problem raised")
+            return _na("no promise made, no order to verify and no problem raised")
         details = {
             "promises": len(kept),
             "kept": _mean(kept),
@@ -1269,7 +1281,7 @@ class NoInsultScorer:
             first = fired[0]
             reason = f"the agent insulted the buyer: {first.text!r} (message {first.message_index})"
             return ScoreResult(0.0, tuple(fired), reason, {"hits": len(fired)})
-        return ScoreResult(1.0, (), "", {"hits": 0})
+        return _clean()
 
 
 @attrs.frozen(slots=True)
@@ -1309,7 +1321,7 @@ class MoneyPromiseScorer:
                 f"(message {first.message_index})"
             )
             return ScoreResult(0.0, tuple(fired), reason, {"hits": len(fired)})
-        return ScoreResult(1.0, (), "", {"hits": 0})
+        return _clean()
 
 
 # -- adapters: the library's analysers as contract-keeping scorers -----------------------
@@ -1367,7 +1379,7 @@ class EscalationRiskScorer:
         esc = _escalation_of(self.escalation, conversation)
         risk = getattr(esc, "score", None) if esc is not None else None
         if risk is None or isinstance(risk, bool) or not isinstance(risk, (int, float)):
-            return ScoreResult.na("escalation risk is undefined for this conversation")
+            return _na("escalation risk is undefined for this conversation")
         reasons = [r for r in getattr(esc, "reasons", ()) or () if getattr(r, "weight", 0) > 0]
         kinds = [str(getattr(r, "kind", "")) for r in reasons[:3]]
         evidence = tuple(

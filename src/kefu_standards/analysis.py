@@ -100,10 +100,14 @@ WAIT_BUCKETS_S: tuple[float, ...] = (30.0, 60.0, 180.0, 600.0, math.inf)
 def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """Count counted rounds per credited agent into WAIT_BUCKETS_S (+ unanswered)."""
     out: dict[str, list[int]] = {}
+    size = len(WAIT_BUCKETS_S) + 1
     for r in rounds:
         if not r.counted:
             continue
-        counts = out.setdefault(r.agent or "未分配 (unassigned)", [0] * (len(WAIT_BUCKETS_S) + 1))
+        who = r.agent or "未分配 (unassigned)"
+        counts = out.get(who)
+        if counts is None:  # out.setdefault(who, [0] * size), building the list only when new
+            counts = out[who] = [0] * size
         if r.wait_s is None:
             counts[-1] += int(not r.answered)
             continue
@@ -198,7 +202,10 @@ def _analyze_one(
             continue
         pol_values.append(p.score)
         who = messages[i].sender or "(unknown agent)"
-        per_agent.setdefault(who, []).append(p.score)
+        scores = per_agent.get(who)
+        if scores is None:
+            scores = per_agent[who] = []
+        scores.append(p.score)
         if p.label == "impolite":
             impolite += 1
             per_agent_bad[who] = per_agent_bad.get(who, 0) + 1
