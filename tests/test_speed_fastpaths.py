@@ -615,3 +615,69 @@ def test_shared_fixed_results_equal_fresh_ones() -> None:
     assert _na("x") is _na("x")
     assert _clean() == ScoreResult(1.0, (), "", {"hits": 0})
     assert repr(_clean()) == repr(ScoreResult(1.0, (), "", {"hits": 0}))
+
+
+def _attrs_message_class() -> type:
+    """Message as attrs would build it (generated __init__ over the same converters)."""
+    import attrs
+
+    from kefu_standards.model import _NO_META, _check_text, _opt_str, _to_meta, _to_role, _to_time
+
+    @attrs.frozen(slots=True)
+    class Generated:
+        role: Role = attrs.field(converter=_to_role)
+        text: str = attrs.field(validator=_check_text)
+        sent_at: datetime | None = attrs.field(default=None, converter=_to_time)
+        sender: str | None = attrs.field(default=None, converter=_opt_str)
+        meta: FrozenDict = attrs.field(default=_NO_META, converter=_to_meta, repr=False)
+
+    return Generated
+
+
+_GENERATED_MESSAGE = _attrs_message_class()
+_MISSING_META = object()
+
+
+@given(
+    st.sampled_from([Role.BUYER, Role.AGENT, "customer", " 客服 ", "nobody", 3]),
+    st.sampled_from(["好的", _Str("您好"), "", 5]),
+    st.sampled_from(
+        [None, _AWARE, _NAIVE, _When(2024, 5, 6, tzinfo=timezone.utc), _When(2024, 5, 6), "9:00"]
+    ),
+    st.sampled_from([None, "jd_买家", _Str("小美"), 42]),
+    st.sampled_from([_MISSING_META, None, {}, {"k": [1]}, FrozenDict({"k": 1})]),
+)
+def test_message_init_equals_the_generated_one(
+    role: Any, text: Any, sent_at: Any, sender: Any, meta: Any
+) -> None:
+    import attrs
+
+    from kefu_standards.exceptions import ConfigError
+
+    extra = {} if meta is _MISSING_META else {"meta": meta}
+    error: str | None = None
+    try:
+        expected = _GENERATED_MESSAGE(role, text, sent_at, sender, **extra)
+    except ConfigError as exc:
+        error = str(exc)
+    if error is not None:
+        with pytest.raises(ConfigError) as got:
+            Message(role, text, sent_at, sender, **extra)
+        assert str(got.value) == error
+        return
+    m = Message(role, text, sent_at, sender, **extra)
+    assert attrs.astuple(m, recurse=False) == attrs.astuple(expected, recurse=False)
+    assert [type(v) for v in attrs.astuple(m, recurse=False)] == [
+        type(v) for v in attrs.astuple(expected, recurse=False)
+    ]
+    assert repr(m.sent_at) == repr(expected.sent_at)
+
+
+def test_message_text_check_follows_the_attrs_switch() -> None:
+    import attrs
+
+    attrs.validators.set_disabled(True)
+    try:
+        assert Message(Role.BUYER, 5).text == 5  # type: ignore[arg-type]
+    finally:
+        attrs.validators.set_disabled(False)

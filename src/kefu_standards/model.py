@@ -131,7 +131,7 @@ def _to_meta(value: Mapping[str, Any] | None) -> FrozenDict:
     return value if type(value) is FrozenDict else FrozenDict(value)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, init=False)
 class Message:
     """One chat message.
 
@@ -147,6 +147,34 @@ class Message:
     sender: str | None = attrs.field(default=None, converter=_opt_str)
     meta: FrozenDict = attrs.field(default=_NO_META, converter=_to_meta, repr=False)
 
+    def __init__(
+        self,
+        role: Role | str,
+        text: str,
+        sent_at: datetime | None = None,
+        sender: str | None = None,
+        meta: Mapping[str, Any] | None = _NO_META,
+    ) -> None:
+        """Build the message: the __init__ attrs would generate, written out (one per message).
+
+        The converters run in field order with their common cases inline (a ``Role``,
+        an aware ``datetime``, a ``str`` sender, a ``FrozenDict`` meta are kept as they
+        are), then ``text`` is checked unless attrs validators are disabled.
+        """
+        _set_role(self, role if type(role) is Role else _to_role(role))
+        _set_text(self, text)
+        if sent_at is not None and not (
+            type(sent_at) is datetime
+            and sent_at.tzinfo is not None
+            and sent_at.utcoffset() is not None
+        ):
+            sent_at = _to_time(sent_at)
+        _set_sent_at(self, sent_at)
+        _set_sender(self, sender if sender is None or type(sender) is str else str(sender))
+        _set_meta(self, meta if type(meta) is FrozenDict else FrozenDict(meta))
+        if type(text) is not str and not _validators_disabled():
+            _check_text(self, _TEXT, text)  # raises unless text is a str subclass
+
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-ready record that :meth:`Conversation.from_records` reads back."""
         rec: dict[str, Any] = {"role": self.role.value, "text": self.text}
@@ -156,6 +184,16 @@ class Message:
         if self.meta:
             rec["meta"] = self.meta.thaw()
         return rec
+
+
+# the slots' own setters (what attrs' generated __init__ reaches through object.__setattr__)
+_set_role: Any = vars(Message)["role"].__set__
+_set_text: Any = vars(Message)["text"].__set__
+_set_sent_at: Any = vars(Message)["sent_at"].__set__
+_set_sender: Any = vars(Message)["sender"].__set__
+_set_meta: Any = vars(Message)["meta"].__set__
+_TEXT = attrs.fields(Message).text
+_validators_disabled = attrs.validators.get_disabled
 
 
 def _messages(value: Iterable[Message]) -> tuple[Message, ...]:
