@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kefu_standards.model import Conversation
+from kefu_standards.model import Conversation, Message, Role
 from kefu_standards.timing import (
     TimingPolicy,
     _plain_policy,
@@ -124,3 +124,52 @@ def test_plain_response_times_on_the_bundled_examples() -> None:
 )
 def test_other_policies_take_the_array_route(policy: TimingPolicy) -> None:
     assert not _plain_policy(policy)
+
+
+# -- the plain route builds the very same rounds (times, zones, folds) ---------------
+
+
+def _rounds_repr(conv: Conversation, policy: TimingPolicy) -> tuple[str, str]:
+    """``repr`` of both routes' results: equal instants in another zone would differ."""
+    return repr(_plain_response_times(conv, policy)), repr(_vectorised_response_times(conv, policy))
+
+
+@given(st.lists(_TURN, max_size=12), _PLAIN_POLICIES)
+def test_plain_route_rounds_have_the_same_repr(
+    turns: list[tuple[str, str, float | None, str | None]], policy: TimingPolicy
+) -> None:
+    plain, array = _rounds_repr(_timed_chat(turns), policy)
+    assert plain == array
+
+
+_NEW_YORK_TIMES = [
+    # (naive wall time, fold): ordinary, the spring-forward gap, both sides of the
+    # autumn repeat; messages already in the policy's zone keep or re-derive their fold
+    (datetime(2024, 3, 10, 1, 59), 0),
+    (datetime(2024, 3, 10, 2, 30), 0),  # does not exist in New York
+    (datetime(2024, 11, 3, 1, 30), 0),
+    (datetime(2024, 11, 3, 1, 30), 1),
+    (datetime(2024, 11, 3, 1, 45), 0),
+]
+
+
+@pytest.mark.parametrize("k", range(len(_NEW_YORK_TIMES) - 1))
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai"])
+def test_plain_route_with_messages_in_the_policy_zone(k: int, zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    (t0, f0), (t1, f1) = _NEW_YORK_TIMES[k], _NEW_YORK_TIMES[k + 1]
+    a = t0.replace(tzinfo=ny, fold=f0)
+    b = t1.replace(tzinfo=ny, fold=f1)
+    if b < a:
+        a, b = b, a
+    conv = Conversation(
+        id="dst",
+        messages=(
+            Message(Role.BUYER, "在吗", a, "b"),
+            Message(Role.AGENT, "在的", b, "a1"),
+        ),
+    )
+    plain, array = _rounds_repr(conv, TimingPolicy(tz=zone))
+    assert plain == array

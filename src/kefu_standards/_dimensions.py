@@ -57,6 +57,10 @@ _CUE_FILE = "competency/cues.tsv"
 
 _T = TypeVar("_T")
 
+#: Roles bound once: ``_BUYER`` is an enum class-attribute look-up (about 0.1 µs) and
+#: the scorers test roles in every loop.
+_BUYER, _AGENT, _SYSTEM = Role.BUYER, Role.AGENT, Role.SYSTEM
+
 
 class _IdentityCache(Generic[_T]):
     """A small LRU cache keyed by the *identity* of a conversation.
@@ -190,9 +194,9 @@ class _Msg(NamedTuple):
 
 
 def _side(role: Role) -> str:
-    if role is Role.BUYER:
+    if role is _BUYER:
         return "buyer"
-    if role is Role.AGENT:
+    if role is _AGENT:
         return "agent"
     return "system"
 
@@ -208,17 +212,17 @@ class _View(tuple[_Msg, ...]):
     buyers: tuple[_Msg, ...]
 
 
-_AGENT, _BUYER = Role.AGENT, Role.BUYER
-_SIDE_OF = {Role.BUYER: "buyer", Role.AGENT: "agent"}  # :func:`_side` as a look-up
+_SIDE_OF = {_BUYER: "buyer", _AGENT: "agent"}  # :func:`_side` as a look-up
 
 
 @_identity_cache(maxsize=16)
 def _view(conversation: Conversation) -> _View:
     """Return the per-message cues of *conversation* (cached: every dimension reads it)."""
-    side, cues = _SIDE_OF.get, _text_cues
+    side, cues, new = _SIDE_OF.get, _text_cues, tuple.__new__
+    # tuple.__new__(_Msg, ...) is what _Msg(...) returns, without its Python-level __new__
     view = _View(
         [
-            _Msg(i, m.role, m.text, *cues(side(m.role, "system"), m.text))
+            new(_Msg, (i, m.role, m.text, *cues(side(m.role, "system"), m.text)))
             for i, m in enumerate(conversation.messages)
         ]
     )
@@ -230,23 +234,23 @@ def _view(conversation: Conversation) -> _View:
 def _agents(view: Sequence[_Msg]) -> list[_Msg]:
     if isinstance(view, _View):
         return list(view.agents)
-    return [m for m in view if m.role is Role.AGENT and m.content]
+    return [m for m in view if m.role is _AGENT and m.content]
 
 
 def _buyers(view: Sequence[_Msg]) -> list[_Msg]:
     if isinstance(view, _View):
         return list(view.buyers)
-    return [m for m in view if m.role is Role.BUYER and m.content]
+    return [m for m in view if m.role is _BUYER and m.content]
 
 
 def _reply_block(view: Sequence[_Msg], pos: int) -> list[_Msg]:
     """Return the agent messages answering the message at list position *pos*."""
     block: list[_Msg] = []
     for m in view[pos + 1 :]:
-        if m.role is Role.AGENT:
+        if m.role is _AGENT:
             if m.content:
                 block.append(m)
-        elif m.role is Role.BUYER and block:
+        elif m.role is _BUYER and block:
             break
     return block
 
@@ -262,8 +266,20 @@ def _unhelpful_evidence(m: _Msg) -> list[Evidence]:
 
 def _need_agent(view: Sequence[_Msg]) -> ScoreResult | None:
     if not _agents(view):
-        return ScoreResult.na("no agent message with content: nothing to assess")
+        return _na("no agent message with content: nothing to assess")
     return None
+
+
+@functools.cache
+def _na(reason: str) -> ScoreResult:
+    """``ScoreResult.na(reason)`` for a fixed reason, built once (results are immutable)."""
+    return ScoreResult.na(reason)
+
+
+@functools.cache
+def _clean() -> ScoreResult:
+    """Return the result of a critical item that did not fire (built once: it is immutable)."""
+    return ScoreResult(1.0, (), "", {"hits": 0})
 
 
 def _clip(x: float) -> float:
@@ -323,7 +339,9 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     shared = _shared_sentiment()
     if shared is not None:  # the per-text cache escalation fills for the same buyer texts
         shared.prime(texts)
-        return [shared(t) for t in texts]
+        # read the cache directly (what shared(t) does first), else score the text
+        get, missing = shared._cache.get, _NOT_CACHED
+        return [v if (v := get(t, missing)) is not missing else shared(t) for t in texts]
     try:
         from ._sentiment import sentiment_scores
 
@@ -333,17 +351,32 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
     return [None if math.isnan(x) else float(x) for x in scores]
 
 
+_NOT_CACHED: Any = object()
+
+
 def _shared_sentiment() -> Any:
     """Return escalation's cached default sentiment (``None`` when it is off or missing).
 
     It holds ``None if isnan(p) else float(p)`` of ``sentiment_scores`` per raw
     text, exactly what :func:`_sentiments` computes, so one cache serves both.
     """
+    loader = _escalation_parts()[0]
+    return None if loader is None else loader()
+
+
+@functools.cache
+def _escalation_parts() -> tuple[Any, Any, Any]:
+    """Return escalation's ``_lazy_sentiment``, ``_repeats`` and ``bigram_set``.
+
+    Imported on first use (not at import), once rather than on every call;
+    ``(None, None, None)`` when escalation is missing (documented fallback).
+    """
     try:
-        from ._escalation import _lazy_sentiment
+        from ._cues import bigram_set
+        from ._escalation import _lazy_sentiment, _repeats
     except ImportError:  # pragma: no cover - documented fallback
-        return None
-    return _lazy_sentiment()
+        return None, None, None
+    return _lazy_sentiment, _repeats, bigram_set
 
 
 @_identity_cache(maxsize=16)
@@ -369,7 +402,7 @@ def _risk_trajectory(esc: Any, n: int) -> tuple[float, ...] | None:
     per_message = getattr(esc, "per_message", None) if esc is not None else None
     if not per_message or len(per_message) != n:
         return None
-    return tuple(float(x) for x in per_message)
+    return tuple(map(float, per_message))
 
 
 def _reason_indexes(esc: Any, kinds: frozenset[str]) -> dict[int, str]:
@@ -407,7 +440,7 @@ def _timing_policy() -> Any:
 
 def _is_timed(conversation: Conversation) -> bool:
     return any(m.sent_at is not None for m in conversation.messages) and all(
-        m.sent_at is not None for m in conversation.messages if m.role in (Role.BUYER, Role.AGENT)
+        m.sent_at is not None for m in conversation.messages if m.role in (_BUYER, _AGENT)
     )
 
 
@@ -434,6 +467,21 @@ def _neg_hits(p: Any, kinds: frozenset[str]) -> list[Evidence]:
 
 
 _RUDE = frozenset({"banned_phrase", "harsh_tone", "offensive"})
+
+
+def _rude_of(fn: Callable[[str], Any] | None, text: str) -> tuple[Any, Sequence[Evidence]]:
+    """``(politeness result, its rude markers)``: :func:`_neg_hits` of ``_RUDE``."""
+    if fn is not None:
+        p = fn(text)
+        return p, _neg_hits(p, _RUDE)
+    return _default_rude(text)
+
+
+@functools.lru_cache(maxsize=32768)
+def _default_rude(text: str) -> tuple[Any, tuple[Evidence, ...]]:
+    """:func:`_rude_of` under the default politeness (cached by text: replies repeat)."""
+    p = _default_politeness(text)
+    return p, tuple(_neg_hits(p, _RUDE))
 
 
 def _check_fn(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
@@ -467,10 +515,10 @@ class ProductKnowledgeScorer:
         positions = [
             p
             for p, m in enumerate(view)
-            if m.role is Role.BUYER and m.question and ("product_topic" in m.kinds)
+            if m.role is _BUYER and m.question and ("product_topic" in m.kinds)
         ]
         if not positions:
-            return ScoreResult.na("the buyer asked no product question")
+            return _na("the buyer asked no product question")
         evidence: list[Evidence] = []
         per_q: list[float] = []
         for p in positions:
@@ -484,7 +532,9 @@ class ProductKnowledgeScorer:
             per_q.append(1.0 if spec and not ign else 0.6 if spec else 0.0 if ign else 0.5)
             for m in block:
                 evidence += m.evidence("specific", 1.0) + m.evidence("ignorance", -1.0)
-        advice = [e for m in _agents(view) for e in m.evidence("advice", 0.5)]
+        advice = [
+            e for m in _agents(view) if "advice" in m.kinds for e in m.evidence("advice", 0.5)
+        ]
         base = sum(per_q) / len(per_q)
         value = _clip(base + (self.advice_bonus if advice else 0.0))
         details = {"questions": len(per_q), "answered_specifically": base, "advice": len(advice)}
@@ -496,16 +546,15 @@ class ProductKnowledgeScorer:
 
 def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
     """Buyer messages that say they repeat themselves, or re-ask an answered question."""
-    from ._cues import bigram_set
-    from ._escalation import _repeats as _repeats_any  # any(is_repeat_of(..., min_bigrams=3))
-
+    # _repeats_any is any(is_repeat_of(..., min_bigrams=3))
+    _, _repeats_any, bigram_set = _escalation_parts()
     out: list[_Msg] = []
     asked: list[frozenset[str]] = []
     answered_since = False
     for m in view:
-        if m.role is Role.AGENT and m.content:
+        if m.role is _AGENT and m.content:
             answered_since = True
-        if m.role is not Role.BUYER or not m.content:
+        if m.role is not _BUYER or not m.content:
             continue
         if "repeat" in m.kinds:
             out.append(m)
@@ -532,10 +581,10 @@ def _nudges(view: Sequence[_Msg]) -> list[_Msg]:
     out: list[_Msg] = []
     waiting = False
     for m in view:
-        if m.role is Role.AGENT and m.content:
+        if m.role is _AGENT and m.content:
             waiting = False
             continue
-        if m.role is not Role.BUYER:
+        if m.role is not _BUYER:
             continue
         nudge = ("nudge" in m.kinds) or (
             not m.content and _PUNCT_ONLY_RE.fullmatch(m.text) is not None
@@ -584,13 +633,13 @@ class CommunicationScorer:
         if (na := _need_agent(view)) is not None:
             return na
         if not _buyers(view):
-            return ScoreResult.na("no buyer message: no communication to assess")
+            return _na("no buyer message: no communication to assess")
         evidence: list[Evidence] = []
         asked = answered = 0
         for p, m in enumerate(view):
-            if m.role is Role.BUYER and m.question:
+            if m.role is _BUYER and m.question:
                 nxt = view[p + 1] if p + 1 < len(view) else None
-                if nxt is not None and nxt.role is Role.BUYER:
+                if nxt is not None and nxt.role is _BUYER:
                     continue  # the block's last message decides
                 asked += 1
                 block = _reply_block(view, p)
@@ -622,7 +671,7 @@ class CommunicationScorer:
                 evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
         esc = _escalation_of(self.escalation, conversation)
         for i, kind in sorted(_reason_indexes(esc, _BUYER_EVENTS).items()):
-            if 0 <= i < len(view) and view[i].role is Role.BUYER and i not in events:
+            if 0 <= i < len(view) and view[i].role is _BUYER and i not in events:
                 events[i] = kind
                 evidence.append(_text_ev(view[i], kind, -0.5, "escalation"))
         value = _clip((1.0 if base is None else base) - self.event_penalty * len(events))
@@ -669,17 +718,19 @@ class ServiceAttitudeScorer:
             return na
         agents = _agents(view)
         evidence: list[Evidence] = []
-        greet = [e for m in agents[:2] for e in m.evidence("greeting", 0.5)]
-        close = [e for m in agents[-3:] for e in m.evidence("closing", 0.5)]
+        greet = [
+            e for m in agents[:2] if "greeting" in m.kinds for e in m.evidence("greeting", 0.5)
+        ]
+        close = [e for m in agents[-3:] if "closing" in m.kinds for e in m.evidence("closing", 0.5)]
         evidence += greet[:1] + close[:1]
         counts = dict.fromkeys(_RUDE, 0)
         signal = False
         for m in agents:
-            p = _politeness_of(self.politeness, m.text)
+            p, rude = _rude_of(self.politeness, m.text)
             if p is None:
                 continue
             signal = True
-            for e in _neg_hits(p, _RUDE):
+            for e in rude:
                 counts[e.kind] += 1
                 evidence.append(e.at(m.index))
         value = (
@@ -698,6 +749,7 @@ class ServiceAttitudeScorer:
 
 
 _CLOSED_KINDS = frozenset({"gratitude"})
+_OPEN_KINDS = frozenset({"open_issue"})
 _BUYER_UNHAPPY = ("negative", "resignation")
 
 
@@ -710,14 +762,14 @@ def _buyer_close(view: Sequence[_Msg], esc: Any) -> tuple[float, list[Evidence]]
     flagged ``open_issue`` by the escalation analysis.  Anything else (哦, a
     name, an emoticon) is no evidence either way: 0.5.
     """
-    last = next((m for m in reversed(view) if m.role is Role.BUYER and m.content), None)
+    last = next((m for m in reversed(view) if m.role is _BUYER and m.content), None)
     if last is None:
         return 0.5, []
-    unhappy = any((k in last.kinds) for k in _BUYER_UNHAPPY) or ("problem" in last.kinds)
+    unhappy = not last.kinds.isdisjoint(_BUYER_UNHAPPY) or ("problem" in last.kinds)
     thanks = last.index in _reason_indexes(esc, _CLOSED_KINDS) or ("accept" in last.kinds)
     if thanks and not unhappy:
         return 1.0, [_text_ev(last, "accepted", 0.5)]
-    flagged = last.index in _reason_indexes(esc, frozenset({"open_issue"}))
+    flagged = last.index in _reason_indexes(esc, _OPEN_KINDS)
     if unhappy or (last.question and not thanks) or (flagged and not thanks):
         return 0.0, [_text_ev(last, "left_open", -1.0)]
     return 0.5, []
@@ -772,14 +824,14 @@ class ProblemHandlingScorer:
         if (na := _need_agent(view)) is not None:
             return na
         first = next(
-            (p for p, m in enumerate(view) if m.role is Role.BUYER and ("problem" in m.kinds)), None
+            (p for p, m in enumerate(view) if m.role is _BUYER and ("problem" in m.kinds)), None
         )
         if first is None:
-            return ScoreResult.na("the buyer raised no problem")
+            return _na("the buyer raised no problem")
         evidence = view[first].evidence("problem", -0.5)
-        after = [m for m in view[first + 1 :] if m.role is Role.AGENT and m.content]
-        remedy = [e for m in after for e in m.evidence("solution", 1.0)]
-        deadline = [e for m in after for e in m.evidence("deadline", 0.5)]
+        after = [m for m in view[first + 1 :] if m.role is _AGENT and m.content]
+        remedy = [e for m in after if "solution" in m.kinds for e in m.evidence("solution", 1.0)]
+        deadline = [e for m in after if "deadline" in m.kinds for e in m.evidence("deadline", 0.5)]
         deadline += [
             Evidence(start, end, found, "deadline", 0.5, "time", m.index)
             for m in after
@@ -852,7 +904,7 @@ class ProblemHandlingScorer:
         """
         if answered_at is None:
             return None
-        later = [m for m in view[answered_at + 1 :] if m.role is Role.BUYER and m.content]
+        later = [m for m in view[answered_at + 1 :] if m.role is _BUYER and m.content]
         if not later:
             return None
         sents = _sentiments(self.sentiment, [m.text for m in later])
@@ -881,10 +933,10 @@ def _persisting(view: Sequence[_Msg], answered_at: int | None) -> list[_Msg]:
     return [
         m
         for m in view[answered_at + 1 :]
-        if m.role is Role.BUYER
+        if m.role is _BUYER
         and m.content
         and (
-            any((k in m.kinds) for k in _BUYER_UNHAPPY)
+            not m.kinds.isdisjoint(_BUYER_UNHAPPY)
             or (("problem" in m.kinds) and "accept" not in m.kinds)
         )
     ]
@@ -919,7 +971,7 @@ class StressResilienceScorer:
         view = _view(conversation)
         if (na := _need_agent(view)) is not None:
             return na
-        positions = [p for p, m in enumerate(view) if m.role is Role.BUYER and m.content]
+        positions = [p for p, m in enumerate(view) if m.role is _BUYER and m.content]
         sents = _sentiments(self.sentiment, [view[p].text for p in positions])
         negative = [
             p
@@ -927,7 +979,7 @@ class StressResilienceScorer:
             if ("negative" in view[p].kinds) or (s is not None and s < self.negative_below)
         ]
         if not negative:
-            return ScoreResult.na("the buyer was never negative: nothing to withstand")
+            return _na("the buyer was never negative: nothing to withstand")
         evidence: list[Evidence] = []
         per: list[float] = []
         seen: set[int] = set()
@@ -944,9 +996,9 @@ class StressResilienceScorer:
             rude: list[Evidence] = []
             labels: list[str | None] = []
             for m in block:
-                pol = _politeness_of(self.politeness, m.text)
+                pol, hits = _rude_of(self.politeness, m.text)
                 labels.append(getattr(pol, "label", None))
-                rude += [e.at(m.index) for e in _neg_hits(pol, _RUDE)]
+                rude += [e.at(m.index) for e in hits]
             evidence += rude
             if rude or "impolite" in labels:
                 per.append(_clip(0.4 - 0.2 * max(0, len(rude) - 1)))
@@ -968,14 +1020,14 @@ def _transfers(view: Sequence[_Msg], conversation: Conversation) -> list[tuple[i
     last_agent_pos: int | None = None
     for p, m in enumerate(view):
         msg = conversation.messages[m.index]
-        if m.role is Role.SYSTEM and ("transfer" in m.kinds):
+        if m.role is _SYSTEM and ("transfer" in m.kinds):
             out.append((p, True))
-        elif m.role is Role.AGENT:
+        elif m.role is _AGENT:
             if msg.sender and last_sender and msg.sender != last_sender:
                 told = ("transfer" in m.kinds) or (
                     last_agent_pos is not None and ("transfer" in view[last_agent_pos].kinds)
                 )
-                told = told or any(x.role is Role.SYSTEM for x in view[(last_agent_pos or 0) : p])
+                told = told or any(x.role is _SYSTEM for x in view[(last_agent_pos or 0) : p])
                 out.append((p, told))
             elif ("transfer" in m.kinds) and m.content:
                 out.append((p, True))
@@ -1006,14 +1058,14 @@ class TeamworkScorer:
             return na
         transfers = _transfers(view, conversation)
         if not transfers:
-            return ScoreResult.na("no transfer (转接) in the conversation")
+            return _na("no transfer (转接) in the conversation")
         repeats = {m.index for m in _repeats(view)}
         evidence: list[Evidence] = []
         per: list[float] = []
         for p, explained in transfers:
             m = view[p]
             evidence += m.evidence("transfer", 0.5) or [_text_ev(m, "transfer", 0.0)]
-            nxt = next((q for q in range(p + 1, len(view)) if view[q].role is Role.BUYER), None)
+            nxt = next((q for q in range(p + 1, len(view)) if view[q].role is _BUYER), None)
             answered = nxt is None or bool(_reply_block(view, nxt))
             lost = any(x.index in repeats for x in view[p + 1 :])
             per.append(0.5 * explained + 0.5 * (answered and not lost))
@@ -1036,7 +1088,7 @@ class DataAnalysisScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Return N/A: data analysis is an agent-level KPI, not a chat property."""
-        return ScoreResult.na(
+        return _na(
             "数据分析 is not observable in one conversation; at agent level pass "
             "kpi_scorer= to profile_agent()"
         )
@@ -1054,7 +1106,7 @@ class ContinuousLearningScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Return N/A: learning is a trend across periods, see ``profile_agent``."""
-        return ScoreResult.na(
+        return _na(
             "持续学习 needs the agent's history: it is the trend of totals across "
             "periods in profile_agent()"
         )
@@ -1138,7 +1190,12 @@ class ResponsibilityScorer:
         )
         verified: float | None = None
         if order_context:
-            checks = [e for m in agents for e in m.evidence("verification", 1.0)]
+            checks = [
+                e
+                for m in agents
+                if "verification" in m.kinds
+                for e in m.evidence("verification", 1.0)
+            ]
             checks += [
                 _text_ev(m, "verification", 1.0, "order id") for m in agents if "ORDERID" in m.text
             ]
@@ -1146,13 +1203,13 @@ class ResponsibilityScorer:
             evidence += checks[:3]
         ownership: float | None = None
         deflections: list[_Msg] = []
-        if any(m.role is Role.BUYER and ("problem" in m.kinds) for m in view):
+        if any(m.role is _BUYER and ("problem" in m.kinds) for m in view):
             deflections = [m for m in agents if ("deflection" in m.kinds)]
             ownership = _clip(1.0 - self.deflect_penalty * len(deflections))
             evidence += [e for m in deflections for e in m.evidence("deflection", -1.0)]
         parts = [x for x in (_mean(kept), verified, ownership) if x is not None]
         if not parts:
-            return ScoreResult.na("no promise made, no order to verify and no problem raised")
+            return _na("no promise made, no order to verify and no problem raised")
         details = {
             "promises": len(kept),
             "kept": _mean(kept),
@@ -1164,6 +1221,30 @@ class ResponsibilityScorer:
 
 
 # -- critical items (一票否决) ----------------------------------------------------
+
+
+def _insults(p: Any, threshold: float) -> tuple[Evidence, ...]:
+    """Return the markers of politeness result *p* that count as an insult (none for None)."""
+    if p is None:
+        return ()
+    fired: list[Evidence] = []
+    for e in getattr(p, "evidence", ()):
+        lexicon_insult = e.kind == "offensive" and not e.rule.startswith("model:")
+        contempt = e.kind == "banned_phrase" and "contempt" in e.rule
+        model = (
+            e.kind == "offensive"
+            and e.rule.startswith("model:")
+            and (getattr(p, "offensive", None) or 0.0) >= threshold
+        )
+        if lexicon_insult or contempt or model:
+            fired.append(e)
+    return tuple(fired)
+
+
+@functools.lru_cache(maxsize=32768)
+def _default_insults(text: str, threshold: float) -> tuple[Evidence, ...]:
+    """:func:`_insults` under the default politeness (cached by text: replies repeat)."""
+    return _insults(_default_politeness(text), threshold)
 
 
 @attrs.frozen(slots=True)
@@ -1189,25 +1270,18 @@ class NoInsultScorer:
         if (na := _need_agent(view)) is not None:
             return na
         fired: list[Evidence] = []
+        fn, threshold = self.politeness, self.model_threshold
         for m in _agents(view):
-            p = _politeness_of(self.politeness, m.text)
-            if p is None:
-                continue
-            for e in getattr(p, "evidence", ()):
-                lexicon_insult = e.kind == "offensive" and not e.rule.startswith("model:")
-                contempt = e.kind == "banned_phrase" and "contempt" in e.rule
-                model = (
-                    e.kind == "offensive"
-                    and e.rule.startswith("model:")
-                    and (getattr(p, "offensive", None) or 0.0) >= self.model_threshold
-                )
-                if lexicon_insult or contempt or model:
-                    fired.append(e.at(m.index))
+            if fn is None:
+                found = _default_insults(m.text, threshold)
+            else:
+                found = _insults(fn(m.text), threshold)
+            fired += [e.at(m.index) for e in found]
         if fired:
             first = fired[0]
             reason = f"the agent insulted the buyer: {first.text!r} (message {first.message_index})"
             return ScoreResult(0.0, tuple(fired), reason, {"hits": len(fired)})
-        return ScoreResult(1.0, (), "", {"hits": 0})
+        return _clean()
 
 
 @attrs.frozen(slots=True)
@@ -1231,13 +1305,14 @@ class MoneyPromiseScorer:
         arranged = False
         fired: list[Evidence] = []
         for m in view:
-            if (
-                m.role is not Role.AGENT
-                and m.role is not Role.BUYER
-                and ("money_arranged" in m.kinds)
-            ):
+            if m.role is not _AGENT and m.role is not _BUYER and ("money_arranged" in m.kinds):
                 arranged = True
-            elif m.role is Role.AGENT and not arranged and "status" not in m.kinds:
+            elif (
+                m.role is _AGENT
+                and not arranged
+                and "status" not in m.kinds
+                and "money_promise" in m.kinds
+            ):
                 fired += m.evidence("money_promise", -1.0, "money promise not arranged")
         if fired:
             first = fired[0]
@@ -1246,7 +1321,7 @@ class MoneyPromiseScorer:
                 f"(message {first.message_index})"
             )
             return ScoreResult(0.0, tuple(fired), reason, {"hits": len(fired)})
-        return ScoreResult(1.0, (), "", {"hits": 0})
+        return _clean()
 
 
 # -- adapters: the library's analysers as contract-keeping scorers -----------------------

@@ -1026,6 +1026,7 @@ def _clear_caches() -> None:
     """Empty every per-text cache escalation keeps (for tests and cold benchmarks)."""
     _buyer_text.cache_clear()
     _agent_text.cache_clear()
+    _default_impolite.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
     for fn in _defaults():
@@ -1073,6 +1074,293 @@ def _trace(
             _holding_lapse(t, last, messages, "never followed up")
             rows[-1] = t.state.vector()
     return _Trace(tuple(rows), tuple(t.events))
+
+
+def _politeness_fn() -> PolitenessFn | None:
+    """Return the default politeness signal if it is loaded (never loads it)."""
+    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=65536)
+def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...]]:
+    """``(impolite, impolite markers)`` of *text* under the default politeness (cached).
+
+    What :func:`_agent_step` reads from a politeness result: the label says
+    impolite or a marker of :data:`_IMPOLITE_KINDS` fired.
+    """
+    fn = _lazy_politeness()
+    assert fn is not None  # only called when the default signal is on
+    result = fn(text)
+    bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
+    return result.label == "impolite" or bool(bad), bad
+
+
+def _walk(
+    messages: Sequence[Message],
+    *,
+    policy: EscalationPolicy,
+    sentiment: SentimentFn | None,
+    politeness: PolitenessFn | None,
+    model: _Model,
+) -> tuple[list[float], tuple[float, ...], list[_Event]]:
+    """:func:`_trace` and :func:`_logits` fused: one pass with the state in local variables.
+
+    Returns the turn-head log-odds after each message, the final state (in
+    :data:`FEATURES` order) and the events.  Every update is the one
+    :func:`_buyer_step` / :func:`_agent_step` make, in the same order and with
+    the same floating-point operations, so the numbers are identical; the
+    readable specification stays :func:`_trace`, and
+    ``tests/test_escalation_walk.py`` checks that both give the same result.
+    """
+    _prime(sentiment, messages)
+    d, td, w = policy.decay, policy.threat_decay, policy.average_weight
+    long_wait, holding_s = policy.long_wait_s, policy.holding_followup_s
+    apology_window, similarity = policy.apology_window, policy.repeat_similarity
+    head = model.turn
+    offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
+    buyer, agent, impolite_kinds = Role.BUYER, Role.AGENT, _IMPOLITE_KINDS
+    buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
+    # the default sentiment's per-text cache read directly (what its __call__ does first)
+    cached = sentiment._cache.get if isinstance(sentiment, _BatchedSentiment) else None
+    # the default politeness's verdict per text (cached; any other function is called as is)
+    verdict = (
+        _default_impolite if politeness is not None and politeness is _politeness_fn() else None
+    )
+    events: list[_Event] = []
+    add = events.append
+    logits: list[float] = []
+    # the state (FEATURES)
+    threat = emotion_now = emotion_avg = negativity_now = negativity_avg = 0.0
+    negativity_mean = agent_negativity = repetition = impatience_now = gratitude_now = 0.0
+    acknowledged_now = question_now = issue_now = correction_now = content_now = 0.0
+    open_issue = unanswered_run = length = waiting = agent_impolite = agent_refusal = 0.0
+    refused_problem = agent_lapse = deescalation = 0.0
+    # the bookkeeping (_Tracker)
+    buyer_bigrams: list[frozenset[str]] = []
+    n_buyer = run = n_sentiment = n_agent = apology_due = 0
+    round_open: int | None = None
+    round_clock: datetime | None = None
+    apology_from: int | None = None
+    holding_at: int | None = None
+    problem_raised = False
+    row: tuple[float, ...] = ()  # the final state (empty for no message)
+    for i, msg in enumerate(messages):
+        repetition *= d  # _Tracker.decay
+        waiting *= d
+        agent_impolite *= d
+        agent_refusal *= td
+        refused_problem *= td
+        agent_lapse *= d
+        deescalation *= d
+        open_issue *= d
+        threat *= td
+        role = msg.role
+        if role is buyer:  # _buyer_step
+            bt = buyer_text(msg.text)
+            if bt.card:
+                pass
+            elif bt.info_only:  # _State.clear_now
+                emotion_now = negativity_now = impatience_now = 0.0
+                gratitude_now = acknowledged_now = question_now = 0.0
+                issue_now = correction_now = content_now = 0.0
+            elif bt.content or bt.cues:
+                first = n_buyer == 0
+                n_buyer += 1
+                length = log1p(n_buyer)
+                run += 1
+                unanswered_run = float(min(4, run - 1))
+                if unanswered_run >= 2:
+                    rule = f"{run} buyer messages without a reply"
+                    add(_Event("unanswered_run", i, (_whole(msg, i, "unanswered_run", rule),)))
+                threats, emotion = bt.threat, bt.emotion
+                if threats or emotion or bt.issues:
+                    problem_raised = True
+                if threats:
+                    threat = max(threat, *(c.strength for c in threats))
+                    add(_Event("threat", i, _cue_evidence(threats, i, "threat")))
+                emotion_now = bt.emotion_strength
+                emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
+                if emotion:
+                    add(
+                        _Event("negative_emotion", i, _cue_evidence(emotion, i, "negative_emotion"))
+                    )
+                if sentiment is not None and bt.content:
+                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
+                    if pos is _MISSING:
+                        pos = sentiment(msg.text)
+                    neg = 0.0 if pos is None else 0.5 - float(pos)
+                    negativity_now = neg
+                    negativity_avg = neg if first else (1 - w) * negativity_avg + w * neg
+                    n_sentiment += 1
+                    negativity_mean += (neg - negativity_mean) / n_sentiment
+                    if pos is not None and negativity_avg > 0.25:
+                        ev = _whole(msg, i, "negative_sentiment", "sentiment", round(neg, 3))
+                        add(_Event("negative_sentiment", i, (ev,)))
+                repeat, nudges = bt.repeat, bt.nudges
+                count = bt.repeat_count
+                evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
+                grams = bt.grams
+                if (
+                    len(grams) >= 3
+                    and buyer_bigrams  # _repeats of no earlier message is False
+                    and _repeats(grams, buyer_bigrams[-10:], similarity)
+                ):
+                    count += 1.0
+                    evidence.append(_whole(msg, i, "repetition", "repeated_question"))
+                if nudges and not first:
+                    count += 0.5
+                    evidence.extend(_cue_evidence(nudges, i, "repetition"))
+                if count:
+                    repetition += count
+                    add(_Event("repetition", i, tuple(evidence)))
+                buyer_bigrams.append(grams)
+                impatience_now = bt.nudge_strength if not first else 0.0
+                if impatience_now:
+                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience")))
+                grat = bt.gratitude
+                gratitude_now = bt.gratitude_strength
+                if grat and not emotion and not threats:
+                    add(_Event("gratitude", i, _cue_evidence(grat, i, "gratitude")))
+                elif grat:
+                    gratitude_now = 0.0
+                acknowledged_now = 1.0 if bt.ack else 0.0
+                questions, issues = bt.questions, bt.issues
+                question_now = 1.0 if questions else 0.0
+                issue_now = min(2.0, float(len(issues)))
+                correction_now = bt.correction_strength
+                if bt.corrections:
+                    add(_Event("correction", i, _cue_evidence(bt.corrections, i, "correction")))
+                closing = gratitude_now or acknowledged_now
+                content_now = 0.0 if closing else bt.log_length
+                if gratitude_now:
+                    open_issue = 0.0
+                elif acknowledged_now:
+                    open_issue *= 0.5
+                elif questions or issues or emotion or threats:
+                    open_issue += 1.0
+                    ev_open = _cue_evidence([*questions, *issues], i, "open_issue")
+                    add(_Event("open_issue", i, ev_open))
+                if round_open is None:
+                    round_open = i
+                    round_clock = msg.sent_at
+                else:
+                    waited = _seconds(msg.sent_at, round_clock)
+                    if waited is not None and waited >= long_wait:
+                        n = min(3.0, waited // long_wait)
+                        waiting += n
+                        round_clock = msg.sent_at
+                        opened = messages[round_open]
+                        since = int(_seconds(msg.sent_at, opened.sent_at) or waited)
+                        rule = f"waited {since} s without a reply"
+                        add(_Event("waiting", i, (_whole(msg, i, "waiting", rule, n),)))
+                if holding_at is not None and (nudges or repeat):  # _holding_lapse
+                    agent_lapse += 1.0
+                    rule = "buyer chased after a holding reply"
+                    ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", rule)
+                    add(_Event("holding_unfollowed", i, (ev,)))
+                    holding_at = None
+        elif role is agent:  # _agent_step
+            at = agent_text(msg.text)
+            if at.content:
+                if sentiment is not None:
+                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
+                    if pos is _MISSING:
+                        pos = sentiment(msg.text)
+                    if pos is not None:
+                        n_agent += 1
+                        neg = 0.5 - float(pos)
+                        agent_negativity = (
+                            neg if n_agent == 1 else (1 - w) * agent_negativity + w * neg
+                        )
+                run = 0
+                unanswered_run = 0.0
+                if round_open is not None:
+                    waited = _seconds(msg.sent_at, messages[round_open].sent_at)
+                    if waited is not None and waited >= long_wait:
+                        waiting += 1.0
+                        ev = _whole(msg, i, "waiting", f"reply after {int(waited)} s", 1.0)
+                        add(_Event("waiting", i, (ev,)))
+                        apology_due = apology_window
+                        apology_from = round_open
+                    round_open = None
+                    round_clock = None
+                if apology_due:
+                    if at.apology:
+                        apology_due = 0
+                    else:
+                        apology_due -= 1
+                        if apology_due == 0:
+                            agent_lapse += 1.0
+                            start = apology_from if apology_from is not None else i
+                            rule = (
+                                f"no apology within {apology_window} agent messages "
+                                "after a long wait"
+                            )
+                            ev = _whole(messages[start], start, "no_apology", rule)
+                            add(_Event("no_apology", i, (ev,)))
+                if holding_at is not None:
+                    gap = _seconds(msg.sent_at, messages[holding_at].sent_at)
+                    if gap is not None and gap > holding_s:  # _holding_lapse
+                        agent_lapse += 1.0
+                        rule = f"next reply {int(gap)} s after the holding reply"
+                        ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", rule)
+                        add(_Event("holding_unfollowed", i, (ev,)))
+                    holding_at = None
+                if at.holding:
+                    holding_at = i
+                if politeness is not None:
+                    if verdict is not None:
+                        impolite, bad = verdict(msg.text)
+                    else:
+                        result = politeness(msg.text)
+                        bad = tuple(e for e in result.evidence if e.kind in impolite_kinds)
+                        impolite = result.label == "impolite" or bool(bad)
+                    if impolite:
+                        agent_impolite += 1.0
+                        spans = tuple(e.at(i) for e in bad) or (
+                            _whole(msg, i, "agent_impolite", "impolite"),
+                        )
+                        add(_Event("agent_impolite", i, spans))
+                if at.refusal:
+                    agent_refusal += 1.0
+                    add(_Event("agent_refusal", i, _cue_evidence(at.refusal, i, "agent_refusal")))
+                    if problem_raised:
+                        refused_problem += 1.0
+                        ev_refused = _cue_evidence(at.refusal, i, "refused_problem")
+                        add(_Event("refused_problem", i, ev_refused))
+                if at.credit:
+                    deescalation += at.credit
+                    add(_Event("deescalation", i, _cue_evidence(at.used, i, "deescalation")))
+        row = (
+            threat, emotion_now, emotion_avg, negativity_now, negativity_avg, negativity_mean,
+            agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
+            question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
+            length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
+            deescalation,
+        )  # fmt: skip
+        logits.append(offset + scale * sum(map(mul, weights, row)))
+    if messages and holding_at is not None:  # a holding reply never followed up
+        repetition *= d
+        waiting *= d
+        agent_impolite *= d
+        agent_refusal *= td
+        refused_problem *= td
+        agent_lapse *= d
+        deescalation *= d
+        open_issue *= d
+        threat *= td
+        agent_lapse += 1.0
+        ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", "never followed up")
+        add(_Event("holding_unfollowed", len(messages) - 1, (ev,)))
+        row = (
+            threat, emotion_now, emotion_avg, negativity_now, negativity_avg, negativity_mean,
+            agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
+            question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
+            length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
+            deescalation,
+        )  # fmt: skip
+        logits[-1] = offset + scale * sum(map(mul, weights, row))
+    return logits, row, events
 
 
 # ---------------------------------------------------------------- scoring
@@ -1192,7 +1480,30 @@ def escalation(
     if not conversation.messages:
         return Escalation(None, None, (), ())
     model = _default_model()
-    trace = _trace(conversation, policy=policy, sentiment=sent, politeness=pol)
+    logits, final, events = _walk(
+        conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=model
+    )
+    exp = math.exp  # _sigmoid, inlined: it runs once per message
+    per_message = tuple(
+        [round(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)), 6) for z in logits]
+    )
+    score = round(_sigmoid(_outcome_logit(final, model)), 6)
+    level = policy.alert_level(score, per_message[-1])
+    return Escalation(score, level, _reasons(_Trace((final,), tuple(events)), model), per_message)
+
+
+def _escalation_by_trace(
+    conversation: Conversation,
+    *,
+    policy: EscalationPolicy,
+    sentiment: SentimentFn | None,
+    politeness: PolitenessFn | None,
+) -> Escalation:
+    """:func:`escalation` through the readable :func:`_trace` (the specification of ``_walk``)."""
+    if not conversation.messages:
+        return Escalation(None, None, (), ())
+    model = _default_model()
+    trace = _trace(conversation, policy=policy, sentiment=sentiment, politeness=politeness)
     logits = _logits(trace.features, model)
     per_message = tuple([round(_sigmoid(z), 6) for z in logits])
     score = round(_sigmoid(_outcome_logit(trace.features[-1], model)), 6)

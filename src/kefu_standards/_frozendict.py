@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 __all__ = ["FrozenDict", "freeze"]
@@ -16,13 +16,26 @@ class FrozenDict(Mapping[str, Any]):
     _hash: int | None
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        items = (
-            {}
-            if data is None
-            else {(k if type(k) is str else str(k)): freeze(v) for k, v in data.items()}
-        )
-        object.__setattr__(self, "_data", items)
-        object.__setattr__(self, "_hash", None)
+        items: dict[str, Any] = {}
+        if data is not None:
+            scalars = _SCALARS
+            for k, v in data.items():  # a plain loop: results are built for every conversation
+                items[k if type(k) is str else str(k)] = v if type(v) in scalars else freeze(v)
+        _set_data(self, items)
+        _set_hash(self, None)
+
+    @classmethod
+    def _of_frozen(cls, data: dict[str, Any]) -> FrozenDict:
+        """Return ``FrozenDict(data)`` for a dict of ``str`` keys whose values are all immutable.
+
+        For values :func:`freeze` returns unchanged (scalars, frozen attrs objects,
+        FrozenDicts): the result equals ``FrozenDict(data)`` without a call per value.
+        The caller vouches for the values; *data* is copied.
+        """
+        out = object.__new__(cls)
+        _set_data(out, dict(data))
+        _set_hash(out, None)
+        return out
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -32,6 +45,28 @@ class FrozenDict(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    # The read methods below are those of Mapping, answered by the dict itself (the
+    # mixins would go through __iter__ and __getitem__ in Python for every key).
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value of *key*, or *default*."""
+        return self._data.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """Return a read-only view of the keys."""
+        return self._data.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """Return a read-only view of the values."""
+        return self._data.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """Return a read-only view of the ``(key, value)`` pairs."""
+        return self._data.items()
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("FrozenDict is immutable")
@@ -61,6 +96,10 @@ class FrozenDict(Mapping[str, Any]):
 
 #: Types :func:`freeze` returns unchanged at once (exact types: subclasses take the general path).
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# the slots' own setters (what object.__setattr__ finds, without the look-up)
+_set_data: Any = vars(FrozenDict)["_data"].__set__
+_set_hash: Any = vars(FrozenDict)["_hash"].__set__
 
 
 def freeze(value: Any) -> Any:

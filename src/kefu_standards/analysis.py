@@ -100,15 +100,39 @@ WAIT_BUCKETS_S: tuple[float, ...] = (30.0, 60.0, 180.0, 600.0, math.inf)
 def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """Count counted rounds per credited agent into WAIT_BUCKETS_S (+ unanswered)."""
     out: dict[str, list[int]] = {}
+    size = len(WAIT_BUCKETS_S) + 1
     for r in rounds:
         if not r.counted:
             continue
-        counts = out.setdefault(r.agent or "未分配 (unassigned)", [0] * (len(WAIT_BUCKETS_S) + 1))
+        who = r.agent or "未分配 (unassigned)"
+        counts = out.get(who)
+        if counts is None:  # out.setdefault(who, [0] * size), building the list only when new
+            counts = out[who] = [0] * size
         if r.wait_s is None:
             counts[-1] += int(not r.answered)
             continue
         counts[bisect_left(WAIT_BUCKETS_S, r.wait_s)] += 1  # first bucket with wait <= hi
     return tuple((k, tuple(v)) for k, v in out.items())
+
+
+#: Problem markers (``PROBLEM_KINDS``) of the politeness result of each agent text seen.
+_PROBLEMS: dict[str, tuple[Evidence, ...]] = {}
+_PROBLEMS_LIMIT = 65536
+
+
+def _problem_markers(text: str, result: Any) -> tuple[Evidence, ...]:
+    """Return the evidence of *result* (the politeness of *text*) of a ``PROBLEM_KINDS`` kind.
+
+    Kept by text, since the result depends on the text alone and replies repeat;
+    the cache is emptied when full (it refills with the texts that matter).
+    """
+    found = _PROBLEMS.get(text)
+    if found is None:
+        found = tuple([e for e in result.evidence if e.kind in PROBLEM_KINDS])
+        if len(_PROBLEMS) >= _PROBLEMS_LIMIT:
+            _PROBLEMS.clear()
+        _PROBLEMS[text] = found
+    return found
 
 
 def _mean(values: list[float]) -> float | None:
@@ -132,7 +156,8 @@ def _sentiment_table(texts: list[str]) -> dict[str, float]:
 
 def analyze_conversation(conversation: Conversation, policy: Any = None) -> ConversationResult:
     """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
-    return _analyze_one(conversation, policy, _sentiment_table(_buyer_texts(conversation)))
+    texts = _buyer_texts(conversation)
+    return _analyze_one(conversation, policy, _sentiment_table(texts), texts)
 
 
 @functools.cache
@@ -147,15 +172,21 @@ def _analysers() -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _analyze_one(
-    conversation: Conversation, policy: Any, sentiments: dict[str, float]
+    conversation: Conversation,
+    policy: Any,
+    sentiments: dict[str, float],
+    buyer_texts: list[str] | None = None,
 ) -> ConversationResult:
-    """:func:`analyze_conversation` given the buyer sentiment of every buyer text."""
+    """:func:`analyze_conversation` given the buyer sentiment of every buyer text.
+
+    *buyer_texts* is ``_buyer_texts(conversation)`` when the caller has it already.
+    """
     _default_escalation, _default_timing, politeness_many, assess, response_times = _analysers()
 
     conv = conversation
     t = _default_timing(conv) if policy is None else response_times(conv, policy=policy)
-    scores = [sentiments[text] for text in _buyer_texts(conv)]
-    finite = [s for s in scores if not math.isnan(s)]
+    texts = _buyer_texts(conv) if buyer_texts is None else buyer_texts
+    finite = [s for s in [sentiments[text] for text in texts] if not math.isnan(s)]
 
     pol_values: list[float] = []
     impolite = 0
@@ -171,12 +202,17 @@ def _analyze_one(
             continue
         pol_values.append(p.score)
         who = messages[i].sender or "(unknown agent)"
-        per_agent.setdefault(who, []).append(p.score)
+        scores = per_agent.get(who)
+        if scores is None:
+            scores = per_agent[who] = []
+        scores.append(p.score)
         if p.label == "impolite":
             impolite += 1
             per_agent_bad[who] = per_agent_bad.get(who, 0) + 1
         if p.evidence:
-            hits.extend(e.at(i) for e in p.evidence if e.kind in PROBLEM_KINDS)
+            found = _problem_markers(messages[i].text, p)
+            if found:
+                hits += [e.at(i) for e in found]
 
     esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
     a = assess(conv)
@@ -202,8 +238,8 @@ def _analyze_one(
         escalation_level=esc.level,
         escalation_reasons=tuple(r.zh for r in esc.reasons),
         total=a.total,
-        dimensions=tuple((name, d.score) for name, d in a.dimensions.items()),
-        dimension_labels=tuple((name, d.label) for name, d in a.dimensions.items()),
+        dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
+        dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
         critical=tuple(c.name for c in a.critical),
         hits=tuple(hits),
         per_agent_politeness=tuple(
@@ -218,8 +254,9 @@ def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResul
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         # one batched sentiment call for the whole chunk (chat repeats itself)
-        sentiments = _sentiment_table([t for c in chunk for t in _buyer_texts(c)])
-        return [_analyze_one(c, policy, sentiments) for c in chunk]
+        texts = [_buyer_texts(c) for c in chunk]
+        sentiments = _sentiment_table([t for ts in texts for t in ts])
+        return [_analyze_one(c, policy, sentiments, ts) for c, ts in zip(chunk, texts, strict=True)]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
@@ -317,9 +354,17 @@ class AgentRollup:
         return self.dim_sum[name] / n if n else None
 
 
+def _rollup(rollups: dict[str, AgentRollup], who: str) -> AgentRollup:
+    """``rollups.setdefault(who, AgentRollup(who))``, building the rollup only when new."""
+    roll = rollups.get(who)
+    if roll is None:
+        roll = rollups[who] = AgentRollup(who)
+    return roll
+
+
 def _add_result(rollups: dict[str, AgentRollup], r: ConversationResult) -> None:
     for who in r.agents:
-        roll = rollups.setdefault(who, AgentRollup(who))
+        roll = _rollup(rollups, who)
         roll.conversations += 1
         roll.high_risk += r.escalation_level == "high"
         if r.total is not None:
@@ -330,12 +375,12 @@ def _add_result(rollups: dict[str, AgentRollup], r: ConversationResult) -> None:
                 roll.dim_sum[name] = roll.dim_sum.get(name, 0.0) + score
                 roll.dim_n[name] = roll.dim_n.get(name, 0) + 1
     for who, s, n, bad in r.per_agent_politeness:
-        roll = rollups.setdefault(who, AgentRollup(who))
+        roll = _rollup(rollups, who)
         roll.politeness_sum += s
         roll.politeness_n += n
         roll.impolite_messages += bad
     for who, counts in r.per_agent_waits:
-        roll = rollups.setdefault(who, AgentRollup(who))
+        roll = _rollup(rollups, who)
         roll.wait_buckets = [a + b for a, b in zip(roll.wait_buckets, counts, strict=True)]
 
 
@@ -505,8 +550,9 @@ def analyze(
                 seq += 1
                 n_conv += 1
                 n_msg += len(conv)
-                if conv.started_at is not None and (first is None or conv.started_at < first):
-                    first = conv.started_at
+                started = r.started_at  # conv.started_at, read once when it was scored
+                if started is not None and (first is None or started < first):
+                    first = started
                 if conv.ended_at is not None and (last is None or conv.ended_at > last):
                     last = conv.ended_at
                 _add_result(rollups, r)
@@ -515,7 +561,7 @@ def analyze(
                 dim_labels.update(r.dimension_labels)
                 for e in r.hits:
                     who = conv.messages[e.message_index or 0].sender or "(unknown agent)"
-                    rollups.setdefault(who, AgentRollup(who)).problem_hits += 1
+                    _rollup(rollups, who).problem_hits += 1
                     hit_seq += 1
                     _push(hit_heap, (-e.weight, -hit_seq, r, conv, e), top_k)
                 if r.escalation is not None:

@@ -68,7 +68,9 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 def _frozen(value: Mapping[str, Any]) -> FrozenDict:
     """Return *value* as a FrozenDict, without copying one that already is."""
-    return value if isinstance(value, FrozenDict) else FrozenDict(value)
+    return (
+        value if type(value) is FrozenDict or isinstance(value, FrozenDict) else FrozenDict(value)
+    )
 
 
 # -- Criterion -------------------------------------------------------------------------
@@ -676,8 +678,10 @@ def assess(
         reason = "一票否决 (critical item failed): " + "; ".join(
             f"{f.label}: {f.reason}" for f in failures
         )
+    # the values are frozen DimensionScores, which freeze() keeps as they are
+    dims_frozen = FrozenDict._of_frozen(dims)
     return Assessment(
-        conversation.id, total, FrozenDict(dims), tuple(failures), before, reason, card.name
+        conversation.id, total, dims_frozen, tuple(failures), before, reason, card.name
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from .exceptions import ConfigError
@@ -15,7 +17,7 @@ def _check_span(inst: Evidence, _attr: attrs.Attribute[int], _value: int) -> Non
         raise ConfigError(msg)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, init=False)
 class Evidence:
     """Why a score moved.
 
@@ -35,6 +37,49 @@ class Evidence:
     rule: str = ""
     message_index: int | None = None
 
+    def __init__(  # noqa: PLR0917 - the attrs fields, in order, as attrs would take them
+        self,
+        start: int,
+        end: int,
+        text: str,
+        kind: str,
+        weight: float,
+        rule: str = "",
+        message_index: int | None = None,
+    ) -> None:
+        """Build the evidence: what attrs would generate, written out (it runs for every hit).
+
+        ``weight`` is converted with ``float``; the span is checked afterwards, unless
+        attrs validators are disabled (``attrs.validators.set_disabled``).
+        """
+        _set_start(self, start)
+        _set_end(self, end)
+        _set_text(self, text)
+        _set_kind(self, kind)
+        _set_weight(self, float(weight))
+        _set_rule(self, rule)
+        _set_index(self, message_index)
+        if (start < 0 or end < start) and not _validators_disabled():
+            _check_span(self, _START, start)  # raises: the test above is its condition
+
     def at(self, message_index: int) -> Evidence:
         """Return a copy attached to message *message_index* of a conversation."""
-        return attrs.evolve(self, message_index=message_index)
+        # what attrs.evolve(self, message_index=message_index) builds, without its
+        # field-by-field introspection (this runs for every hit of every message)
+        return Evidence(
+            self.start, self.end, self.text, self.kind, self.weight, self.rule, message_index
+        )
+
+
+# the slots' own setters (what attrs' generated __init__ reaches through object.__setattr__)
+_slot = vars(Evidence)
+_set_start: Any = _slot["start"].__set__
+_set_end: Any = _slot["end"].__set__
+_set_text: Any = _slot["text"].__set__
+_set_kind: Any = _slot["kind"].__set__
+_set_weight: Any = _slot["weight"].__set__
+_set_rule: Any = _slot["rule"].__set__
+_set_index: Any = _slot["message_index"].__set__
+_START = attrs.fields(Evidence).start
+_validators_disabled = attrs.validators.get_disabled
+del _slot

@@ -92,6 +92,8 @@ class Role(str, enum.Enum):
 
 
 def _to_role(value: object) -> Role:
+    if type(value) is Role:  # the common case (Role cannot be subclassed: it has members)
+        return value
     try:
         return Role.parse(value)
     except ValueError as exc:
@@ -101,6 +103,8 @@ def _to_role(value: object) -> Role:
 def _to_time(value: datetime | None) -> datetime | None:
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is not None and value.utcoffset() is not None:
+        return value  # already aware: what as_aware returns, without the checks' call
     if not isinstance(value, datetime):
         msg = f"sent_at must be a datetime or None, not {type(value).__name__}"
         raise ConfigError(msg)
@@ -113,12 +117,21 @@ def _check_text(_inst: object, _attr: attrs.Attribute[str], value: object) -> No
 
 
 def _opt_str(value: object) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value  # None or a str, kept as is
     return str(value)
 
 
-@attrs.frozen(slots=True)
+#: The meta of a message or conversation built without one (shared: it is immutable).
+_NO_META = FrozenDict()
+
+
+def _to_meta(value: Mapping[str, Any] | None) -> FrozenDict:
+    """Return *value* as a :class:`FrozenDict`; one that already is one is kept as is."""
+    return value if type(value) is FrozenDict else FrozenDict(value)
+
+
+@attrs.frozen(slots=True, init=False)
 class Message:
     """One chat message.
 
@@ -132,7 +145,35 @@ class Message:
     text: str = attrs.field(validator=_check_text)
     sent_at: datetime | None = attrs.field(default=None, converter=_to_time)
     sender: str | None = attrs.field(default=None, converter=_opt_str)
-    meta: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict, repr=False)
+    meta: FrozenDict = attrs.field(default=_NO_META, converter=_to_meta, repr=False)
+
+    def __init__(
+        self,
+        role: Role | str,
+        text: str,
+        sent_at: datetime | None = None,
+        sender: str | None = None,
+        meta: Mapping[str, Any] | None = _NO_META,
+    ) -> None:
+        """Build the message: the __init__ attrs would generate, written out (one per message).
+
+        The converters run in field order with their common cases inline (a ``Role``,
+        an aware ``datetime``, a ``str`` sender, a ``FrozenDict`` meta are kept as they
+        are), then ``text`` is checked unless attrs validators are disabled.
+        """
+        _set_role(self, role if type(role) is Role else _to_role(role))
+        _set_text(self, text)
+        if sent_at is not None and not (
+            type(sent_at) is datetime
+            and sent_at.tzinfo is not None
+            and sent_at.utcoffset() is not None
+        ):
+            sent_at = _to_time(sent_at)
+        _set_sent_at(self, sent_at)
+        _set_sender(self, sender if sender is None or type(sender) is str else str(sender))
+        _set_meta(self, meta if type(meta) is FrozenDict else FrozenDict(meta))
+        if type(text) is not str and not _validators_disabled():
+            _check_text(self, _TEXT, text)  # raises unless text is a str subclass
 
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-ready record that :meth:`Conversation.from_records` reads back."""
@@ -143,6 +184,16 @@ class Message:
         if self.meta:
             rec["meta"] = self.meta.thaw()
         return rec
+
+
+# the slots' own setters (what attrs' generated __init__ reaches through object.__setattr__)
+_set_role: Any = vars(Message)["role"].__set__
+_set_text: Any = vars(Message)["text"].__set__
+_set_sent_at: Any = vars(Message)["sent_at"].__set__
+_set_sender: Any = vars(Message)["sender"].__set__
+_set_meta: Any = vars(Message)["meta"].__set__
+_TEXT = attrs.fields(Message).text
+_validators_disabled = attrs.validators.get_disabled
 
 
 def _messages(value: Iterable[Message]) -> tuple[Message, ...]:
@@ -170,7 +221,7 @@ class Conversation:
     id: str = attrs.field(converter=str)
     messages: tuple[Message, ...] = attrs.field(converter=_messages)
     shop: str | None = attrs.field(default=None, converter=_opt_str)
-    meta: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict, repr=False)
+    meta: FrozenDict = attrs.field(default=_NO_META, converter=_to_meta, repr=False)
 
     def __attrs_post_init__(self) -> None:
         from .exceptions import MessageOrderError

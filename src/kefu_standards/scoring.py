@@ -56,6 +56,8 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 def _to_score(value: object) -> float | None:
     if value is None:
         return None
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common case (NaN fails the test)
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         msg = f"score must be a number in [0, 1] or None (N/A), not {type(value).__name__}"
         raise ConfigError(msg)
@@ -66,8 +68,12 @@ def _to_score(value: object) -> float | None:
 
 
 def _to_evidence(value: object) -> tuple[Evidence, ...]:
-    if type(value) is tuple and all(type(e) is Evidence for e in value):
-        return value  # the common case, checked without the general loop
+    if type(value) is tuple:  # the common case, checked without the general loop
+        for e in value:
+            if type(e) is not Evidence:
+                break
+        else:
+            return value
     if not isinstance(value, (list, tuple)):
         msg = f"evidence must be a tuple of Evidence, not {type(value).__name__}"
         raise ConfigError(msg)

@@ -638,54 +638,112 @@ def _untimed(counts: dict[str, Any], reason: str) -> ResponseTimes:
 def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
     """:func:`_vectorised_response_times` for a :func:`_plain_policy`, without numpy.
 
-    The rounds come from the readable specification (``_scalar_rows``); under
-    a plain policy every round is in the window and counted, a conversation is
-    timed when all its buyer/answering messages are, the wait is
+    One loop over the messages finds the rounds exactly as the readable
+    specification (``_scalar_rows``) does and builds each :class:`Round` at once;
+    under a plain policy every round is in the window and counted, a
+    conversation is timed when all its buyer/answering messages are, the wait is
     ``answer - open`` in whole microseconds, and the SLA counts every round:
     what ``_finish`` and ``_summarise_one`` compute, minus the array set-up that
     costs more than the work on one conversation.  The result is the same
     :class:`ResponseTimes` (``tests/test_timing_plain.py`` compares the routes).
     """
-    senders: dict[str, int] = {}
-    rows = _scalar_rows(conversation, p, senders)
-    names = tuple(senders)
+    messages = conversation.messages
+    tz = get_tz(p.tz)
+    sla_us = round(p.sla_s * 1e6)
+    buyer, agent, system = Role.BUYER, Role.AGENT, Role.SYSTEM
+    answer_roles = {agent, Role.BOT} if p.bot_answers else {agent}
+    holder_credit = p.credit == "holder"
+    idle = None if p.idle_gap_s is None else timedelta(seconds=p.idle_gap_s)
     timed = _all_timed(conversation, p)
-    tz, sla_us = p.tz, round(p.sla_s * 1e6)
-    rounds: list[Any] = []
-    total_us = n_scored = n_hit = 0
-    for opened, answered_at, n, open_us, answer_us, answered, agent, session in zip(
-        rows["opened_index"],
-        rows["answered_index"],
-        rows["buyer_messages"],
-        rows["open_us"],
-        rows["answer_us"],
-        rows["answered"],
-        rows["agent"],
-        rows["session"],
-        strict=True,
-    ):
-        wait_s = None
-        if answered and timed:
-            wait_us = answer_us - open_us
-            wait_s = wait_us / 1e6
-            total_us += wait_us
-            n_scored += 1
-            n_hit += wait_us <= sla_us
+    missing = int(MISSING)
+
+    def at(i: int) -> tuple[int, datetime | None]:
+        """``(microseconds or MISSING, the time in the policy's zone)`` of message *i*."""
+        t = messages[i].sent_at
+        if t is None:
+            return missing, None
+        us = to_us(t)
+        # t.astimezone(tz) is _dt(us, tz) (both go through tz.fromutc), unless t is
+        # already in tz (then astimezone returns t itself, fold and all)
+        return us, (t.astimezone(tz) if t.tzinfo is not tz else _dt(us, p.tz))
+
+    rounds: list[Round] = []
+    total_us = n_scored = n_hit = n_answered = 0
+
+    def emit(opened: int, start: int, answered: int | None, who: str | None, n: int) -> None:
+        nonlocal total_us, n_scored, n_hit, n_answered
+        open_us, opened_at = at(start)
+        wait_s = answered_at = None
+        if answered is not None:
+            n_answered += 1
+            answer_us, answered_at = at(answered)
+            if timed:
+                wait_us = answer_us - open_us
+                wait_s = wait_us / 1e6
+                total_us += wait_us
+                n_scored += 1
+                n_hit += wait_us <= sla_us
         rounds.append(
-            Round(
-                opened_at=_dt(open_us, tz),
-                answered_at=_dt(answer_us, tz) if answered else None,
-                wait_s=wait_s,
-                agent=None if agent < 0 else names[agent],
-                buyer_messages=n,
-                opened_index=opened,
-                answered_index=answered_at if answered else None,
-                in_window=True,
-                session=session,
-                counted=True,
-            )
+            Round(opened_at, answered_at, wait_s, who, n, opened, answered, True, session, True)
         )
-    counts = _counts(conversation, tuple(rounds), rounds, p)
+
+    holder: str | None = None
+    last_transfer: int | None = None
+    open_i: int | None = None
+    open_holder: str | None = None
+    n_buyer = 0
+    prev_time: datetime | None = None
+    session = -1
+    for i, m in enumerate(messages):
+        role = m.role
+        if role is system and is_transfer_line(m):
+            last_transfer = i
+        if role is buyer:
+            if open_i is None:
+                gap = (
+                    m.sent_at is not None
+                    and prev_time is not None
+                    and idle is not None
+                    and m.sent_at - prev_time > idle
+                )
+                if session < 0 or gap:
+                    session += 1
+                open_i, open_holder, n_buyer = i, holder, 0
+            n_buyer += 1
+            prev_time = m.sent_at
+        elif role in answer_roles:
+            if open_i is not None:
+                start = open_i
+                if (
+                    holder_credit
+                    and role is agent
+                    and open_holder is not None
+                    and m.sender is not None
+                    and open_holder != m.sender
+                ):
+                    emit(open_i, open_i, None, open_holder, n_buyer)
+                    if last_transfer is not None and last_transfer > open_i:
+                        start = last_transfer
+                emit(open_i, start, i, m.sender, n_buyer)
+                open_i = None
+            if role is agent:
+                holder = m.sender
+            prev_time = m.sent_at
+    if open_i is not None:
+        emit(open_i, open_i, None, open_holder if holder_credit else None, n_buyer)
+
+    times = [m.sent_at for m in messages if m.sent_at is not None]
+    n = len(rounds)
+    counts: dict[str, Any] = {
+        "reply_rate": n_answered / n if n else None,
+        "duration_s": (times[-1] - times[0]).total_seconds() if times else None,
+        "n_rounds": n,
+        "n_answered": n_answered,
+        "n_unanswered": n - n_answered,
+        "n_sessions": 1 + max(x.session for x in rounds) if rounds else 0,
+        "rounds": tuple(rounds),
+        "policy": p,
+    }
     if not timed:
         return _untimed(counts, _UNTIMED)
     reason = None
@@ -696,7 +754,7 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     return ResponseTimes(
         first_response_s=rounds[0].wait_s if rounds else None,
         mean_response_s=_mean_us(total_us, n_scored) if n_scored else None,
-        within_sla_rate=n_hit / len(rounds) if rounds else None,
+        within_sla_rate=n_hit / n if rounds else None,
         undefined_reason=reason,
         **counts,
     )
