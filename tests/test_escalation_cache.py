@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,6 +24,7 @@ from kefu_standards._cues import (
 from kefu_standards._escalation import (
     FEATURES,
     Escalation,
+    EscalationPolicy,
     _agent_text,
     _BatchedSentiment,
     _buyer_text,
@@ -33,7 +33,7 @@ from kefu_standards._escalation import (
     _default_sentiment,
     _defaults,
     _repeats,
-    _State,
+    _trace,
     escalation,
 )
 from kefu_standards._sentiment import sentiment
@@ -106,11 +106,19 @@ def test_repeat_shortcut_equals_the_plain_comparison(
     assert _repeats(grams, sets, threshold) is plain
 
 
-def test_state_vector_is_in_feature_order() -> None:
-    """The spelled-out vector lists the fields in FEATURES order."""
-    assert tuple(f.name for f in attrs.fields(_State)) == FEATURES
-    state = _State(*(float(k) for k in range(len(FEATURES))))
-    assert state.vector() == tuple(float(k) for k in range(len(FEATURES)))
+def test_trace_rows_are_in_feature_order() -> None:
+    """Each state row has one value per FEATURES name, in that order."""
+    conv = Conversation.from_records(
+        [{"role": "buyer", "text": "再不发货我就打12315投诉"}, {"role": "agent", "text": "好的"}],
+        id="order",
+    )
+    rows = _trace(conv, policy=EscalationPolicy(), sentiment=None, politeness=None).features
+    assert [len(r) for r in rows] == [len(FEATURES)] * 2
+    first = dict(zip(FEATURES, rows[0], strict=True))
+    assert first["threat"] == 3.0  # 12315: the strongest threat
+    assert first["length"] == math.log1p(1)  # one buyer message so far
+    assert first["unanswered_run"] == 0.0
+    assert dict(zip(FEATURES, rows[1], strict=True))["threat"] < 3.0  # it decays
 
 
 class TestBatchedSentiment:

@@ -574,69 +574,6 @@ class _Event:
     evidence: tuple[Evidence, ...]
 
 
-@attrs.define(slots=True)
-class _State:
-    threat: float = 0.0
-    emotion_now: float = 0.0
-    emotion_avg: float = 0.0
-    negativity_now: float = 0.0
-    negativity_avg: float = 0.0
-    negativity_mean: float = 0.0
-    agent_negativity: float = 0.0
-    repetition: float = 0.0
-    impatience_now: float = 0.0
-    gratitude_now: float = 0.0
-    acknowledged_now: float = 0.0
-    question_now: float = 0.0
-    issue_now: float = 0.0
-    correction_now: float = 0.0
-    content_now: float = 0.0
-    open_issue: float = 0.0
-    unanswered_run: float = 0.0
-    length: float = 0.0
-    waiting: float = 0.0
-    agent_impolite: float = 0.0
-    agent_refusal: float = 0.0
-    refused_problem: float = 0.0
-    agent_lapse: float = 0.0
-    deescalation: float = 0.0
-
-    def vector(self) -> tuple[float, ...]:
-        """Return the state in :data:`FEATURES` order (spelled out: it runs after each message)."""
-        return (
-            self.threat,
-            self.emotion_now,
-            self.emotion_avg,
-            self.negativity_now,
-            self.negativity_avg,
-            self.negativity_mean,
-            self.agent_negativity,
-            self.repetition,
-            self.impatience_now,
-            self.gratitude_now,
-            self.acknowledged_now,
-            self.question_now,
-            self.issue_now,
-            self.correction_now,
-            self.content_now,
-            self.open_issue,
-            self.unanswered_run,
-            self.length,
-            self.waiting,
-            self.agent_impolite,
-            self.agent_refusal,
-            self.refused_problem,
-            self.agent_lapse,
-            self.deescalation,
-        )
-
-    def clear_now(self) -> None:
-        """Reset the ``*_now`` features (what the latest buyer message says)."""
-        self.emotion_now = self.negativity_now = self.impatience_now = 0.0
-        self.gratitude_now = self.acknowledged_now = self.question_now = 0.0
-        self.issue_now = self.correction_now = self.content_now = 0.0
-
-
 @attrs.frozen(slots=True)
 class _Trace:
     features: tuple[tuple[float, ...], ...]
@@ -663,46 +600,6 @@ def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
     if later is None or earlier is None:
         return None
     return (later - earlier).total_seconds()
-
-
-@attrs.define(slots=True)
-class _Tracker:
-    """Mutable bookkeeping while walking one conversation (never escapes :func:`_trace`)."""
-
-    policy: EscalationPolicy
-    state: _State = attrs.Factory(_State)
-    events: list[_Event] = attrs.Factory(list)
-    buyer_bigrams: list[frozenset[str]] = attrs.Factory(list)
-    n_buyer: int = 0
-    run: int = 0  # buyer messages since the last agent reply
-    n_sentiment: int = 0
-    n_agent: int = 0
-    round_open: int | None = None  # index of the first unanswered buyer message
-    round_clock: datetime | None = None  # when the last waiting event was charged
-    apology_due: int = 0  # agent messages left to apologise in after a long wait
-    apology_from: int | None = None
-    holding_at: int | None = None
-    problem_raised: bool = False  # the buyer has raised a problem, complaint or threat
-
-    def decay(self) -> None:
-        s, p = self.state, self.policy
-        d, td = p.decay, p.threat_decay  # runs before every message
-        s.repetition *= d
-        s.waiting *= d
-        s.agent_impolite *= d
-        s.agent_refusal *= td
-        s.refused_problem *= td
-        s.agent_lapse *= d
-        s.deescalation *= d
-        s.open_issue *= d
-        s.threat *= td
-
-    def add(self, kind: str, index: int, evidence: tuple[Evidence, ...]) -> None:
-        self.events.append(_Event(kind, index, evidence))
-
-
-def _average(old: float, new: float, weight: float, first: bool) -> float:
-    return new if first else (1 - weight) * old + weight * new
 
 
 @attrs.frozen(slots=True)
@@ -789,129 +686,6 @@ def _repeats(grams: frozenset[str], earlier: Sequence[frozenset[str]], threshold
     return False
 
 
-def _buyer_step(
-    t: _Tracker, i: int, msg: Message, sentiment: SentimentFn | None, messages: Sequence[Message]
-) -> None:
-    s, p = t.state, t.policy
-    bt = _buyer_text(msg.text)
-    if bt.card:
-        return
-    if bt.info_only:
-        # the buyer answers a request (order number, phone, emoticon): what the previous
-        # buyer message said is no longer the latest word
-        s.clear_now()
-        return
-    if not bt.content and not bt.cues:
-        return
-    first = t.n_buyer == 0
-    t.n_buyer += 1
-    s.length = math.log1p(t.n_buyer)
-    t.run += 1
-    s.unanswered_run = float(min(4, t.run - 1))
-    if s.unanswered_run >= 2:
-        t.add(
-            "unanswered_run",
-            i,
-            (_whole(msg, i, "unanswered_run", f"{t.run} buyer messages without a reply"),),
-        )
-
-    threat, emotion = bt.threat, bt.emotion
-    if threat or emotion or bt.issues:
-        t.problem_raised = True
-    if threat:
-        s.threat = max(s.threat, *(c.strength for c in threat))
-        t.add("threat", i, _cue_evidence(threat, i, "threat"))
-
-    s.emotion_now = bt.emotion_strength
-    w = p.average_weight  # _average(), inlined: this runs for every buyer message
-    s.emotion_avg = s.emotion_now if first else (1 - w) * s.emotion_avg + w * s.emotion_now
-    if emotion:
-        t.add("negative_emotion", i, _cue_evidence(emotion, i, "negative_emotion"))
-
-    if sentiment is not None and bt.content:
-        pos = sentiment(msg.text)
-        neg = 0.0 if pos is None else 0.5 - float(pos)
-        s.negativity_now = neg
-        s.negativity_avg = neg if first else (1 - w) * s.negativity_avg + w * neg
-        t.n_sentiment += 1
-        s.negativity_mean += (neg - s.negativity_mean) / t.n_sentiment
-        if pos is not None and s.negativity_avg > 0.25:
-            ev = _whole(msg, i, "negative_sentiment", "sentiment", round(neg, 3))
-            t.add("negative_sentiment", i, (ev,))
-
-    # repetition: says so, asks the same again, or nudges after the first message
-    repeat, nudges = bt.repeat, bt.nudges
-    count = bt.repeat_count
-    evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
-    grams = bt.grams
-    if len(grams) >= 3 and _repeats(grams, t.buyer_bigrams[-10:], p.repeat_similarity):
-        count += 1.0
-        evidence.append(_whole(msg, i, "repetition", "repeated_question"))
-    if nudges and not first:
-        count += 0.5
-        evidence.extend(_cue_evidence(nudges, i, "repetition"))
-    if count:
-        s.repetition += count
-        t.add("repetition", i, tuple(evidence))
-    t.buyer_bigrams.append(grams)
-
-    s.impatience_now = bt.nudge_strength if not first else 0.0
-    if s.impatience_now:
-        t.add("impatience", i, _cue_evidence(nudges, i, "impatience"))
-
-    grat = bt.gratitude
-    s.gratitude_now = bt.gratitude_strength
-    if grat and not emotion and not threat:
-        t.add("gratitude", i, _cue_evidence(grat, i, "gratitude"))
-    elif grat:
-        s.gratitude_now = 0.0
-    s.acknowledged_now = 1.0 if bt.ack else 0.0
-    questions, issues = bt.questions, bt.issues
-    s.question_now = 1.0 if questions else 0.0
-    s.issue_now = min(2.0, float(len(issues)))
-    s.correction_now = bt.correction_strength
-    if bt.corrections:
-        t.add("correction", i, _cue_evidence(bt.corrections, i, "correction"))
-    closing = s.gratitude_now or s.acknowledged_now
-    s.content_now = 0.0 if closing else bt.log_length
-    if s.gratitude_now:
-        s.open_issue = 0.0
-    elif s.acknowledged_now:
-        s.open_issue *= 0.5
-    elif questions or issues or emotion or threat:
-        s.open_issue += 1.0
-        t.add("open_issue", i, _cue_evidence([*questions, *issues], i, "open_issue"))
-
-    # waiting (timestamps only): a round opens at the first unanswered buyer message
-    if t.round_open is None:
-        t.round_open = i
-        t.round_clock = msg.sent_at
-    else:
-        waited = _seconds(msg.sent_at, t.round_clock)
-        if waited is not None and waited >= p.long_wait_s:
-            n = min(3.0, waited // p.long_wait_s)
-            s.waiting += n
-            t.round_clock = msg.sent_at
-            opened = messages[t.round_open]
-            rule = (
-                f"waited {int(_seconds(msg.sent_at, opened.sent_at) or waited)} s without a reply"
-            )
-            t.add("waiting", i, (_whole(msg, i, "waiting", rule, n),))
-
-    # a buyer nudging while a holding reply is pending: the holding was not followed up
-    if t.holding_at is not None and (nudges or repeat):
-        _holding_lapse(t, i, messages, "buyer chased after a holding reply")
-
-
-def _holding_lapse(t: _Tracker, i: int, messages: Sequence[Message], rule: str) -> None:
-    h = t.holding_at
-    if h is None:
-        return
-    t.state.agent_lapse += 1.0
-    t.add("holding_unfollowed", i, (_whole(messages[h], h, "holding_unfollowed", rule),))
-    t.holding_at = None
-
-
 @attrs.frozen(slots=True)
 class _AgentText:
     """Everything escalation reads from one agent text, computed once per distinct text."""
@@ -945,83 +719,6 @@ def _agent_text(text: str) -> _AgentText:
     )
 
 
-def _agent_step(
-    t: _Tracker,
-    i: int,
-    msg: Message,
-    messages: Sequence[Message],
-    *,
-    politeness: PolitenessFn | None,
-    sentiment: SentimentFn | None,
-) -> None:
-    s, p = t.state, t.policy
-    at = _agent_text(msg.text)
-    if not at.content:
-        return
-    if sentiment is not None:
-        pos = sentiment(msg.text)
-        if pos is not None:
-            t.n_agent += 1
-            neg = 0.5 - float(pos)
-            s.agent_negativity = _average(s.agent_negativity, neg, p.average_weight, t.n_agent == 1)
-    t.run = 0
-    s.unanswered_run = 0.0
-
-    # waiting: this reply closes the open round
-    if t.round_open is not None:
-        waited = _seconds(msg.sent_at, messages[t.round_open].sent_at)
-        if waited is not None and waited >= p.long_wait_s:
-            s.waiting += 1.0
-            ev = _whole(msg, i, "waiting", f"reply after {int(waited)} s", 1.0)
-            t.add("waiting", i, (ev,))
-            t.apology_due = p.apology_window
-            t.apology_from = t.round_open
-        t.round_open = None
-        t.round_clock = None
-
-    # apology after a long wait
-    if t.apology_due:
-        if at.apology:
-            t.apology_due = 0
-        else:
-            t.apology_due -= 1
-            if t.apology_due == 0:
-                s.agent_lapse += 1.0
-                start = t.apology_from if t.apology_from is not None else i
-                rule = f"no apology within {p.apology_window} agent messages after a long wait"
-                t.add("no_apology", i, (_whole(messages[start], start, "no_apology", rule),))
-
-    # holding replies must be followed up
-    if t.holding_at is not None:
-        gap = _seconds(msg.sent_at, messages[t.holding_at].sent_at)
-        if gap is not None and gap > p.holding_followup_s:
-            _holding_lapse(t, i, messages, f"next reply {int(gap)} s after the holding reply")
-        t.holding_at = None
-    if at.holding:
-        t.holding_at = i
-
-    # impolite replies
-    if politeness is not None:
-        result = politeness(msg.text)
-        bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
-        if result.label == "impolite" or bad:
-            s.agent_impolite += 1.0
-            spans = tuple(e.at(i) for e in bad) or (_whole(msg, i, "agent_impolite", "impolite"),)
-            t.add("agent_impolite", i, spans)
-
-    if at.refusal:
-        s.agent_refusal += 1.0
-        t.add("agent_refusal", i, _cue_evidence(at.refusal, i, "agent_refusal"))
-        if t.problem_raised:  # the problem stays unsolved and the buyer has been told so
-            s.refused_problem += 1.0
-            t.add("refused_problem", i, _cue_evidence(at.refusal, i, "refused_problem"))
-
-    # de-escalation: apology + concrete remedy (+ deadline)
-    if at.credit:
-        s.deescalation += at.credit
-        t.add("deescalation", i, _cue_evidence(at.used, i, "deescalation"))
-
-
 def _clear_caches() -> None:
     """Empty every per-text cache escalation keeps (for tests and cold benchmarks)."""
     _buyer_text.cache_clear()
@@ -1046,36 +743,6 @@ def _prime(sentiment: SentimentFn | None, messages: Sequence[Message]) -> None:
             sentiment.prime(todo)
 
 
-def _trace(
-    conversation: Conversation,
-    *,
-    policy: EscalationPolicy,
-    sentiment: SentimentFn | None,
-    politeness: PolitenessFn | None,
-) -> _Trace:
-    """Walk the conversation; return the state vector after each message and the events."""
-    t = _Tracker(policy)
-    messages = conversation.messages
-    _prime(sentiment, messages)
-    rows: list[tuple[float, ...]] = []
-    decay, vector, buyer, agent = t.decay, t.state.vector, Role.BUYER, Role.AGENT
-    for i, msg in enumerate(messages):
-        decay()
-        role = msg.role
-        if role is buyer:
-            _buyer_step(t, i, msg, sentiment, messages)
-        elif role is agent:
-            _agent_step(t, i, msg, messages, politeness=politeness, sentiment=sentiment)
-        rows.append(vector())
-    if messages:  # end of conversation: open rounds and pending holding replies
-        last = len(messages) - 1
-        if t.holding_at is not None:
-            t.decay()
-            _holding_lapse(t, last, messages, "never followed up")
-            rows[-1] = t.state.vector()
-    return _Trace(tuple(rows), tuple(t.events))
-
-
 def _politeness_fn() -> PolitenessFn | None:
     """Return the default politeness signal if it is loaded (never loads it)."""
     return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
@@ -1085,8 +752,8 @@ def _politeness_fn() -> PolitenessFn | None:
 def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...]]:
     """``(impolite, impolite markers)`` of *text* under the default politeness (cached).
 
-    What :func:`_agent_step` reads from a politeness result: the label says
-    impolite or a marker of :data:`_IMPOLITE_KINDS` fired.
+    What :func:`_walk` reads from a politeness result: the label says impolite
+    or a marker of :data:`_IMPOLITE_KINDS` fired.
     """
     fn = _lazy_politeness()
     assert fn is not None  # only called when the default signal is on
@@ -1102,15 +769,15 @@ def _walk(
     sentiment: SentimentFn | None,
     politeness: PolitenessFn | None,
     model: _Model,
-) -> tuple[list[float], tuple[float, ...], list[_Event]]:
-    """:func:`_trace` and :func:`_logits` fused: one pass with the state in local variables.
+) -> tuple[list[float], list[tuple[float, ...]], list[_Event]]:
+    """Walk the conversation once; return the turn log-odds, the states and the events.
 
-    Returns the turn-head log-odds after each message, the final state (in
-    :data:`FEATURES` order) and the events.  Every update is the one
-    :func:`_buyer_step` / :func:`_agent_step` make, in the same order and with
-    the same floating-point operations, so the numbers are identical; the
-    readable specification stays :func:`_trace`, and
-    ``tests/test_escalation_walk.py`` checks that both give the same result.
+    After each message: the turn head's calibrated log-odds and the state in
+    :data:`FEATURES` order (one local variable per feature: this loop runs for
+    every message ``analyze`` sees, so it avoids attribute look-ups and calls);
+    plus the events that explain the state.  Before each message the counted
+    events decay (``decay``; threats and refusals by ``threat_decay``).  A
+    holding reply never followed up is charged after the last message.
     """
     _prime(sentiment, messages)
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
@@ -1129,13 +796,16 @@ def _walk(
     events: list[_Event] = []
     add = events.append
     logits: list[float] = []
+    rows: list[tuple[float, ...]] = []
     # the state (FEATURES)
     threat = emotion_now = emotion_avg = negativity_now = negativity_avg = 0.0
     negativity_mean = agent_negativity = repetition = impatience_now = gratitude_now = 0.0
     acknowledged_now = question_now = issue_now = correction_now = content_now = 0.0
     open_issue = unanswered_run = length = waiting = agent_impolite = agent_refusal = 0.0
     refused_problem = agent_lapse = deescalation = 0.0
-    # the bookkeeping (_Tracker)
+    # the bookkeeping: buyer messages so far and in a row, the open round (its first
+    # unanswered buyer message) and when a wait was last charged, an apology owed after a
+    # long wait, a pending holding reply, whether the buyer has raised a problem
     buyer_bigrams: list[frozenset[str]] = []
     n_buyer = run = n_sentiment = n_agent = apology_due = 0
     round_open: int | None = None
@@ -1143,9 +813,8 @@ def _walk(
     apology_from: int | None = None
     holding_at: int | None = None
     problem_raised = False
-    row: tuple[float, ...] = ()  # the final state (empty for no message)
     for i, msg in enumerate(messages):
-        repetition *= d  # _Tracker.decay
+        repetition *= d  # decay
         waiting *= d
         agent_impolite *= d
         agent_refusal *= td
@@ -1155,11 +824,13 @@ def _walk(
         open_issue *= d
         threat *= td
         role = msg.role
-        if role is buyer:  # _buyer_step
+        if role is buyer:
             bt = buyer_text(msg.text)
             if bt.card:
                 pass
-            elif bt.info_only:  # _State.clear_now
+            elif bt.info_only:
+                # the buyer answers a request (order number, phone, emoticon): what the
+                # previous buyer message said is no longer the latest word
                 emotion_now = negativity_now = impatience_now = 0.0
                 gratitude_now = acknowledged_now = question_now = 0.0
                 issue_now = correction_now = content_now = 0.0
@@ -1253,13 +924,14 @@ def _walk(
                         since = int(_seconds(msg.sent_at, opened.sent_at) or waited)
                         rule = f"waited {since} s without a reply"
                         add(_Event("waiting", i, (_whole(msg, i, "waiting", rule, n),)))
-                if holding_at is not None and (nudges or repeat):  # _holding_lapse
+                # a buyer chasing while a holding reply is pending: it was not followed up
+                if holding_at is not None and (nudges or repeat):
                     agent_lapse += 1.0
                     rule = "buyer chased after a holding reply"
                     ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", rule)
                     add(_Event("holding_unfollowed", i, (ev,)))
                     holding_at = None
-        elif role is agent:  # _agent_step
+        elif role is agent:
             at = agent_text(msg.text)
             if at.content:
                 if sentiment is not None:
@@ -1300,7 +972,7 @@ def _walk(
                             add(_Event("no_apology", i, (ev,)))
                 if holding_at is not None:
                     gap = _seconds(msg.sent_at, messages[holding_at].sent_at)
-                    if gap is not None and gap > holding_s:  # _holding_lapse
+                    if gap is not None and gap > holding_s:
                         agent_lapse += 1.0
                         rule = f"next reply {int(gap)} s after the holding reply"
                         ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", rule)
@@ -1338,6 +1010,7 @@ def _walk(
             length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
             deescalation,
         )  # fmt: skip
+        rows.append(row)
         logits.append(offset + scale * sum(map(mul, weights, row)))
     if messages and holding_at is not None:  # a holding reply never followed up
         repetition *= d
@@ -1359,18 +1032,30 @@ def _walk(
             length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
             deescalation,
         )  # fmt: skip
+        rows[-1] = row
         logits[-1] = offset + scale * sum(map(mul, weights, row))
-    return logits, row, events
+    return logits, rows, events
+
+
+def _trace(
+    conversation: Conversation,
+    *,
+    policy: EscalationPolicy,
+    sentiment: SentimentFn | None,
+    politeness: PolitenessFn | None,
+) -> _Trace:
+    """Return the state after each message and the events (for the benchmark and tests)."""
+    _logits, rows, events = _walk(
+        conversation.messages,
+        policy=policy,
+        sentiment=sentiment,
+        politeness=politeness,
+        model=_default_model(),
+    )
+    return _Trace(tuple(rows), tuple(events))
 
 
 # ---------------------------------------------------------------- scoring
-
-
-def _logits(features: Sequence[Sequence[float]], model: _Model) -> list[float]:
-    """Turn-head calibrated log-odds after each message (:meth:`_Head.logit`, inlined)."""
-    head = model.turn
-    offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
-    return [offset + scale * sum(map(mul, weights, row)) for row in features]
 
 
 def _outcome_logit(final: Sequence[float], model: _Model) -> float:
@@ -1378,10 +1063,12 @@ def _outcome_logit(final: Sequence[float], model: _Model) -> float:
     return model.outcome.logit(final)
 
 
-def _reasons(trace: _Trace, model: _Model) -> tuple[Reason, ...]:
-    final = trace.features[-1]
+def _reasons(
+    final: Sequence[float], events_seen: Sequence[_Event], model: _Model
+) -> tuple[Reason, ...]:
+    """Group the events by reason kind; weigh each by its feature's share of the risk."""
     by_kind: dict[str, list[_Event]] = {}
-    for e in trace.events:
+    for e in events_seen:
         by_kind.setdefault(e.kind, []).append(e)
     out: list[Reason] = []
     for kind, events in by_kind.items():
@@ -1392,7 +1079,7 @@ def _reasons(trace: _Trace, model: _Model) -> tuple[Reason, ...]:
         head = model.outcome if model.outcome.weights[k] else model.turn
         weight = head.scale * head.weights[k] * final[k]
         if feature == "agent_lapse":  # two kinds share the feature: split by event count
-            shared = [e for e in trace.events if REASON_KINDS[e.kind] == feature]
+            shared = [e for e in events_seen if REASON_KINDS[e.kind] == feature]
             weight *= len(events) / len(shared)
         if weight == 0.0 and kind not in {"threat", "deescalation"}:
             continue
@@ -1480,35 +1167,17 @@ def escalation(
     if not conversation.messages:
         return Escalation(None, None, (), ())
     model = _default_model()
-    logits, final, events = _walk(
+    logits, rows, events = _walk(
         conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=model
     )
     exp = math.exp  # _sigmoid, inlined: it runs once per message
     per_message = tuple(
         [round(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)), 6) for z in logits]
     )
+    final = rows[-1]
     score = round(_sigmoid(_outcome_logit(final, model)), 6)
     level = policy.alert_level(score, per_message[-1])
-    return Escalation(score, level, _reasons(_Trace((final,), tuple(events)), model), per_message)
-
-
-def _escalation_by_trace(
-    conversation: Conversation,
-    *,
-    policy: EscalationPolicy,
-    sentiment: SentimentFn | None,
-    politeness: PolitenessFn | None,
-) -> Escalation:
-    """:func:`escalation` through the readable :func:`_trace` (the specification of ``_walk``)."""
-    if not conversation.messages:
-        return Escalation(None, None, (), ())
-    model = _default_model()
-    trace = _trace(conversation, policy=policy, sentiment=sentiment, politeness=politeness)
-    logits = _logits(trace.features, model)
-    per_message = tuple([round(_sigmoid(z), 6) for z in logits])
-    score = round(_sigmoid(_outcome_logit(trace.features[-1], model)), 6)
-    level = policy.alert_level(score, per_message[-1])
-    return Escalation(score, level, _reasons(trace, model), per_message)
+    return Escalation(score, level, _reasons(final, events, model), per_message)
 
 
 # ---------------------------------------------------------------- scorer
