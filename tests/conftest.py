@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from kefu_standards.model import Conversation
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -22,3 +25,13 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def fixtures() -> Path:
     """The folder of hand-written input files used by the tests."""
     return FIXTURES
+
+
+def escalation_chats() -> list[Conversation]:
+    """The hand-written escalation chats (``fixtures/escalation/chats.jsonl``), Asia/Shanghai."""
+    out = []
+    with (FIXTURES / "escalation" / "chats.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            out.append(Conversation.from_records(rec["messages"], id=rec["id"], tz="Asia/Shanghai"))
+    return out

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import escalation_chats
 from kefu_standards import Conversation, _escalation
 from kefu_standards._cues import (
     bigram_set,
@@ -39,16 +38,7 @@ from kefu_standards._escalation import (
 from kefu_standards._sentiment import sentiment
 from kefu_standards.exceptions import KefuWarning
 
-FIXTURES = Path(__file__).parent / "fixtures" / "escalation" / "chats.jsonl"
-
-
-def chats() -> list[Conversation]:
-    out = []
-    with FIXTURES.open(encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            out.append(Conversation.from_records(rec["messages"], id=rec["id"], tz="Asia/Shanghai"))
-    return out
+chats = escalation_chats
 
 
 def texts() -> list[str]:

@@ -10,16 +10,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import escalation_chats
 from kefu_standards import _escalation
 from kefu_standards._escalation import (
     EscalationPolicy,
@@ -33,17 +32,8 @@ from kefu_standards._frozendict import FrozenDict
 from kefu_standards._time import as_aware
 from kefu_standards.model import Conversation, Message, Role
 
-FIXTURES = Path(__file__).parent / "fixtures" / "escalation" / "chats.jsonl"
 _T0 = datetime(2024, 5, 6, 9, 0, tzinfo=timezone(timedelta(hours=8)))
-
-
-def _fixture_chats() -> list[Conversation]:
-    out = []
-    with FIXTURES.open(encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            out.append(Conversation.from_records(rec["messages"], id=rec["id"], tz="Asia/Shanghai"))
-    return out
+_fixture_chats = escalation_chats
 
 
 def _bundled_examples() -> list[Conversation]:

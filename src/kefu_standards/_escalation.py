@@ -227,23 +227,23 @@ def _positive(_inst: object, attr: attrs.Attribute[Any], value: float) -> None:
         raise ConfigError(msg)
 
 
-def _check_thresholds(inst: EscalationPolicy, _attr: object, _value: object) -> None:
-    if not 0.0 < inst.medium_from < inst.high_from < 1.0:
-        msg = (
-            "EscalationPolicy thresholds must satisfy 0 < medium_from < high_from < 1, "
-            f"got medium_from={inst.medium_from!r}, high_from={inst.high_from!r}"
-        )
-        raise ConfigError(msg)
+def _ordered_pair(low: str, high: str) -> Callable[[EscalationPolicy, object, object], None]:
+    """Return a validator of ``0 < low < high < 1`` for two threshold fields of the policy."""
+
+    def check(inst: EscalationPolicy, _attr: object, _value: object) -> None:
+        lo, hi = getattr(inst, low), getattr(inst, high)
+        if not 0.0 < lo < hi < 1.0:
+            msg = (
+                f"EscalationPolicy thresholds must satisfy 0 < {low} < {high} < 1, "
+                f"got {low}={lo!r}, {high}={hi!r}"
+            )
+            raise ConfigError(msg)
+
+    return check
 
 
-def _check_turn_thresholds(inst: EscalationPolicy, _attr: object, _value: object) -> None:
-    if not 0.0 < inst.turn_medium_from < inst.turn_high_from < 1.0:
-        msg = (
-            "EscalationPolicy thresholds must satisfy 0 < turn_medium_from < turn_high_from < 1, "
-            f"got turn_medium_from={inst.turn_medium_from!r}, "
-            f"turn_high_from={inst.turn_high_from!r}"
-        )
-        raise ConfigError(msg)
+_check_thresholds = _ordered_pair("medium_from", "high_from")
+_check_turn_thresholds = _ordered_pair("turn_medium_from", "turn_high_from")
 
 
 _RANK: dict[Level, int] = {"low": 0, "medium": 1, "high": 2}
