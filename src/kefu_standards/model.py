@@ -157,21 +157,16 @@ class Message:
     ) -> None:
         """Build the message: the __init__ attrs would generate, written out (one per message).
 
-        The converters run in field order with their common cases inline (a ``Role``,
-        an aware ``datetime``, a ``str`` sender, a ``FrozenDict`` meta are kept as they
-        are), then ``text`` is checked unless attrs validators are disabled.
+        The fields' converters run in field order (each keeps a value that is already
+        of its type as it is: a ``Role``, an aware ``datetime``, a ``str`` sender, a
+        ``FrozenDict`` meta), then ``text`` is checked unless attrs validators are
+        disabled.
         """
-        _set_role(self, role if type(role) is Role else _to_role(role))
+        _set_role(self, _to_role(role))
         _set_text(self, text)
-        if sent_at is not None and not (
-            type(sent_at) is datetime
-            and sent_at.tzinfo is not None
-            and sent_at.utcoffset() is not None
-        ):
-            sent_at = _to_time(sent_at)
-        _set_sent_at(self, sent_at)
-        _set_sender(self, sender if sender is None or type(sender) is str else str(sender))
-        _set_meta(self, meta if type(meta) is FrozenDict else FrozenDict(meta))
+        _set_sent_at(self, _to_time(sent_at))
+        _set_sender(self, _opt_str(sender))
+        _set_meta(self, _to_meta(meta))
         if type(text) is not str and not _validators_disabled():
             _check_text(self, _TEXT, text)  # raises unless text is a str subclass
 
