@@ -68,9 +68,7 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 def _frozen(value: Mapping[str, Any]) -> FrozenDict:
     """Return *value* as a FrozenDict, without copying one that already is."""
-    return (
-        value if type(value) is FrozenDict or isinstance(value, FrozenDict) else FrozenDict(value)
-    )
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
 
 
 # -- Criterion -------------------------------------------------------------------------
