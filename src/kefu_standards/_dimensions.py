@@ -490,6 +490,11 @@ def _check_fn(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         raise ConfigError(msg)
 
 
+def _signal() -> Any:
+    """Declare an injectable signal: a callable, or ``None`` for the library's default."""
+    return attrs.field(default=None, validator=_check_fn, repr=False)
+
+
 # -- 1 专业知识 -------------------------------------------------------------------
 
 
@@ -618,12 +623,8 @@ class CommunicationScorer:
     a buyer and an agent message.
     """
 
-    timing: Callable[[Conversation], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
-    escalation: Callable[[Conversation], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
+    timing: Callable[[Conversation], Any] | None = _signal()
+    escalation: Callable[[Conversation], Any] | None = _signal()
     event_penalty: float = attrs.field(default=0.10, converter=float)
     name: str = attrs.field(default="communication", init=False)
 
@@ -706,9 +707,7 @@ class ServiceAttitudeScorer:
     还有什么可以帮您, 评价).  N/A without an agent message.
     """
 
-    politeness: Callable[[str], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
+    politeness: Callable[[str], Any] | None = _signal()
     name: str = attrs.field(default="service_attitude", init=False)
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
@@ -809,12 +808,8 @@ class ProblemHandlingScorer:
     N/A when the buyer raised no problem.
     """
 
-    escalation: Callable[[Conversation], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
-    sentiment: Callable[[str], float | None] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
+    escalation: Callable[[Conversation], Any] | None = _signal()
+    sentiment: Callable[[str], float | None] | None = _signal()
     unhelpful_penalty: float = attrs.field(default=0.2, converter=float)
     name: str = attrs.field(default="problem_handling", init=False)
 
@@ -957,12 +952,8 @@ class StressResilienceScorer:
     reply.  N/A when the buyer was never negative.
     """
 
-    politeness: Callable[[str], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
-    sentiment: Callable[[str], float | None] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
+    politeness: Callable[[str], Any] | None = _signal()
+    sentiment: Callable[[str], float | None] | None = _signal()
     negative_below: float = attrs.field(default=0.25, converter=float)
     name: str = attrs.field(default="stress_resilience", init=False)
 
@@ -1258,9 +1249,7 @@ class NoInsultScorer:
     N/A without an agent message.
     """
 
-    politeness: Callable[[str], Any] | None = attrs.field(
-        default=None, validator=_check_fn, repr=False
-    )
+    politeness: Callable[[str], Any] | None = _signal()
     model_threshold: float = attrs.field(default=0.9, converter=float)
     name: str = attrs.field(default="no_insult", init=False)
 
