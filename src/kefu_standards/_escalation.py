@@ -762,6 +762,22 @@ def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...]]:
     return result.label == "impolite" or bool(bad), bad
 
 
+#: Features that decay before each message: by ``decay``, or by ``threat_decay``.
+_DECAYING = frozenset(
+    {"repetition", "waiting", "agent_impolite", "agent_lapse", "deescalation", "open_issue"}
+)
+_DECAYING_SLOWLY = frozenset({"threat", "agent_refusal", "refused_problem"})
+_LAPSE = FEATURES.index("agent_lapse")
+
+
+def _decay_factors(policy: EscalationPolicy) -> tuple[float, ...]:
+    """Per-feature factor of one step's decay (1.0 for a feature that does not decay)."""
+    return tuple(
+        policy.threat_decay if f in _DECAYING_SLOWLY else policy.decay if f in _DECAYING else 1.0
+        for f in FEATURES
+    )
+
+
 def _walk(
     messages: Sequence[Message],
     *,
@@ -797,6 +813,7 @@ def _walk(
     add = events.append
     logits: list[float] = []
     rows: list[tuple[float, ...]] = []
+    row: tuple[float, ...] = ()  # the state after the latest message
     # the state (FEATURES)
     threat = emotion_now = emotion_avg = negativity_now = negativity_avg = 0.0
     negativity_mean = agent_negativity = repetition = impatience_now = gratitude_now = 0.0
@@ -1013,25 +1030,11 @@ def _walk(
         rows.append(row)
         logits.append(offset + scale * sum(map(mul, weights, row)))
     if messages and holding_at is not None:  # a holding reply never followed up
-        repetition *= d
-        waiting *= d
-        agent_impolite *= d
-        agent_refusal *= td
-        refused_problem *= td
-        agent_lapse *= d
-        deescalation *= d
-        open_issue *= d
-        threat *= td
-        agent_lapse += 1.0
+        # one more step after the last message: its decay, then the lapse
+        row = tuple(map(mul, row, _decay_factors(policy)))
+        row = (*row[:_LAPSE], row[_LAPSE] + 1.0, *row[_LAPSE + 1 :])
         ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", "never followed up")
         add(_Event("holding_unfollowed", len(messages) - 1, (ev,)))
-        row = (
-            threat, emotion_now, emotion_avg, negativity_now, negativity_avg, negativity_mean,
-            agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
-            question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
-            length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
-            deescalation,
-        )  # fmt: skip
         rows[-1] = row
         logits[-1] = offset + scale * sum(map(mul, weights, row))
     return logits, rows, events
