@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -35,3 +37,24 @@ def escalation_chats() -> list[Conversation]:
             rec = json.loads(line)
             out.append(Conversation.from_records(rec["messages"], id=rec["id"], tz="Asia/Shanghai"))
     return out
+
+
+#: When :func:`gap_chat` starts its clock (a Monday morning, UTC+8).
+CHAT_START = datetime(2024, 5, 6, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def gap_chat(turns: list[tuple[Any, ...]], id: str) -> Conversation:  # noqa: A002
+    """Conversation from ``(role, text, seconds after the previous timed message or None)``.
+
+    A fourth item, when given, is the sender (default: the role).
+    """
+    records: list[dict[str, Any]] = []
+    t = CHAT_START
+    for role, text, gap, *rest in turns:
+        at = None
+        if gap is not None:
+            t += timedelta(seconds=gap)
+            at = t
+        sender = rest[0] if rest else role
+        records.append({"role": role, "text": text, "sent_at": at, "sender": sender})
+    return Conversation.from_records(records, id=id)

@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import escalation_chats
+from conftest import CHAT_START, escalation_chats, gap_chat
 from kefu_standards import _escalation
 from kefu_standards._escalation import (
     EscalationPolicy,
@@ -32,7 +32,6 @@ from kefu_standards._frozendict import FrozenDict
 from kefu_standards._time import as_aware
 from kefu_standards.model import Conversation, Message, Role
 
-_T0 = datetime(2024, 5, 6, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 _fixture_chats = escalation_chats
 
 
@@ -102,16 +101,7 @@ _POLICIES = st.sampled_from(
 
 
 def _chat(turns: list[tuple[str, str, float | None]]) -> Conversation:
-    """Conversation from ``(role, text, seconds after the previous timed message or None)``."""
-    records: list[dict[str, Any]] = []
-    t = _T0
-    for role, text, gap in turns:
-        at = None
-        if gap is not None:
-            t += timedelta(seconds=gap)
-            at = t
-        records.append({"role": role, "text": text, "sent_at": at, "sender": role})
-    return Conversation.from_records(records, id="walk")
+    return gap_chat(turns, id="walk")
 
 
 def _plain(fn: Any) -> Any:
@@ -228,7 +218,7 @@ class _When(datetime):
 
 
 _NAIVE = datetime(2024, 5, 6, 9, 0)
-_AWARE = _T0
+_AWARE = CHAT_START
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import gap_chat
 from kefu_standards.model import Conversation, Message, Role
 from kefu_standards.timing import (
     TimingPolicy,
@@ -20,22 +20,12 @@ from kefu_standards.timing import (
 
 # -- response times under the default policy, without numpy ---------------------------
 
-_T0 = datetime(2024, 5, 6, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 _ROLES = ("buyer", "agent", "bot", "system")
 _SYSTEM_TEXTS = ("由 服务助手 转交给 小美", "A --> B", "系统提示", "")
 
 
 def _timed_chat(turns: list[tuple[str, str, float | None, str | None]]) -> Conversation:
-    """Conversation from ``(role, text, seconds after the previous timed message, sender)``."""
-    records: list[dict[str, Any]] = []
-    t = _T0
-    for role, text, gap, sender in turns:
-        at = None
-        if gap is not None:
-            t += timedelta(seconds=gap)
-            at = t
-        records.append({"role": role, "text": text, "sent_at": at, "sender": sender})
-    return Conversation.from_records(records, id="timing")
+    return gap_chat(turns, id="timing")
 
 
 _TIMING_CASES = {

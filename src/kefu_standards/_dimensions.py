@@ -325,12 +325,6 @@ def _default_politeness(text: str) -> Any:
     return None if scorer is None else scorer.score_text(text)
 
 
-def _politeness_of(fn: Callable[[str], Any] | None, text: str) -> Any:
-    if fn is not None:
-        return fn(text)
-    return _default_politeness(text)
-
-
 def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> list[float | None]:
     if fn is not None:
         return [fn(t) for t in texts]
