@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,3 +70,45 @@ def test_spearman_and_accuracy() -> None:
     assert math.isnan(metrics.spearman([1, 1, 1], [1, 2, 3]))
     assert metrics.accuracy([1, 0, 1, 1], [1, 1, 1, 0]) == 0.5
     assert list(metrics.rankdata([3, 1, 3, 2])) == [3.5, 1.0, 3.5, 2.0]
+
+
+def _toy(n: int = 400, seed: int = 7) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int_]]:
+    """Two informative columns and one constant column; labels drawn from a known model."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.normal(size=n), rng.normal(size=n), np.ones(n)])
+    p = 1.0 / (1.0 + np.exp(-(0.5 + 2.0 * x[:, 0] - 1.0 * x[:, 1])))
+    return x, (rng.random(n) < p).astype(int)
+
+
+@pytest.mark.parametrize("l2", [0.0, 1.0, 50.0])
+def test_logistic_fit_is_at_the_penalised_optimum(l2: float) -> None:
+    """The gradient of the penalised log-likelihood vanishes at the returned weights."""
+    x, y = _toy()
+    w, mean, scale = metrics.logistic_fit(x, y, l2)
+    z = np.column_stack([np.ones(len(x)), (x - mean) / scale])
+    p = 1.0 / (1.0 + np.exp(-(z @ w)))
+    penalty = np.r_[0.0, np.full(len(w) - 1, l2)]
+    assert np.abs(z.T @ (p - y) + penalty * w).max() < 1e-6
+    assert scale[2] == 1.0  # the constant column is left unscaled, its weight 0
+    assert w[3] == pytest.approx(0.0, abs=1e-6)
+    assert w[1] > 0 > w[2]  # the signs of the generating model
+
+
+def test_logistic_fit_strong_penalty_leaves_the_base_rate() -> None:
+    """With an overwhelming penalty only the (unpenalised) intercept is left: logit(mean y)."""
+    x, y = _toy()
+    w, _mean, _scale = metrics.logistic_fit(x, y, 1e12)
+    rate = float(np.mean(y))
+    assert w[0] == pytest.approx(math.log(rate / (1 - rate)), abs=1e-6)
+    assert np.abs(w[1:]).max() < 1e-6
+
+
+def test_fitted_ceiling_scores_each_half_with_the_other_halfs_model() -> None:
+    """Both out-of-sample AUCs see the generating signal; shapes are checked."""
+    x, y = _toy(800)
+    half_a = [i % 2 == 0 for i in range(800)]
+    a_to_b, b_to_a = metrics.fitted_ceiling(x, y, half_a, 1.0)
+    assert 0.75 < a_to_b <= 1.0
+    assert 0.75 < b_to_a <= 1.0
+    with pytest.raises(ValueError, match="n == len"):
+        metrics.logistic_fit(x, y[:10], 1.0)
