@@ -279,11 +279,11 @@ def main() -> None:
         "scored on the other"
     )
     print(
-        f"{'signals':<36}"
+        f"{'signals':<40}"
         + "".join(f"{'l2=' + format(x, 'g') + ' A->B':>15}{'B->A':>7}" for x in CEILING_L2)
     )
     for name, pairs in ceiling.items():
-        print(f"{name:<36}" + "".join(f"{ab:>15.3f}{ba:>7.3f}" for ab, ba in pairs))
+        print(f"{name:<40}" + "".join(f"{ab:>15.3f}{ba:>7.3f}" for ab, ba in pairs))
     s = out["speed"]
     print()
     print(
