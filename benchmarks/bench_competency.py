@@ -52,7 +52,7 @@ CEILING_L2 = (1.0, 10.0, 100.0, 1000.0)
 def _fitted_ceiling(
     results: Sequence[Any],
     labels: Sequence[int],
-    records: Sequence[dict[str, object]],
+    in_a: Sequence[bool],
     part_specs: dict[str, tuple[str, ...]],
     convs: Sequence[Any],
 ) -> dict[str, list[tuple[float, float]]]:
@@ -86,7 +86,6 @@ def _fitted_ceiling(
         for key in keys:
             parts += column([a.dimensions[dim].details.get(key) for a in results])
     risk = column([ks.escalation(c).score for c in convs])
-    in_a = [int(str(r["id"])[-4:]) % 2 == 0 for r in records]
     sets = {
         "dimension scores": dims,
         "dimension scores + parts": dims + parts,
@@ -214,11 +213,12 @@ def main() -> None:
             parts[f"{dim}.{key}"] = _roc_auc([y for y, _ in pairs], [sign * x for _, x in pairs])
     # split-half check: the dialogues by the parity of their id's number (half A = even ids
     # was used to choose the changes of this release, half B was only read afterwards)
+    id_parity = [int(str(r["id"])[-4:]) % 2 for r in records]
     halves: dict[str, float | None] = {}
     for h, parity in (("A_even_ids", 0), ("B_odd_ids", 1)):
-        idx = [i for i in keep if int(str(records[i]["id"])[-4:]) % 2 == parity]
+        idx = [i for i in keep if id_parity[i] == parity]
         halves[h] = _roc_auc([labels[i] for i in idx], [100.0 - totals[i] for i in idx])  # type: ignore[operator]
-    ceiling = _fitted_ceiling(results, labels, records, part_specs, convs)
+    ceiling = _fitted_ceiling(results, labels, [p == 0 for p in id_parity], part_specs, convs)
     critical = sum(1 for a in results if a.critical)
     out = {
         "dataset": "jddc_sat.dev",
