@@ -27,6 +27,7 @@ import attrs
 
 from ._escalation import EscalationScorer
 from ._matcher import PhraseMatcher
+from ._time import elapsed
 from .evidence import Evidence
 from .exceptions import ConfigError, ModelFileError, UnknownNameError
 from .model import Conversation, Role
@@ -1159,7 +1160,7 @@ class ResponsibilityScorer:
                 ok = (
                     held_at is None
                     or at is None
-                    or (at - held_at).total_seconds() <= self.followup_s
+                    or elapsed(at, held_at).total_seconds() <= self.followup_s
                 )
                 break
             if _substantive(m):

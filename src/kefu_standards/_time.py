@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigError
 
-__all__ = ["DEFAULT_TZ_NAME", "as_aware", "get_tz", "parse_time"]
+__all__ = ["DEFAULT_TZ_NAME", "as_aware", "elapsed", "get_tz", "parse_time"]
 
 #: Naive timestamps (no offset) are read in this zone unless told otherwise.
 #: Taobao, Tmall, JD and PDD exports are written in China Standard Time.
@@ -48,6 +48,22 @@ def as_aware(value: datetime, tz: str | tzinfo | None = None) -> datetime:
     return value
 
 
+def elapsed(later: datetime, earlier: datetime) -> timedelta:
+    """Real time from *earlier* to *later* (aware datetimes), also across a DST change.
+
+    Python subtracts two datetimes that share a ``tzinfo`` object as wall-clock
+    times, so in a zone with daylight saving ``03:01 - 01:59`` on the spring-forward
+    night is 62 minutes instead of 2.  Zones without DST (Asia/Shanghai) and fixed
+    offsets give the same result either way.
+    """
+    delta = later - earlier
+    if later.tzinfo is earlier.tzinfo:
+        off_later, off_earlier = later.utcoffset(), earlier.utcoffset()
+        if off_later != off_earlier and off_later is not None and off_earlier is not None:
+            delta -= off_later - off_earlier
+    return delta
+
+
 def parse_time(value: object, tz: str | tzinfo | None = None) -> datetime:
     """Parse an ISO-8601-like string, a ``datetime`` or epoch seconds/milliseconds.
 
@@ -58,8 +74,12 @@ def parse_time(value: object, tz: str | tzinfo | None = None) -> datetime:
     if isinstance(value, bool):
         raise ValueError(f"bad timestamp {value!r}: expected text or a number, not a boolean")
     if isinstance(value, (int, float)):
-        seconds = value / 1000.0 if value > 1e11 else float(value)  # ms since epoch
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(get_tz(tz))
+        try:
+            seconds = value / 1000.0 if value > 1e11 else float(value)  # ms since epoch
+            return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(get_tz(tz))
+        except (OverflowError, OSError, ValueError):  # NaN, inf, beyond year 1..9999
+            msg = f"bad timestamp {value!r}: not epoch seconds or milliseconds in years 1-9999"
+            raise ValueError(msg) from None
     if not isinstance(value, str):
         raise ValueError(f"bad timestamp {value!r}: expected ISO-8601 text or epoch seconds")
     if len(value) >= 19 and value[4] == "-" and value[10] in " T":  # fast path, canonical ISO

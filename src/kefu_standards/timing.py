@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _quantiles
-from ._time import get_tz
+from ._time import elapsed, get_tz
 from ._timing_agg import (
     MISSING,
     GroupSums,
@@ -224,6 +224,11 @@ def _positive(name: str, optional: bool = False) -> Any:
     return check
 
 
+def _check_bool(_inst: object, attr: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{attr.name} must be True or False, got {value!r}")
+
+
 def _check_tz(_inst: object, _attr: object, value: str) -> None:
     get_tz(value)
 
@@ -305,7 +310,7 @@ class TimingPolicy:
     sla_scope: Literal["rounds", "first"] = attrs.field(
         default="rounds", validator=_choice("sla_scope", ("rounds", "first"))
     )
-    bot_answers: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    bot_answers: bool = attrs.field(default=False, validator=_check_bool)
     credit: Literal["answerer", "holder"] = attrs.field(
         default="answerer", validator=_choice("credit", ("answerer", "holder"))
     )
@@ -491,7 +496,7 @@ def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -
                     m.sent_at is not None
                     and prev_time is not None
                     and idle is not None
-                    and m.sent_at - prev_time > idle
+                    and elapsed(m.sent_at, prev_time) > idle
                 )
                 open_first = session < 0 or gap
                 if open_first:
@@ -615,7 +620,7 @@ def _counts(
     times = [m.sent_at for m in conv.messages if m.sent_at is not None]
     return {
         "reply_rate": n_answered / len(counted) if counted else None,
-        "duration_s": (times[-1] - times[0]).total_seconds() if times else None,
+        "duration_s": elapsed(times[-1], times[0]).total_seconds() if times else None,
         "n_rounds": len(counted),
         "n_answered": n_answered,
         "n_unanswered": len(counted) - n_answered,
@@ -704,7 +709,7 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
                     m.sent_at is not None
                     and prev_time is not None
                     and idle is not None
-                    and m.sent_at - prev_time > idle
+                    and elapsed(m.sent_at, prev_time) > idle
                 )
                 if session < 0 or gap:
                     session += 1
@@ -736,7 +741,7 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     n = len(rounds)
     counts: dict[str, Any] = {
         "reply_rate": n_answered / n if n else None,
-        "duration_s": (times[-1] - times[0]).total_seconds() if times else None,
+        "duration_s": elapsed(times[-1], times[0]).total_seconds() if times else None,
         "n_rounds": n,
         "n_answered": n_answered,
         "n_unanswered": n - n_answered,

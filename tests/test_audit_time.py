@@ -1,0 +1,100 @@
+"""Audit regressions: elapsed time is real time, also across a daylight-saving change.
+
+Python subtracts two datetimes that share a ``tzinfo`` object as wall-clock times.
+With ``tz="America/New_York"`` the night of 2024-03-10 skips 02:00-03:00, so from
+01:59 to 03:01 is 2 minutes, not 62.  The round waits were right (they use epoch
+time) but ``duration_s``, the idle-gap sessions of the timing policy, escalation's
+waiting signal and the follow-up window of responsibility used the wall clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import kefu_standards as ks
+from kefu_standards._time import elapsed
+
+NY = ZoneInfo("America/New_York")
+
+
+def _spring_forward_chat() -> ks.Conversation:
+    return ks.Conversation.from_records(
+        [
+            {"role": "buyer", "text": "在吗，快递到哪了", "time": "2024-03-10 01:59:00"},
+            {
+                "role": "agent",
+                "text": "亲，已经到您那边了",
+                "time": "2024-03-10 03:01:00",
+                "sender": "s",
+            },
+        ],
+        id="dst",
+        tz="America/New_York",
+    )
+
+
+@pytest.mark.parametrize(
+    ("later", "earlier", "seconds"),
+    [
+        (datetime(2024, 3, 10, 3, 1, tzinfo=NY), datetime(2024, 3, 10, 1, 59, tzinfo=NY), 120),
+        (
+            datetime(2024, 11, 3, 1, 10, fold=1, tzinfo=NY),
+            datetime(2024, 11, 3, 1, 50, tzinfo=NY),
+            1200,
+        ),
+        (datetime(2024, 5, 1, 10, 5, tzinfo=NY), datetime(2024, 5, 1, 10, 0, tzinfo=NY), 300),
+        (  # different tzinfo objects: Python already converts to UTC
+            datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc),
+            datetime(2024, 5, 1, 17, 0, tzinfo=timezone(timedelta(hours=8))),
+            3600,
+        ),
+    ],
+)
+def test_elapsed_is_real_time(later: datetime, earlier: datetime, seconds: float) -> None:
+    """elapsed() equals the difference of the POSIX timestamps."""
+    assert elapsed(later, earlier).total_seconds() == seconds
+    assert seconds == later.timestamp() - earlier.timestamp()
+
+
+def test_duration_is_real_time() -> None:
+    """duration_s agrees with the round's wait (2 minutes), not the wall clock (62)."""
+    t = ks.response_times(_spring_forward_chat())
+    assert (t.first_response_s, t.duration_s) == (120.0, 120.0)
+
+
+def test_idle_gap_session_uses_real_time() -> None:
+    """A 30-minute idle gap does not split a 14-minute pause that crosses the DST jump."""
+    conv = ks.Conversation.from_records(
+        [
+            {"role": "buyer", "text": "在吗", "time": "2024-03-10 01:50:00"},
+            {"role": "agent", "text": "在的亲", "time": "2024-03-10 01:51:00", "sender": "s"},
+            {"role": "buyer", "text": "快递到哪了", "time": "2024-03-10 03:05:00"},
+            {"role": "agent", "text": "已经到了哦", "time": "2024-03-10 03:06:00", "sender": "s"},
+        ],
+        id="dst-idle",
+        tz="America/New_York",
+    )
+    t = ks.response_times(conv, policy=ks.TimingPolicy(idle_gap_s=1800))
+    assert t.n_sessions == 1
+
+
+def test_escalation_sees_no_long_wait() -> None:
+    """Escalation's waiting signal does not fire on a 2-minute reply."""
+    e = ks.escalation(_spring_forward_chat(), sentiment=None, politeness=None)
+    assert "waiting" not in [r.kind for r in e.reasons]
+
+
+def test_shanghai_times_are_unchanged() -> None:
+    """In Asia/Shanghai (no DST) the figures are what they always were."""
+    conv = ks.Conversation.from_records(
+        [
+            {"role": "buyer", "text": "在吗", "time": "2024-03-10 01:59:00"},
+            {"role": "agent", "text": "在的亲", "time": "2024-03-10 03:01:00", "sender": "s"},
+        ],
+        id="sh",
+    )
+    t = ks.response_times(conv)
+    assert (t.first_response_s, t.duration_s) == (3720.0, 3720.0)
