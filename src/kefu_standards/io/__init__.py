@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
+import math
+import numbers
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta, tzinfo
 from typing import IO, Any
 
+from kefu_standards._jsontext import dumps
 from kefu_standards._time import get_tz
 from kefu_standards.exceptions import ConfigError, UnknownNameError
 from kefu_standards.model import Conversation
@@ -154,11 +156,7 @@ def _make_context(
             )
             raise ConfigError(msg)
     get_tz(tz)
-    gap: timedelta | None = None
-    if idle_gap is not None:
-        gap = idle_gap if isinstance(idle_gap, timedelta) else timedelta(seconds=idle_gap)
-        if gap <= timedelta(0):
-            raise ConfigError(f"idle_gap must be positive (seconds or timedelta), got {idle_gap!r}")
+    gap = None if idle_gap is None else _idle_gap(idle_gap)
     names = (agents,) if isinstance(agents, str) else tuple(agents)
     if any(not isinstance(a, str) or not a.strip() for a in names):
         raise ConfigError("agents must be non-empty strings (names or name prefixes)")
@@ -180,6 +178,26 @@ def _make_context(
         shop=shop,
         detect_roles=bool(detect_roles),
     )
+
+
+def _idle_gap(value: object) -> timedelta:
+    """*value* (seconds or a ``timedelta``) as a positive, finite ``timedelta``."""
+    msg = f"idle_gap must be positive (finite seconds or a timedelta), got {value!r}"
+    if isinstance(value, timedelta):
+        gap = value
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        seconds = float(value)
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ConfigError(msg)
+        try:
+            gap = timedelta(seconds=seconds)
+        except OverflowError:
+            raise ConfigError(msg) from None
+    else:
+        raise ConfigError(msg)
+    if gap <= timedelta(0):
+        raise ConfigError(msg)
+    return gap
 
 
 def _read(
@@ -293,7 +311,7 @@ def _write(conversations: Iterable[Conversation], out: IO[Any]) -> int:
         if not isinstance(conv, Conversation):
             raise ConfigError(f"write_jsonl needs Conversation objects, not {type(conv).__name__}")
         record: dict[str, Any] = conv.to_record()
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        line = dumps(record) + "\n"
         out.write(line.encode("utf-8") if binary else line)
         count += 1
     return count

@@ -243,6 +243,7 @@ class LineReader:
         self._text = _is_text_stream(stream)
         self._stream = stream
         self._buffer: list[bytes | str] = []
+        self._cr_only = False
         self.encoding = encoding or "utf-8"
         if not self._text:
             size = 0
@@ -261,6 +262,11 @@ class LineReader:
                     )
                     raise DecodeError(ctx.source, 1, reason)
                 self.encoding = _detect_encoding(head)
+            # classic Mac line endings (CR only): split on CR instead of reading one line
+            first = self._buffer[0] if self._buffer else b""
+            self._cr_only = b"\r" in first and b"\n" not in first
+            if self._cr_only:
+                self._buffer = [p for raw in self._buffer for p in raw.splitlines(keepends=True)]
         if self.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf8-sig"):
             self.encoding = "utf-8"  # the BOM of the first line is removed by _decode
         self._first = True
@@ -268,6 +274,10 @@ class LineReader:
     def _raw(self) -> Iterator[bytes | str]:
         yield from self._buffer
         self._buffer = []
+        if self._cr_only:
+            for raw in self._stream:
+                yield from raw.splitlines(keepends=True)
+            return
         yield from self._stream
 
     def _decode(self, number: int, raw: bytes) -> str:

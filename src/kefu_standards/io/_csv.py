@@ -26,9 +26,20 @@ _REQUIRED = ("conversation_id", "role", "text")
 
 
 def csv_rows(ctx: _Context, reader: LineReader) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(first_line, row)`` for each CSV record (quoted fields may span lines)."""
-    lines = (t for _, t in reader)
-    rows = csv.reader(lines)
+    """Yield ``(first_line, row)`` for each CSV record (quoted fields may span lines).
+
+    A quoted field that is never closed would take every line to the end of the
+    file into one cell (Python's csv reader does not complain); that record is
+    reported as malformed instead, and nothing after it is read.
+    """
+    consumed: list[str] = []  # the lines of the record being read
+
+    def lines() -> Iterator[str]:
+        for _, text in reader:
+            consumed.append(text)
+            yield text
+
+    rows = csv.reader(lines())
     start = 1
     while True:
         try:
@@ -37,10 +48,32 @@ def csv_rows(ctx: _Context, reader: LineReader) -> Iterator[tuple[int, list[str]
             return
         except csv.Error as exc:
             ctx.fail(BadRecordError(ctx.source, start, f"malformed CSV: {exc}"), None)
+            consumed.clear()
             start = rows.line_num + 1
             continue
+        if len(consumed) > 1 and _unclosed_quote(consumed):
+            reason = (
+                "malformed CSV: a quoted field opened here is never closed, so every line "
+                "to the end of the file would be one cell; close it or double the quote "
+                '("")'
+            )
+            ctx.fail(BadRecordError(ctx.source, start, reason), None)
+            return
+        consumed.clear()
         yield start, row
         start = rows.line_num + 1
+
+
+def _unclosed_quote(lines: list[str]) -> bool:
+    """Whether the record made of *lines* ends inside a quoted field (at end of file)."""
+    if sum(line.count('"') for line in lines) % 2 == 0:
+        return False
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def resolve_columns(

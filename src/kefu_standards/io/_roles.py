@@ -13,7 +13,9 @@ wording of common platform phrases.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 import attrs
 
@@ -153,8 +155,40 @@ ROLE_RULES: tuple[RoleRule, ...] = (
 _ANY_RULE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in ROLE_RULES))
 
 
+# What a pattern's text holds besides literal characters: counts, group openers, \s-style escapes.
+_SYNTAX = re.compile(r"\{\d*,?\d*\}|\(\?(?:<?[=!]|:)|\\[A-Za-z]")
+
+
+@functools.cache
+def _folding() -> tuple[re.Pattern[str], Callable[[str], str]]:
+    r"""``(hint, fold)``: *hint* matches a character that *fold* turns into one of a rule.
+
+    Those are the Traditional (服務, 轉交, 係統), full-width (：, －) and
+    upper-case forms of the rules' characters.  A text with none of them
+    matches the rules as it is, so only texts with one of them are folded.
+    The fold table is loaded on first use, not when the readers are imported.
+    Regex syntax is not read as characters: counts (``{1,40}``, whose comma
+    would make every ``，`` a hint), group openers (``(?:``) and escapes such
+    as ``\s``; nor are ASCII letters and digits.
+    """
+    from kefu_standards.text import _fold_table, fold
+
+    literal = (_SYNTAX.sub("", rule.pattern.pattern) for rule in ROLE_RULES)
+    used = {c for pattern in literal for c in pattern if not c.isascii() or not c.isalnum()}
+    hints = sorted(chr(k) for k, v in _fold_table().items() if k != v and chr(v) in used)
+    return re.compile("[" + "".join(re.escape(c) for c in hints) + "]"), fold
+
+
 def classify_text(text: str, role: Role) -> tuple[Role, str | None]:
-    """Return ``(role, rule_name)`` for *text* said by *role*; ``None`` when no rule fires."""
+    """Return ``(role, rule_name)`` for *text* said by *role*; ``None`` when no rule fires.
+
+    The rules are matched on :func:`~kefu_standards.text.fold` of *text*, so a notice
+    in Traditional script or full-width forms (``由 服務助手 轉交給``) is recognised
+    like its Simplified form.
+    """
+    hint, fold = _folding()
+    if hint.search(text) is not None:  # only these texts can read differently once folded
+        text = fold(text)
     if _ANY_RULE.search(text) is None:
         return role, None
     for rule in ROLE_RULES:
