@@ -117,6 +117,16 @@ def _mix(h: U64) -> U64:
     return h
 
 
+def _utf32(text: str) -> bytes:
+    """UTF-32-LE bytes of *text*, one 4-byte unit per character.
+
+    ``surrogatepass`` keeps a lone surrogate (a truncated emoji in a JSON export,
+    undecodable stdin bytes) as its own code point instead of raising, so every
+    ``str`` can be scored and offsets stay one unit per character.
+    """
+    return text.encode("utf-32-le", "surrogatepass")
+
+
 def char_codes(texts: Sequence[str]) -> tuple[U64, I64]:
     """Join *texts* into one uint64 array of code points.
 
@@ -128,7 +138,7 @@ def char_codes(texts: Sequence[str]) -> tuple[U64, I64]:
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     starts = np.cumsum(lengths + 1) - lengths
     joined = "\x00" + "\x00".join(texts) + "\x00"
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes = np.frombuffer(_utf32(joined), dtype=np.uint32).astype(np.uint64)
     codes[_char_table()[0][np.minimum(codes, 0x10FFFF)]] = BOUNDARY
     return codes, starts
 
@@ -188,7 +198,7 @@ def string_hashes(strings: Iterable[str], salt: int = 0) -> U64:
         if not s:
             out.append(np.uint64(0))
             continue
-        codes = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        codes = np.frombuffer(_utf32(s), dtype=np.uint32).astype(np.uint64)
         h, _ = ngram_hashes(codes, len(s), salt)
         out.append(h[0])
     return np.array(out, dtype=np.uint64)

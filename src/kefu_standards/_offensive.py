@@ -64,7 +64,7 @@ def _hashed_keys(codes: Any, bits: int) -> Any:
 def _codes(text: str) -> Any:
     import numpy as np
 
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def hashed_ngrams(text: str, bits: int) -> Any:

@@ -649,6 +649,9 @@ def politeness_many(
     The offensive-language model runs once, vectorised, over all texts.  Texts
     without content get ``score=None`` without a warning each.
     """
+    if isinstance(texts, str):  # it would be scored character by character
+        msg = "politeness_many() needs an iterable of texts, not one str; use politeness(text)"
+        raise ConfigError(msg)
     items = list(texts)
     for t in items:
         if not isinstance(t, str):

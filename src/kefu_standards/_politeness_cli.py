@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._jsontext import dumps, visible
 from .evidence import Evidence
 from .exceptions import KefuError, ReadError
 
@@ -148,7 +149,7 @@ def _write_table(out: TextIO, n: int, text: str, result: object, color: bool) ->
     model = [e for e in result.evidence if e.rule.startswith("model:")]
     if model:
         line += f"   [offensive model p={result.offensive:.2f}]"
-    out.write(line + "\n")
+    out.write(visible(line) + "\n")
 
 
 def _write_json(out: TextIO, n: int, text: str, result: object) -> None:
@@ -173,7 +174,7 @@ def _write_json(out: TextIO, n: int, text: str, result: object) -> None:
             for e in result.evidence
         ],
     }
-    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.write(dumps(record) + "\n")
 
 
 def cli_politeness(argv: list[str] | None = None) -> int:
@@ -182,7 +183,12 @@ def cli_politeness(argv: list[str] | None = None) -> int:
     Returns the exit code: 0 on success, 3 on an input or lexicon error (the
     message on stderr names the file and line), 2 on a usage error.
     """
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.only_lexicon and not args.lexicon:
+        parser.error("--only-lexicon needs --lexicon TSV")  # exits with code 2
+    if args.agent_only and not args.jsonl:
+        parser.error("--agent-only needs --jsonl (plain lines carry no role)")
     from ._politeness import Lexicon, politeness_many
 
     out = sys.stdout

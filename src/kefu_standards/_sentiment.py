@@ -1097,6 +1097,14 @@ def sentiment(
     return sentiment_many([text], model=model, backend=backend)[0]
 
 
+def _text_list(texts: Iterable[str], caller: str) -> list[str]:
+    """*texts* as a list; a single ``str`` is refused (it would be scored per character)."""
+    if isinstance(texts, str):
+        msg = f"{caller}() needs an iterable of texts, not one str; use sentiment(text)"
+        raise TypeError(msg)
+    return list(texts)
+
+
 def sentiment_many(
     texts: Iterable[str],
     *,
@@ -1110,7 +1118,7 @@ def sentiment_many(
     ``evidence=False`` when only scores and labels are needed (faster).
     """
     _check_backend(backend, model)
-    items = list(texts)
+    items = _text_list(texts, "sentiment_many")
     if backend == "snownlp":
         return _snownlp_scores(items)
     return _resolve_model(model).analyse(items, evidence=evidence)
@@ -1127,7 +1135,7 @@ def sentiment_scores(
     The fastest path: vectorised, cached by normalised text, no evidence.
     """
     _check_backend(backend, model)
-    items = list(texts)
+    items = _text_list(texts, "sentiment_scores")
     if backend == "snownlp":
         return np.array(
             [math.nan if s.score is None else s.score for s in _snownlp_scores(items)],

@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from .exceptions import BadRecordError, KefuError
+from ._jsontext import dumps
+from .exceptions import BadRecordError, KefuError, ReadError
 
 __all__ = ["cli_score", "cli_train", "read_labelled"]
+
+_EXIT_INPUT = 3
 
 
 def _label(value: object, source: str, line: int) -> float:
@@ -51,6 +54,20 @@ def read_labelled(
     texts: list[str] = []
     labels: list[float] = []
     source = str(path)
+    try:
+        for n, text, label in _labelled_rows(path, text_field, label_field):
+            texts.append(text)
+            labels.append(_label(label, source, n))
+    except UnicodeDecodeError as exc:
+        raise ReadError(source, None, f"not UTF-8 text ({exc.reason})") from None
+    return texts, labels
+
+
+def _labelled_rows(
+    path: Path, text_field: str, label_field: str
+) -> Iterator[tuple[int, str, object]]:
+    """Yield ``(line, text, raw label)`` of each record of *path* (see :func:`read_labelled`)."""
+    source = str(path)
     is_json = path.suffix.lower() in {".jsonl", ".json", ".ndjson"}
     with path.open(encoding="utf-8") as fh:
         for n, raw in enumerate(fh, start=1):
@@ -73,15 +90,13 @@ def read_labelled(
                     raise BadRecordError(source, n, "expected text<TAB>label")
             if not isinstance(text, str):
                 raise BadRecordError(source, n, f"{text_field!r} must be a string")
-            texts.append(text)
-            labels.append(_label(label, source, n))
-    return texts, labels
+            yield n, text, label
 
 
 def cli_train(argv: list[str] | None = None) -> int:
-    """``kefu-standards sentiment-train``: train a model file from labelled texts."""
+    """``kefu-standards train-sentiment``: train a model file from labelled texts."""
     parser = argparse.ArgumentParser(
-        prog="kefu-standards sentiment-train",
+        prog="kefu-standards train-sentiment",
         description="Train a sentiment model (.npz) from a TSV (text<TAB>label) or JSONL file.",
     )
     parser.add_argument("input", type=Path, help="training file (.tsv or .jsonl)")
@@ -144,6 +159,19 @@ def _lines(stream: TextIO) -> Iterator[str]:
         yield raw.rstrip("\r\n")
 
 
+def _read_texts(path: str) -> list[str]:
+    """Return the lines of *path* (``-``: stdin) without line endings; errors name the file."""
+    if path == "-":
+        return list(_lines(sys.stdin))
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return list(_lines(fh))
+    except OSError as exc:
+        raise ReadError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReadError(path, None, f"not UTF-8 text ({exc.reason})") from None
+
+
 def cli_score(argv: list[str] | None = None) -> int:
     """``kefu-standards sentiment``: score one text per line; print JSON Lines."""
     parser = argparse.ArgumentParser(
@@ -159,17 +187,14 @@ def cli_score(argv: list[str] | None = None) -> int:
     from ._sentiment import sentiment_many
 
     try:
-        if args.input == "-":
-            texts = list(_lines(sys.stdin))
-        else:
-            with open(args.input, encoding="utf-8") as fh:
-                texts = list(_lines(fh))
+        texts = _read_texts(args.input)
         results = sentiment_many(
             texts, model=args.model, backend=args.backend, evidence=args.evidence
         )
     except (KefuError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        # an input or configuration error: exit code 3, as `kefu-standards --help` lists
+        print(f"kefu-standards sentiment: error: {exc}", file=sys.stderr)
+        return _EXIT_INPUT
     out = sys.stdout
     for text, r in zip(texts, results, strict=True):
         rec: dict[str, object] = {"text": text, "score": r.score, "label": r.label}
@@ -180,5 +205,5 @@ def cli_score(argv: list[str] | None = None) -> int:
                 {"start": e.start, "end": e.end, "text": e.text, "kind": e.kind, "weight": e.weight}
                 for e in r.evidence
             ]
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        out.write(dumps(rec) + "\n")
     return 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import functools
 import heapq
-import json
 import math
 import os
 import warnings
@@ -26,6 +25,7 @@ from typing import IO, Any
 
 import attrs
 
+from ._jsontext import dumps
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
 from .model import Conversation, Role
@@ -97,6 +97,10 @@ class ConversationResult:
 WAIT_BUCKETS_S: tuple[float, ...] = (30.0, 60.0, 180.0, 600.0, math.inf)
 
 
+#: The agent-table name of rounds credited to no agent (no agent ever held the chat).
+_UNASSIGNED = "未分配 (unassigned)"
+
+
 def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """Count counted rounds per credited agent into WAIT_BUCKETS_S (+ unanswered)."""
     out: dict[str, list[int]] = {}
@@ -104,7 +108,7 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
     for r in rounds:
         if not r.counted:
             continue
-        who = r.agent or "未分配 (unassigned)"
+        who = r.agent or _UNASSIGNED
         counts = out.get(who)
         if counts is None:  # out.setdefault(who, [0] * size), building the list only when new
             counts = out[who] = [0] * size
@@ -407,7 +411,11 @@ class Analysis:
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
-        timing = {row["agent"]: row for row in self.timing_by_agent.table().rows()}
+        # the timing table keys rounds credited to no agent by None; the rollups by _UNASSIGNED
+        timing = {
+            _UNASSIGNED if row["agent"] is None else row["agent"]: row
+            for row in self.timing_by_agent.table().rows()
+        }
         rows = []
         for name in sorted(self.agents):
             roll = self.agents[name]
@@ -462,13 +470,15 @@ class Analysis:
         folder.mkdir(parents=True, exist_ok=True)
         agents_csv = folder / "agents.csv"
         rows = self.agent_rows()
-        with agents_csv.open("w", encoding="utf-8-sig", newline="") as fh:
+        # errors="replace": a lone surrogate (a truncated emoji in the input) is written
+        # as "?" rather than failing the whole report.
+        with agents_csv.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["agent"])
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
         html = folder / "report.html"
-        html.write_text(render_html(build_view(self)), encoding="utf-8")
+        html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
         return [agents_csv, html]
 
 
@@ -567,7 +577,7 @@ def analyze(
                 if r.escalation is not None:
                     _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
                 if sink is not None:
-                    sink.write(json.dumps(r.to_record(), ensure_ascii=False) + "\n")
+                    sink.write(dumps(r.to_record()) + "\n")
         if pending:
             summarise_pending()
     finally:

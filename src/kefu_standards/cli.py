@@ -17,12 +17,12 @@ the skips are printed on stderr); 2 usage error; 3 input or configuration error
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._jsontext import dumps, visible
 from .exceptions import KefuError
 
 __all__ = ["main"]
@@ -191,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `kefu-standards read x | head`
         return EXIT_OK
+    except OSError as exc:  # e.g. --out names a file, or a folder that cannot be written
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"kefu-standards: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 # -- shared input handling ----------------------------------------------------
@@ -251,7 +255,7 @@ def _write_table(rows: list[dict[str, object]], out: TextIO) -> None:
         return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
     cols = list(rows[0])
-    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
+    cells = [[visible(_fmt(r.get(c))) for c in cols] for r in rows]
     widths = [max(width(c), *(width(row[i]) for row in cells)) for i, c in enumerate(cols)]
     line = "  ".join(c + " " * (w - width(c)) for c, w in zip(cols, widths, strict=True))
     out.write(line.rstrip() + "\n")
@@ -281,7 +285,7 @@ def _cmd_read(args: argparse.Namespace, _rest: list[str]) -> int:
     for conv in progress.wrap(inputs):
         assert isinstance(conv, Conversation)
         if args.to == "jsonl":
-            sys.stdout.write(json.dumps(conv.to_record(), ensure_ascii=False) + "\n")
+            sys.stdout.write(dumps(conv.to_record()) + "\n")
         else:
             rows.append(
                 {
@@ -321,7 +325,7 @@ def _cmd_response_times(args: argparse.Namespace, _rest: list[str]) -> int:
             "duration_s": t.duration_s,
         }
         if args.to == "jsonl":
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(dumps(row) + "\n")
         else:
             rows.append(row)
     progress.close()
