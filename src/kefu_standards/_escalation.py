@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 import attrs
 
 from ._cues import Cue, agent_cues, buyer_cues, buyer_view
+from ._time import elapsed
 from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
@@ -599,7 +600,7 @@ def _whole(message: Message, index: int, kind: str, rule: str, weight: float = 1
 def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
     if later is None or earlier is None:
         return None
-    return (later - earlier).total_seconds()
+    return elapsed(later, earlier).total_seconds()
 
 
 @attrs.frozen(slots=True)
@@ -1109,6 +1110,55 @@ def _check_fn(name: str, value: object) -> None:
         raise ConfigError(msg)
 
 
+def _checked_sentiment(fn: SentimentFn | None) -> SentimentFn | None:
+    """*fn* held to its contract: P(positive) in [0, 1], ``None`` (or NaN) when undefined.
+
+    NaN is read as undefined, as :func:`~kefu_standards.sentiment_scores` writes it;
+    anything else outside [0, 1] raises instead of moving the risk silently.  The
+    library's own batched sentiment is passed through as it is.
+    """
+    if fn is None or isinstance(fn, _BatchedSentiment):
+        return fn
+
+    def checked(text: str, /) -> float | None:
+        value = fn(text)
+        if value is None:
+            return None
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            x = -1.0
+        if math.isnan(x):
+            return None
+        if not 0.0 <= x <= 1.0:
+            msg = (
+                f"escalation(sentiment=...) must return P(positive) in [0, 1] or None, "
+                f"got {value!r} for {text[:40]!r}"
+            )
+            raise ConfigError(msg)
+        return x
+
+    return checked
+
+
+def _checked_politeness(fn: PolitenessFn | None) -> PolitenessFn | None:
+    """*fn* held to its contract: a result with ``label`` and ``evidence``."""
+    if fn is None or fn is _politeness_fn():
+        return fn
+
+    def checked(text: str, /) -> PolitenessLike:
+        result = fn(text)
+        if not isinstance(result, PolitenessLike):
+            msg = (
+                "escalation(politeness=...) must return a result with 'label' and "
+                f"'evidence' (such as kefu_standards.politeness), got {result!r}"
+            )
+            raise ConfigError(msg)
+        return result
+
+    return checked
+
+
 class _Default:
     def __repr__(self) -> str:
         return "<default>"
@@ -1165,8 +1215,8 @@ def escalation(
         raise ConfigError(msg)
     _check_fn("sentiment", sentiment)
     _check_fn("politeness", politeness)
-    sent = _lazy_sentiment() if sentiment is _DEFAULT else sentiment
-    pol = _lazy_politeness() if politeness is _DEFAULT else politeness
+    sent = _lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)
+    pol = _lazy_politeness() if politeness is _DEFAULT else _checked_politeness(politeness)
     if not conversation.messages:
         return Escalation(None, None, (), ())
     model = _default_model()

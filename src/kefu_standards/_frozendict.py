@@ -103,7 +103,10 @@ _set_hash: Any = vars(FrozenDict)["_hash"].__set__
 
 
 def freeze(value: Any) -> Any:
-    """Return an immutable equivalent of *value* (dict -> FrozenDict, list -> tuple)."""
+    """Return an immutable equivalent of *value*.
+
+    dict -> FrozenDict, list -> tuple, set -> frozenset, bytearray -> bytes.
+    """
     if type(value) in _SCALARS:  # the common case, without the abstract-class checks
         return value
     if isinstance(value, FrozenDict):
@@ -112,6 +115,10 @@ def freeze(value: Any) -> Any:
         return FrozenDict(value)
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(freeze(v) for v in value)
+    if isinstance(value, bytearray):
+        return bytes(value)
     return value
 
 

@@ -112,6 +112,11 @@ def _to_pass_mark(value: object) -> float:
     return out
 
 
+def _check_bool(_inst: object, attr: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"Criterion.{attr.name} must be true or false, got {value!r}")
+
+
 def _check_na(_inst: object, _attr: object, value: object) -> None:
     if value not in NA_RULES:
         raise UnknownNameError("N/A rule", value, NA_RULES)
@@ -179,7 +184,7 @@ class Criterion:
     name: str = attrs.field(validator=_check_cname)
     scorer: str | Scorer = attrs.field(validator=_check_scorer)
     weight: float = attrs.field(default=1.0, converter=_to_weight)
-    critical: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    critical: bool = attrs.field(default=False, validator=_check_bool)
     pass_mark: float = attrs.field(default=0.5, converter=_to_pass_mark)
     na: str = attrs.field(default="exclude", validator=_check_na)
     label: str = attrs.field(default="", validator=_check_str)
@@ -239,7 +244,7 @@ def _criterion_from(item: object, i: int) -> Criterion:
 
 # -- Scorecard -------------------------------------------------------------------------
 def _to_criteria(value: Iterable[Criterion | Mapping[str, Any]]) -> tuple[Criterion, ...]:
-    if isinstance(value, (str, bytes, Mapping)):
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise ConfigError("Scorecard.criteria must be a sequence of Criterion or mappings")
     return tuple(_criterion_from(c, i) for i, c in enumerate(value))
 
