@@ -16,6 +16,7 @@ import pytest
 
 import kefu_standards as ks
 from kefu_standards._time import elapsed
+from kefu_standards.exceptions import MessageOrderError
 
 NY = ZoneInfo("America/New_York")
 
@@ -98,3 +99,54 @@ def test_shanghai_times_are_unchanged() -> None:
     )
     t = ks.response_times(conv)
     assert (t.first_response_s, t.duration_s) == (3720.0, 3720.0)
+
+
+# --- the data model orders and splits by real time too ------------------------------------
+# 2024-11-03 in New York: 01:50 EDT, then the clocks go back, and 01:10 EST is 20 minutes later.
+FALL_BACK = [1730613000, 1730614200]  # epoch seconds: 01:50 EDT, 01:10 EST
+
+
+def test_wall_clock_step_back_at_fall_back_is_not_disorder() -> None:
+    """A reply 20 minutes later in real time is in order, though its wall clock reads earlier."""
+    conv = ks.Conversation.from_records(
+        [
+            {"role": "buyer", "text": "在吗", "time": FALL_BACK[0]},
+            {"role": "agent", "text": "在的亲", "time": FALL_BACK[1]},
+        ],
+        id="fall",
+        tz="America/New_York",
+    )
+    assert conv.messages[1].sent_at is not None
+    assert conv.messages[1].sent_at.hour == 1  # the wall clock did step back
+
+
+def test_real_disorder_across_fall_back_still_raises() -> None:
+    """The same two times given the other way round are out of order."""
+    with pytest.raises(MessageOrderError):
+        ks.Conversation.from_records(
+            [
+                {"role": "buyer", "text": "在吗", "time": FALL_BACK[1]},
+                {"role": "agent", "text": "在的亲", "time": FALL_BACK[0]},
+            ],
+            id="fall",
+            tz="America/New_York",
+        )
+
+
+def test_sort_orders_by_real_time_across_fall_back() -> None:
+    """sort=True puts the 01:50 EDT message before the 01:10 EST one."""
+    conv = ks.Conversation.from_records(
+        [
+            {"role": "agent", "text": "later", "time": FALL_BACK[1]},
+            {"role": "buyer", "text": "earlier", "time": FALL_BACK[0]},
+        ],
+        id="fall",
+        tz="America/New_York",
+        sort=True,
+    )
+    assert [m.text for m in conv.messages] == ["earlier", "later"]
+
+
+def test_split_sessions_uses_real_time() -> None:
+    """A two-minute pause across the spring-forward jump is not a 30-minute idle gap."""
+    assert len(_spring_forward_chat().split_sessions(1800)) == 1

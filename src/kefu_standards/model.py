@@ -21,11 +21,12 @@ from typing import Any
 import attrs
 
 from ._frozendict import FrozenDict, freeze
-from ._time import as_aware, parse_time
+from ._time import as_aware, elapsed, parse_time
 from .exceptions import BadRecordError, BadTimestampError, ConfigError, UnknownRoleError
 
 __all__ = ["Conversation", "Message", "Role"]
 
+_ZERO = timedelta(0)
 
 _ROLE_ALIASES: dict[str, str] = {
     "buyer": "buyer",
@@ -225,7 +226,13 @@ class Conversation:
         for i, m in enumerate(self.messages):
             if m.sent_at is None:
                 continue
-            if last is not None and m.sent_at < last:
+            # Python compares two times of one zone by wall clock; across a DST fall-back
+            # (where ``fold`` tells the repeated hour apart) only real time says the order
+            if (
+                last is not None
+                and (m.sent_at < last or m.sent_at.fold != last.fold)
+                and elapsed(m.sent_at, last) < _ZERO
+            ):
                 msg = (
                     f"conversation {self.id!r}: message {i} at {m.sent_at.isoformat()} is "
                     f"earlier than the message before it ({last.isoformat()}); pass "
@@ -323,7 +330,7 @@ class Conversation:
         last: datetime | None = None
         for m in self.messages:
             if m.sent_at is not None:
-                if last is not None and m.sent_at - last > gap and parts[-1]:
+                if last is not None and elapsed(m.sent_at, last) > gap and parts[-1]:
                     parts.append([])
                 last = m.sent_at
             parts[-1].append(m)
@@ -348,7 +355,8 @@ def sort_messages(messages: Iterable[Message]) -> list[Message]:
         keyed = [(k if k is not None else first, i, m) for k, i, m in keyed]
     if all(k is None for k, _, _ in keyed):
         return [m for _, _, m in keyed]
-    keyed.sort(key=lambda t: (t[0], t[1]))
+    # by real time, also across a DST change (every key is set by now)
+    keyed.sort(key=lambda t: (t[0].timestamp() if t[0] is not None else 0.0, t[1]))
     return [m for _, _, m in keyed]
 
 
