@@ -162,14 +162,11 @@ def test_train_sentiment_help_names_the_real_subcommand(
 def test_train_sentiment_on_a_gbk_file_names_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A non-UTF-8 training file is an error naming the file (it was a traceback).
-
-    The exit code stays 1, as ``tests/test_sentiment.py`` pins it for bad labels;
-    ``kefu-standards --help`` documents 3 for input errors (reported to the lead).
-    """
+    """A non-UTF-8 training file is an error naming the file (it was a traceback),
+    with exit code 3, the input-error code ``kefu-standards --help`` documents."""
     from kefu_standards._sentiment_cli import cli_train
 
     data = tmp_path / "gbk.tsv"
     data.write_bytes("好\t1\n差\t0\n".encode("gbk"))
-    assert cli_train([str(data), "-o", str(tmp_path / "m.npz")]) == 1
+    assert cli_train([str(data), "-o", str(tmp_path / "m.npz")]) == 3
     assert "gbk.tsv: not UTF-8 text" in capsys.readouterr().err

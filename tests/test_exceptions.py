@@ -50,3 +50,19 @@ def test_unknown_name_lists_valid_names() -> None:
     err = ex.UnknownNameError("preset", "tmall", ("default", "taobao"))
     assert str(err) == "unknown preset 'tmall'; valid presets are: 'default', 'taobao'"
     assert isinstance(err, LookupError)
+
+
+@pytest.mark.parametrize(
+    ("kind", "plural"),
+    [
+        ("preset", "presets"),
+        ("criterion", "criteria"),
+        ("errors policy", "errors policies"),
+        ("N/A rule", "N/A rules"),
+        ("group-by column", "group-by columns"),
+        ("key", "keys"),
+    ],
+)
+def test_unknown_name_says_the_plural_in_english(kind: str, plural: str) -> None:
+    """The kinds the library names read as English plurals ("criterions" was printed)."""
+    assert f"; valid {plural} are: 'a'" in str(ex.UnknownNameError(kind, "x", ("a",)))

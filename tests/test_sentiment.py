@@ -428,8 +428,8 @@ def test_cli_train_and_score(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_cli_train_reports_bad_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A bad label is reported with file and line, and the exit code is 1."""
-    assert cli_train([str(FIXTURES / "bad.tsv"), "-o", str(tmp_path / "m.npz")]) == 1
+    """A bad label is reported with file and line; exit code 3 (an input error)."""
+    assert cli_train([str(FIXTURES / "bad.tsv"), "-o", str(tmp_path / "m.npz")]) == 3
     assert "bad.tsv, line 2" in capsys.readouterr().err
 
 

@@ -148,8 +148,9 @@ def cli_train(argv: list[str] | None = None) -> int:
         )
         model.save(args.output)
     except (KefuError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        # an input or configuration error: exit code 3, as `kefu-standards --help` lists
+        print(f"kefu-standards train-sentiment: error: {exc}", file=sys.stderr)
+        return _EXIT_INPUT
     print(f"trained on {len(texts)} texts; wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -34,6 +34,15 @@ class ConfigError(KefuError, ValueError):
     """An argument or configuration value is invalid; the message says what is valid."""
 
 
+def _plural(noun: str) -> str:
+    """English plural of the kinds named in messages (criterion, errors policy, format)."""
+    if noun.endswith("criterion"):
+        return noun[: -len("on")] + "a"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
 class UnknownNameError(KefuError, LookupError):
     """A name (format, preset, scorer, lexicon) is not known.
 
@@ -45,7 +54,7 @@ class UnknownNameError(KefuError, LookupError):
         self.name = name
         self.valid = tuple(valid)
         choices = ", ".join(repr(v) for v in self.valid)
-        super().__init__(f"unknown {kind} {name!r}; valid {kind}s are: {choices}")
+        super().__init__(f"unknown {kind} {name!r}; valid {_plural(kind)} are: {choices}")
 
     def __str__(self) -> str:  # LookupError would otherwise repr() the message
         return str(self.args[0])
