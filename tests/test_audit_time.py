@@ -16,7 +16,7 @@ import pytest
 
 import kefu_standards as ks
 from kefu_standards._time import elapsed
-from kefu_standards.exceptions import MessageOrderError
+from kefu_standards.exceptions import BadTimestampError, MessageOrderError
 
 NY = ZoneInfo("America/New_York")
 
@@ -150,3 +150,27 @@ def test_sort_orders_by_real_time_across_fall_back() -> None:
 def test_split_sessions_uses_real_time() -> None:
     """A two-minute pause across the spring-forward jump is not a 30-minute idle gap."""
     assert len(_spring_forward_chat().split_sessions(1800)) == 1
+
+
+@pytest.mark.parametrize(
+    ("time", "ok"),
+    [
+        ("0001-01-01 00:00:00", False),  # parsed, then broke the first time arithmetic
+        ("9999-12-31 23:59:59", False),
+        ("1899-12-31T23:59:59Z", False),
+        ("1900-01-01 00:00:00", True),
+        ("2999-12-31 23:59:59", True),
+        ("2024-05-01 10:00:01", True),
+    ],
+)
+def test_years_outside_the_chat_range_are_bad_timestamps(time: str, ok: bool) -> None:
+    """A year outside 1900-2999 is a BadTimestampError naming the record, not a later crash."""
+    records = [{"role": "buyer", "text": "在吗", "time": time}]
+    if ok:
+        conv = ks.Conversation.from_records(records, id="y")
+        assert (
+            len(ks.response_times(conv).rounds) == 1
+        )  # one unanswered round: time arithmetic works
+    else:
+        with pytest.raises(BadTimestampError, match="outside 1900-2999"):
+            ks.Conversation.from_records(records, id="y")

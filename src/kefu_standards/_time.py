@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigError
 
-__all__ = ["DEFAULT_TZ_NAME", "as_aware", "elapsed", "get_tz", "parse_time"]
+__all__ = ["DEFAULT_TZ_NAME", "YEARS", "as_aware", "elapsed", "get_tz", "parse_time"]
 
 #: Naive timestamps (no offset) are read in this zone unless told otherwise.
 #: Taobao, Tmall, JD and PDD exports are written in China Standard Time.
@@ -41,6 +41,10 @@ def get_tz(tz: str | tzinfo | None) -> tzinfo:
         raise ConfigError(msg) from exc
 
 
+#: The years a chat timestamp may fall in; others are a bad timestamp.
+YEARS = (1900, 2999)
+
+
 def as_aware(value: datetime, tz: str | tzinfo | None = None) -> datetime:
     """Attach *tz* (default Asia/Shanghai) to a naive datetime; keep aware ones as they are."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -67,8 +71,18 @@ def elapsed(later: datetime, earlier: datetime) -> timedelta:
 def parse_time(value: object, tz: str | tzinfo | None = None) -> datetime:
     """Parse an ISO-8601-like string, a ``datetime`` or epoch seconds/milliseconds.
 
-    Naive values are read in *tz*.  Raises ``ValueError`` with a reason on failure.
+    Naive values are read in *tz*.  Raises ``ValueError`` with a reason on failure,
+    also for a year outside :data:`YEARS` (year 1 or 9999 would parse, then break
+    the first time arithmetic on it, far from the line that held it).
     """
+    parsed = _parse_time(value, tz)
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        msg = f"bad timestamp {value!r}: year {parsed.year} is outside {YEARS[0]}-{YEARS[1]}"
+        raise ValueError(msg)
+    return parsed
+
+
+def _parse_time(value: object, tz: str | tzinfo | None) -> datetime:
     if isinstance(value, datetime):
         return as_aware(value, tz)
     if isinstance(value, bool):
