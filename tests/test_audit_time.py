@@ -9,10 +9,13 @@ waiting signal and the follow-up window of responsibility used the wall clock.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import kefu_standards as ks
 from kefu_standards._time import elapsed
@@ -174,3 +177,38 @@ def test_years_outside_the_chat_range_are_bad_timestamps(time: str, ok: bool) ->
     else:
         with pytest.raises(BadTimestampError, match="outside 1900-2999"):
             ks.Conversation.from_records(records, id="y")
+
+
+# 2024's DST changes in New York and London (UTC instants), and an ordinary day
+_PIVOTS = [1_710_054_000, 1_730_613_600, 1_711_846_800, 1_729_990_800, 1_714_500_000]
+
+
+@given(
+    st.sampled_from(_PIVOTS),
+    st.lists(st.integers(min_value=-2 * 86_400, max_value=2 * 86_400), min_size=2, max_size=6),
+    st.sampled_from(["America/New_York", "Europe/London", "Asia/Shanghai"]),
+)
+def test_wall_clock_exact_only_when_subtraction_is_real_time(
+    pivot: int, offsets: list[int], zone: str
+) -> None:
+    """Whenever the per-conversation check allows plain subtraction, it is real time."""
+    from kefu_standards._time import wall_clock_exact
+
+    tz = ZoneInfo(zone)
+    epochs = sorted(pivot + o for o in offsets)
+    times = [datetime.fromtimestamp(e, tz=timezone.utc).astimezone(tz) for e in epochs]
+    if wall_clock_exact(times):
+        for (a, ea), (b, eb) in itertools.pairwise(zip(times, epochs, strict=True)):
+            assert b - a == timedelta(seconds=eb - ea)
+
+
+def test_wall_clock_exact_refuses_a_dst_change() -> None:
+    """The spring-forward chat needs elapsed(); one Shanghai day does not."""
+    from kefu_standards._time import wall_clock_exact
+
+    spring = [m.sent_at for m in _spring_forward_chat().messages if m.sent_at is not None]
+    assert not wall_clock_exact(spring)
+    sh = ZoneInfo("Asia/Shanghai")
+    assert wall_clock_exact(
+        [datetime(2024, 5, 1, 9, tzinfo=sh), datetime(2024, 5, 1, 21, tzinfo=sh)]
+    )

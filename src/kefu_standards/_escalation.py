@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 import attrs
 
 from ._cues import Cue, agent_cues, buyer_cues, buyer_view
-from ._time import elapsed
+from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
@@ -598,9 +598,17 @@ def _whole(message: Message, index: int, kind: str, rule: str, weight: float = 1
 
 
 def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    """Real seconds from *earlier* to *later* (``None`` if either is untimed)."""
     if later is None or earlier is None:
         return None
     return elapsed(later, earlier).total_seconds()
+
+
+def _wall_seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    """:func:`_seconds` for a conversation where wall-clock subtraction is exact."""
+    if later is None or earlier is None:
+        return None
+    return (later - earlier).total_seconds()
 
 
 @attrs.frozen(slots=True)
@@ -797,6 +805,8 @@ def _walk(
     holding reply never followed up is charged after the last message.
     """
     _prime(sentiment, messages)
+    timed = [m.sent_at for m in messages if m.sent_at is not None]
+    seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
     long_wait, holding_s = policy.long_wait_s, policy.holding_followup_s
     apology_window, similarity = policy.apology_window, policy.repeat_similarity
@@ -933,13 +943,13 @@ def _walk(
                     round_open = i
                     round_clock = msg.sent_at
                 else:
-                    waited = _seconds(msg.sent_at, round_clock)
+                    waited = seconds(msg.sent_at, round_clock)
                     if waited is not None and waited >= long_wait:
                         n = min(3.0, waited // long_wait)
                         waiting += n
                         round_clock = msg.sent_at
                         opened = messages[round_open]
-                        since = int(_seconds(msg.sent_at, opened.sent_at) or waited)
+                        since = int(seconds(msg.sent_at, opened.sent_at) or waited)
                         rule = f"waited {since} s without a reply"
                         add(_Event("waiting", i, (_whole(msg, i, "waiting", rule, n),)))
                 # a buyer chasing while a holding reply is pending: it was not followed up
@@ -965,7 +975,7 @@ def _walk(
                 run = 0
                 unanswered_run = 0.0
                 if round_open is not None:
-                    waited = _seconds(msg.sent_at, messages[round_open].sent_at)
+                    waited = seconds(msg.sent_at, messages[round_open].sent_at)
                     if waited is not None and waited >= long_wait:
                         waiting += 1.0
                         ev = _whole(msg, i, "waiting", f"reply after {int(waited)} s", 1.0)
@@ -989,7 +999,7 @@ def _walk(
                             ev = _whole(messages[start], start, "no_apology", rule)
                             add(_Event("no_apology", i, (ev,)))
                 if holding_at is not None:
-                    gap = _seconds(msg.sent_at, messages[holding_at].sent_at)
+                    gap = seconds(msg.sent_at, messages[holding_at].sent_at)
                     if gap is not None and gap > holding_s:
                         agent_lapse += 1.0
                         rule = f"next reply {int(gap)} s after the holding reply"

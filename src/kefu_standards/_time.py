@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigError
 
-__all__ = ["DEFAULT_TZ_NAME", "YEARS", "as_aware", "elapsed", "get_tz", "parse_time"]
+__all__ = [
+    "DEFAULT_TZ_NAME",
+    "YEARS",
+    "as_aware",
+    "elapsed",
+    "get_tz",
+    "parse_time",
+    "wall_clock_exact",
+]
 
 #: Naive timestamps (no offset) are read in this zone unless told otherwise.
 #: Taobao, Tmall, JD and PDD exports are written in China Standard Time.
@@ -66,6 +75,29 @@ def elapsed(later: datetime, earlier: datetime) -> timedelta:
         if off_later != off_earlier and off_later is not None and off_earlier is not None:
             delta -= off_later - off_earlier
     return delta
+
+
+_WEEK = timedelta(days=7)
+
+
+def wall_clock_exact(times: Sequence[datetime]) -> bool:
+    """Whether ``b - a`` is the real time between any two of *times* (aware, in order).
+
+    Python subtracts datetimes that share a ``tzinfo`` by wall clock.  That is exact
+    when all of *times* share one ``tzinfo`` with the same UTC offset at the first
+    and the last, less than a week apart: no zone changes its offset twice within a
+    week, so it did not change in between.  Otherwise use :func:`elapsed`.  One
+    check per conversation instead of two ``utcoffset`` calls per difference.
+    """
+    if len(times) < 2:
+        return True
+    first, last = times[0], times[-1]
+    tz = first.tzinfo
+    return (
+        all(t.tzinfo is tz for t in times)
+        and first.utcoffset() == last.utcoffset()
+        and timedelta(0) <= last - first < _WEEK
+    )
 
 
 def parse_time(value: object, tz: str | tzinfo | None = None) -> datetime:
