@@ -221,3 +221,14 @@ def test_line_endings_in_csv(raw: bytes, texts: list[str]) -> None:
     """CRLF, CR-only and a CR inside a quoted LF-terminated field all read as expected."""
     (conv,) = ks.read_conversations(io.BytesIO(raw), "csv")
     assert [m.text for m in conv] == texts
+
+
+def test_write_jsonl_names_the_conversation_whose_meta_json_cannot_hold() -> None:
+    """A datetime in meta is a ConfigError naming the conversation (was a bare TypeError)."""
+    from datetime import datetime
+
+    conv = ks.Conversation.from_records(
+        [{"role": "buyer", "text": "在吗"}], id="c-7", meta={"exported": datetime(2024, 5, 1)}
+    )
+    with pytest.raises(ConfigError, match=r"conversation 'c-7' cannot be written as JSON"):
+        ks.write_jsonl([conv], io.StringIO())

@@ -311,7 +311,14 @@ def _write(conversations: Iterable[Conversation], out: IO[Any]) -> int:
         if not isinstance(conv, Conversation):
             raise ConfigError(f"write_jsonl needs Conversation objects, not {type(conv).__name__}")
         record: dict[str, Any] = conv.to_record()
-        line = dumps(record) + "\n"
+        try:
+            line = dumps(record) + "\n"
+        except (TypeError, ValueError) as exc:  # a meta value JSON cannot hold (datetime, ...)
+            msg = (
+                f"write_jsonl: conversation {conv.id!r} cannot be written as JSON ({exc}); "
+                "meta values must be str, number, bool, None, lists or dicts of those"
+            )
+            raise ConfigError(msg) from None
         out.write(line.encode("utf-8") if binary else line)
         count += 1
     return count
