@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TextIO
 
 from ._jsontext import dumps, visible
+from .cli import EXIT_INPUT, EXIT_OK
 from .evidence import Evidence
 from .exceptions import KefuError, ReadError
 
 __all__ = ["cli_politeness", "highlight"]
 
-_EXIT_OK, _EXIT_INPUT = 0, 3
 _CHUNK = 256
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
 
@@ -208,5 +208,5 @@ def cli_politeness(argv: list[str] | None = None) -> int:
                     _write_json(out, n, text, result)
     except KefuError as exc:
         print(f"kefu-standards politeness: error: {exc}", file=sys.stderr)
-        return _EXIT_INPUT
-    return _EXIT_OK
+        return EXIT_INPUT
+    return EXIT_OK

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ._jsontext import dumps
+from .cli import EXIT_INPUT
 from .exceptions import BadRecordError, KefuError, ReadError
 
 __all__ = ["cli_score", "cli_train", "read_labelled"]
-
-_EXIT_INPUT = 3
 
 
 def _label(value: object, source: str, line: int) -> float:
@@ -150,7 +149,7 @@ def cli_train(argv: list[str] | None = None) -> int:
     except (KefuError, OSError) as exc:
         # an input or configuration error: exit code 3, as `kefu-standards --help` lists
         print(f"kefu-standards train-sentiment: error: {exc}", file=sys.stderr)
-        return _EXIT_INPUT
+        return EXIT_INPUT
     print(f"trained on {len(texts)} texts; wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -195,7 +194,7 @@ def cli_score(argv: list[str] | None = None) -> int:
     except (KefuError, OSError) as exc:
         # an input or configuration error: exit code 3, as `kefu-standards --help` lists
         print(f"kefu-standards sentiment: error: {exc}", file=sys.stderr)
-        return _EXIT_INPUT
+        return EXIT_INPUT
     out = sys.stdout
     for text, r in zip(texts, results, strict=True):
         rec: dict[str, object] = {"text": text, "score": r.score, "label": r.label}

@@ -124,7 +124,10 @@ def _parse_time(value: object, tz: str | tzinfo | None) -> datetime:
             seconds = value / 1000.0 if value > 1e11 else float(value)  # ms since epoch
             return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(get_tz(tz))
         except (OverflowError, OSError, ValueError):  # NaN, inf, beyond year 1..9999
-            msg = f"bad timestamp {value!r}: not epoch seconds or milliseconds in years 1-9999"
+            msg = (
+                f"bad timestamp {value!r}: not epoch seconds or milliseconds "
+                f"in years {YEARS[0]}-{YEARS[1]}"
+            )
             raise ValueError(msg) from None
     if not isinstance(value, str):
         raise ValueError(f"bad timestamp {value!r}: expected ISO-8601 text or epoch seconds")
