@@ -47,6 +47,9 @@ _LAZY: dict[str, str] = {
     "escalation": "_escalation",
     "Escalation": "_escalation",
     "EscalationPolicy": "_escalation",
+    "EscalationModel": "_escalation_fit",
+    "EscalationFitReport": "_escalation_fit",
+    "HeadEvaluation": "_escalation_fit",
     # competency and scoring
     "assess": "competency",
     "Assessment": "competency",
@@ -78,8 +81,11 @@ __all__ = [
     "Criterion",
     "DimensionScore",
     "Escalation",
+    "EscalationFitReport",
+    "EscalationModel",
     "EscalationPolicy",
     "Evidence",
+    "HeadEvaluation",
     "KefuError",
     "Lexicon",
     "Message",
@@ -122,6 +128,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
     from ._escalation import Escalation, EscalationPolicy, escalation
+    from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from .analysis import Analysis, ConversationResult, analyze
