@@ -434,3 +434,43 @@ class TestNumerics:
         w = _fitcv.fit_logistic(x, y, np.zeros(3), np.array([0.0, 1e9, 1e9]))
         assert np.allclose(w[1:], 0.0, atol=1e-6)
         assert w[0] == pytest.approx(math.log(2.0), abs=1e-4)  # the base rate 2/3
+
+
+class TestSentimentCrossValidation:
+    @staticmethod
+    def lines(n: int = 60) -> tuple[list[str], list[bool], list[str]]:
+        """Chat lines where, in this shop, the blue model is the broken one."""
+        texts, labels, groups = [], [], []
+        for k in range(n):
+            blue = k % 2 == 0
+            texts.append(f"我的{'蓝色款' if blue else '红色款'}到了，第{k % 9}次")
+            labels.append(not blue)
+            groups.append(f"chat-{k // 2}")
+        return texts, labels, groups
+
+    def test_reports_out_of_fold_auc_next_to_the_packaged_model(self) -> None:
+        """Trained on the shop's lines, the model learns what the packaged one cannot."""
+        texts, labels, groups = self.lines()
+        ev = ks.cross_validate_sentiment(texts, labels, groups=groups, bootstrap=50, epochs=5)
+        assert ev.head == "sentiment"
+        assert ev.items == 60
+        assert ev.conversations == 30
+        assert ev.auc is not None
+        assert ev.shipped_auc is not None
+        assert ev.auc > 0.95
+        assert ev.auc > ev.shipped_auc + 0.1
+
+    def test_refuses_too_few_groups(self) -> None:
+        """Fewer groups of a class than folds: a typed error saying how many are needed."""
+        texts, labels, _ = self.lines(6)
+        with pytest.raises(NotEnoughDataError, match="at least 5 groups"):
+            ks.cross_validate_sentiment(texts, labels, groups=["one"] * 6)
+
+    @pytest.mark.parametrize("bad", [2, "yes", 0.5])
+    def test_bad_labels(self, bad: object) -> None:
+        """Labels are 1/True or 0/False."""
+        texts, labels, _ = self.lines(12)
+        values: list[object] = list(labels)
+        values[0] = bad
+        with pytest.raises(ConfigError, match=r"labels\[0\]"):
+            ks.cross_validate_sentiment(texts, values)  # type: ignore[arg-type]

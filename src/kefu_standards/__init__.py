@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "sentiment_scores": "_sentiment",
     "Sentiment": "_sentiment",
     "SentimentModel": "_sentiment",
+    "cross_validate_sentiment": "_sentiment_cv",
     # politeness
     "politeness": "_politeness",
     "politeness_many": "_politeness",
@@ -105,6 +106,7 @@ __all__ = [
     "__version__",
     "analyze",
     "assess",
+    "cross_validate_sentiment",
     "escalation",
     "exceptions",
     "get_scorer",
@@ -131,6 +133,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
+    from ._sentiment_cv import cross_validate_sentiment
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,
