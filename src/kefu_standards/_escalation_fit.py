@@ -141,6 +141,104 @@ class _Prepared:
     latest: Ints
     own: tuple[tuple[str, ...], ...]
     context: tuple[tuple[str, ...], ...]
+    coded: _Coded | None = None  # set while fitting (see _encode)
+
+
+@attrs.frozen(slots=True, eq=False)
+class _Coded:
+    """The text part of each buyer message as ids of one fit-wide gram table (CSR by position).
+
+    Entries ``indptr[b]:indptr[b + 1]`` are buyer position *b*'s grams (own, then
+    context) with their values, as :func:`_text_row` would weigh them.
+    """
+
+    indptr: Ints
+    ids: Ints
+    values: Floats
+
+
+def _encode(preps: Sequence[_Prepared]) -> tuple[tuple[_Prepared, ...], tuple[str, ...]]:
+    """*preps* with their grams coded as ids of one table; and the table (id -> gram)."""
+    table: dict[str, int] = {}
+    out = []
+    for p in preps:
+        indptr = [0]
+        ids: list[int] = []
+        vals: list[float] = []
+        for own, context in zip(p.own, p.context, strict=True):
+            for grams, weight in ((own, 1.0), (context, _CONTEXT_WEIGHT)):
+                if not grams or not weight:
+                    continue
+                v = weight / math.sqrt(len(grams))
+                for g in grams:
+                    k = table.get(g)
+                    if k is None:
+                        k = table[g] = len(table)
+                    ids.append(k)
+                    vals.append(v)
+            indptr.append(len(ids))
+        coded = _Coded(
+            np.asarray(indptr, dtype=np.int64),
+            np.asarray(ids, dtype=np.int64),
+            np.asarray(vals, dtype=np.float64),
+        )
+        out.append(attrs.evolve(p, coded=coded))
+    return tuple(out), tuple(table)
+
+
+def _columns(preps: Sequence[_Prepared], n_ids: int, min_count: int) -> tuple[Ints, int]:
+    """Column of each gram id (-1: left out) for grams in >= *min_count* buyer messages."""
+    parts = [p.coded.ids for p in preps if p.coded is not None]
+    counts = np.bincount(np.concatenate(parts), minlength=n_ids) if parts else np.zeros(n_ids)
+    keep = counts >= min_count
+    colmap = np.full(n_ids, -1, dtype=np.int64)
+    colmap[keep] = np.arange(int(keep.sum()), dtype=np.int64)
+    return colmap, int(keep.sum())
+
+
+def _coded_design(
+    preps: Sequence[_Prepared],
+    rows: Sequence[Ints],
+    *,
+    colmap: Ints,
+    width: int,
+    mean: Floats,
+    scale: Floats,
+) -> Design:
+    """:func:`_turn_design` from the coded grams (vectorised; used while fitting)."""
+    counts: list[Ints] = []
+    cols: list[Ints] = []
+    vals: list[Floats] = []
+    dense: list[Floats] = []
+    for p, r in zip(preps, rows, strict=True):
+        c = p.coded
+        assert c is not None  # _encode ran first
+        dense.append(np.column_stack([p.turn[r], (p.states[r] - mean) / scale]))
+        pos = p.latest[r]
+        valid = pos >= 0
+        starts = np.zeros(len(r), dtype=np.int64)
+        ends = np.zeros(len(r), dtype=np.int64)
+        starts[valid] = c.indptr[pos[valid]]
+        ends[valid] = c.indptr[pos[valid] + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        pick = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+        col = colmap[c.ids[pick]]
+        keep = col >= 0
+        row_of = np.repeat(np.arange(len(r), dtype=np.int64), lengths)
+        counts.append(np.bincount(row_of[keep], minlength=len(r)).astype(np.int64))
+        cols.append(col[keep])
+        vals.append(c.values[pick][keep])
+    indptr = np.zeros(sum(len(x) for x in counts) + 1, dtype=np.int64)
+    if counts:
+        np.cumsum(np.concatenate(counts), out=indptr[1:])
+    return Design(
+        indptr,
+        np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+        np.concatenate(vals) if vals else np.zeros(0),
+        width,
+        np.vstack(dense) if dense else np.zeros((0, 1 + _N_STATE)),
+    )
 
 
 def _prepared(
@@ -304,29 +402,21 @@ def _standardise(x: Floats) -> tuple[Floats, Floats]:
     return mean, scale
 
 
-def _vocabulary(preps: Sequence[_Prepared], min_count: int) -> tuple[str, ...]:
-    """Grams seen in at least *min_count* buyer messages (own or context) of *preps*."""
-    counts: dict[str, int] = {}
-    for p in preps:
-        for grams in (*p.own, *p.context):
-            for g in grams:
-                counts[g] = counts.get(g, 0) + 1
-    return tuple(sorted(g for g, c in counts.items() if c >= min_count))
-
-
 @attrs.frozen(slots=True)
 class _Data:
     """Training data: prepared conversations and their labels (NaN = unlabelled)."""
 
-    preps: tuple[_Prepared, ...]
+    preps: tuple[_Prepared, ...]  # coded (see _encode)
     dialogue: Floats  # 1 dissatisfied, 0 not, NaN unlabelled
     messages: tuple[tuple[Ints, Floats], ...]  # per conversation: (message indexes, labels)
+    table: tuple[str, ...]  # gram id -> gram
 
     def subset(self, idx: Ints) -> _Data:
         return _Data(
             tuple(self.preps[i] for i in idx.tolist()),
             self.dialogue[idx],
             tuple(self.messages[i] for i in idx.tolist()),
+            self.table,
         )
 
     @property
@@ -343,11 +433,11 @@ class _Settings:
 
 
 def _fit_turn(
-    data: _Data, index: Mapping[str, int], mean: Floats, scale: Floats, l2: float
+    data: _Data, *, colmap: Ints, width: int, mean: Floats, scale: Floats, l2: float
 ) -> tuple[Floats, Design, Floats]:
     """Turn weights fitted on the labelled messages of *data* (and their design, labels)."""
     rows = [m[0] for m in data.messages]
-    x = _turn_design(data.preps, rows, index, mean, scale)
+    x = _coded_design(data.preps, rows, colmap=colmap, width=width, mean=mean, scale=scale)
     y = np.concatenate([m[1] for m in data.messages]) if rows else np.zeros(0)
     offset = np.concatenate([p.turn[r] for p, r in zip(data.preps, rows, strict=True)])
     penalty = np.full(x.size, l2)
@@ -375,7 +465,7 @@ def _fit_dialogue(features: Floats, offset: Floats, y: Floats, l2: float) -> Flo
     return _fitcv.fit_logistic(x, y, offset, penalty)
 
 
-def _fit_heads(data: _Data, s: _Settings) -> _Heads:
+def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     """Run the whole fitting procedure on *data* (what cross-validation repeats per fold)."""
     n = len(data.preps)
     strata = [2 if math.isnan(v) else int(v) for v in data.dialogue]
@@ -387,6 +477,7 @@ def _fit_heads(data: _Data, s: _Settings) -> _Heads:
     state_scale = np.ones(_N_STATE)
     calibration = (1.0, 0.0)
     turn_l2: float | None = None
+    colmap = np.full(len(data.table), -1, dtype=np.int64)
     if data.has_messages:
         turn_l2 = s.l2
         states = np.vstack([p.states for p in data.preps])
@@ -400,12 +491,16 @@ def _fit_heads(data: _Data, s: _Settings) -> _Heads:
             part = data.subset(train)
             if not part.has_messages or not len(test):
                 continue
-            index = {g: k for k, g in enumerate(_vocabulary(part.preps, s.min_count))}
-            w, _x, _y = _fit_turn(part, index, state_mean, state_scale, s.l2)
+            fold_map, width = _columns(part.preps, len(data.table), s.min_count)
+            w, _x, _y = _fit_turn(
+                part, colmap=fold_map, width=width, mean=state_mean, scale=state_scale, l2=s.l2
+            )
             for i in test.tolist():
                 p = data.preps[i]
                 rows = np.arange(len(p.turn), dtype=np.int64)
-                x = _turn_design([p], [rows], index, state_mean, state_scale)
+                x = _coded_design(
+                    [p], [rows], colmap=fold_map, width=width, mean=state_mean, scale=state_scale
+                )
                 z = p.turn + x.linear(w)
                 turn_by_conv[i] = z
                 r, y = data.messages[i]
@@ -417,9 +512,11 @@ def _fit_heads(data: _Data, s: _Settings) -> _Heads:
             calibration = _fitcv.platt(zs, ys)
         scale, offset = calibration
         turn_by_conv = [offset + scale * z for z in turn_by_conv]
-        vocabulary = _vocabulary(data.preps, s.min_count)
-        index = {g: k for k, g in enumerate(vocabulary)}
-        turn_weights, _x, _y = _fit_turn(data, index, state_mean, state_scale, s.l2)
+        colmap, width = _columns(data.preps, len(data.table), s.min_count)
+        vocabulary = tuple(data.table[k] for k in np.flatnonzero(colmap >= 0).tolist())
+        turn_weights, _x, _y = _fit_turn(
+            data, colmap=colmap, width=width, mean=state_mean, scale=state_scale, l2=s.l2
+        )
     # the dialogue head, on the labelled conversations
     labelled = np.flatnonzero(~np.isnan(data.dialogue))
     feats = np.vstack(
@@ -444,7 +541,7 @@ def _fit_heads(data: _Data, s: _Settings) -> _Heads:
         if loss < best_loss - 1e-9:
             best_l2, best_loss = l2, loss
     dialogue_weights = _fit_dialogue(std[labelled], offset_d[labelled], y[labelled], best_l2)
-    return _Heads(
+    heads = _Heads(
         vocabulary,
         turn_weights,
         state_mean,
@@ -456,6 +553,25 @@ def _fit_heads(data: _Data, s: _Settings) -> _Heads:
         turn_l2,
         best_l2,
     )
+    return heads, colmap
+
+
+def _coded_turn_logits(h: _Heads, colmap: Ints, p: _Prepared) -> Floats:
+    """:meth:`_Heads.turn_logits` of a coded conversation (*colmap* from the same fit)."""
+    if not h.has_turn:
+        return p.turn
+    rows = np.arange(len(p.turn), dtype=np.int64)
+    x = _coded_design(
+        [p],
+        [rows],
+        colmap=colmap,
+        width=len(h.vocabulary),
+        mean=h.state_mean,
+        scale=h.state_scale,
+    )
+    scale, offset = h.turn_calibration
+    out: Floats = offset + scale * (p.turn + x.linear(h.turn_weights))
+    return out
 
 
 # ---------------------------------------------------------------- the report
@@ -823,14 +939,14 @@ class EscalationModel:
         messages = _message_labels(convs, message_labels, dissatisfied_max)
         _check_enough(convs, dialogue, messages, folds)
         say(f"reading {len(convs)} conversations with the shipped model")
-        preps = tuple(_prepare(c, policy) for c in convs)
-        data = _Data(preps, dialogue, messages)
+        preps, table = _encode([_prepare(c, policy) for c in convs])
+        data = _Data(preps, dialogue, messages, table)
         settings = _Settings(float(l2), int(min_count), 3, int(seed))
         report = _cross_validate(
             data, settings, folds, bootstrap=bootstrap, confidence=confidence, say=say
         )
         say("fitting the final model on every conversation")
-        heads = _fit_heads(data, settings)
+        heads, _colmap = _fit_heads(data, settings)
         seconds = round(time.perf_counter() - t0, 3)
         report = attrs.evolve(
             report, turn_l2=heads.turn_l2, dialogue_l2=heads.dialogue_l2, seconds=seconds
@@ -1128,10 +1244,10 @@ def _cross_validate(
         say(f"cross-validation fold {f + 1}/{folds}")
         train = np.flatnonzero(fold_of != f)
         test = np.flatnonzero(fold_of == f)
-        heads = _fit_heads(data.subset(train), s)
+        heads, colmap = _fit_heads(data.subset(train), s)
         for i in test.tolist():
             p = data.preps[i]
-            z = heads.turn_logits(p)
+            z = _coded_turn_logits(heads, colmap, p)
             turn_fit[i] = z
             dialogue_fit[i] = heads.dialogue_logit(p, z)
     ids = np.arange(n, dtype=np.int64)

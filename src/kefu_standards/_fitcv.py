@@ -70,6 +70,12 @@ class Design:
     values: Floats
     width: int
     dense: Floats
+    _row_of: Ints = attrs.field(init=False, repr=False)  # row of each sparse entry
+
+    def __attrs_post_init__(self) -> None:
+        counts = np.diff(self.indptr)
+        rows = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        object.__setattr__(self, "_row_of", rows)
 
     @property
     def rows(self) -> int:
@@ -80,10 +86,6 @@ class Design:
     def size(self) -> int:
         """Length of a weight vector: intercept + dense + sparse columns."""
         return 1 + int(self.dense.shape[1]) + self.width
-
-    def _row_ids(self) -> Ints:
-        counts = np.diff(self.indptr)
-        return np.repeat(np.arange(self.rows, dtype=np.int64), counts)
 
     def take(self, rows: Ints) -> Design:
         """Return the sub-design of *rows* (in that order)."""
@@ -104,7 +106,7 @@ class Design:
         if self.width and len(self.indices):
             sparse_w = w[1 + k :]
             out += np.bincount(
-                self._row_ids(), self.values * sparse_w[self.indices], minlength=self.rows
+                self._row_of, self.values * sparse_w[self.indices], minlength=self.rows
             )
         return out
 
@@ -116,7 +118,7 @@ class Design:
         out[1 : 1 + k] = self.dense.T @ r
         if self.width:
             out[1 + k :] = np.bincount(
-                self.indices, self.values * r[self._row_ids()], minlength=self.width
+                self.indices, self.values * r[self._row_of], minlength=self.width
             )
         return out
 
@@ -129,7 +131,7 @@ def fit_logistic(
     *,
     start: Floats | None = None,
     max_iter: int = 300,
-    tol: float = 1e-6,
+    tol: float = 1e-5,
 ) -> Floats:
     """Minimise ``sum(log-loss(y, offset + X w)) + 0.5 * sum(penalty * w**2)`` by L-BFGS.
 
