@@ -18,7 +18,8 @@ ways, in two settings:
 - **dialogue labels only**: ``fit(convs, labels)``.
 
 Reports the turn ROC AUC (``per_message`` at rated buyer turns) and the dialogue ROC
-AUC (``score``) of the fitted and the shipped model on the unseen half, the fit time
+AUC (``score``; and, for reference, of the mean ``per_message`` risk over the buyer's
+messages) of the fitted and the shipped model on the unseen half, the fit time
 with every per-text cache emptied first (and, as the baseline measured in the same
 run, the shipped ``escalation()`` of the same training dialogues, also cold), the
 cross-validated figures ``fit`` reported on its own half, and whether a save/load
@@ -41,7 +42,7 @@ from typing import Any
 
 from _metrics import roc_auc
 from bench_escalation import JDDC, ROOT, half_of, load
-from kefu_standards import Conversation, EscalationModel, escalation
+from kefu_standards import Conversation, EscalationModel, SentimentModel, escalation
 from kefu_standards._escalation import _clear_caches
 from kefu_standards._escalation_fit import _context_grams, _own_grams
 
@@ -63,25 +64,42 @@ def labels_of(data: Data) -> tuple[list[bool], list[list[bool | None]]]:
     return dialogue, messages
 
 
-def score(data: Data, model: EscalationModel | None) -> tuple[list[float], list[float]]:
-    """Dialogue scores and rated-turn risks of *data* under *model* (None: shipped)."""
-    d, t = [], []
+def score(
+    data: Data, model: EscalationModel | None
+) -> tuple[list[float], list[float], list[float]]:
+    """Dialogue scores, rated-turn risks and mean buyer-message risk under *model*."""
+    d, t, m = [], [], []
     for conv, _overall, rated in data:
         e = escalation(conv, model=model)
         d.append(e.score)
         t.extend(e.per_message[i] for i, _sat in rated)
-    return d, t
+        buyer = [
+            r
+            for r, msg in zip(e.per_message, conv.messages, strict=True)
+            if msg.role.value == "buyer"
+        ]
+        m.append(sum(buyer) / len(buyer) if buyer else 0.0)
+    return d, t, m
 
 
-def aucs(data: Data, scores: tuple[list[float], list[float]]) -> dict[str, float]:
+def aucs(data: Data, scores: tuple[list[float], list[float], list[float]]) -> dict[str, float]:
+    """Turn AUC, dialogue AUC of ``score`` and of the mean turn risk of the buyer's messages."""
     d_y = [1 if overall == 0 else 0 for _c, overall, _r in data]
     t_y = [1 if sat == 0 else 0 for _c, _o, rated in data for _i, sat in rated]
-    return {"turn": roc_auc(t_y, scores[1]), "dialogue": roc_auc(d_y, scores[0])}
+    return {
+        "turn": roc_auc(t_y, scores[1]),
+        "dialogue": roc_auc(d_y, scores[0]),
+        "dialogue_mean_turn_risk": roc_auc(d_y, scores[2]),
+    }
 
 
 def cold() -> None:
-    """Empty every per-text cache (escalation's and the fit's), so each timing starts cold."""
+    """Empty the per-text caches of escalation, the sentiment model and the fit's grams.
+
+    (The politeness analyser's own memo stays warm for both timings alike.)
+    """
     _clear_caches()
+    SentimentModel.default().clear_cache()
     _own_grams.cache_clear()
     _context_grams.cache_clear()
 
@@ -149,7 +167,7 @@ def _print_run(run: dict[str, Any], model: EscalationModel) -> None:
     )
     print("| head | fitted AUC | shipped AUC | difference |")
     print("|---|---|---|---|")
-    for head in ("turn", "dialogue"):
+    for head in ("turn", "dialogue", "dialogue_mean_turn_risk"):
         print(f"| {head} | {f[head]:.4f} | {s[head]:.4f} | {f[head] - s[head]:+.4f} |")
     base = run["shipped_escalation_seconds_train_dialogues"]
     print(

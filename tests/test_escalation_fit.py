@@ -474,3 +474,18 @@ class TestSentimentCrossValidation:
         values[0] = bad
         with pytest.raises(ConfigError, match=r"labels\[0\]"):
             ks.cross_validate_sentiment(texts, values)  # type: ignore[arg-type]
+
+
+class TestConsistency:
+    def test_cross_validation_scores_as_escalation_does(self, convs: list[Conversation]) -> None:
+        """The coded path the cross-validation scores with equals the path escalation() uses,
+        so the reported AUCs are those of the model as used."""
+        policy = ks.EscalationPolicy()
+        preps, table = fit_module._encode([fit_module._prepare(c, policy) for c in convs])
+        labels = np.array([1.0 if is_blue(c) else 0.0 for c in convs])
+        per = fit_module._message_labels(convs, message_labels(convs), 1)
+        data = fit_module._Data(preps, labels, per, table)
+        heads, colmap = fit_module._fit_heads(data, fit_module._Settings(1.0, 2, 3, 0))
+        for p in preps:
+            coded = fit_module._coded_turn_logits(heads, colmap, p)
+            assert np.allclose(coded, heads.turn_logits(p), atol=1e-9)
