@@ -28,6 +28,7 @@ sees whether its model is better before using it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -40,7 +41,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import _fitcv
+from . import __version__, _fitcv
 from ._escalation import (
     FEATURES,
     EscalationPolicy,
@@ -951,8 +952,6 @@ class EscalationModel:
         report = attrs.evolve(
             report, turn_l2=heads.turn_l2, dialogue_l2=heads.dialogue_l2, seconds=seconds
         )
-        from . import __version__
-
         labelled = ~np.isnan(dialogue)
         all_y = np.concatenate([m[1] for m in messages]) if messages else np.zeros(0)
         return cls(
@@ -1091,8 +1090,6 @@ def _check_shapes(h: _Heads) -> None:
 
 def _shipped_fingerprint() -> str:
     """Return a digest of the shipped model's coefficients (a fitted model sits on top of them)."""
-    import hashlib
-
     m = _default_model()
     numbers = [
         *m.turn.weights,
