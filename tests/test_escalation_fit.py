@@ -162,6 +162,13 @@ class TestFit:
         m = EscalationModel.fit(convs, labels, bootstrap=0)
         assert (m.conversations, m.labelled_conversations) == (40, 38)
 
+    def test_labels_of_unknown_ids_are_reported(self, convs: list[Conversation]) -> None:
+        """A label naming no conversation is not dropped silently: a KefuWarning names it."""
+        labels: dict[str, bool | int | None] = {c.id: is_blue(c) for c in convs}
+        labels["no-such-chat"] = True
+        with pytest.warns(ks.exceptions.KefuWarning, match="'no-such-chat'"):
+            EscalationModel.fit(convs, labels, bootstrap=0)
+
 
 class TestRefusals:
     @pytest.mark.parametrize(

@@ -164,7 +164,7 @@ def train(
         per_message = aligned(convs, read_message_labels(message_labels), str(message_labels))
     model = EscalationModel.fit(
         convs,
-        by_id,
+        {cid: v for cid, v in by_id.items() if cid in seen},
         message_labels=per_message,
         dissatisfied_max=dissatisfied_max,
         folds=folds,

@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -51,7 +52,7 @@ from ._escalation import (
     _walk,
 )
 from ._fitcv import Design, Floats, Ints
-from .exceptions import ConfigError, ModelFileError, NotEnoughDataError
+from .exceptions import ConfigError, KefuWarning, ModelFileError, NotEnoughDataError
 from .model import Conversation, Message, Role
 from .resources import lazy
 from .text import has_content, normalize
@@ -1130,6 +1131,14 @@ def _dialogue_labels(
     convs: Sequence[Conversation], labels: Sequence[Label] | Mapping[str, Label], cut: int
 ) -> Floats:
     if isinstance(labels, Mapping):
+        unknown = set(labels) - {c.id for c in convs}
+        if unknown:
+            shown = ", ".join(repr(u) for u in sorted(map(str, unknown))[:5])
+            msg = (
+                f"{len(unknown)} labels name no conversation given to fit and were not "
+                f"used: {shown}"
+            )
+            warnings.warn(msg, KefuWarning, stacklevel=3)
         return np.array(
             [_dissatisfied(labels.get(c.id), cut, f"labels[{c.id!r}]") for c in convs]
         ).reshape(len(convs))
