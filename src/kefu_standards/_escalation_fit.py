@@ -17,7 +17,8 @@ learns from them, **starting from the shipped model**:
   in the mean, maximum and last of the turn head's log-odds over the buyer's
   messages and the shipped outcome log-odds; its penalty is chosen by
   cross-validation from a grid that includes "infinitely strong", which is the
-  shipped score recalibrated on the shop's data.
+  shipped score recalibrated on the shop's data, and which is kept unless a
+  finite penalty does better by more than one standard error.
 
 ``fit`` reports cross-validated AUCs with folds by conversation, next to the
 shipped model's AUCs on the same items, with bootstrap intervals: the shop
@@ -528,20 +529,9 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     std = (feats - d_mean) / d_scale
     offset_d = np.array([p.outcome for p in data.preps])
     y = data.dialogue
-    best_l2, best_loss = math.inf, math.inf
-    for l2 in DIALOGUE_L2:  # chosen by inner cross-validated log loss
-        losses: list[float] = []
-        for f in range(s.inner_folds):
-            train = labelled[inner[labelled] != f]
-            test = labelled[inner[labelled] == f]
-            if not len(test) or len(np.unique(y[train])) < 2:
-                continue
-            w = _fit_dialogue(std[train], offset_d[train], y[train], l2)
-            z = offset_d[test] + w[0] + std[test] @ w[1:]
-            losses.append(_fitcv.log_loss(y[test], z) * len(test))
-        loss = sum(losses) if losses else math.inf
-        if loss < best_loss - 1e-9:
-            best_l2, best_loss = l2, loss
+    best_l2 = _choose_dialogue_l2(
+        std, offset_d, y, labelled=labelled, inner=inner, folds=s.inner_folds
+    )
     dialogue_weights = _fit_dialogue(std[labelled], offset_d[labelled], y[labelled], best_l2)
     heads = _Heads(
         vocabulary,
@@ -556,6 +546,41 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
         best_l2,
     )
     return heads, colmap
+
+
+def _choose_dialogue_l2(
+    std: Floats, offset: Floats, y: Floats, *, labelled: Ints, inner: Ints, folds: int
+) -> float:
+    """Choose the dialogue head's L2 from :data:`DIALOGUE_L2`, by inner cross-validated log loss.
+
+    The prior wins ties and near-ties (the one-standard-error rule): a finite
+    penalty replaces ``inf`` (the shipped score, recalibrated) only when its
+    out-of-fold log loss is lower by more than one standard error of the
+    per-conversation differences.
+    """
+    losses: dict[float, Floats] = {}
+    for l2 in DIALOGUE_L2:
+        per_item = np.full(len(y), math.nan)
+        for f in range(folds):
+            train = labelled[inner[labelled] != f]
+            test = labelled[inner[labelled] == f]
+            if not len(test) or len(np.unique(y[train])) < 2:
+                continue
+            w = _fit_dialogue(std[train], offset[train], y[train], l2)
+            z = offset[test] + w[0] + std[test] @ w[1:]
+            per_item[test] = np.logaddexp(0.0, z) - y[test] * z
+        losses[l2] = per_item[labelled]
+    prior = losses[math.inf]
+    best_l2, best_gain = math.inf, 0.0
+    for l2, loss in losses.items():
+        ok = ~np.isnan(loss) & ~np.isnan(prior)
+        if math.isinf(l2) or ok.sum() < 2:
+            continue
+        gain = prior[ok] - loss[ok]  # > 0: better than the prior
+        se = float(gain.std(ddof=1)) / math.sqrt(int(ok.sum()))
+        if float(gain.mean()) > max(se, 1e-12) and float(gain.mean()) > best_gain:
+            best_l2, best_gain = l2, float(gain.mean())
+    return best_l2
 
 
 def _coded_turn_logits(h: _Heads, colmap: Ints, p: _Prepared) -> Floats:
@@ -895,7 +920,8 @@ class EscalationModel:
         l2:
             Penalty of the turn head's weights (larger = closer to the shipped
             model).  The dialogue head's penalty is chosen by cross-validation
-            from :data:`DIALOGUE_L2`.
+            from :data:`DIALOGUE_L2` (``inf``, the shipped score recalibrated,
+            unless a finite one is better by more than one standard error).
         folds:
             Cross-validation folds (by conversation) for the report; the
             calibration and the dialogue head use 3 inner folds.
