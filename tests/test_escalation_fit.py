@@ -496,3 +496,18 @@ class TestConsistency:
         for p in preps:
             coded = fit_module._coded_turn_logits(heads, colmap, p)
             assert np.allclose(coded, heads.turn_logits(p), atol=1e-9)
+
+
+class TestDialoguePenalty:
+    @pytest.mark.parametrize(("signal", "expected_inf"), [(0.0, True), (3.0, False)])
+    def test_prior_wins_unless_clearly_beaten(self, signal: float, expected_inf: bool) -> None:
+        """Noise features keep the shipped score (L2 = inf); a strong feature earns a weight."""
+        rng = np.random.default_rng(5)
+        n = 120
+        std = rng.normal(size=(n, 4))
+        y = (rng.random(n) < 1 / (1 + np.exp(-signal * std[:, 0]))).astype(float)
+        inner = _fitcv.grouped_folds(y.astype(int).tolist(), 3, seed=1)
+        chosen = fit_module._choose_dialogue_l2(
+            std, np.zeros(n), y, labelled=np.arange(n), inner=inner, folds=3
+        )
+        assert math.isinf(chosen) is expected_inf
