@@ -182,7 +182,17 @@ def test_rollup_frames(spark: Any, expected: Analysis) -> None:
     from kefu_standards.spark import rollup_frames
 
     frames = rollup_frames(expected, spark)
-    assert set(frames) == {"agents", "timing_by_agent", "timing_by_day", "timing_by_shop"}
+    assert set(frames) == {
+        "agents",
+        "trends",
+        "timing_by_agent",
+        "timing_by_day",
+        "timing_by_shop",
+    }
+    trends = frames["trends"].collect()
+    assert [(r["agent"], r["period"], r["conversations"]) for r in trends] == [
+        (r["agent"], r["period"], r["conversations"]) for r in expected.trend_rows()
+    ]
     agents = frames["agents"].collect()
     assert [r["agent"] for r in agents] == [r["agent"] for r in expected.agent_rows()]
     days = frames["timing_by_day"].collect()

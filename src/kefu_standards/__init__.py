@@ -68,11 +68,16 @@ _LAZY: dict[str, str] = {
     "analyze": "analysis",
     "Analysis": "analysis",
     "ConversationResult": "analysis",
+    "trends_of": "analysis",
+    "Trends": "_trends",
+    "TrendRow": "_trends",
+    "AgentLearning": "_trends",
     "to_pandas": "frames",
     "to_arrow": "frames",
 }
 
 __all__ = [
+    "AgentLearning",
     "AgentProfile",
     "Analysis",
     "Assessment",
@@ -103,6 +108,8 @@ __all__ = [
     "SentimentModel",
     "TimingPolicy",
     "TimingSummary",
+    "TrendRow",
+    "Trends",
     "__version__",
     "analyze",
     "assess",
@@ -124,6 +131,7 @@ __all__ = [
     "testing",
     "to_arrow",
     "to_pandas",
+    "trends_of",
     "write_jsonl",
 ]
 
@@ -134,7 +142,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from ._sentiment_cv import cross_validate_sentiment
-    from .analysis import Analysis, ConversationResult, analyze
+    from ._trends import AgentLearning, TrendRow, Trends
+    from .analysis import Analysis, ConversationResult, analyze, trends_of
     from .competency import (
         AgentProfile,
         Assessment,

@@ -27,6 +27,7 @@ import attrs
 
 from ._escalation import _check_model, escalation
 from ._jsontext import dumps
+from ._trends import TREND_COLUMNS, Trends, TrendSums, build_trends
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
 from .model import Conversation, Role
@@ -40,6 +41,7 @@ __all__ = [
     "analyze_conversation",
     "iter_results",
     "merge_analyses",
+    "trends_of",
 ]
 
 #: Evidence kinds from politeness that count as a problem hit in the report.
@@ -420,6 +422,21 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
+    #: timing by (agent, day) and per-(agent, day) sums: the material of :attr:`trends`
+    timing_by_agent_day: Any = None
+    trend_sums: TrendSums = attrs.field(factory=TrendSums)
+
+    @property
+    def trends(self) -> Trends:
+        """Per-week (or per-day) rows per agent and for the team, and each agent's 持续学习.
+
+        Built from the mergeable sums on each access (a few rows per agent and
+        period); the period is chosen from the data's span, see
+        :func:`kefu_standards.analysis.trends_of`.
+
+        .. versionadded:: 0.2.0
+        """
+        return trends_of(self)
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
@@ -450,6 +467,13 @@ class Analysis:
             )
         return rows
 
+    def trend_rows(self) -> list[dict[str, Any]]:
+        """Return the ``trends.csv`` rows: one per agent (and the team) and period.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.trends.records()
+
     def conversation_rows(self) -> list[dict[str, Any]]:
         """Return the riskiest conversations, one row each."""
         return [
@@ -474,24 +498,58 @@ class Analysis:
         return agents_to_pandas(self)
 
     def write(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
+        """Write ``agents.csv``, ``trends.csv`` and ``report.html`` into *out*; return the paths."""
         from ._report_view import build_view
         from .report import render_html
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         agents_csv = folder / "agents.csv"
-        rows = self.agent_rows()
-        # errors="replace": a lone surrogate (a truncated emoji in the input) is written
-        # as "?" rather than failing the whole report.
-        with agents_csv.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["agent"])
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        _write_csv(agents_csv, self.agent_rows(), ["agent"])
+        trends_csv = folder / "trends.csv"
+        _write_csv(trends_csv, self.trend_rows(), list(TREND_COLUMNS))
         html = folder / "report.html"
         html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
-        return [agents_csv, html]
+        return [agents_csv, trends_csv, html]
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:
+    """Write *rows* as UTF-8 CSV with a BOM (Excel), ``None`` as an empty cell."""
+    # errors="replace": a lone surrogate (a truncated emoji in the input) is written
+    # as "?" rather than failing the whole report.
+    with path.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else header)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+
+
+def trends_of(
+    analysis: Analysis,
+    *,
+    period: str | None = None,
+    min_conversations: int = 5,
+    learning_scale: float = 10.0,
+) -> Trends:
+    """Return the :class:`~kefu_standards.Trends` of *analysis*.
+
+    *period* is ``"week"`` (ISO weeks), ``"day"``, or ``None``: weeks when the
+    conversations span at least 21 days, days otherwise.  持续学习 uses periods
+    with at least *min_conversations* conversations; its score is
+    ``0.5 + slope / (2 * learning_scale)`` clipped to [0, 1], the slope being
+    the agent's mean total per period (points per period).
+
+    .. versionadded:: 0.2.0
+    """
+    return build_trends(
+        analysis.trend_sums,
+        analysis.timing_by_agent_day,
+        analysis.timing_by_day,
+        period=period,
+        min_conversations=min_conversations,
+        learning_scale=learning_scale,
+        labels=analysis.dimension_labels,
+    )
 
 
 def analyze(
@@ -544,6 +602,8 @@ def analyze(
     by_agent = TimingSummary.empty(("agent",), policy)
     by_day = TimingSummary.empty(("day",), policy)
     by_shop = TimingSummary.empty(("shop",), policy)
+    by_agent_day = TimingSummary.empty(("agent", "day"), policy)
+    trend_sums = TrendSums()
     rollups: dict[str, AgentRollup] = {}
     risk_heap: list[tuple[float, int, ConversationResult, Conversation]] = []
     hit_heap: list[tuple[float, int, ConversationResult, Conversation, Evidence]] = []
@@ -558,12 +618,15 @@ def analyze(
     pending_msg = 0
 
     def summarise_pending() -> None:
-        nonlocal by_agent, by_day, by_shop, pending_msg
+        nonlocal by_agent, by_day, by_shop, by_agent_day, pending_msg
         # one columnar conversion per batch serves all three groupings
         for cols in iter_columns(pending):
             by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
             by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
             by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
+            by_agent_day = by_agent_day.merge(
+                TimingSummary.from_columns(cols, ("agent", "day"), policy)
+            )
         pending.clear()
         pending_msg = 0
 
@@ -589,6 +652,7 @@ def analyze(
                 if conv.ended_at is not None and (last is None or conv.ended_at > last):
                     last = conv.ended_at
                 _add_result(rollups, r)
+                trend_sums.add(r)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)
@@ -621,6 +685,8 @@ def analyze(
         last_time=last,
         dimension_names=tuple(dim_names),
         dimension_labels=dim_labels,
+        timing_by_agent_day=by_agent_day,
+        trend_sums=trend_sums,
     )
 
 
@@ -665,6 +731,15 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
     ):
         start = getattr(parts[0], attr) if parts else TimingSummary.empty((by,), policy)
         timing[attr] = start.merge(*(getattr(p, attr) for p in parts[1:]))
+    by_agent_day = TimingSummary.empty(("agent", "day"), policy)
+    if parts and parts[0].timing_by_agent_day is not None:
+        by_agent_day = parts[0].timing_by_agent_day
+    by_agent_day = by_agent_day.merge(
+        *(p.timing_by_agent_day for p in parts[1:] if p.timing_by_agent_day is not None)
+    )
+    trend_sums = TrendSums()
+    for p in parts:
+        trend_sums.merge(p.trend_sums)
     # Ties keep stream order: parts in the order given, then each part's own
     # order, so consecutive shards merge to exactly what ``analyze`` of the whole
     # gives.  Problem hits are worst (most negative weight) first.
@@ -704,4 +779,6 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_agent=timing["timing_by_agent"],
         timing_by_day=timing["timing_by_day"],
         timing_by_shop=timing["timing_by_shop"],
+        timing_by_agent_day=by_agent_day,
+        trend_sums=trend_sums,
     )

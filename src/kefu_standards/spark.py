@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._trends import TREND_COLUMNS
 from .analysis import merge_analyses
 from .exceptions import ConfigError
 from .frames import result_columns
@@ -256,14 +257,27 @@ def analyze_dataframe(
 
 
 def rollup_frames(analysis: Analysis, spark: Any) -> dict[str, Any]:
-    """Return the rollups as Spark DataFrames: ``agents`` and ``timing_by_{agent,day,shop}``.
+    """Return the rollups as Spark DataFrames: ``agents``, ``trends`` and ``timing_by_*``.
 
-    They are small (one row per agent, day or shop) and built on the driver.
+    ``timing_by_*`` are ``timing_by_agent``, ``timing_by_day`` and ``timing_by_shop``.
+
+    They are small (one row per agent, day, shop, or agent and period) and built
+    on the driver.  ``trends`` has the columns of ``trends.csv``.
+
+    .. versionchanged:: 0.2.0
+       ``trends`` added.
     """
     _spark()
     from .frames import agents_to_pandas, timing_to_pandas
 
     frames = {"agents": spark.createDataFrame(agents_to_pandas(analysis))}
+    import pandas as pd
+
+    trends = pd.DataFrame(analysis.trend_rows(), columns=list(TREND_COLUMNS))
+    text = {"agent", "period", "policy"}
+    frames["trends"] = spark.createDataFrame(
+        trends.astype({c: str if c in text else float for c in TREND_COLUMNS})
+    )
     for name in ("timing_by_agent", "timing_by_day", "timing_by_shop"):
         frames[name] = spark.createDataFrame(timing_to_pandas(getattr(analysis, name).table()))
     return frames
