@@ -6,13 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._trends import TEAM
 from .report import (
+    TREND_METRICS,
     AgentView,
     BannedHitView,
     ChatLine,
     KpiView,
     ReportView,
     RiskView,
+    TrendSeries,
+    TrendsView,
 )
 
 if TYPE_CHECKING:
@@ -36,8 +40,9 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
     sla = float(np.sum(s.sla_hits)) / sla_rounds if sla_rounds else None
     totals = [r.total for r in analysis.agents.values() if r.total is not None]
     high = sum(r.high_risk for r in analysis.agents.values())
+    timing = f"TimingPolicy {s.policy.name!r}"
     return (
-        KpiView("回复率 reply rate", reply, "%", note=f"{answered}/{rounds} 轮次"),
+        KpiView("回复率 reply rate", reply, "%", note=f"{answered}/{rounds} 轮次", policy=timing),
         KpiView(
             "三分钟响应率 3-minute rate",
             sla,
@@ -45,6 +50,7 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
             target="≥ 90%",
             ok=None if sla is None else sla >= SLA_TARGET,
             note="淘宝三分钟人工响应率 (目标来源未核实)",
+            policy=f"{timing}, SLA {s.policy.sla_s:g}秒",
         ),
         KpiView(
             "平均响应时间 mean response",
@@ -53,14 +59,22 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
             target="< 40秒",
             ok=None if mean_wait is None else mean_wait < MEAN_RESPONSE_TARGET_S,
             note="京东咚咚平均响应时长要求",
+            policy=timing,
         ),
         KpiView(
             "平均综合分 mean competency",
             sum(totals) / len(totals) if totals else None,
             "",
             note="九项标准评分卡, 0–100",
+            policy="Scorecard.default(), 客服均值",
         ),
-        KpiView("高风险会话 high-risk conversations", float(high), "", note="升级风险 high"),
+        KpiView(
+            "高风险会话 high-risk conversations",
+            float(high),
+            "n",
+            note="升级风险 high",
+            policy="escalation() level",
+        ),
     )
 
 
@@ -83,6 +97,8 @@ def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ..
 
 def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-service quality") -> Any:
     """Build the :class:`~kefu_standards.report.ReportView` for *analysis*."""
+    trends = analysis.trends
+    learning = {x.agent: x for x in trends.learning}
     agents = []
     for row in analysis.agent_rows():
         roll = analysis.agents[row["agent"]]
@@ -100,13 +116,19 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
                 total=row["total"],
                 wait_buckets=tuple(roll.wait_buckets),
                 dimensions=tuple(
-                    (analysis.dimension_labels.get(d, d), roll.dimension(d))
+                    (analysis.dimension_labels.get(d, d), _dimension(roll, d, learning))
                     for d in analysis.dimension_names
                 )
                 if roll.conversations
                 else (),
+                na_reasons=tuple(
+                    (analysis.dimension_labels.get(d, d), _na_reason(d, row["agent"], learning))
+                    for d in analysis.dimension_names
+                ),
             )
         )
+    # best total first; agents without a total last, by name
+    agents.sort(key=lambda a: (a.total is None, -(a.total or 0.0), a.agent))
     riskiest = tuple(
         RiskView(
             conversation_id=r.id,
@@ -146,6 +168,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
         messages=analysis.messages,
         kpis=_team_kpis(analysis),
         agents=tuple(agents),
+        trends=_trends_view(trends),
         riskiest=riskiest,
         banned=tuple(banned),
         notes=(
@@ -153,4 +176,47 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
             "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
         ),
+    )
+
+
+def _dimension(roll: Any, name: str, learning: dict[str, Any]) -> float | None:
+    """Return an agent's dimension mean; 持续学习 from the trends (agent level, never per chat)."""
+    if name == "continuous_learning":
+        got = learning.get(roll.agent)
+        return None if got is None else got.score
+    return roll.dimension(name)  # type: ignore[no-any-return]
+
+
+def _na_reason(name: str, agent: str, learning: dict[str, Any]) -> str:
+    if name == "continuous_learning":
+        got = learning.get(agent)
+        return "N/A: no dated conversation" if got is None else got.reason
+    if name == "data_analysis":
+        return "N/A: 数据分析 needs the shop's KPIs (profile_agent(kpi_scorer=...))"
+    return "N/A in every conversation of this agent"
+
+
+def _trends_view(trends: Any) -> TrendsView:
+    """One sparkline row for the team, then one per agent (best recent total first)."""
+    series = []
+    by_agent: dict[str, list[Any]] = {}
+    for r in trends.rows:
+        by_agent.setdefault(r.agent, []).append(r)
+    learning = {x.agent: x.sentence for x in trends.learning}
+    for agent, rows in by_agent.items():
+        values = tuple(
+            tuple(
+                float(r.conversations) if key == "conversations" else getattr(r, key) for r in rows
+            )
+            for key, _, _, _ in TREND_METRICS
+        )
+        series.append(
+            TrendSeries(agent, values, learning=learning.get(agent, ""), team=agent == TEAM)
+        )
+    return TrendsView(
+        period=trends.period,
+        periods=trends.periods,
+        series=tuple(series),
+        policy=f"TimingPolicy {trends.policy!r}",
+        min_conversations=trends.min_conversations,
     )

@@ -13,10 +13,12 @@ ISO weeks when the data spans at least :data:`WEEKLY_FROM_DAYS` days, else days.
 Days are summed into weeks, so the choice never changes a count.
 
 持续学习 (continuous learning) becomes measurable here, at agent level: the
-least-squares slope of the agent's per-period mean total over periods with at
-least *min_conversations* conversations, mapped to [0, 1] as
-``0.5 + slope / (2 * learning_scale)`` (the same mapping as
-:func:`kefu_standards.competency.profile_agent`), with a plain sentence.
+least-squares slope of the agent's per-period mean total (in points per week,
+whatever the period) over periods with at least *min_conversations*
+conversations, mapped to [0, 1] as ``0.5 + slope / (2 * learning_scale)``
+(the mapping of :func:`kefu_standards.competency.profile_agent`, whose slope is
+per period and whose scale defaults to 10), with a plain sentence.  The default
+scale here is 2 points a week: +2 a week (26 points over a quarter) scores 1.
 """
 
 from __future__ import annotations
@@ -204,7 +206,9 @@ class TrendRow:
 class AgentLearning:
     """持续学习 of one agent: the trend of its total, weakest dimension and mean wait.
 
-    ``score`` is ``0.5 + total_slope / (2 * learning_scale)`` clipped to [0, 1]
+    ``total_slope`` is the least-squares slope of the per-period mean total in
+    points per week; ``score`` is ``0.5 + total_slope / (2 * learning_scale)``
+    clipped to [0, 1]
     (``None`` with ``reason`` when fewer than 2 periods have enough
     conversations).  ``*_from`` / ``*_to`` are the means over the first and the
     last third of the usable periods; ``sentence`` says it in one line.
@@ -287,7 +291,7 @@ def build_trends(
     *,
     period: str | None = None,
     min_conversations: int = 5,
-    learning_scale: float = 10.0,
+    learning_scale: float = 2.0,
     labels: Mapping[str, str] | None = None,
 ) -> Trends:
     """Build :class:`Trends` from the sums and the timing summaries by (agent, day) and day.
@@ -425,7 +429,7 @@ def agent_learning(
     period: str,
     *,
     min_conversations: int = 5,
-    learning_scale: float = 10.0,
+    learning_scale: float = 2.0,
     overall: dict[str, float] | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> AgentLearning:
@@ -441,7 +445,7 @@ def agent_learning(
             agent, len(usable), None, None, None, None, None, None, None, None, None, why, why
         )
     step = 7 if period == "week" else 1
-    xs = [r.start.toordinal() / step for r in usable]
+    xs = [r.start.toordinal() / 7 for r in usable]  # weeks, so the slope is per week
     totals = [float(r.total) for r in usable if r.total is not None]
     s = slope(xs, totals)
     score = None if s is None else min(1.0, max(0.0, 0.5 + s / (2 * learning_scale)))
@@ -449,7 +453,7 @@ def agent_learning(
     span = round((usable[-1].start.toordinal() - usable[0].start.toordinal()) / step) + 1
     parts = [f"{agent}'s mean total {_moved(t_from, t_to)} over {span} {unit}"]
     if s is not None:
-        parts[0] += f" ({s:+.1f} a {period})"
+        parts[0] += f" ({s:+.1f} a week)"
     weakest = min(overall, key=lambda k: (overall[k], k)) if overall else None
     w_from = w_to = None
     if weakest is not None:

@@ -529,7 +529,7 @@ def trends_of(
     *,
     period: str | None = None,
     min_conversations: int = 5,
-    learning_scale: float = 10.0,
+    learning_scale: float = 2.0,
 ) -> Trends:
     """Return the :class:`~kefu_standards.Trends` of *analysis*.
 
@@ -537,7 +537,8 @@ def trends_of(
     conversations span at least 21 days, days otherwise.  持续学习 uses periods
     with at least *min_conversations* conversations; its score is
     ``0.5 + slope / (2 * learning_scale)`` clipped to [0, 1], the slope being
-    the agent's mean total per period (points per period).
+    that of the agent's mean total per period, in points per week (so +2 points
+    a week scores 1 by default).
 
     .. versionadded:: 0.2.0
     """

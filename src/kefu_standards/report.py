@@ -17,7 +17,16 @@ import attrs
 
 from .text import mask
 
-__all__ = ["AgentView", "ChatLine", "KpiView", "ReportView", "RiskView", "render_html"]
+__all__ = [
+    "AgentView",
+    "ChatLine",
+    "KpiView",
+    "ReportView",
+    "RiskView",
+    "TrendSeries",
+    "TrendsView",
+    "render_html",
+]
 
 #: Wait buckets of the response-time distribution chart (upper bounds in seconds).
 WAIT_BUCKETS: tuple[tuple[str, float], ...] = (
@@ -38,7 +47,12 @@ _KIND_CLASS = {
 
 @attrs.frozen
 class KpiView:
-    """One team KPI against its target (``ok`` is None when there is no target)."""
+    """One team KPI against its target (``ok`` is None when there is no target).
+
+    *unit* is ``"%"`` (a rate in [0, 1]), ``"s"`` (seconds, shown as 秒/分),
+    ``"n"`` (a count, shown as an integer) or ``""`` (a score); *policy* names
+    what computed the value (a timing policy, the scorecard, ...).
+    """
 
     name: str
     value: float | None
@@ -46,6 +60,7 @@ class KpiView:
     target: str = ""
     ok: bool | None = None
     note: str = ""
+    policy: str = ""
 
 
 @attrs.frozen
@@ -64,6 +79,49 @@ class AgentView:
     total: float | None
     wait_buckets: tuple[int, ...]  # counts per WAIT_BUCKETS, then unanswered
     dimensions: tuple[tuple[str, float | None], ...] = ()
+    #: why a dimension is N/A, by dimension label (shown as the cell's tooltip)
+    na_reasons: tuple[tuple[str, str], ...] = ()
+
+
+#: The metrics drawn as sparklines: (key, heading, unit of :func:`_fmt`, higher is better).
+TREND_METRICS: tuple[tuple[str, str, str, bool], ...] = (
+    ("conversations", "会话", "n", True),
+    ("mean_response_s", "平均响应", "s", False),
+    ("within_sla_rate", "3分钟响应率", "%", True),
+    ("politeness", "礼貌度", "", True),
+    ("escalation_rate", "高风险率", "%", False),
+    ("total", "综合分", "", True),
+)
+
+
+@attrs.frozen
+class TrendSeries:
+    """One sparkline row: an agent's (or the team's) values per period for each metric.
+
+    ``values`` holds one tuple per :data:`TREND_METRICS` entry, one value per
+    period (``None`` where undefined); ``learning`` is the 持续学习 sentence.
+
+    .. versionadded:: 0.2.0
+    """
+
+    agent: str
+    values: tuple[tuple[float | None, ...], ...]
+    learning: str = ""
+    team: bool = False
+
+
+@attrs.frozen
+class TrendsView:
+    """The trends section: period labels and one :class:`TrendSeries` per row.
+
+    .. versionadded:: 0.2.0
+    """
+
+    period: str
+    periods: tuple[str, ...]
+    series: tuple[TrendSeries, ...]
+    policy: str = ""
+    min_conversations: int = 5
 
 
 @attrs.frozen
@@ -111,6 +169,7 @@ class ReportView:
     riskiest: tuple[RiskView, ...] = ()
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
+    trends: TrendsView | None = None
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
@@ -135,12 +194,19 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
+    """Format *value*: ``%`` a rate, ``s`` seconds as 秒/分, ``n`` a count, else a score."""
     if value is None:
         return '<span class="na">—</span>'
+    return _plain(value, unit)
+
+
+def _plain(value: float, unit: str = "") -> str:
     if unit == "%":
         return f"{value * 100:.1f}%"
     if unit == "s":
         return f"{value:.0f}秒" if value < 120 else f"{value / 60:.1f}分"
+    if unit == "n":
+        return f"{round(value):d}"
     return f"{value:.2f}" if value < 10 else f"{value:.0f}"
 
 
@@ -166,27 +232,146 @@ def _wait_bar(counts: Sequence[int], width: int = 240, height: int = 14) -> str:
     )
 
 
-def _dimension_chart(dims: Sequence[tuple[str, float | None]], width: int = 220) -> str:
-    if not dims:
-        return ""
-    row = 16
+def _heat_colour(score: float) -> str:
+    """Background of a grid cell: red (0) through amber (0.6) to green (1), light enough to read."""
+    x = max(0.0, min(1.0, score))
+    if x < 0.6:
+        t = x / 0.6
+        r, g, b = 255, round(205 + 30 * t), round(210 - 60 * t)
+    else:
+        t = (x - 0.6) / 0.4
+        r, g, b = round(255 - 55 * t), round(235 - 5 * t), round(150 + 51 * t)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _dimension_grid(agents: Sequence[AgentView]) -> str:
+    """Agents x dimensions, numbers in coloured cells (0-100), best total first."""
+    shown = [a for a in agents if a.dimensions]
+    if not shown:
+        return "<p class='na'>没有评分卡结果。</p>"
+    labels = [label for label, _ in shown[0].dimensions]
+    head = "".join(f"<th class='dim'>{escape(label)}</th>" for label in labels)
     rows = []
-    for i, (name, score) in enumerate(dims):
-        y = i * row
-        label = escape(name)
-        if score is None:
-            bar = f'<text x="100" y="{y + 12}" class="na">N/A</text>'
-        else:
-            w = (width - 104) * max(0.0, min(1.0, score))
-            colour = "#2e7d32" if score >= 0.8 else "#fbc02d" if score >= 0.6 else "#c62828"
-            bar = (
-                f'<rect x="100" y="{y + 3}" width="{w:.1f}" height="10" fill="{colour}">'
-                f"<title>{label}: {score:.2f}</title></rect>"
-            )
-        rows.append(f'<text x="0" y="{y + 12}">{label}</text>{bar}')
+    for a in shown:
+        cells = []
+        reasons = dict(a.na_reasons)
+        for label, score in a.dimensions:
+            if score is None:
+                why = reasons.get(label, "N/A")
+                cells.append(f"<td class='cell na' title='{escape(why)}'>N/A</td>")
+            else:
+                cells.append(
+                    f"<td class='cell' style='background:{_heat_colour(score)}' "
+                    f"title='{escape(label)}: {score * 100:.1f}'>{score * 100:.0f}</td>"
+                )
+        rows.append(
+            f"<tr><td>{escape(mask(a.agent))}</td><td class='num'><b>{_fmt(a.total)}</b></td>"
+            + "".join(cells)
+            + "</tr>"
+        )
     return (
-        f'<svg class="dims" width="{width}" height="{row * len(dims)}" role="img" '
-        f'aria-label="dimension scores">{"".join(rows)}</svg>'
+        "<table class='grid'><tr><th>客服</th><th>综合分</th>"
+        + head
+        + "</tr>"
+        + "".join(rows)
+        + "</table><p class='note'>各项 0–100 (评分卡维度均值); 按综合分排序. "
+        "N/A: 该项无法从聊天中测量, 悬停查看原因.</p>"
+    )
+
+
+def _sparkline(
+    values: Sequence[float | None],
+    periods: Sequence[str],
+    unit: str,
+    scale: tuple[float, float],
+    *,
+    width: int = 120,
+    height: int = 26,
+) -> str:
+    """One inline-SVG sparkline; gaps where a value is undefined, the last point marked."""
+    n = len(values)
+    lo, hi = scale
+    span = hi - lo or 1.0
+    pad = 3.0
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+        y = height - pad - (height - 2 * pad) * (v - lo) / span
+        return x, y
+
+    segments: list[list[tuple[float, float]]] = [[]]
+    dots = []
+    for i, v in enumerate(values):
+        if v is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x, y = xy(i, v)
+        segments[-1].append((x, y))
+        dots.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="transparent">'
+            f"<title>{escape(periods[i])}: {escape(_plain(v, unit))}</title></circle>"
+        )
+    lines = []
+    for seg in segments:
+        if len(seg) == 1:
+            (x, y) = seg[0]
+            lines.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.5" fill="#1565c0"/>')
+        elif seg:
+            pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
+            lines.append(
+                f'<polyline points="{pts}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
+            )
+    last = next(((i, v) for i, v in reversed(list(enumerate(values))) if v is not None), None)
+    if last is not None:
+        x, y = xy(*last)
+        lines.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#c62828"/>')
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" role="img" '
+        f'aria-label="trend">{"".join(lines)}{"".join(dots)}</svg>'
+    )
+
+
+def _trends_section(view: TrendsView | None) -> str:
+    if view is None or not view.series:
+        return "<p class='na'>没有带时间的会话, 无法显示趋势。</p>"
+    scales = []
+    for m in range(len(TREND_METRICS)):
+        got = [v for s in view.series for v in s.values[m] if v is not None]
+        scales.append((min(got), max(got)) if got else (0.0, 1.0))
+    head = "".join(f"<th>{escape(label)}</th>" for _, label, _, _ in TREND_METRICS)
+    rows = []
+    for s in view.series:
+        cells = []
+        for m, (_, _, unit, _) in enumerate(TREND_METRICS):
+            vals = s.values[m]
+            last = next((v for v in reversed(vals) if v is not None), None)
+            cells.append(
+                f"<td>{_sparkline(vals, view.periods, unit, scales[m])}"
+                f"<span class='last'>{_fmt(last, unit)}</span></td>"
+            )
+        name = f"<b>{escape(mask(s.agent))}</b>" if s.team else escape(mask(s.agent))
+        rows.append(f"<tr><td class='who'>{name}</td>" + "".join(cells) + "</tr>")
+    learned = "".join(
+        f"<li>{escape(mask(s.learning))}</li>" for s in view.series if s.learning and not s.team
+    )
+    every = "周 (ISO week)" if view.period == "week" else "天 (day)"
+    span = f"{view.periods[0]} – {view.periods[-1]}" if view.periods else ""
+    return (
+        f"<p class='note'>每{every}一个点, {escape(span)}, "
+        f"共 {len(view.periods)} 个周期; 每列纵轴对所有客服相同, 红点为最后一个周期 "
+        f"(数值在右). 响应时间口径: {escape(view.policy)}. 持续学习: 综合分按周期的最小二乘斜率, "
+        f"只用会话数 ≥ {view.min_conversations} 的周期.</p>"
+        "<table class='trends'><tr><th>客服</th>"
+        + head
+        + "</tr>"
+        + "".join(rows)
+        + "</table>"
+        + (
+            f"<h3>持续学习 Continuous learning</h3><ul class='learn'>{learned}</ul>"
+            if learned
+            else ""
+        )
     )
 
 
@@ -205,6 +390,13 @@ mark.bad{background:#ffcdd2}mark.good{background:#c8e6c9}
 .legend span{display:inline-block;margin-right:1em;font-size:.85em}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
 svg text{font-size:11px}.note{color:#666;font-size:.85em}
+table.grid td.cell{text-align:center;font-variant-numeric:tabular-nums;padding:.3em .2em}
+table.grid th.dim{font-size:.8em;text-align:center}
+table.trends td{padding:.15em .3em;white-space:nowrap;vertical-align:middle}
+ul.learn{font-size:.85em;margin:.3em 0;padding-left:1.2em}
+details{margin:.3em 0}summary{cursor:pointer}
+table.trends td.who{max-width:12em;overflow:hidden;text-overflow:ellipsis}
+.spark{vertical-align:middle}.last{font-size:.8em;margin-left:.3em;color:#444}
 """
 
 
@@ -218,12 +410,12 @@ def _kpi_table(kpis: Sequence[KpiView]) -> str:
         rows.append(
             f"<tr><td>{escape(k.name)}</td><td class='num'>{_fmt(k.value, k.unit)}</td>"
             f"<td>{escape(k.target)}</td><td>{status}</td>"
+            f"<td class='note'>{escape(k.policy)}</td>"
             f"<td class='note'>{escape(k.note)}</td></tr>"
         )
     return (
-        "<table><tr><th>指标 KPI</th><th>数值</th><th>目标</th><th>状态</th><th>说明</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        "<table><tr><th>指标 KPI</th><th>数值</th><th>目标</th><th>状态</th>"
+        "<th>口径 policy</th><th>说明</th></tr>" + "".join(rows) + "</table>"
     )
 
 
@@ -245,15 +437,13 @@ def _agents_table(agents: Sequence[AgentView]) -> str:
             f"<td class='num'>{_fmt(a.sla_rate, '%')}</td>"
             f"<td>{_wait_bar(a.wait_buckets)}</td>"
             f"<td class='num'>{_fmt(a.politeness)}</td><td class='num'>{a.impolite_messages}</td>"
-            f"<td class='num'>{_fmt(a.total)}</td><td>{_dimension_chart(a.dimensions)}</td>"
+            f"<td class='num'>{_fmt(a.total)}</td>"
             "</tr>"
         )
     return (
         f'<p class="legend">{legend}</p><table><tr><th>客服</th><th>会话</th><th>轮次</th>'
         "<th>回复率</th><th>平均响应</th><th>P90响应</th><th>3分钟响应率</th><th>响应分布</th>"
-        "<th>礼貌度</th><th>不礼貌消息</th><th>综合分</th><th>九项能力</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        "<th>礼貌度</th><th>不礼貌消息</th><th>综合分</th></tr>" + "".join(rows) + "</table>"
     )
 
 
@@ -270,14 +460,16 @@ def _chat(lines: Sequence[ChatLine]) -> str:
 def _risky(items: Sequence[RiskView]) -> str:
     if not items:
         return "<p class='na'>没有高风险会话。</p>"
+    note = "<p class='note'>点击展开对话 (click to open the chat).</p>"
     out = []
     for r in items:
         reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
         out.append(
-            f"<h3>{escape(mask(r.conversation_id))} — 风险 {r.score:.2f} ({escape(r.level)})</h3>"
-            f"<ul>{reasons}</ul>{_chat(r.lines)}"
+            f"<details><summary><b>{escape(mask(r.conversation_id))}</b> — 风险 {r.score:.2f} "
+            f"({escape(r.level)}) · {escape(r.reasons[0] if r.reasons else '')}</summary>"
+            f"<ul>{reasons}</ul>{_chat(r.lines)}</details>"
         )
-    return "".join(out)
+    return note + "".join(out)
 
 
 def _banned(items: Sequence[BannedHitView]) -> str:
@@ -311,6 +503,10 @@ def render_html(view: ReportView) -> str:
         _kpi_table(view.kpis),
         "<h2>客服表现 Agents</h2>",
         _agents_table(view.agents),
+        "<h2>能力矩阵 Agent × dimension</h2>",
+        _dimension_grid(view.agents),
+        "<h2>趋势 Trends</h2>",
+        _trends_section(view.trends),
         "<h2>高风险会话 Riskiest conversations</h2>",
         _risky(view.riskiest),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
