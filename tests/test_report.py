@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -200,17 +201,40 @@ class TestInBrowser:
             id="<script>alert('id')</script>",
         )
         out = tmp_path / "report"
-        ks.analyze([*examples, hostile]).write(out)
+        ks.analyze([*examples, hostile, *_weeks_of_chats()]).write(out)
         page = out / "report.html"
         shot = Path(os.environ.get("KS_SCREENSHOT_DIR", tmp_path)) / "report.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         dom, console = _browse(page, shot)
         assert "客服质量报告" in dom
+        assert "能力矩阵 Agent × dimension" in dom
+        assert "趋势 Trends" in dom
+        assert dom.count('class="spark"') >= 6 * 3  # team + 2 agents, 6 metrics each
+        assert "&lt;img src=x onerror" in dom  # the hostile agent name, as text
         assert console == ""
         assert not re.search(r"<body[^>]*data-pwned", dom)
         assert "<script" not in dom
         assert shot.exists()
         assert shot.stat().st_size > 10_000
+
+
+def _weeks_of_chats() -> list[ks.Conversation]:
+    """Four weeks of one-round chats by an ordinary agent and one with a hostile name."""
+    out = []
+    start = datetime(2024, 6, 3, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    for day in range(28):
+        for k, (agent, wait) in enumerate((("店:小美", 40 - day), (f"店:{HOSTILE}", 90 + day))):
+            t = start + timedelta(days=day, minutes=k)
+            out.append(
+                ks.Conversation(
+                    id=f"w{day}-{k}",
+                    messages=(
+                        ks.Message(ks.Role.BUYER, "在吗，什么时候发货", t, "tb_买家"),
+                        ks.Message(ks.Role.AGENT, "亲，今天发", t + timedelta(seconds=wait), agent),
+                    ),
+                )
+            )
+    return out
 
 
 def _examples() -> Path:

@@ -168,7 +168,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
         messages=analysis.messages,
         kpis=_team_kpis(analysis),
         agents=tuple(agents),
-        trends=_trends_view(trends),
+        trends=_trends_view(trends, [a.agent for a in agents]),
         riskiest=riskiest,
         banned=tuple(banned),
         notes=(
@@ -196,14 +196,15 @@ def _na_reason(name: str, agent: str, learning: dict[str, Any]) -> str:
     return "N/A in every conversation of this agent"
 
 
-def _trends_view(trends: Any) -> TrendsView:
-    """One sparkline row for the team, then one per agent (best recent total first)."""
+def _trends_view(trends: Any, order: list[str]) -> TrendsView:
+    """One sparkline row for the team, then one per agent in *order* (the grid's)."""
     series = []
     by_agent: dict[str, list[Any]] = {}
     for r in trends.rows:
         by_agent.setdefault(r.agent, []).append(r)
     learning = {x.agent: x.sentence for x in trends.learning}
-    for agent, rows in by_agent.items():
+    rank = {name: i for i, name in enumerate([TEAM, *order])}
+    for agent, rows in sorted(by_agent.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])):
         values = tuple(
             tuple(
                 float(r.conversations) if key == "conversations" else getattr(r, key) for r in rows

@@ -441,8 +441,9 @@ def agent_learning(
             f"N/A: {len(usable)} {period}(s) with >= {min_conversations} scored conversations; "
             "持续学习 needs at least 2"
         )
+        said = f"{agent}: 持续学习 {why}"
         return AgentLearning(
-            agent, len(usable), None, None, None, None, None, None, None, None, None, why, why
+            agent, len(usable), None, None, None, None, None, None, None, None, None, said, why
         )
     step = 7 if period == "week" else 1
     xs = [r.start.toordinal() / 7 for r in usable]  # weeks, so the slope is per week
