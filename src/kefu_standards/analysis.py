@@ -422,7 +422,7 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
-    #: timing by (agent, day) and per-(agent, day) sums: the material of :attr:`trends`
+    # timing by (agent, day) and per-(agent, day) sums: the material of ``trends``
     timing_by_agent_day: Any = None
     trend_sums: TrendSums = attrs.field(factory=TrendSums)
 

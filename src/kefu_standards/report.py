@@ -332,13 +332,22 @@ def _sparkline(
     )
 
 
+def _extent(values: Sequence[float | None]) -> tuple[float, float]:
+    got = [v for v in values if v is not None]
+    return (min(got), max(got)) if got else (0.0, 1.0)
+
+
 def _trends_section(view: TrendsView | None) -> str:
     if view is None or not view.series:
         return "<p class='na'>没有带时间的会话, 无法显示趋势。</p>"
     scales = []
-    for m in range(len(TREND_METRICS)):
-        got = [v for s in view.series for v in s.values[m] if v is not None]
-        scales.append((min(got), max(got)) if got else (0.0, 1.0))
+    team_scales = []
+    for m, (_, _, unit, _) in enumerate(TREND_METRICS):
+        # a shared vertical scale per column; counts of the team (a sum) get their own
+        got = [v for s in view.series if not s.team or unit != "n" for v in s.values[m]]
+        team = [v for s in view.series if s.team for v in s.values[m]]
+        scales.append(_extent(got))
+        team_scales.append(_extent(team) if unit == "n" else scales[-1])
     head = "".join(f"<th>{escape(label)}</th>" for _, label, _, _ in TREND_METRICS)
     rows = []
     for s in view.series:
@@ -346,8 +355,9 @@ def _trends_section(view: TrendsView | None) -> str:
         for m, (_, _, unit, _) in enumerate(TREND_METRICS):
             vals = s.values[m]
             last = next((v for v in reversed(vals) if v is not None), None)
+            scale = (team_scales if s.team else scales)[m]
             cells.append(
-                f"<td>{_sparkline(vals, view.periods, unit, scales[m])}"
+                f"<td>{_sparkline(vals, view.periods, unit, scale)}"
                 f"<span class='last'>{_fmt(last, unit)}</span></td>"
             )
         name = f"<b>{escape(mask(s.agent))}</b>" if s.team else escape(mask(s.agent))
@@ -359,8 +369,9 @@ def _trends_section(view: TrendsView | None) -> str:
     span = f"{view.periods[0]} – {view.periods[-1]}" if view.periods else ""
     return (
         f"<p class='note'>每{every}一个点, {escape(span)}, "
-        f"共 {len(view.periods)} 个周期; 每列纵轴对所有客服相同, 红点为最后一个周期 "
-        f"(数值在右). 响应时间口径: {escape(view.policy)}. 持续学习: 综合分按周期的最小二乘斜率, "
+        f"共 {len(view.periods)} 个周期; 每列纵轴对所有客服相同 (团队会话数单独), "
+        f"红点为最后一个周期 (数值在右). 响应时间口径: {escape(view.policy)}. "
+        "持续学习: 综合分按周期的最小二乘斜率, "
         f"只用会话数 ≥ {view.min_conversations} 的周期.</p>"
         "<table class='trends'><tr><th>客服</th>"
         + head
