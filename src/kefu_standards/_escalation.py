@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 
 import attrs
 
-from ._cues import Cue, agent_cues, buyer_cues, buyer_view
+from ._cues import Cue, agent_cues, buyer_cues, buyer_view, is_acceptance, material_refusals
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError
@@ -72,6 +72,8 @@ __all__ = [
     "EscalationScorer",
     "PolitenessFn",
     "PolitenessLike",
+    "REASON_DEFINITIONS",
+    "REASON_MIN_CONTRIBUTION",
     "Reason",
     "SentimentFn",
     "escalation",
@@ -111,6 +113,7 @@ FEATURES: tuple[str, ...] = (
 #: Reason kinds, each tied to one feature.
 REASON_KINDS: dict[str, str] = {
     "threat": "threat",
+    "human_request": "threat",
     "negative_emotion": "emotion_now",
     "negative_sentiment": "negativity_avg",
     "repetition": "repetition",
@@ -128,10 +131,52 @@ REASON_KINDS: dict[str, str] = {
     "deescalation": "deescalation",
 }
 
+#: What each reason kind means: when an event of that kind is *material* (listed in
+#: ``Escalation.reasons``); events that fail the test, or whose contribution to the
+#: risk stays under :data:`REASON_MIN_CONTRIBUTION`, go to ``Escalation.minor_signals``.
+REASON_DEFINITIONS: dict[str, str] = {
+    "threat": "the buyer threatens a complaint, dispute, bad review, regulator (12315), legal "
+    "action or public exposure (a threat or complaint cue, not negated)",
+    "human_request": "the buyer asks for a human agent or a manager (转人工, 找你们领导): a request, "
+    "not a threat; it raises the risk as the threat feature of the same strength",
+    "negative_emotion": "the buyer expresses anger, disappointment or urgency strongly: emotion cues "
+    "of total strength 2 or more in one message (one weak word such as 好吧 or 着急 is minor)",
+    "negative_sentiment": "the buyer's recent messages read negative to the sentiment model "
+    "(moving average of 0.5 - P(positive) above 0.25)",
+    "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same question "
+    "again (bigram similarity); a nudge alone (在吗) is the impatience reason",
+    "impatience": "the buyer chases a reply after their first message (在吗, 人呢, ??)",
+    "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
+    "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
+    "open_issue": "a buyer question or problem no agent answered afterwards, or that the buyer "
+    "raised again; never when the buyer accepted afterwards (谢谢, 好的, 那我拍了)",
+    "unanswered_run": "three or more buyer messages in a row without an agent reply",
+    "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
+    "agent_impolite": "an agent reply the politeness analyser labels impolite, or one with a "
+    "banned phrase (服务禁语); mild harsh-tone markers alone are minor",
+    "agent_refusal": "the agent declines or sends the buyer elsewhere (无法, 没办法, 不支持, "
+    "请您联系商家), outside a condition (…的话, 如果); 建议您 and 以…为准 are minor",
+    "refused_problem": "an agent_refusal after the buyer raised a problem or complaint",
+    "no_apology": "no apology within EscalationPolicy.apology_window agent messages after a "
+    "long wait (needs timestamps)",
+    "holding_unfollowed": "a holding reply (稍等) not followed up in time, or the buyer chased "
+    "after it",
+    "deescalation": "the agent apologised and offered a concrete remedy (lowers the risk)",
+}
+
+#: A material event must move the risk by at least this much (log-odds) when it happens:
+#: the larger of the two heads' calibrated contributions of its feature at that message.
+#: 0.1 log-odds is about +2.5 points of risk at a risk of 30 %.
+REASON_MIN_CONTRIBUTION = 0.1
+
 _EXPLAIN: dict[str, tuple[str, str]] = {
     "threat": (
         "买家提出投诉、维权或差评威胁",
         "the buyer threatens a complaint, dispute or bad review",
+    ),
+    "human_request": (
+        "买家要求转人工或找主管",
+        "the buyer asks for a human agent or a manager",
     ),
     "negative_emotion": (
         "买家表达不满或焦急情绪",
@@ -172,6 +217,13 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
 }
 
 _THREAT_KINDS = frozenset({"threat", "complaint", "human"})
+_HUMAN_KINDS = frozenset({"human"})
+_LOWERING = frozenset({"gratitude", "deescalation"})
+# Reason kinds read from more than one feature (their contribution is the sum).
+_REASON_FEATURES: dict[str, tuple[str, ...]] = {
+    "negative_emotion": ("emotion_now", "emotion_avg"),
+    "negative_sentiment": ("negativity_now", "negativity_avg", "negativity_mean"),
+}
 _EMOTION_KINDS = frozenset({"anger", "disappointment", "urgency"})
 _GRATITUDE_KINDS = frozenset({"gratitude", "resolved"})
 _IMPOLITE_KINDS = frozenset({"banned_phrase", "harsh_tone", "offensive"})
@@ -339,7 +391,12 @@ class Reason:
     ``kind`` is one of :data:`REASON_KINDS`; ``zh`` and ``en`` explain it;
     ``evidence`` holds the spans (with ``message_index`` set) and
     ``message_indexes`` the messages involved; ``weight`` is the reason's
-    contribution to the final log-odds of risk (negative = lowers the risk).
+    contribution to the final log-odds of risk (negative = lowers the risk; 0 when the
+    signal had faded by the end, as a nudge answered long ago).
+
+    .. versionchanged:: 0.2.0
+       Only material events are listed (:data:`REASON_DEFINITIONS`,
+       :data:`REASON_MIN_CONTRIBUTION`); the others are ``Escalation.minor_signals``.
     """
 
     kind: str
@@ -375,12 +432,25 @@ class Escalation:
     level: Level | None
     reasons: tuple[Reason, ...]
     per_message: tuple[float, ...]
+    #: Signals that fired but are not material (weak cues, faded contributions): kept
+    #: for inspection, never shown as reasons.  ``.. versionadded:: 0.2.0``
+    minor_signals: tuple[Reason, ...] = ()
 
     #: The state the risk is read from after each message, in model order (see the
     #: explanation page for what fires each feature).
     FEATURES: ClassVar[tuple[str, ...]] = FEATURES
     #: Reason kind -> the feature it explains.
     REASON_KINDS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_KINDS)
+    #: Reason kind -> its definition (when an event of that kind is material).
+    REASON_DEFINITIONS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_DEFINITIONS)
+    #: The least contribution (log-odds) of a material event.
+    REASON_MIN_CONTRIBUTION: ClassVar[float] = REASON_MIN_CONTRIBUTION
+
+    @property
+    def summary_zh(self) -> str:
+        """The reasons that raise the risk, in Chinese; ``无明显风险`` when there is none."""
+        raising = [r.zh for r in self.reasons if r.kind not in _LOWERING]
+        return "；".join(raising) if raising else "无明显风险"
 
     @property
     def risk_now(self) -> float | None:
@@ -573,6 +643,7 @@ class _Event:
     kind: str  # a REASON_KINDS key
     index: int
     evidence: tuple[Evidence, ...]
+    material: bool = True  # passes its kind's test in REASON_DEFINITIONS
 
 
 @attrs.frozen(slots=True)
@@ -620,6 +691,7 @@ class _BuyerText:
     info_only: bool  # visible but no content and no cue: an order number, a phone, an emoticon
     cues: tuple[Cue, ...]
     threat: tuple[Cue, ...]
+    human: tuple[Cue, ...]  # the human / manager requests among threat
     emotion: tuple[Cue, ...]
     emotion_strength: float  # min(3, sum of the emotion strengths)
     repeat: tuple[Cue, ...]
@@ -634,6 +706,7 @@ class _BuyerText:
     correction_strength: float  # min(2, max strength)
     grams: frozenset[str]
     ack: bool
+    accepts: bool  # thanks, 好的, 那我拍了, 没有了 (closes the open issues before it)
     log_length: float  # log(1 + content characters)
 
 
@@ -658,6 +731,7 @@ def _buyer_text(text: str) -> _BuyerText:
         info_only=not content and not cues and bool(text.strip()),
         cues=cues,
         threat=_of(cues, _THREAT_KINDS),
+        human=_of(cues, _HUMAN_KINDS),
         emotion=emotion,
         emotion_strength=min(3.0, sum(c.strength for c in emotion)),
         repeat=repeat,
@@ -672,6 +746,7 @@ def _buyer_text(text: str) -> _BuyerText:
         correction_strength=min(2.0, max((c.strength for c in corrections), default=0.0)),
         grams=view.grams,
         ack=view.ack,
+        accepts=view.ack or is_acceptance(text),
         log_length=math.log1p(view.length),
     )
 
@@ -703,6 +778,7 @@ class _AgentText:
     apology: bool
     holding: bool  # a bare holding reply (稍等, no remedy or apology, short): must be followed up
     refusal: tuple[Cue, ...]
+    refusal_material: tuple[Cue, ...]  # material_refusals of refusal
     credit: float  # de-escalation credit: apology + remedy + deadline 1, remedy + one of them 0.6
     used: tuple[Cue, ...]  # the apology / remedy / deadline cues behind the credit
 
@@ -723,6 +799,7 @@ def _agent_text(text: str) -> _AgentText:
         and not (kinds & {"remedy", "apology"})
         and len(text.strip()) <= 40,
         refusal=_of(cues, frozenset({"refusal"})),
+        refusal_material=material_refusals(text, _of(cues, frozenset({"refusal"}))),
         credit=credit,
         used=_of(cues, frozenset({"apology", "remedy", "deadline"})) if credit else (),
     )
@@ -758,17 +835,23 @@ def _politeness_fn() -> PolitenessFn | None:
 
 
 @lru_cache(maxsize=65536)
-def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...]]:
-    """``(impolite, impolite markers)`` of *text* under the default politeness (cached).
+def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...], bool]:
+    """``(impolite, impolite markers, material)`` of *text* under the default politeness.
 
-    What :func:`_walk` reads from a politeness result: the label says impolite
-    or a marker of :data:`_IMPOLITE_KINDS` fired.
+    What :func:`_walk` reads from a politeness result (cached by text): the label
+    says impolite or a marker of :data:`_IMPOLITE_KINDS` fired; *material* when
+    the label is impolite or a banned phrase fired (:func:`_impolite_verdict`).
     """
     fn = _lazy_politeness()
     assert fn is not None  # only called when the default signal is on
-    result = fn(text)
+    return _impolite_verdict(fn(text))
+
+
+def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
+    """``(impolite, impolite markers, material)`` of one politeness result."""
     bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
-    return result.label == "impolite" or bool(bad), bad
+    material = result.label == "impolite" or any(e.kind == "banned_phrase" for e in bad)
+    return result.label == "impolite" or bool(bad), bad, material
 
 
 #: Features that decay before each message: by ``decay``, or by ``threat_decay``.
@@ -812,7 +895,7 @@ def _walk(
     apology_window, similarity = policy.apology_window, policy.repeat_similarity
     head = model.turn
     offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
-    buyer, agent, impolite_kinds = Role.BUYER, Role.AGENT, _IMPOLITE_KINDS
+    buyer, agent = Role.BUYER, Role.AGENT
     buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
     # the default sentiment's per-text cache read directly (what its __call__ does first)
     cached = sentiment._cache.get if isinstance(sentiment, _BatchedSentiment) else None
@@ -841,6 +924,10 @@ def _walk(
     apology_from: int | None = None
     holding_at: int | None = None
     problem_raised = False
+    # for the open-issue test: buyer messages that accept, that ask again; the last agent reply
+    accepted: list[int] = []
+    asked_again: list[int] = []
+    last_reply = -1
     for i, msg in enumerate(messages):
         repetition *= d  # decay
         waiting *= d
@@ -876,13 +963,18 @@ def _walk(
                     problem_raised = True
                 if threats:
                     threat = max(threat, *(c.strength for c in threats))
-                    add(_Event("threat", i, _cue_evidence(threats, i, "threat")))
+                    human = bt.human
+                    if len(human) < len(threats):
+                        told = tuple(c for c in threats if c not in human)
+                        add(_Event("threat", i, _cue_evidence(told, i, "threat")))
+                    if human:
+                        add(_Event("human_request", i, _cue_evidence(human, i, "human_request")))
                 emotion_now = bt.emotion_strength
                 emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
                 if emotion:
-                    add(
-                        _Event("negative_emotion", i, _cue_evidence(emotion, i, "negative_emotion"))
-                    )
+                    ev_emotion = _cue_evidence(emotion, i, "negative_emotion")
+                    strong_emotion = bt.emotion_strength >= 2.0
+                    add(_Event("negative_emotion", i, ev_emotion, strong_emotion))
                 if sentiment is not None and bt.content:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -911,7 +1003,11 @@ def _walk(
                     evidence.extend(_cue_evidence(nudges, i, "repetition"))
                 if count:
                     repetition += count
-                    add(_Event("repetition", i, tuple(evidence)))
+                    # material: 我说过了 or the same question again; a nudge alone is impatience
+                    said_again = bool(repeat) or count >= 1.0
+                    add(_Event("repetition", i, tuple(evidence), said_again))
+                    if said_again:
+                        asked_again.append(i)
                 buyer_bigrams.append(grams)
                 impatience_now = bt.nudge_strength if not first else 0.0
                 if impatience_now:
@@ -928,7 +1024,10 @@ def _walk(
                 issue_now = min(2.0, float(len(issues)))
                 correction_now = bt.correction_strength
                 if bt.corrections:
-                    add(_Event("correction", i, _cue_evidence(bt.corrections, i, "correction")))
+                    ev_corr = _cue_evidence(bt.corrections, i, "correction")
+                    add(_Event("correction", i, ev_corr, correction_now >= 2.0))
+                if bt.accepts:
+                    accepted.append(i)
                 closing = gratitude_now or acknowledged_now
                 content_now = 0.0 if closing else bt.log_length
                 if gratitude_now:
@@ -937,7 +1036,9 @@ def _walk(
                     open_issue *= 0.5
                 elif questions or issues or emotion or threats:
                     open_issue += 1.0
-                    ev_open = _cue_evidence([*questions, *issues], i, "open_issue")
+                    ev_open = _cue_evidence([*questions, *issues], i, "open_issue") or (
+                        _whole(msg, i, "open_issue", "problem raised"),
+                    )
                     add(_Event("open_issue", i, ev_open))
                 if round_open is None:
                     round_open = i
@@ -962,6 +1063,7 @@ def _walk(
         elif role is agent:
             at = agent_text(msg.text)
             if at.content:
+                last_reply = i
                 if sentiment is not None:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -1010,24 +1112,31 @@ def _walk(
                     holding_at = i
                 if politeness is not None:
                     if verdict is not None:
-                        impolite, bad = verdict(msg.text)
+                        impolite, bad, material = verdict(msg.text)
                     else:
-                        result = politeness(msg.text)
-                        bad = tuple(e for e in result.evidence if e.kind in impolite_kinds)
-                        impolite = result.label == "impolite" or bool(bad)
+                        impolite, bad, material = _impolite_verdict(politeness(msg.text))
                     if impolite:
                         agent_impolite += 1.0
                         spans = tuple(e.at(i) for e in bad) or (
                             _whole(msg, i, "agent_impolite", "impolite"),
                         )
-                        add(_Event("agent_impolite", i, spans))
+                        add(_Event("agent_impolite", i, spans, material))
                 if at.refusal:
                     agent_refusal += 1.0
-                    add(_Event("agent_refusal", i, _cue_evidence(at.refusal, i, "agent_refusal")))
+                    strong = at.refusal_material
+                    refusal = strong or at.refusal
+                    add(
+                        _Event(
+                            "agent_refusal",
+                            i,
+                            _cue_evidence(refusal, i, "agent_refusal"),
+                            bool(strong),
+                        )
+                    )
                     if problem_raised:
                         refused_problem += 1.0
-                        ev_refused = _cue_evidence(at.refusal, i, "refused_problem")
-                        add(_Event("refused_problem", i, ev_refused))
+                        ev_refused = _cue_evidence(refusal, i, "refused_problem")
+                        add(_Event("refused_problem", i, ev_refused, bool(strong)))
                 if at.credit:
                     deescalation += at.credit
                     add(_Event("deescalation", i, _cue_evidence(at.used, i, "deescalation")))
@@ -1048,7 +1157,27 @@ def _walk(
         add(_Event("holding_unfollowed", len(messages) - 1, (ev,)))
         rows[-1] = row
         logits[-1] = offset + scale * sum(map(mul, weights, row))
-    return logits, rows, events
+    return logits, rows, _settle_open_issues(events, accepted, asked_again, last_reply)
+
+
+def _settle_open_issues(
+    events: list[_Event], accepted: list[int], asked_again: list[int], last_reply: int
+) -> list[_Event]:
+    """Mark each open-issue event material or not, now that the whole chat is known.
+
+    Material: no agent replied after it, or the buyer asked again after it (a
+    repetition event); never when the buyer accepted after it (谢谢, 好的, 那我拍了).
+    """
+    out = []
+    for e in events:
+        if e.kind == "open_issue":
+            i = e.index
+            later_accept = any(a > i for a in accepted)
+            unanswered = last_reply < i
+            again = any(r > i for r in asked_again)
+            e = attrs.evolve(e, material=(unanswered or again) and not later_accept)
+        out.append(e)
+    return out
 
 
 def _trace(
@@ -1077,32 +1206,67 @@ def _outcome_logit(final: Sequence[float], model: _Model) -> float:
     return model.outcome.logit(final)
 
 
+def _contribution(kind: str, row: Sequence[float], model: _Model) -> float:
+    """The larger (in size) of the two heads' calibrated contributions of *kind* in *row*."""
+    best = 0.0
+    for head in (model.turn, model.outcome):
+        value = head.scale * sum(
+            head.weights[FEATURES.index(f)] * row[FEATURES.index(f)] for f in _features_of(kind)
+        )
+        if abs(value) > abs(best):
+            best = value
+    return best
+
+
+def _features_of(kind: str) -> tuple[str, ...]:
+    return _REASON_FEATURES.get(kind, (REASON_KINDS[kind],))
+
+
+def _material(event: _Event, rows: Sequence[Sequence[float]], model: _Model) -> bool:
+    """Tell whether *event* passes its kind's test and moves the risk enough when it happens."""
+    if not event.material:
+        return False
+    size = abs(_contribution(event.kind, rows[event.index], model))
+    return size >= REASON_MIN_CONTRIBUTION
+
+
 def _reasons(
-    final: Sequence[float], events_seen: Sequence[_Event], model: _Model
-) -> tuple[Reason, ...]:
-    """Group the events by reason kind; weigh each by its feature's share of the risk."""
+    rows: Sequence[Sequence[float]], events_seen: Sequence[_Event], model: _Model
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    """Group the events by reason kind: ``(material reasons, minor signals)``.
+
+    A reason is listed when at least one of its events is material
+    (:func:`_material`); it shows the evidence of its material events only.  Its
+    weight is its contribution to the final log-odds of the outcome head (the turn
+    head's for a signal the outcome head leaves out).
+    """
+    final = rows[-1]
     by_kind: dict[str, list[_Event]] = {}
     for e in events_seen:
         by_kind.setdefault(e.kind, []).append(e)
     out: list[Reason] = []
+    minor: list[Reason] = []
     for kind, events in by_kind.items():
-        feature = REASON_KINDS[kind]
-        k = FEATURES.index(feature)
-        # contribution to the calibrated log-odds of the outcome head; a signal that head
-        # leaves out (weight 0) is shown with its turn-head contribution instead
-        head = model.outcome if model.outcome.weights[k] else model.turn
-        weight = head.scale * head.weights[k] * final[k]
-        if feature == "agent_lapse":  # two kinds share the feature: split by event count
-            shared = [e for e in events_seen if REASON_KINDS[e.kind] == feature]
+        weight = 0.0
+        for feature in _features_of(kind):
+            k = FEATURES.index(feature)
+            # contribution to the calibrated log-odds of the outcome head; a signal that head
+            # leaves out (weight 0) is shown with its turn-head contribution instead
+            head = model.outcome if model.outcome.weights[k] else model.turn
+            weight += head.scale * head.weights[k] * final[k]
+        if REASON_KINDS[kind] == "agent_lapse":  # two kinds share the feature: split by count
+            shared = [e for e in events_seen if REASON_KINDS[e.kind] == "agent_lapse"]
             weight *= len(events) / len(shared)
-        if weight == 0.0 and kind not in {"threat", "deescalation"}:
-            continue
+        material = [e for e in events if _material(e, rows, model)]
         zh, en = _EXPLAIN[kind]
-        evidence = tuple(ev for e in events for ev in e.evidence)
-        indexes = tuple(sorted({e.index for e in events}))
-        out.append(Reason(kind, zh, en, evidence, indexes, round(weight, 6)))
+        shown = material or events
+        evidence = tuple(ev for e in shown for ev in e.evidence)
+        indexes = tuple(sorted({e.index for e in shown}))
+        reason = Reason(kind, zh, en, evidence, indexes, round(weight, 6))
+        (out if material else minor).append(reason)
     out.sort(key=lambda r: (-abs(r.weight), r.kind))
-    return tuple(out)
+    minor.sort(key=lambda r: (-abs(r.weight), r.kind))
+    return tuple(out), tuple(minor)
 
 
 @lazy
@@ -1240,7 +1404,8 @@ def escalation(
     final = rows[-1]
     score = round(_sigmoid(_outcome_logit(final, model)), 6)
     level = policy.alert_level(score, per_message[-1])
-    return Escalation(score, level, _reasons(final, events, model), per_message)
+    reasons, minor = _reasons(rows, events, model)
+    return Escalation(score, level, reasons, per_message, minor)
 
 
 # ---------------------------------------------------------------- scorer
