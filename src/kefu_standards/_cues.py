@@ -36,6 +36,7 @@ __all__ = [
     "is_acceptance",
     "is_acknowledgement",
     "is_card",
+    "asking_for_human",
     "is_repeat_of",
     "material_refusals",
 ]
@@ -219,6 +220,11 @@ _CONDITION_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,8}?的话")
 # A bare 不能 (strength 0.5) is a refusal when it declines an action: 不能退 / 不能为您 / 这边不能.
 _DECLINED_ACTION = re.compile(r"(?:给|为|帮|退|换|补|办|处理|修改|取消|申请|保证|开|发|改|查)")
 _DECLINING_BEFORE = re.compile(r"(?:这边|我们|我这边|是|暂时|目前|确实)$")
+# The reply offers a way forward, so it is not a bare refusal (无法开普票，可以开电子发票).
+_ALTERNATIVE = re.compile(
+    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|处理|流程|会[有在给帮为]|或者|或是|只有"
+)
+_QUESTION_AFTER = re.compile(r"^[^,.!;:。，！；：]{0,12}?(?:\?|吗|么)")
 _CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
 
 
@@ -227,12 +233,18 @@ def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
 
     A cue counts when its strength is 1 (not the 0.5 of 建议您, 以…为准, 不清楚;
     a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能) and it is
-    not inside a condition: no 如果 / 要是 / 若 earlier in its
+    not inside a condition, and the reply offers no way forward (可以, 帮您, 为您,
+    建议, 申请, 或者 …: then it explains a limit, it does not refuse): no 如果 / 要是 / 若 earlier in its
     clause, no …的话 right after it, not the 不能 of 能不能.
     Fires: ``这个无法退款``, ``建议您联系商家`` — not: ``不能吃辣的话推荐五香味``,
     ``如果无法使用可以换货``, ``能不能开发票``, ``以网点为准``.
     """
     norm = normalize(text)
+    masked = norm
+    for c in cues:  # the refusal itself (处理不了, 无法申请) is not a way forward
+        masked = masked[: c.start] + " " * (c.end - c.start) + masked[c.end :]
+    if _ALTERNATIVE.search(masked):
+        return ()
     out = []
     for c in cues:
         if c.kind != "refusal":
@@ -252,8 +264,31 @@ def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
             continue
         if c.phrase.startswith("不") and head.endswith(c.phrase[1:2]):  # 能不能, a question
             continue
+        if _QUESTION_AFTER.match(norm[c.end :]):  # 您前台不支持下单么? asks, does not refuse
+            continue
         out.append(c)
     return tuple(out)
+
+
+# 你是人工吗 / 是机器人吗 / 人工客服还是智能的: asks whether, does not ask for a human.
+_WHETHER_BEFORE = re.compile(r"(?:是|是不是|是否)$")
+_WHETHER_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,6}?(?:吗|还是|么|嘛)")
+
+
+def asking_for_human(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    """The human-agent cues of *cues* that ask for a human or a manager (转人工, 找你们领导).
+
+    Not those that ask *whether* the agent is human: ``你是人工客服还是智能的``,
+    ``是机器人吗``.
+    """
+    norm = normalize(text)
+    return tuple(
+        c
+        for c in cues
+        if not c.phrase.startswith(("是机器人", "是不是机器人"))
+        and not _WHETHER_BEFORE.search(norm[max(0, c.start - 3) : c.start])
+        and not _WHETHER_AFTER.match(norm[c.end :])
+    )
 
 
 def is_card(text: str) -> bool:

@@ -52,7 +52,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 
 import attrs
 
-from ._cues import Cue, agent_cues, buyer_cues, buyer_view, is_acceptance, material_refusals
+from ._cues import (
+    Cue,
+    agent_cues,
+    asking_for_human,
+    buyer_cues,
+    buyer_view,
+    is_acceptance,
+    material_refusals,
+)
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError
@@ -644,6 +652,7 @@ class _Event:
     index: int
     evidence: tuple[Evidence, ...]
     material: bool = True  # passes its kind's test in REASON_DEFINITIONS
+    via: str | None = None  # the reason kind whose features weigh it, when not its own
 
 
 @attrs.frozen(slots=True)
@@ -692,6 +701,9 @@ class _BuyerText:
     cues: tuple[Cue, ...]
     threat: tuple[Cue, ...]
     human: tuple[Cue, ...]  # the human / manager requests among threat
+    human_request: tuple[Cue, ...]  # those that ask for one (not 你是人工吗)
+    felt: tuple[Cue, ...]  # anger / disappointment cues (negative_emotion)
+    urging: tuple[Cue, ...]  # urgency cues (the impatience reason)
     emotion: tuple[Cue, ...]
     emotion_strength: float  # min(3, sum of the emotion strengths)
     repeat: tuple[Cue, ...]
@@ -732,6 +744,9 @@ def _buyer_text(text: str) -> _BuyerText:
         cues=cues,
         threat=_of(cues, _THREAT_KINDS),
         human=_of(cues, _HUMAN_KINDS),
+        human_request=asking_for_human(text, _of(cues, _HUMAN_KINDS)),
+        felt=_of(emotion, frozenset({"anger", "disappointment"})),
+        urging=_of(emotion, frozenset({"urgency"})),
         emotion=emotion,
         emotion_strength=min(3.0, sum(c.strength for c in emotion)),
         repeat=repeat,
@@ -850,7 +865,10 @@ def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...], bool]:
 def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
     """``(impolite, impolite markers, material)`` of one politeness result."""
     bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
-    material = result.label == "impolite" or any(e.kind == "banned_phrase" for e in bad)
+    lexical = [e for e in bad if not e.rule.startswith("model:")]
+    material = any(e.kind == "banned_phrase" for e in bad) or (
+        result.label == "impolite" and bool(lexical)
+    )
     return result.label == "impolite" or bool(bad), bad, material
 
 
@@ -928,6 +946,7 @@ def _walk(
     accepted: list[int] = []
     asked_again: list[int] = []
     last_reply = -1
+    since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
     for i, msg in enumerate(messages):
         repetition *= d  # decay
         waiting *= d
@@ -966,15 +985,23 @@ def _walk(
                     human = bt.human
                     if len(human) < len(threats):
                         told = tuple(c for c in threats if c not in human)
-                        add(_Event("threat", i, _cue_evidence(told, i, "threat")))
+                        # material: an explicit threat or complaint (a bare 差评, 1, is minor)
+                        strong = max(c.strength for c in told) >= 2.0
+                        add(_Event("threat", i, _cue_evidence(told, i, "threat"), strong))
                     if human:
-                        add(_Event("human_request", i, _cue_evidence(human, i, "human_request")))
+                        asks = bt.human_request
+                        ev_human = _cue_evidence(asks or human, i, "human_request")
+                        add(_Event("human_request", i, ev_human, bool(asks)))
                 emotion_now = bt.emotion_strength
                 emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
                 if emotion:
-                    ev_emotion = _cue_evidence(emotion, i, "negative_emotion")
-                    strong_emotion = bt.emotion_strength >= 2.0
-                    add(_Event("negative_emotion", i, ev_emotion, strong_emotion))
+                    felt, urging = bt.felt, bt.urging
+                    if felt:
+                        ev_emotion = _cue_evidence(felt, i, "negative_emotion")
+                        add(_Event("negative_emotion", i, ev_emotion))
+                    if urging and not first:  # waiting and chasing: impatience, weighed as emotion
+                        ev_urging = _cue_evidence(urging, i, "impatience")
+                        add(_Event("impatience", i, ev_urging, via="negative_emotion"))
                 if sentiment is not None and bt.content:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -991,6 +1018,7 @@ def _walk(
                 count = bt.repeat_count
                 evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
                 grams = bt.grams
+                unanswered_again = False
                 if (
                     len(grams) >= 3
                     and buyer_bigrams  # _repeats of no earlier message is False
@@ -998,20 +1026,28 @@ def _walk(
                 ):
                     count += 1.0
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
+                    # material when it repeats a message no agent has replied to yet
+                    # and asks or raises something (not a pasted order line sent twice)
+                    unanswered_again = bool(bt.questions or bt.issues) and _repeats(
+                        grams, buyer_bigrams[since_reply:], similarity
+                    )
                 if nudges and not first:
                     count += 0.5
                     evidence.extend(_cue_evidence(nudges, i, "repetition"))
                 if count:
                     repetition += count
-                    # material: 我说过了 or the same question again; a nudge alone is impatience
-                    said_again = bool(repeat) or count >= 1.0
+                    # material: 我说过了, or the same message again before any reply; a
+                    # nudge alone is impatience, a question asked again after a reply is minor
+                    said_again = bool(repeat) or unanswered_again
                     add(_Event("repetition", i, tuple(evidence), said_again))
                     if said_again:
                         asked_again.append(i)
                 buyer_bigrams.append(grams)
                 impatience_now = bt.nudge_strength if not first else 0.0
                 if impatience_now:
-                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience")))
+                    # material: a nudge (在吗, 人呢); a bare ?? or 。。。 run is minor
+                    chased = any(c.kind == "nudge" for c in nudges)
+                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience"), chased))
                 grat = bt.gratitude
                 gratitude_now = bt.gratitude_strength
                 if grat and not emotion and not threats:
@@ -1039,7 +1075,7 @@ def _walk(
                     ev_open = _cue_evidence([*questions, *issues], i, "open_issue") or (
                         _whole(msg, i, "open_issue", "problem raised"),
                     )
-                    add(_Event("open_issue", i, ev_open))
+                    add(_Event("open_issue", i, ev_open, unanswered_again or bool(repeat)))
                 if round_open is None:
                     round_open = i
                     round_clock = msg.sent_at
@@ -1064,6 +1100,7 @@ def _walk(
             at = agent_text(msg.text)
             if at.content:
                 last_reply = i
+                since_reply = len(buyer_bigrams)
                 if sentiment is not None:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -1165,8 +1202,9 @@ def _settle_open_issues(
 ) -> list[_Event]:
     """Mark each open-issue event material or not, now that the whole chat is known.
 
-    Material: no agent replied after it, or the buyer asked again after it (a
-    repetition event); never when the buyer accepted after it (谢谢, 好的, 那我拍了).
+    Material: no agent replied after it, the message itself asks again, or the
+    buyer asked again after it (a material repetition event); never when the buyer
+    accepted after it (谢谢, 好的, 那我拍了).
     """
     out = []
     for e in events:
@@ -1175,7 +1213,8 @@ def _settle_open_issues(
             later_accept = any(a > i for a in accepted)
             unanswered = last_reply < i
             again = any(r > i for r in asked_again)
-            e = attrs.evolve(e, material=(unanswered or again) and not later_accept)
+            reasked = e.material  # set by the walk when the message itself asks again
+            e = attrs.evolve(e, material=(unanswered or again or reasked) and not later_accept)
         out.append(e)
     return out
 
@@ -1226,7 +1265,7 @@ def _material(event: _Event, rows: Sequence[Sequence[float]], model: _Model) -> 
     """Tell whether *event* passes its kind's test and moves the risk enough when it happens."""
     if not event.material:
         return False
-    size = abs(_contribution(event.kind, rows[event.index], model))
+    size = abs(_contribution(event.via or event.kind, rows[event.index], model))
     return size >= REASON_MIN_CONTRIBUTION
 
 
