@@ -222,7 +222,7 @@ _DECLINED_ACTION = re.compile(r"(?:给|为|帮|退|换|补|办|处理|修改|取
 _DECLINING_BEFORE = re.compile(r"(?:这边|我们|我这边|是|暂时|目前|确实)$")
 # The reply offers a way forward, so it is not a bare refusal (无法开普票，可以开电子发票).
 _ALTERNATIVE = re.compile(
-    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|处理|流程|会[有在给帮为]|或者|或是|只有"
+    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|流程|会[有在给帮为]|或者|或是|只有"
 )
 _QUESTION_AFTER = re.compile(r"^[^,.!;:。，！；：]{0,12}?(?:\?|吗|么)")
 _CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
