@@ -74,9 +74,9 @@ class TestWordsNotSubstrings:
             ("现在就给我", "给我", True),
             ("订单号发给我一下哦", "给我", False),
             ("辛苦您提供下订单号给我可以吗", "给我", False),
-            # softened keeps 什么 / 怎么 from reading as the particle 么
+            # the ? of a question counts, the ? of a link does not
             ("为什么你删了我的编辑?", "?", True),
-            ("改这个么?", "?", False),
+            ("评价入口 https://club.jd.com/my.action?sort=1", "?", False),
         ],
     )
     def test_politeness_evidence(self, text: str, phrase: str, counts: bool) -> None:

@@ -171,8 +171,9 @@ def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker 
 _SENTENCE_END = re.compile(r"[.!?;。！？；\n]")
 # Courtesy, address and friendly particles that make a mild marker part of a service
 # script (请您提供订单号给我哦, 这个你放心呢, 感谢您的支持!) rather than a harsh one.
-_SOFTENER = re.compile(r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|[哦噢呢哈呀啦哒滴吗吧嘛~]|(?<![什怎那这多要])么")
+_SOFTENER = re.compile(r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|客官|[哦噢哈呀啦哒滴~]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_URL_QUERY = re.compile(r"[0-9a-z/._-]\?[0-9a-z_]")
 
 
 def _softened(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
@@ -180,10 +181,14 @@ def _softened(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
 
     The sentence is read back to the previous ``。！？；`` (at most 30 characters)
     and, for a word (not a punctuation mark), on to the next one.  Softeners:
-    您, 亲, 请, 麻烦, 辛苦, 谢, 欢迎, 祝, 抱歉 and the particles 哦 呢 哈 呀 啦 哒 吗 么 吧 ~.
+    您, 亲, 客官, 请, 麻烦, 辛苦, 谢, 欢迎, 祝, 抱歉, 好的, 收到 and the friendly
+    particles 哦 哈 呀 啦 哒 ~ (not 吗 / 呢 / 吧, which rhetorical questions use too).
+    The ``?`` of a link (``.action?sort=1``) never counts.
     Fires (counts): ``你给我闭嘴`` (给我) — not (dropped): ``好评截图给我哦``,
     ``感谢您的支持!`` (``!``), ``这个你放心呢`` (你).
     """
+    if _URL_QUERY.match(norm, max(0, start - 1)):  # the ? of a link: .action?sort=1
+        return None
     lo = max(0, start - 30)
     head = norm[lo:start]
     cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
