@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FEATURES",
     "LEVELS",
+    "NOTHING_MATERIAL_ZH",
     "REASON_KINDS",
     "Escalation",
     "EscalationPolicy",
@@ -171,6 +172,9 @@ REASON_DEFINITIONS: dict[str, str] = {
     "after it",
     "deescalation": "the agent apologised and offered a concrete remedy (lowers the risk)",
 }
+
+#: What the report and the CLI say for a chat with no material reason that raises the risk.
+NOTHING_MATERIAL_ZH = "无明显风险"
 
 #: A material event must move the risk by at least this much (log-odds) when it happens:
 #: the larger of the two heads' calibrated contributions of its feature at that message.
@@ -455,10 +459,21 @@ class Escalation:
     REASON_MIN_CONTRIBUTION: ClassVar[float] = REASON_MIN_CONTRIBUTION
 
     @property
+    def risk_reasons(self) -> tuple[Reason, ...]:
+        """The listed reasons that raise the risk (not gratitude or de-escalation).
+
+        .. versionadded:: 0.2.0
+        """
+        return tuple(r for r in self.reasons if r.kind not in _LOWERING)
+
+    @property
     def summary_zh(self) -> str:
-        """The reasons that raise the risk, in Chinese; ``无明显风险`` when there is none."""
-        raising = [r.zh for r in self.reasons if r.kind not in _LOWERING]
-        return "；".join(raising) if raising else "无明显风险"
+        """The reasons that raise the risk, in Chinese; ``无明显风险`` when there is none.
+
+        .. versionadded:: 0.2.0
+        """
+        raising = [r.zh for r in self.risk_reasons]
+        return "；".join(raising) if raising else NOTHING_MATERIAL_ZH
 
     @property
     def risk_now(self) -> float | None:
