@@ -283,8 +283,10 @@ def _print(r: dict[str, Any]) -> None:
             f"| **pooled** (families with a reason) | {p['tp']} | {p['fp']} | {p['fn']} "
             f"| {_fmt(p['precision'])} | {_fmt(p['recall'])} |"
         )
-        print(f"pooled recall counting refused_problem (no buyer-side reason): "
-              f"{_fmt(p['recall_with_uncovered'])}")
+        print(
+            f"pooled recall counting refused_problem (no buyer-side reason): "
+            f"{_fmt(p['recall_with_uncovered'])}"
+        )
     print("\nagent_impolite on agent messages labelled not impolite:")
     for k, v in r["agent_impolite_on_polite"].items():
         print(f"  {k}: {v['agent_impolite_listed']} of {v['polite_agent_messages']}")
@@ -300,9 +302,7 @@ def _print(r: dict[str, Any]) -> None:
     for k, v in r["share_listing"].items():
         print(f"| {k} | {v['dissatisfied']:.3f} | {v['neutral']:.3f} | {v['satisfied']:.3f} |")
     v = r["share_nothing_material"]
-    print(
-        f"| (无明显风险) | {v['dissatisfied']:.3f} | {v['neutral']:.3f} | {v['satisfied']:.3f} |"
-    )
+    print(f"| (无明显风险) | {v['dissatisfied']:.3f} | {v['neutral']:.3f} | {v['satisfied']:.3f} |")
     print(f"\nescalation ROC AUC: dialogue {r['auc']['dialogue']}, turn {r['auc']['turn']}")
 
 

@@ -186,7 +186,9 @@ class TestMaterial:
 
     def test_open_issue_needs_an_unanswered_question(self) -> None:
         """A question the agent never answered is an open issue ..."""
-        e = escalation(conv(("buyer", "什么时候发货"), ("agent", "亲"), ("buyer", "到底什么时候发货？")))
+        e = escalation(
+            conv(("buyer", "什么时候发货"), ("agent", "亲"), ("buyer", "到底什么时候发货？"))
+        )
         assert e.reason("open_issue") is not None
 
     def test_open_issue_never_after_acceptance(self) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "BuyerView",
     "Cue",
     "agent_cues",
+    "asking_for_human",
     "bigram_set",
     "buyer_cues",
     "buyer_view",
@@ -36,7 +37,6 @@ __all__ = [
     "is_acceptance",
     "is_acknowledgement",
     "is_card",
-    "asking_for_human",
     "is_repeat_of",
     "material_refusals",
 ]
@@ -229,13 +229,13 @@ _CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
 
 
 def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
-    """The refusal cues of *cues* that a QC inspector would call a refusal (推诿).
+    """Return the refusal cues of *cues* that a QC inspector would call a refusal (推诿).
 
-    A cue counts when its strength is 1 (not the 0.5 of 建议您, 以…为准, 不清楚;
-    a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能) and it is
-    not inside a condition, and the reply offers no way forward (可以, 帮您, 为您,
-    建议, 申请, 或者 …: then it explains a limit, it does not refuse): no 如果 / 要是 / 若 earlier in its
-    clause, no …的话 right after it, not the 不能 of 能不能.
+    A cue counts when its strength is 1 (not the 0.5 of 建议您, 以…为准, 只能,
+    不清楚; a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能),
+    it is not inside a condition (no 如果 / 要是 / 若 earlier in its clause, no
+    …的话 right after it) or a question (能不能, …吗?), and the reply offers no way
+    forward (可以, 帮您, 为您, 建议, 申请, 或者 …: then it explains a limit).
     Fires: ``这个无法退款``, ``建议您联系商家`` — not: ``不能吃辣的话推荐五香味``,
     ``如果无法使用可以换货``, ``能不能开发票``, ``以网点为准``.
     """
@@ -276,7 +276,7 @@ _WHETHER_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,6}?(?:吗|还是|�
 
 
 def asking_for_human(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
-    """The human-agent cues of *cues* that ask for a human or a manager (转人工, 找你们领导).
+    """Return the human-agent cues of *cues* that ask for a human or a manager (转人工).
 
     Not those that ask *whether* the agent is human: ``你是人工客服还是智能的``,
     ``是机器人吗``.

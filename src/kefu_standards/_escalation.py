@@ -75,14 +75,14 @@ __all__ = [
     "FEATURES",
     "LEVELS",
     "NOTHING_MATERIAL_ZH",
+    "REASON_DEFINITIONS",
     "REASON_KINDS",
+    "REASON_MIN_CONTRIBUTION",
     "Escalation",
     "EscalationPolicy",
     "EscalationScorer",
     "PolitenessFn",
     "PolitenessLike",
-    "REASON_DEFINITIONS",
-    "REASON_MIN_CONTRIBUTION",
     "Reason",
     "SentimentFn",
     "escalation",
@@ -145,26 +145,32 @@ REASON_KINDS: dict[str, str] = {
 #: risk stays under :data:`REASON_MIN_CONTRIBUTION`, go to ``Escalation.minor_signals``.
 REASON_DEFINITIONS: dict[str, str] = {
     "threat": "the buyer threatens a complaint, dispute, bad review, regulator (12315), legal "
-    "action or public exposure (a threat or complaint cue, not negated)",
-    "human_request": "the buyer asks for a human agent or a manager (转人工, 找你们领导): a request, "
-    "not a threat; it raises the risk as the threat feature of the same strength",
-    "negative_emotion": "the buyer expresses anger, disappointment or urgency strongly: emotion cues "
-    "of total strength 2 or more in one message (one weak word such as 好吧 or 着急 is minor)",
+    "action or public exposure: a threat or complaint cue of strength 2 or more, not negated "
+    "(a bare 差评, strength 1, is minor)",
+    "human_request": "the buyer asks for a human agent or a manager (转人工, 找你们领导): a "
+    "request, not a threat (it weighs on the threat feature as before); asking whether the "
+    "agent is human (你是人工吗) is minor",
+    "negative_emotion": "an anger or disappointment cue in a buyer message (太过分, 失望, "
+    "无语, 好吧); urgency words are the impatience reason",
     "negative_sentiment": "the buyer's recent messages read negative to the sentiment model "
     "(moving average of 0.5 - P(positive) above 0.25)",
-    "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same question "
-    "again (bigram similarity); a nudge alone (在吗) is the impatience reason",
-    "impatience": "the buyer chases a reply after their first message (在吗, 人呢, ??)",
+    "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same "
+    "question again before any agent reply; a re-ask after a reply, or a nudge alone, is minor",
+    "impatience": "the buyer chases after their first message: a nudge (在吗, 人呢) or an "
+    "urgency word (怎么还没, 等了很久, 催了); a bare ?? or 。。。 run is minor",
     "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
     "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
-    "open_issue": "a buyer question or problem no agent answered afterwards, or that the buyer "
-    "raised again; never when the buyer accepted afterwards (谢谢, 好的, 那我拍了)",
+    "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
+    "again, or that the buyer raised again later; never when the buyer accepted afterwards "
+    "(谢谢, 好的, 那我拍了)",
     "unanswered_run": "three or more buyer messages in a row without an agent reply",
     "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
-    "agent_impolite": "an agent reply the politeness analyser labels impolite, or one with a "
-    "banned phrase (服务禁语); mild harsh-tone markers alone are minor",
+    "agent_impolite": "an agent reply with a banned phrase (服务禁语), or one the politeness "
+    "analyser labels impolite on a lexicon marker (not on the offensive model alone); mild "
+    "harsh-tone markers alone are minor",
     "agent_refusal": "the agent declines or sends the buyer elsewhere (无法, 没办法, 不支持, "
-    "请您联系商家), outside a condition (…的话, 如果); 建议您 and 以…为准 are minor",
+    "请您联系商家) outside a condition (…的话, 如果) or a question, offering no way forward "
+    "(可以, 为您, 建议, 申请); 建议您, 以…为准, 只能 are minor",
     "refused_problem": "an agent_refusal after the buyer raised a problem or complaint",
     "no_apology": "no apology within EscalationPolicy.apology_window agent messages after a "
     "long wait (needs timestamps)",
@@ -1175,20 +1181,14 @@ def _walk(
                         add(_Event("agent_impolite", i, spans, material))
                 if at.refusal:
                     agent_refusal += 1.0
-                    strong = at.refusal_material
-                    refusal = strong or at.refusal
-                    add(
-                        _Event(
-                            "agent_refusal",
-                            i,
-                            _cue_evidence(refusal, i, "agent_refusal"),
-                            bool(strong),
-                        )
-                    )
+                    declined = at.refusal_material
+                    refusal = declined or at.refusal
+                    ev_refusal = _cue_evidence(refusal, i, "agent_refusal")
+                    add(_Event("agent_refusal", i, ev_refusal, bool(declined)))
                     if problem_raised:
                         refused_problem += 1.0
                         ev_refused = _cue_evidence(refusal, i, "refused_problem")
-                        add(_Event("refused_problem", i, ev_refused, bool(strong)))
+                        add(_Event("refused_problem", i, ev_refused, bool(declined)))
                 if at.credit:
                     deescalation += at.credit
                     add(_Event("deescalation", i, _cue_evidence(at.used, i, "deescalation")))
@@ -1229,7 +1229,8 @@ def _settle_open_issues(
             unanswered = last_reply < i
             again = any(r > i for r in asked_again)
             reasked = e.material  # set by the walk when the message itself asks again
-            e = attrs.evolve(e, material=(unanswered or again or reasked) and not later_accept)
+            still_open = (unanswered or again or reasked) and not later_accept
+            e = attrs.evolve(e, material=still_open)
         out.append(e)
     return out
 
@@ -1261,7 +1262,7 @@ def _outcome_logit(final: Sequence[float], model: _Model) -> float:
 
 
 def _contribution(kind: str, row: Sequence[float], model: _Model) -> float:
-    """The larger (in size) of the two heads' calibrated contributions of *kind* in *row*."""
+    """Return the larger (in size) of the two heads' calibrated contributions of *kind*."""
     best = 0.0
     for head in (model.turn, model.outcome):
         value = head.scale * sum(

@@ -171,7 +171,9 @@ def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker 
 _SENTENCE_END = re.compile(r"[.!?;。！？；\n]")
 # Courtesy, address and friendly particles that make a mild marker part of a service
 # script (请您提供订单号给我哦, 这个你放心呢, 感谢您的支持!) rather than a harsh one.
-_SOFTENER = re.compile(r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|客官|[哦噢哈呀啦哒滴~]")
+_SOFTENER = re.compile(
+    r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|客官|[哦噢哈呀啦哒滴~]"
+)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _URL_QUERY = re.compile(r"[0-9a-z/._-]\?[0-9a-z_]")
 

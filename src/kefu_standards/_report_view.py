@@ -66,7 +66,7 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
 
 
 def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ...]:
-    """The chat of a risky conversation, highlighting the evidence of its listed reasons only."""
+    """Return the chat of a risky conversation, highlighting its listed reasons' evidence."""
     spans: dict[int, list[tuple[int, int, str]]] = {}
     esc = escalation(conv)
     for e in (ev for r in esc.risk_reasons for ev in r.evidence):
