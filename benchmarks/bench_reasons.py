@@ -20,10 +20,9 @@ Reports, all measured in this run:
   recall (a message is predicted positive when the family's reasons in
   ``Escalation.reasons`` point at it: an evidence span in that message);
   ``na`` and ``-`` labels are skipped;
-- pooled precision and recall over the families the library has a reason for, and
-  pooled recall counting the family it has no message-level reason for
-  (``refused_problem`` is labelled on the buyer's message, the library's reason on
-  the agent's refusal);
+- pooled precision and recall over all families (``refused_problem`` is labelled on
+  the buyer's message, "the problem was not solved": the library's buyer-side reason
+  for that is ``unresolved``; its ``refused_problem`` reason marks the agent's refusal);
 - ``agent_impolite`` on the agent messages labelled not impolite (the first sample,
   then all);
 - harsh or banned-phrase evidence of :func:`kefu_standards.politeness` on polite agent
@@ -69,8 +68,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "human_request": ("human_request",),
     "impatience": ("impatience",),
     "repetition": ("repetition",),
-    "negative_emotion": ("negative_emotion",),
-    "refused_problem": (),  # buyer-side label; the library's refused_problem is agent-side
+    "negative_emotion": ("negative_emotion", "unresolved"),
+    # buyer-side label (the buyer says it is not solved); the library's refused_problem
+    # reason marks the agent's refusal, so only the buyer-side unresolved reason can match
+    "refused_problem": ("unresolved",),
     "open_issue": ("open_issue",),
 }
 HARSH = frozenset({"harsh_tone", "banned_phrase"})
@@ -137,14 +138,8 @@ def score_labels(
             elif gold == "1":
                 c[2] += 1
     per = {f: prf(*c) for f, c in counts.items()}
-    covered = [f for f in FAMILIES if FAMILIES[f]]
-    tp = sum(counts[f][0] for f in covered)
-    fp = sum(counts[f][1] for f in covered)
-    fn = sum(counts[f][2] for f in covered)
-    fn_all = fn + sum(counts[f][2] for f in FAMILIES if not FAMILIES[f])
-    pooled = prf(tp, fp, fn)
-    pooled["recall_with_uncovered"] = round(tp / (tp + fn_all), 3) if tp + fn_all else None
-    return {"families": per, "pooled": pooled}
+    tp, fp, fn = (sum(c[j] for c in counts.values()) for j in range(3))
+    return {"families": per, "pooled": prf(tp, fp, fn)}
 
 
 def impolite_on_polite(
@@ -280,12 +275,8 @@ def _print(r: dict[str, Any]) -> None:
             )
         p = r[subset]["pooled"]
         print(
-            f"| **pooled** (families with a reason) | {p['tp']} | {p['fp']} | {p['fn']} "
+            f"| **pooled** | {p['tp']} | {p['fp']} | {p['fn']} "
             f"| {_fmt(p['precision'])} | {_fmt(p['recall'])} |"
-        )
-        print(
-            f"pooled recall counting refused_problem (no buyer-side reason): "
-            f"{_fmt(p['recall_with_uncovered'])}"
         )
     print("\nagent_impolite on agent messages labelled not impolite:")
     for k, v in r["agent_impolite_on_polite"].items():

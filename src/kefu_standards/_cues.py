@@ -57,6 +57,7 @@ BUYER_KINDS = frozenset(
         "question",
         "issue",
         "correction",
+        "unresolved",
     }
 )
 AGENT_KINDS = frozenset({"apology", "remedy", "deadline", "holding", "refusal"})

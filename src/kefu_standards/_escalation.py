@@ -124,6 +124,7 @@ REASON_KINDS: dict[str, str] = {
     "threat": "threat",
     "human_request": "threat",
     "negative_emotion": "emotion_now",
+    "unresolved": "emotion_now",
     "negative_sentiment": "negativity_avg",
     "repetition": "repetition",
     "impatience": "impatience_now",
@@ -152,12 +153,15 @@ REASON_DEFINITIONS: dict[str, str] = {
     "agent is human (你是人工吗) is minor",
     "negative_emotion": "an anger or disappointment cue in a buyer message (太过分, 失望, "
     "无语, 好吧); urgency words are the impatience reason",
+    "unresolved": "the buyer says the problem is not solved or the answer does not help "
+    "(没解决, 还是不行, 没用, 看不懂); weighed as negative emotion",
     "negative_sentiment": "the buyer's recent messages read negative to the sentiment model "
     "(moving average of 0.5 - P(positive) above 0.25)",
     "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same "
     "question again before any agent reply; a re-ask after a reply, or a nudge alone, is minor",
-    "impatience": "the buyer chases after their first message: a nudge (在吗, 人呢) or an "
-    "urgency word (怎么还没, 等了很久, 催了); a bare ?? or 。。。 run is minor",
+    "impatience": "the buyer chases after their first message: a nudge (在吗, 人呢), an "
+    "urgency word (怎么还没, 等了很久, 催了), or a bare ?? / 。。。 after their own unanswered "
+    "message (right after an agent reply it is minor)",
     "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
     "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
     "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
@@ -201,6 +205,10 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
         "the buyer expresses anger, disappointment or urgency",
     ),
     "negative_sentiment": ("买家情绪持续负面", "the buyer's messages stay negative"),
+    "unresolved": (
+        "买家表示问题未解决或回答没有帮助",
+        "the buyer says the problem is not solved or the answer does not help",
+    ),
     "repetition": ("买家重复提问或催促", "the buyer repeats a question or chases a reply"),
     "correction": ("买家纠正客服的理解", "the buyer corrects a misunderstanding"),
     "impatience": ("买家连续追问（在吗/人呢/??）", "the buyer is impatient (在吗 / 人呢 / ??)"),
@@ -240,9 +248,10 @@ _LOWERING = frozenset({"gratitude", "deescalation"})
 # Reason kinds read from more than one feature (their contribution is the sum).
 _REASON_FEATURES: dict[str, tuple[str, ...]] = {
     "negative_emotion": ("emotion_now", "emotion_avg"),
+    "unresolved": ("emotion_now", "emotion_avg"),
     "negative_sentiment": ("negativity_now", "negativity_avg", "negativity_mean"),
 }
-_EMOTION_KINDS = frozenset({"anger", "disappointment", "urgency"})
+_EMOTION_KINDS = frozenset({"anger", "disappointment", "urgency", "unresolved"})
 _GRATITUDE_KINDS = frozenset({"gratitude", "resolved"})
 _IMPOLITE_KINDS = frozenset({"banned_phrase", "harsh_tone", "offensive"})
 
@@ -724,6 +733,7 @@ class _BuyerText:
     human: tuple[Cue, ...]  # the human / manager requests among threat
     human_request: tuple[Cue, ...]  # those that ask for one (not 你是人工吗)
     felt: tuple[Cue, ...]  # anger / disappointment cues (negative_emotion)
+    unsolved: tuple[Cue, ...]  # not solved / does not help (unresolved)
     urging: tuple[Cue, ...]  # urgency cues (the impatience reason)
     emotion: tuple[Cue, ...]
     emotion_strength: float  # min(3, sum of the emotion strengths)
@@ -767,6 +777,7 @@ def _buyer_text(text: str) -> _BuyerText:
         human=_of(cues, _HUMAN_KINDS),
         human_request=asking_for_human(text, _of(cues, _HUMAN_KINDS)),
         felt=_of(emotion, frozenset({"anger", "disappointment"})),
+        unsolved=_of(emotion, frozenset({"unresolved"})),
         urging=_of(emotion, frozenset({"urgency"})),
         emotion=emotion,
         emotion_strength=min(3.0, sum(c.strength for c in emotion)),
@@ -1020,6 +1031,9 @@ def _walk(
                     if felt:
                         ev_emotion = _cue_evidence(felt, i, "negative_emotion")
                         add(_Event("negative_emotion", i, ev_emotion))
+                    if bt.unsolved:
+                        ev_unsolved = _cue_evidence(bt.unsolved, i, "unresolved")
+                        add(_Event("unresolved", i, ev_unsolved))
                     if urging and not first:  # waiting and chasing: impatience, weighed as emotion
                         ev_urging = _cue_evidence(urging, i, "impatience")
                         add(_Event("impatience", i, ev_urging, via="negative_emotion"))
@@ -1066,8 +1080,9 @@ def _walk(
                 buyer_bigrams.append(grams)
                 impatience_now = bt.nudge_strength if not first else 0.0
                 if impatience_now:
-                    # material: a nudge (在吗, 人呢); a bare ?? or 。。。 run is minor
-                    chased = any(c.kind == "nudge" for c in nudges)
+                    # material: a nudge (在吗, 人呢), or a bare ?? / 。。。 after the buyer's own
+                    # unanswered message; a ?? right after an agent reply is minor (puzzled)
+                    chased = run > 1 or any(c.kind == "nudge" for c in nudges)
                     add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience"), chased))
                 grat = bt.gratitude
                 gratitude_now = bt.gratitude_strength
