@@ -1245,8 +1245,9 @@ def _settle_open_issues(
             again = any(r > i for r in asked_again)
             reasked = e.material  # set by the walk when the message itself asks again
             still_open = (unanswered or again or reasked) and not later_accept
-            e = attrs.evolve(e, material=still_open)
-        out.append(e)
+            out.append(attrs.evolve(e, material=still_open))
+        else:
+            out.append(e)
     return out
 
 
