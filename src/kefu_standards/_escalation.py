@@ -144,6 +144,8 @@ REASON_KINDS: dict[str, str] = {
 #: What each reason kind means: when an event of that kind is *material* (listed in
 #: ``Escalation.reasons``); events that fail the test, or whose contribution to the
 #: risk stays under :data:`REASON_MIN_CONTRIBUTION`, go to ``Escalation.minor_signals``.
+#:
+#: .. versionadded:: 0.2.0
 REASON_DEFINITIONS: dict[str, str] = {
     "threat": "the buyer threatens a complaint, dispute, bad review, regulator (12315), legal "
     "action or public exposure: a threat or complaint cue of strength 2 or more, not negated "
@@ -167,7 +169,8 @@ REASON_DEFINITIONS: dict[str, str] = {
     "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
     "again, or that the buyer raised again later; never when the buyer accepted afterwards "
     "(谢谢, 好的, 那我拍了)",
-    "unanswered_run": "three or more buyer messages in a row without an agent reply",
+    "unanswered_run": "three or more buyer messages in a row that no agent reply followed "
+    "(a run that was answered is minor: the buyer wrote in several lines)",
     "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
     "agent_impolite": "an agent reply with a banned phrase (服务禁语), or one the politeness "
     "analyser labels impolite on a lexicon marker (not on the offensive model alone); mild "
@@ -184,11 +187,15 @@ REASON_DEFINITIONS: dict[str, str] = {
 }
 
 #: What the report and the CLI say for a chat with no material reason that raises the risk.
+#:
+#: .. versionadded:: 0.2.0
 NOTHING_MATERIAL_ZH = "无明显风险"
 
 #: A material event must move the risk by at least this much (log-odds) when it happens:
 #: the larger of the two heads' calibrated contributions of its feature at that message.
 #: 0.1 log-odds is about +2.5 points of risk at a risk of 30 %.
+#:
+#: .. versionadded:: 0.2.0
 REASON_MIN_CONTRIBUTION = 0.1
 
 _EXPLAIN: dict[str, tuple[str, str]] = {
@@ -459,8 +466,11 @@ class Escalation:
     level: Level | None
     reasons: tuple[Reason, ...]
     per_message: tuple[float, ...]
-    #: Signals that fired but are not material (weak cues, faded contributions): kept
-    #: for inspection, never shown as reasons.  ``.. versionadded:: 0.2.0``
+    #: Signals that fired but are not material (they fail their kind's test in
+    #: :attr:`REASON_DEFINITIONS` or move the risk less than
+    #: :attr:`REASON_MIN_CONTRIBUTION`): kept for inspection, never shown as reasons.
+    #:
+    #: .. versionadded:: 0.2.0
     minor_signals: tuple[Reason, ...] = ()
 
     #: The state the risk is read from after each message, in model order (see the
@@ -469,8 +479,12 @@ class Escalation:
     #: Reason kind -> the feature it explains.
     REASON_KINDS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_KINDS)
     #: Reason kind -> its definition (when an event of that kind is material).
+    #:
+    #: .. versionadded:: 0.2.0
     REASON_DEFINITIONS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_DEFINITIONS)
     #: The least contribution (log-odds) of a material event.
+    #:
+    #: .. versionadded:: 0.2.0
     REASON_MIN_CONTRIBUTION: ClassVar[float] = REASON_MIN_CONTRIBUTION
 
     @property
@@ -1234,7 +1248,9 @@ def _settle_open_issues(
 
     Material: no agent replied after it, the message itself asks again, or the
     buyer asked again after it (a material repetition event); never when the buyer
-    accepted after it (谢谢, 好的, 那我拍了).
+    accepted after it (谢谢, 好的, 那我拍了).  An unanswered run is material only when
+    no agent replied after it (a buyer who writes in several lines and gets an
+    answer was not ignored; a slow answer is the waiting reason).
     """
     out = []
     for e in events:
@@ -1246,6 +1262,9 @@ def _settle_open_issues(
             reasked = e.material  # set by the walk when the message itself asks again
             still_open = (unanswered or again or reasked) and not later_accept
             out.append(attrs.evolve(e, material=still_open))
+        elif e.kind == "unanswered_run":
+            # being ignored, not typing in several lines: no agent reply came afterwards
+            out.append(attrs.evolve(e, material=last_reply < e.index))
         else:
             out.append(e)
     return out
