@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kefu_standards import Conversation, politeness
 from kefu_standards._cues import (
@@ -244,3 +246,43 @@ def test_polite_taobao_style_replies_have_no_harsh_evidence() -> None:
     assert len(texts) >= 100
     flagged = [t for t in texts if harsh(t)]
     assert len(flagged) <= 0.015 * len(texts), flagged
+
+
+TEXTS = [
+    "在吗",
+    "这个什么时候发货",
+    "我说过了，订单号是123",
+    "再不处理我就投诉",
+    "给我转人工",
+    "好的谢谢",
+    "太失望了",
+    "亲，感谢您的支持！",
+    "这个不归我管",
+    "这个无法处理，建议您联系商家",
+    "不能吃辣的话推荐五香味",
+    "非常抱歉，马上为您补发，明天到",
+    "稍等",
+    "你自己看吧",
+    "？？",
+]
+ROWS = st.lists(st.tuples(st.sampled_from(["buyer", "agent"]), st.sampled_from(TEXTS)), max_size=12)
+
+
+@given(ROWS)
+def test_listed_reasons_are_consistent(rows: list[tuple[str, str]]) -> None:
+    """For any chat: listed and minor kinds are disjoint and known, evidence points into
+    the chat, 无明显风险 exactly when no listed reason raises the risk, and an
+    agent_impolite reason only points at replies politeness() labels impolite or that
+    carry a banned phrase."""
+    c = conv(*rows)
+    e = escalation(c)
+    listed = {r.kind for r in e.reasons}
+    assert listed.isdisjoint({r.kind for r in e.minor_signals})
+    assert listed <= set(REASON_KINDS)
+    for r in (*e.reasons, *e.minor_signals):
+        assert all(0 <= (ev.message_index or 0) < len(rows) for ev in r.evidence)
+    assert (e.summary_zh == "无明显风险") is (not e.risk_reasons)
+    rude = e.reason("agent_impolite")
+    for i in rude.message_indexes if rude else ():
+        p = politeness(c.messages[i].text)
+        assert p.label == "impolite" or any(x.kind == "banned_phrase" for x in p.evidence)
