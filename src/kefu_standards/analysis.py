@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._escalation import _check_model, escalation
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
@@ -246,7 +246,7 @@ def _analyze_one(
         agent_messages_scored=len(pol_values),
         escalation=esc.score,
         escalation_level=esc.level,
-        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        escalation_reasons=tuple(r.zh for r in esc.risk_reasons),  # material, raising
         total=a.total,
         dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
         dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
@@ -458,7 +458,7 @@ class Analysis:
                 "risk": r.escalation,
                 "level": r.escalation_level,
                 "total": r.total,
-                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or NOTHING_MATERIAL_ZH,
             }
             for r, _ in self.riskiest
         ]
