@@ -11,8 +11,9 @@ message with no cue (好的, an order number) has no topic: ``label is None`` an
 :func:`topics` reads a whole conversation: each buyer message gets its own
 topic; a message without one that leans on the one before (这个, 明天的呢, a
 short follow-up) takes the topic of the previous buyer message, with evidence
-of kind ``"context"``.  The conversation's topics are ranked by their share of
-the buyer messages that carry a topic.
+of kind ``"context"``.  The conversation's topics are ranked by the evidence of
+the buyer messages with cues of their own (each message adds its score, at most
+``SCORE_CAP``); ``share`` is the fraction of the topical buyer messages.
 
 Both functions also take a trained :class:`~kefu_standards.TopicModel`
 (``model=``) instead of the lexicon.
@@ -515,6 +516,10 @@ def topic(
 class TopicShare:
     """One topic of a conversation: its share of the topical buyer messages and which they are.
 
+    ``share`` and ``count`` include messages that took the topic from context;
+    ``score`` (what the ranking uses) sums the messages' own cue scores, each at
+    most ``SCORE_CAP``.
+
     .. versionadded:: 0.2.0
     """
 
@@ -528,7 +533,7 @@ class TopicShare:
 
 @attrs.frozen(slots=True)
 class ConversationTopics:
-    """The topics of one conversation, ranked by share (then by summed score).
+    """The topics of one conversation, ranked by their evidence (``score``), then by count.
 
     ``per_message`` has one entry per message: the buyer message's :class:`Topic`
     (its label possibly taken from context) or ``None`` for other roles.  ``label``
@@ -563,8 +568,12 @@ def _context_cues() -> PhraseMatcher[str]:
 
 
 #: What a message that takes its topic from context adds to the topic's rank (its
-#: source's score times this), next to the full score of a message with its own cues.
-CONTEXT_WEIGHT = 0.5
+#: source's score times this): 0, a follow-up is no new evidence of what the chat is
+#: about (it still counts in the topic's share and messages).
+CONTEXT_WEIGHT = 0.0
+#: The most one message adds to its topic's rank, so one long message full of cues
+#: does not outweigh several short questions.
+SCORE_CAP = 2.0
 #: A buyer message of at most this many content characters may lean on the topic before it.
 _SHORT = 20
 _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff]")
@@ -598,13 +607,15 @@ def topics(
     min_score: float = MIN_SCORE,
     context: bool = True,
 ) -> ConversationTopics:
-    """Return the buyer's topics in *conversation*, ranked by share.
+    """Return the buyer's topics in *conversation*, ranked.
 
     Each buyer message is scored with :func:`topic`.  With ``context`` (the
     default) a buyer message without a topic that leans on the previous one (a
     demonstrative such as 这个 or 那, or a short follow-up such as 明天的呢) takes
     the previous buyer message's topic; its evidence then has kind ``"context"``.
-    Fillers (好的, 谢谢, 在吗) never take a topic.
+    Fillers (好的, 谢谢, 在吗) never take a topic.  Topics are ranked by the
+    summed scores of the messages with cues of their own (each at most
+    ``SCORE_CAP``), then by message count, then by first appearance.
 
     .. versionadded:: 0.2.0
     """
@@ -635,11 +646,12 @@ def topics(
         per.append(t)
         if t.label is not None:
             counts.setdefault(t.label, []).append(i)
-            # a message's own cues count fully; one that follows context counts CONTEXT_WEIGHT
+            # a message's own cues count up to SCORE_CAP; one that follows context counts
+            # CONTEXT_WEIGHT times its source's score
             own = (
                 t.score if t.reason is None or previous is None else CONTEXT_WEIGHT * previous.score
             )
-            sums[t.label] = sums.get(t.label, 0.0) + own
+            sums[t.label] = sums.get(t.label, 0.0) + min(own, SCORE_CAP)
             if t.reason is None:  # a message with its own topic; context messages keep the source
                 previous, previous_index = t, i
     total = sum(len(v) for v in counts.values())
