@@ -16,6 +16,8 @@ Each configuration runs in its own subprocess (peak RSS from
 - ``unique``: ``analyze`` (``workers=1``) on each jddc_sat dialogue once: no
   text repeats, so the library's per-text caches cannot help (the re-sampled
   corpus repeats each text about 100 times, which flatters cached paths);
+- ``topics``: :func:`kefu_standards.topics` alone on the same stream (generator
+  time subtracted), reported as a share of the analysis without it;
 - ``snownlp``: SnowNLP sentiment alone, ``SnowNLP(text).sentiments`` on the
   buyer messages of the first conversations of the same stream (the baseline;
   the goal is full analysis >= 30x its messages/s).
@@ -153,6 +155,22 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
             SnowNLP(text).sentiments  # noqa: B018
         elapsed = time.perf_counter() - t0
         return {"messages": len(texts), "seconds": elapsed, "peak_rss_mb": _peak_rss_mb(False)}
+    if args.run == "topics":
+        from kefu_standards import topics
+
+        for conv in stream(200, seed=1):
+            topics(conv)
+        t0 = time.perf_counter()
+        n = 0
+        for conv in stream(args.messages, unique=False):
+            topics(conv)
+            n += len(conv)
+        elapsed = time.perf_counter() - t0
+        # the stream is generated inside the timing: subtract the generator's own time
+        t1 = time.perf_counter()
+        sum(len(c) for c in stream(args.messages))
+        elapsed -= time.perf_counter() - t1
+        return {"messages": n, "seconds": elapsed, "peak_rss_mb": _peak_rss_mb(False)}
     from kefu_standards.analysis import analyze
 
     # warm the lazy models/lexicons on a few conversations, outside the timing
@@ -198,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--child",
         dest="run",
-        choices=("generate", "analyze", "unique", "snownlp"),
+        choices=("generate", "analyze", "unique", "snownlp", "topics"),
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
@@ -214,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     one = _spawn("analyze", args, workers=1)
     two = _spawn("analyze", args, workers=2)
     cold = _spawn("unique", args)
+    top = _spawn("topics", args)
+    # analyze() runs ks.topics on every conversation: its share of the analysis time
+    topic_cost = top["seconds"] / (one["seconds"] - top["seconds"])
     cold_ratio = cold["messages_per_s"] / snow["messages_per_s"]
     ratio = one["messages_per_s"] / snow["messages_per_s"]
     speedup = two["messages_per_s"] / one["messages_per_s"]
@@ -223,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         ("full analyze, workers=1", one),
         ("full analyze, workers=2", two),
         ("full analyze, each dialogue once (cold)", cold),
+        ("ks.topics alone (part of analyze)", top),
     ]
     print(
         f"corpus: {one['messages']:,} messages, {one['conversations']:,} conversations "
@@ -240,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"speed-up with 2 workers: {speedup:.2f}x")
     print(f"full analysis vs SnowNLP, no repeated text (cold caches): {cold_ratio:.1f}x")
+    print(
+        f"topics add {topic_cost * 100:.1f} % to the analysis without them (goal <= 10 %) "
+        f"{'MET' if topic_cost <= 0.10 else 'MISSED'}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -254,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_vs_snownlp": ratio,
                 "ratio_vs_snownlp_unique_texts": cold_ratio,
                 "speedup_2_workers": speedup,
+                "topics": top,
+                "topics_cost_vs_analysis_without": topic_cost,
                 "python": platform.python_version(),
             },
             indent=2,

@@ -384,6 +384,16 @@ class TopicLexicon:
         return {c.phrase: c for c in self.cues}
 
     @cached_property
+    def _zero(self) -> FrozenDict:
+        """A score of 0.0 for every topic (shared by the results without a cue)."""
+        return FrozenDict(dict.fromkeys(self.topic_ids, 0.0))
+
+    @cached_property
+    def _zero_scores(self) -> dict[str, float]:
+        """A plain dict of 0.0 per topic: each scored text starts from a copy."""
+        return dict.fromkeys(self.topic_ids, 0.0)
+
+    @cached_property
     def _names(self) -> dict[str, str]:
         return {t.id: t.name or t.id for t in self.topics}
 
@@ -443,12 +453,10 @@ class Topic:
 
 
 def _score_text(text: str, lexicon: TopicLexicon, min_score: float) -> Topic:
-    zero = dict.fromkeys(lexicon.topic_ids, 0.0)
     if not has_content(text):
-        return Topic(text, None, None, 0.0, FrozenDict(zero), (), "no content")
-    norm = normalize(text)
-    matches = lexicon.matcher.find(norm)
-    scores = zero
+        return Topic(text, None, None, 0.0, lexicon._zero, (), "no content")
+    matches = lexicon.matcher.find(normalize(text))
+    scores = lexicon._zero_scores.copy()
     evidence = []
     first: dict[str, int] = {}
     for m in matches:
@@ -460,12 +468,15 @@ def _score_text(text: str, lexicon: TopicLexicon, min_score: float) -> Topic:
         scores[cue.topic] += cue.weight
         first.setdefault(cue.topic, m.start)
         evidence.append(Evidence(m.start, m.end, span, "topic_cue", cue.weight, cue.topic))
-    frozen = FrozenDict(scores)
     if not first:
-        return Topic(text, None, None, 0.0, frozen, tuple(evidence), "no topic cue")
+        return Topic(text, None, None, 0.0, lexicon._zero, tuple(evidence), "no topic cue")
+    frozen = FrozenDict._of_frozen(scores)  # float values: nothing to freeze
     # highest score; ties go to the topic whose cue comes first in the text
-    best = max(first, key=lambda t: (scores[t], -first[t]))
-    top = scores[best]
+    best = ""
+    top = -1.0
+    for t in first:  # in order of first appearance: a tie keeps the earlier topic
+        if scores[t] > top:
+            best, top = t, scores[t]
     if top < min_score:
         reason = f"strongest topic {best!r} scores {top:g}, below min_score {min_score:g}"
         return Topic(text, None, None, top, frozen, tuple(evidence), reason)
