@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["TopicModel", "macro_f1"]
 
 _FORMAT = "kefu_standards.TopicModel"
+#: Copies of a ``c:<topic>`` feature per unit of cue weight.  2 rather than 1 raised the
+#: 5-fold CV macro-F1 on each half of jddc dev (0.592 -> 0.652, 0.604 -> 0.626, with l2 3e-4).
+CUE_REPEAT = 2
 _VERSION = 1
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -56,13 +59,13 @@ def _features(text: str) -> tuple[str, ...]:
     """Return the features of *text* (cached by text).
 
     Character 1-3-grams, ``w:`` jieba words and ``c:`` the topics of the default
-    cue lexicon's cues in the text (one per cue weight unit, rounded up), so a
-    model starts from what the lexicon knows and learns the shop's own labels.
+    cue lexicon's cues in the text (``CUE_REPEAT`` per unit of cue weight, rounded
+    up), so a model starts from what the lexicon knows and learns the shop's own labels.
     """
     cues = []
     for ev in topic(text).evidence:
         if ev.kind == "topic_cue":
-            cues.extend(["c:" + ev.rule] * math.ceil(ev.weight))
+            cues.extend(["c:" + ev.rule] * math.ceil(CUE_REPEAT * ev.weight))
     return (*_char_features(text), *("w:" + w for w in words(text)), *cues)
 
 
@@ -246,7 +249,7 @@ class TopicModel:
         names: Mapping[str, str] | None = None,
         folds: int = 5,
         min_df: int = 2,
-        l2: float = 1e-4,
+        l2: float = 3e-4,
         epochs: int = 150,
         balanced: bool = True,
         min_confidence: float = 0.0,
@@ -392,6 +395,7 @@ class TopicModel:
             "min_confidence": self.min_confidence,
             "cv_macro_f1": self.cv_macro_f1,
             "features": "char 1-3-grams, jieba words (w:), default cue topics (c:); numbers as 0",
+            "cue_repeat": CUE_REPEAT,
         }
         out = Path(path)
         buf = io.BytesIO()
@@ -422,6 +426,12 @@ class TopicModel:
             msg = (
                 f"{source}: format {header.get('format')!r} version {header.get('version')!r}; "
                 f"expected {_FORMAT!r} version {_VERSION}"
+            )
+            raise ModelFileError(msg)
+        if header.get("cue_repeat") != CUE_REPEAT:
+            msg = (
+                f"{source}: built with cue_repeat {header.get('cue_repeat')!r}, this version "
+                f"computes features with {CUE_REPEAT}; retrain the model"
             )
             raise ModelFileError(msg)
         try:
