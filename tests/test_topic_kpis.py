@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import kefu_standards as ks
-from kefu_standards._topic_kpis import NO_TOPIC, TopicKPIs
+from kefu_standards._topic_kpis import NO_TOPIC, TopicKPIs, question_text_key
 from kefu_standards.resources import data_file
 
 T0 = datetime(2024, 5, 6, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -115,3 +115,47 @@ class TestOutputs:
         out = tmp_path / "results.jsonl"
         ks.analyze(CHATS, results=out)
         assert '"topic": "logistics"' in out.read_text(encoding="utf-8").splitlines()[0]
+
+
+class TestFrequentQuestionsInAnalysis:
+    """analyze() counts the most frequent topical buyer questions, without jieba."""
+
+    @pytest.mark.parametrize(
+        ("a", "b"),
+        [
+            ("快递怎么还没到？", "快递怎么还没到"),
+            ("訂單12345怎麼取消", "订单678怎么取消"),
+        ],
+    )
+    def test_key_ignores_punctuation_script_and_numbers(self, a: str, b: str) -> None:
+        """Punctuation, Traditional script and the digits of numbers do not change the key."""
+        assert question_text_key(a) == question_text_key(b)
+
+    def test_top_questions_count_topical_questions(self) -> None:
+        """Repeated topical questions are counted with their topic; fillers are not."""
+        convs = [*CHATS, chat("e", "快递怎么还没到？", None)]
+        top = ks.analyze(convs).topics.top_questions(5)
+        assert top[0] == {
+            "question": "快递怎么还没到",
+            "topic": "logistics",
+            "name": "物流配送",
+            "count": 2,
+            "unanswered": 1,
+        }
+        assert all(q["question"] != "好的" for q in top)
+
+    def test_min_count_and_merge(self) -> None:
+        """min_count leaves out rare questions; shards merge to the same counts."""
+        convs = [*CHATS, chat("e", "快递怎么还没到", 10)]
+        whole = ks.analyze(convs).topics
+        merged = ks.analyze(convs[:2]).merge(ks.analyze(convs[2:])).topics
+        assert merged.top_questions(10) == whole.top_questions(10)
+        assert [q["count"] for q in whole.top_questions(10, min_count=2)] == [2]
+
+    def test_report_lists_repeated_questions(self, tmp_path: Path) -> None:
+        """The report's topics section lists questions asked at least twice."""
+        convs = [*CHATS, chat("e", "快递怎么还没到", 10)]
+        ks.analyze(convs).write(tmp_path)
+        html = (tmp_path / "report.html").read_text(encoding="utf-8")
+        assert "常见问题 Most frequent questions" in html
+        assert "<td>快递怎么还没到</td>" in html

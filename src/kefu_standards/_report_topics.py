@@ -1,4 +1,4 @@
-"""The topics section of the HTML report: share bars, the slowest and the riskiest topics.
+"""The topics section of the HTML report: share bars, slowest and riskiest topics, top questions.
 
 Kept apart from :mod:`kefu_standards.report` so the section can grow without
 touching the rest of the report; it escapes every piece of text it writes.
@@ -14,7 +14,7 @@ import attrs
 
 from ._topic_kpis import NO_TOPIC
 
-__all__ = ["TopicView", "render_topics", "topic_views"]
+__all__ = ["QuestionView", "TopicView", "TopicsSection", "render_topics", "topics_section"]
 
 #: Topics with fewer conversations are left out of the slowest / riskiest lists.
 MIN_CONVERSATIONS = 3
@@ -35,10 +35,34 @@ class TopicView:
     impolite_rate: float | None
 
 
-def topic_views(rows: Sequence[dict[str, Any]]) -> tuple[TopicView, ...]:
-    """Build the views from :meth:`~kefu_standards.analysis.Analysis.topic_rows`."""
+@attrs.frozen
+class QuestionView:
+    """One frequent buyer question (already masked), its topic and counts."""
+
+    question: str
+    topic: str
+    name: str
+    count: int
+    unanswered: int
+
+
+@attrs.frozen
+class TopicsSection:
+    """The topic rows and the most frequent questions."""
+
+    topics: tuple[TopicView, ...] = ()
+    questions: tuple[QuestionView, ...] = ()
+
+
+def topics_section(
+    rows: Sequence[dict[str, Any]], questions: Sequence[dict[str, Any]]
+) -> TopicsSection:
+    """Build the section from ``Analysis.topic_rows()`` and ``Analysis.topics.top_questions()``."""
     fields = [f.name for f in attrs.fields(TopicView)]
-    return tuple(TopicView(**{k: row[k] for k in fields}) for row in rows)
+    return TopicsSection(
+        tuple(TopicView(**{k: row[k] for k in fields}) for row in rows),
+        tuple(QuestionView(**q) for q in questions),
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -83,10 +107,27 @@ def _ranked(views: Sequence[TopicView], key: str, title: str, fmt: Any) -> str:
     return f"<h3>{escape(title)}</h3><ol>{items}</ol>"
 
 
-def render_topics(views: Sequence[TopicView]) -> str:
-    """Render the section (empty string when there are no topic rows)."""
-    if not views:
+def _questions(items: Sequence[QuestionView]) -> str:
+    if not items:
         return ""
+    rows = "".join(
+        f"<tr><td>{escape(q.question)}</td><td>{escape(q.name or q.topic)}</td>"
+        f"<td class='num'>{q.count}</td><td class='num'>{q.unanswered}</td></tr>"
+        for q in items
+    )
+    return (
+        "<h3>常见问题 Most frequent questions</h3>"
+        "<table><tr><th>问题 question</th><th>主题</th><th>次数</th><th>未回复</th></tr>"
+        + rows
+        + "</table>"
+    )
+
+
+def render_topics(section: TopicsSection | None) -> str:
+    """Render the section (empty string when there are no topic rows)."""
+    if section is None or not section.topics:
+        return ""
+    views = section.topics
     rows = "".join(
         f"<tr><td>{_label(v)}</td><td class='num'>{v.conversations}</td>"
         f"<td class='num'>{_pct(v.share)}</td><td>{_bar(v.share)}</td>"
@@ -107,4 +148,5 @@ def render_topics(views: Sequence[TopicView]) -> str:
         + table
         + _ranked(views, "mean_response_s", "响应最慢的主题 Slowest topics", _secs)
         + _ranked(views, "escalation_rate", "风险最高的主题 Riskiest topics", _pct)
+        + _questions(section.questions)
     )

@@ -17,19 +17,53 @@ KPIs per row:
   conversations with a scored agent message.
 
 A KPI with no defined input is ``None``, not 0.
+
+The rollup also counts the buyers' most frequent questions (topical buyer messages
+of at most ``QUESTION_MAX_CHARS`` characters, keyed by their folded letters and
+digits, numbers as ``0``), without jieba so the analysis stays fast; the counts are
+exact while there are at most ``QUESTION_KEEP`` distinct questions, approximate
+(least frequent ones dropped) beyond.  :func:`~kefu_standards.frequent_questions`
+is the fuller tool (jieba words, agents' answers).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["NO_TOPIC", "TopicKPIs", "TopicRollup"]
+from ._topics import topic as _topic_of
+from .model import Conversation, Role
+from .text import fold, mask
+
+__all__ = ["NO_TOPIC", "QuestionCount", "TopicKPIs", "TopicRollup", "question_text_key"]
 
 #: How conversations without a topic are named in rows and ``topics.csv``.
 NO_TOPIC = "(no topic)"
+#: Longest buyer message (characters) counted as a question.
+QUESTION_MAX_CHARS = 40
+#: Distinct questions kept exactly; beyond twice this, the rarer half is dropped.
+QUESTION_KEEP = 2000
+
+_NOT_KEY = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def question_text_key(text: str) -> str:
+    """Return the key of a question: folded letters, digits and CJK, each number as ``0``."""
+    return _DIGITS.sub("0", _NOT_KEY.sub("", fold(text)))
+
+
+@attrs.define
+class QuestionCount:
+    """A frequent buyer question: how often, its topic, one example (masked), unanswered count."""
+
+    count: int
+    topic: str
+    example: str
+    unanswered: int = 0
 
 
 @attrs.define
@@ -115,14 +149,23 @@ class TopicKPIs:
     by_agent: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
     by_day: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
     names: dict[str, str] = attrs.field(factory=dict)
+    questions: dict[str, QuestionCount] = attrs.field(factory=dict)
 
     @property
     def conversations(self) -> int:
         """Conversations counted (each under one topic)."""
         return sum(r.conversations for r in self.by_topic.values())
 
-    def add(self, result: Any, topic: str | None, name: str | None = None) -> None:
-        """Count *result* (a ``ConversationResult``) under *topic*."""
+    def add(
+        self,
+        result: Any,
+        topic: str | None,
+        name: str | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        """Count *result* (a ``ConversationResult``) under *topic*; its questions if given."""
+        if conversation is not None:
+            self._add_questions(conversation)
         if topic is not None and name:
             self.names.setdefault(topic, name)
         roll = self.by_topic.get(topic)
@@ -142,14 +185,68 @@ class TopicKPIs:
                 r = self.by_day[topic, day] = TopicRollup()
             r.add(result)
 
+    def _add_questions(self, conversation: Conversation) -> None:
+        messages = conversation.messages
+        last_agent = max((i for i, m in enumerate(messages) if m.role is Role.AGENT), default=-1)
+        for i, msg in enumerate(messages):
+            if msg.role is not Role.BUYER or len(msg.text) > QUESTION_MAX_CHARS:
+                continue
+            label = _topic_of(msg.text).label
+            if label is None:
+                continue
+            key = question_text_key(msg.text)
+            if not key:
+                continue
+            answered = i < last_agent  # an agent message follows it
+            q = self.questions.get(key)
+            if q is None:
+                q = self.questions[key] = QuestionCount(0, label, mask(msg.text.strip()))
+            q.count += 1
+            q.unanswered += not answered
+        if len(self.questions) > 2 * QUESTION_KEEP:
+            self._prune()
+
+    def _prune(self) -> None:
+        kept = sorted(self.questions.items(), key=lambda kv: (-kv[1].count, kv[0]))
+        self.questions = dict(kept[:QUESTION_KEEP])
+
+    def top_questions(self, n: int = 10, *, min_count: int = 1) -> list[dict[str, Any]]:
+        """Return the *n* most frequent questions: question, topic, name, count, unanswered.
+
+        Questions asked fewer than *min_count* times are left out.
+        """
+        ranked = sorted(
+            ((k, q) for k, q in self.questions.items() if q.count >= min_count),
+            key=lambda kv: (-kv[1].count, kv[0]),
+        )[:n]
+        return [
+            {
+                "question": q.example,
+                "topic": q.topic,
+                "name": self.names.get(q.topic, q.topic),
+                "count": q.count,
+                "unanswered": q.unanswered,
+            }
+            for _key, q in ranked
+        ]
+
     def merge(self, *others: TopicKPIs) -> TopicKPIs:
         """Return the KPIs of this and *others* together (inputs unchanged)."""
         out = TopicKPIs(names=dict(self.names))
         for part in (self, *others):
             out.names.update(part.names)
+            for key, q in part.questions.items():
+                have = out.questions.get(key)
+                if have is None:
+                    out.questions[key] = QuestionCount(q.count, q.topic, q.example, q.unanswered)
+                else:
+                    have.count += q.count
+                    have.unanswered += q.unanswered
             _merge_into(out.by_topic, part.by_topic)
             _merge_into(out.by_agent, part.by_agent)
             _merge_into(out.by_day, part.by_day)
+        if len(out.questions) > 2 * QUESTION_KEEP:
+            out._prune()
         return out
 
     def _label(self, topic: str | None) -> tuple[str, str]:

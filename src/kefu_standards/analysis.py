@@ -596,7 +596,7 @@ def analyze(
                 if conv.ended_at is not None and (last is None or conv.ended_at > last):
                     last = conv.ended_at
                 _add_result(rollups, r)
-                topic_kpis.add(r, r.topic, r.topic_name)
+                topic_kpis.add(r, r.topic, r.topic_name, conv)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)

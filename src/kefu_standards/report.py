@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ._report_topics import TopicView, render_topics
+from ._report_topics import TopicsSection, render_topics
 from .text import mask
 
 __all__ = ["AgentView", "ChatLine", "KpiView", "ReportView", "RiskView", "render_html"]
@@ -112,7 +112,7 @@ class ReportView:
     riskiest: tuple[RiskView, ...] = ()
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
-    topics: tuple[TopicView, ...] = ()
+    topics: TopicsSection | None = None
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
