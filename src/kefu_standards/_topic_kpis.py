@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import attrs
@@ -54,6 +55,16 @@ _DIGITS = re.compile(r"[0-9]+")
 def question_text_key(text: str) -> str:
     """Return the key of a question: folded letters, digits and CJK, each number as ``0``."""
     return _DIGITS.sub("0", _NOT_KEY.sub("", fold(text)))
+
+
+@lru_cache(maxsize=65536)
+def _question(text: str) -> tuple[str, str] | None:
+    """``(key, topic)`` of a buyer message that counts as a question, else None (cached by text)."""
+    label = _topic_of(text).label
+    if label is None:
+        return None
+    key = question_text_key(text)
+    return (key, label) if key else None
 
 
 @attrs.define
@@ -187,16 +198,18 @@ class TopicKPIs:
 
     def _add_questions(self, conversation: Conversation) -> None:
         messages = conversation.messages
-        last_agent = max((i for i, m in enumerate(messages) if m.role is Role.AGENT), default=-1)
+        buyer, agent = Role.BUYER, Role.AGENT
+        last_agent = -1
+        for i, m in enumerate(messages):
+            if m.role is agent:
+                last_agent = i
         for i, msg in enumerate(messages):
-            if msg.role is not Role.BUYER or len(msg.text) > QUESTION_MAX_CHARS:
+            if msg.role is not buyer or len(msg.text) > QUESTION_MAX_CHARS:
                 continue
-            label = _topic_of(msg.text).label
-            if label is None:
+            found = _question(msg.text)
+            if found is None:
                 continue
-            key = question_text_key(msg.text)
-            if not key:
-                continue
+            key, label = found
             answered = i < last_agent  # an agent message follows it
             q = self.questions.get(key)
             if q is None:

@@ -509,6 +509,8 @@ def topic(
 
     .. versionadded:: 0.2.0
     """
+    if lexicon is None and model is None and min_score == MIN_SCORE and type(text) is str:
+        return _topic_cached(text, _default_lexicon(), MIN_SCORE)  # the common call, checked
     if not isinstance(text, str):
         raise ConfigError(f"topic() takes a str, got {type(text).__name__}")
     if model is not None:
@@ -590,12 +592,19 @@ _SHORT = 20
 _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
 
-def _follows_context(text: str, ignored: Iterable[Evidence]) -> tuple[bool, Evidence | None]:
-    """Whether a topic-less buyer message continues the previous topic, and the span why."""
+@lru_cache(maxsize=65536)
+def _follows_context(
+    text: str, ignored: tuple[tuple[int, int], ...]
+) -> tuple[bool, Evidence | None]:
+    """Whether a topic-less buyer message continues the previous topic, and the span why.
+
+    *ignored* are the spans of weight-0 cues (order cards), blanked like fillers.
+    Cached by text (and those spans).
+    """
     norm = normalize(text)
     found = _context_cues().find(norm)
     fillers = [(m.start, m.end) for m in found if m.payload == "filler"]
-    fillers.extend((e.start, e.end) for e in ignored if e.kind == "topic_ignored")
+    fillers.extend(ignored)
     anaphors = [m for m in found if m.payload == "anaphor"]
     if anaphors:
         m = anaphors[0]
@@ -632,27 +641,43 @@ def topics(
     """
     if not isinstance(conversation, Conversation):
         raise ConfigError(f"topics() takes a Conversation, got {type(conversation).__name__}")
+    if model is not None:
+        if lexicon is not None:
+            raise ConfigError("topics(): pass lexicon= or model=, not both")
+        score_text = model.topic
+    else:
+        if not (math.isfinite(min_score) and min_score > 0):
+            raise ConfigError(f"min_score must be a finite number > 0, got {min_score!r}")
+        lex, floor = lexicon or _default_lexicon(), float(min_score)
+
+        def score_text(text: str) -> Topic:
+            return _topic_cached(text, lex, floor)
+
+    buyer = Role.BUYER
     per: list[Topic | None] = []
     counts: dict[str, list[int]] = {}
     sums: dict[str, float] = {}
     previous: Topic | None = None
     previous_index = -1
     for i, msg in enumerate(conversation.messages):
-        if msg.role is not Role.BUYER:
+        if msg.role is not buyer:
             per.append(None)
             continue
-        t = topic(msg.text, lexicon=lexicon, model=model, min_score=min_score)
+        t = score_text(msg.text)
         if t.label is None and context and previous is not None and t.reason != "no content":
-            follows, why = _follows_context(msg.text, t.evidence)
+            ignored = tuple((e.start, e.end) for e in t.evidence if e.kind == "topic_ignored")
+            follows, why = _follows_context(msg.text, ignored)
             if follows:
                 ev = (why,) if why is not None else ()
                 reason = f"no topic of its own; follows message {previous_index}"
-                t = attrs.evolve(
-                    t,
-                    label=previous.label,
-                    name=previous.name,
-                    evidence=t.evidence + ev,
-                    reason=reason,
+                t = Topic(
+                    t.text,
+                    previous.label,
+                    previous.name,
+                    t.score,
+                    t.scores,
+                    t.evidence + ev,
+                    reason,
                 )
         per.append(t)
         if t.label is not None:
