@@ -213,6 +213,31 @@ class PolitenessFn(Protocol):
         ...  # pragma: no cover
 
 
+@runtime_checkable
+class _Rescorer(Protocol):
+    """A fitted model :func:`escalation` can use (``model=``): see ``EscalationModel``."""
+
+    def _rescore(
+        self,
+        messages: Sequence[Message],
+        turn_logits: Sequence[float],
+        states: Sequence[Sequence[float]],
+        outcome_logit: float,
+        /,
+    ) -> tuple[list[float], float]:
+        """Turn log-odds after each message and the dialogue log-odds, from the shipped ones."""
+        ...  # pragma: no cover
+
+
+def _check_model(value: object, where: str) -> None:
+    if value is not None and not isinstance(value, _Rescorer):
+        msg = (
+            f"{where} must be an EscalationModel (EscalationModel.fit or .load) or None "
+            f"(the shipped model), got {type(value).__name__}"
+        )
+        raise ConfigError(msg)
+
+
 # ---------------------------------------------------------------- policy and results
 
 
@@ -1183,6 +1208,7 @@ def escalation(
     policy: EscalationPolicy | None = None,
     sentiment: SentimentFn | None = _DEFAULT,
     politeness: PolitenessFn | None = _DEFAULT,
+    model: _Rescorer | None = None,
 ) -> Escalation:
     """Escalation risk of *conversation*, with reasons and the risk after each message.
 
@@ -1200,6 +1226,13 @@ def escalation(
         ``text -> result with label and evidence`` for agent messages.
         Omitted: :func:`kefu_standards._politeness.politeness` if available;
         ``None``: signal off.
+    model:
+        An :class:`~kefu_standards.EscalationModel` fitted on the shop's own
+        labelled chats: ``score`` and ``per_message`` come from it (``level``
+        from those), ``reasons`` still explain the shipped signals.  ``None``:
+        the shipped model.
+
+        .. versionadded:: 0.2.0
 
     Returns
     -------
@@ -1225,22 +1258,26 @@ def escalation(
         raise ConfigError(msg)
     _check_fn("sentiment", sentiment)
     _check_fn("politeness", politeness)
+    _check_model(model, "escalation(model=...)")
     sent = _lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)
     pol = _lazy_politeness() if politeness is _DEFAULT else _checked_politeness(politeness)
     if not conversation.messages:
         return Escalation(None, None, (), ())
-    model = _default_model()
+    shipped = _default_model()
     logits, rows, events = _walk(
-        conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=model
+        conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=shipped
     )
+    final = rows[-1]
+    outcome = _outcome_logit(final, shipped)
+    if model is not None:
+        logits, outcome = model._rescore(conversation.messages, logits, rows, outcome)
     exp = math.exp  # _sigmoid, inlined: it runs once per message
     per_message = tuple(
         [round(1.0 / (1.0 + exp(-z)) if z >= 0 else exp(z) / (1.0 + exp(z)), 6) for z in logits]
     )
-    final = rows[-1]
-    score = round(_sigmoid(_outcome_logit(final, model)), 6)
+    score = round(_sigmoid(outcome), 6)
     level = policy.alert_level(score, per_message[-1])
-    return Escalation(score, level, _reasons(final, events, model), per_message)
+    return Escalation(score, level, _reasons(final, events, shipped), per_message)
 
 
 # ---------------------------------------------------------------- scorer
@@ -1275,7 +1312,9 @@ class EscalationScorer:
     (``per_message``, the reasons themselves).
 
     This is also the registry's ``"escalation"`` scorer
-    (``get_scorer("escalation")``).  ``escalation`` may inject another function
+    (``get_scorer("escalation")``).  ``model`` may hold an
+    :class:`~kefu_standards.EscalationModel` fitted on the shop's own chats
+    (``.. versionadded:: 0.2.0``).  ``escalation`` may inject another function
     ``conversation -> result``; only the result's public fields ``score``,
     ``level``, ``reasons`` (each with ``kind``, ``weight``, ``evidence``) and
     ``per_message`` are read, so any object with them works.
@@ -1286,6 +1325,12 @@ class EscalationScorer:
     escalation: Callable[[Conversation], Any] | None = attrs.field(
         default=None, kw_only=True, validator=_check_escalation_fn, repr=False
     )
+    model: _Rescorer | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=lambda _i, _a, v: _check_model(v, "EscalationScorer.model"),
+        repr=False,
+    )
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (1 = no risk) under this scorer's policy."""
@@ -1294,7 +1339,7 @@ class EscalationScorer:
         if self.escalation is not None:
             e = self.escalation(conversation)
         else:
-            e = escalation(conversation, policy=self.policy)
+            e = escalation(conversation, policy=self.policy, model=self.model)
         risk = getattr(e, "score", None)
         if risk is None or isinstance(risk, bool) or not isinstance(risk, (int, float)):
             return ScoreResult.na("escalation risk is undefined (no messages)")

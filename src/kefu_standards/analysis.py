@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import attrs
 
+from ._escalation import _check_model, escalation
 from ._jsontext import dumps
 from ._topic_kpis import TopicKPIs
 from ._topics import topics as _conversation_topics
@@ -185,6 +186,7 @@ def _analyze_one(
     policy: Any,
     sentiments: dict[str, float],
     buyer_texts: list[str] | None = None,
+    escalation_model: Any = None,
 ) -> ConversationResult:
     """:func:`analyze_conversation` given the buyer sentiment of every buyer text.
 
@@ -223,8 +225,12 @@ def _analyze_one(
             if found:
                 hits += [e.at(i) for e in found]
 
-    esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
-    a = assess(conv)
+    if escalation_model is None:
+        esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
+        a = assess(conv)
+    else:
+        esc = escalation(conv, model=escalation_model)
+        a = assess(conv, escalation_model=escalation_model)
     top = _conversation_topics(conv).topics  # the buyer's topics, ranked
     topic = top[0] if top else None
     return ConversationResult(
@@ -262,14 +268,18 @@ def _analyze_one(
     )
 
 
-def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResult]:
-    chunk, policy = args
+def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
+    """Score a chunk: ``args`` is ``(chunk, policy)`` or ``(chunk, policy, escalation_model)``."""
+    chunk, policy, model = (*args, None) if len(args) == 2 else args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         # one batched sentiment call for the whole chunk (chat repeats itself)
         texts = [_buyer_texts(c) for c in chunk]
         sentiments = _sentiment_table([t for ts in texts for t in ts])
-        return [_analyze_one(c, policy, sentiments, ts) for c, ts in zip(chunk, texts, strict=True)]
+        return [
+            _analyze_one(c, policy, sentiments, ts, model)
+            for c, ts in zip(chunk, texts, strict=True)
+        ]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
@@ -291,6 +301,7 @@ def iter_results(
     policy: Any = None,
     workers: int = 1,
     chunk_size: int = 64,
+    escalation_model: Any = None,
 ) -> Iterator[tuple[list[Conversation], list[ConversationResult]]]:
     """Yield ``(chunk, results)`` pairs in input order; scored in *workers* processes."""
     if workers < 1:
@@ -300,7 +311,7 @@ def iter_results(
     chunks = _chunks(conversations, chunk_size)
     if workers == 1:
         for chunk in chunks:
-            yield chunk, _score_chunk((chunk, policy))
+            yield chunk, _score_chunk((chunk, policy, escalation_model))
         return
     import multiprocessing as mp
 
@@ -308,7 +319,8 @@ def iter_results(
     with ctx.Pool(workers) as pool:
         pending: list[Any] = []
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_score_chunk, ((chunk, policy),))))
+            job = pool.apply_async(_score_chunk, ((chunk, policy, escalation_model),))
+            pending.append((chunk, job))
             while len(pending) > 2 * workers:
                 first, job = pending.pop(0)
                 yield first, job.get()
@@ -519,6 +531,7 @@ def analyze(
     chunk_size: int = 64,
     results: str | os.PathLike[str] | IO[str] | None = None,
     top_k: int = 10,
+    escalation_model: Any = None,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -538,12 +551,18 @@ def analyze(
         A path or text stream to write one JSON line per conversation to.
     top_k:
         How many riskiest conversations and problem hits the report keeps.
+    escalation_model:
+        An :class:`~kefu_standards.EscalationModel` fitted on the shop's own
+        chats: the escalation risk (and the criteria that read it) come from it.
+
+        .. versionadded:: 0.2.0
 
     """
     from .timing import TimingSummary, iter_columns
 
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    _check_model(escalation_model, "analyze(escalation_model=...)")
     sink: IO[str] | None
     close = False
     if results is None or hasattr(results, "write"):
@@ -580,7 +599,11 @@ def analyze(
 
     try:
         for chunk, results_chunk in iter_results(
-            conversations, policy=policy, workers=workers, chunk_size=chunk_size
+            conversations,
+            policy=policy,
+            workers=workers,
+            chunk_size=chunk_size,
+            escalation_model=escalation_model,
         ):
             pending.extend(chunk)
             pending_msg += sum(len(c.messages) for c in chunk)
