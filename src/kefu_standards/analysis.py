@@ -25,8 +25,10 @@ from typing import IO, Any
 
 import attrs
 
-from ._escalation import _check_model, escalation
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
+from ._topic_kpis import TopicKPIs
+from ._topics import topics as _conversation_topics
 from ._trends import TREND_COLUMNS, Trends, TrendSums, build_trends
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
@@ -79,6 +81,8 @@ class ConversationResult:
     per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
     per_agent_waits: tuple[tuple[str, tuple[int, ...]], ...] = ()
     dimension_labels: tuple[tuple[str, str], ...] = ()
+    topic: str | None = None
+    topic_name: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
@@ -92,6 +96,7 @@ class ConversationResult:
         del rec["per_agent_politeness"]
         del rec["per_agent_waits"]
         del rec["dimension_labels"]
+        del rec["topic_name"]
         return rec
 
 
@@ -228,6 +233,8 @@ def _analyze_one(
     else:
         esc = escalation(conv, model=escalation_model)
         a = assess(conv, escalation_model=escalation_model)
+    top = _conversation_topics(conv).topics  # the buyer's topics, ranked
+    topic = top[0] if top else None
     return ConversationResult(
         id=conv.id,
         shop=conv.shop,
@@ -248,7 +255,7 @@ def _analyze_one(
         agent_messages_scored=len(pol_values),
         escalation=esc.score,
         escalation_level=esc.level,
-        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        escalation_reasons=tuple(r.zh for r in esc.risk_reasons),  # material, raising
         total=a.total,
         dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
         dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
@@ -258,6 +265,8 @@ def _analyze_one(
             (who, sum(v), len(v), per_agent_bad.get(who, 0)) for who, v in per_agent.items()
         ),
         per_agent_waits=_wait_buckets(t.rounds),
+        topic=None if topic is None else topic.label,
+        topic_name=None if topic is None else topic.name,
     )
 
 
@@ -438,6 +447,15 @@ class Analysis:
         """
         return trends_of(self)
 
+    topics: TopicKPIs = attrs.field(factory=TopicKPIs)
+
+    def topic_rows(self) -> list[dict[str, Any]]:
+        """One row per consultation topic: share, response times, reply, escalation, impolite rates.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.rows()
+
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
         # the timing table keys rounds credited to no agent by None; the rollups by _UNASSIGNED
@@ -482,7 +500,7 @@ class Analysis:
                 "risk": r.escalation,
                 "level": r.escalation_level,
                 "total": r.total,
-                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or NOTHING_MATERIAL_ZH,
             }
             for r, _ in self.riskiest
         ]
@@ -498,7 +516,10 @@ class Analysis:
         return agents_to_pandas(self)
 
     def write(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``agents.csv``, ``trends.csv`` and ``report.html`` into *out*; return the paths."""
+        """Write ``agents.csv``, ``trends.csv``, ``topics.csv`` and ``report.html`` into *out*.
+
+        Return the paths written.
+        """
         from ._report_view import build_view
         from .report import render_html
 
@@ -508,9 +529,10 @@ class Analysis:
         _write_csv(agents_csv, self.agent_rows(), ["agent"])
         trends_csv = folder / "trends.csv"
         _write_csv(trends_csv, self.trend_rows(), list(TREND_COLUMNS))
+        topics_csv = _write_topics_csv(folder, self.topic_rows())
         html = folder / "report.html"
         html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
-        return [agents_csv, trends_csv, html]
+        return [agents_csv, trends_csv, topics_csv, html]
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:
@@ -551,6 +573,13 @@ def trends_of(
         learning_scale=learning_scale,
         labels=analysis.dimension_labels,
     )
+
+
+def _write_topics_csv(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write ``topics.csv`` (one row per topic, see :meth:`Analysis.topic_rows`)."""
+    path = folder / "topics.csv"
+    _write_csv(path, rows, ["topic"])
+    return path
 
 
 def analyze(
@@ -613,6 +642,7 @@ def analyze(
     last: datetime | None = None
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
+    topic_kpis = TopicKPIs()
     # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
     # vectorised summary has a fixed cost per call, and merging is exact
     pending: list[Conversation] = []
@@ -654,6 +684,7 @@ def analyze(
                     last = conv.ended_at
                 _add_result(rollups, r)
                 trend_sums.add(r)
+                topic_kpis.add(r, r.topic, r.topic_name, conv)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)
@@ -688,6 +719,7 @@ def analyze(
         dimension_labels=dim_labels,
         timing_by_agent_day=by_agent_day,
         trend_sums=trend_sums,
+        topics=topic_kpis,
     )
 
 
@@ -782,4 +814,5 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_shop=timing["timing_by_shop"],
         timing_by_agent_day=by_agent_day,
         trend_sums=trend_sums,
+        topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
     )

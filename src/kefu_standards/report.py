@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ._report_topics import TopicsSection, render_topics
 from .text import mask
 
 __all__ = [
@@ -170,6 +171,7 @@ class ReportView:
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
     trends: TrendsView | None = None
+    topics: TopicsSection | None = None
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
@@ -518,6 +520,7 @@ def render_html(view: ReportView) -> str:
         _dimension_grid(view.agents),
         "<h2>趋势 Trends</h2>",
         _trends_section(view.trends),
+        render_topics(view.topics),
         "<h2>高风险会话 Riskiest conversations</h2>",
         _risky(view.riskiest),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
