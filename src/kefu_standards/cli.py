@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         "analyze",
         help="analyse conversations (the bundled examples when no FILE is given)",
         description=(
-            "Analyse conversations and write results.jsonl, agents.csv, topics.csv, "
-            "report.html and a summary."
+            "Analyse conversations and write results.jsonl, agents.csv, trends.csv, "
+            "topics.csv, report.html and a summary."
         ),
     )
     _add_input_options(p)
