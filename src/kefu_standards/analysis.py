@@ -431,7 +431,8 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
-    # timing by (agent, day) and per-(agent, day) sums: the material of ``trends``
+    # timing by (agent, day) (counts and sums, no quantile sketch) and per-(agent, day)
+    # sums: the material of ``trends``
     timing_by_agent_day: Any = None
     trend_sums: TrendSums = attrs.field(factory=TrendSums)
 
@@ -656,7 +657,7 @@ def analyze(
             by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
             by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
             by_agent_day = by_agent_day.merge(
-                TimingSummary.from_columns(cols, ("agent", "day"), policy)
+                _without_sketch(TimingSummary.from_columns(cols, ("agent", "day"), policy))
             )
         pending.clear()
         pending_msg = 0
@@ -721,6 +722,18 @@ def analyze(
         trend_sums=trend_sums,
         topics=topic_kpis,
     )
+
+
+def _without_sketch(summary: Any) -> Any:
+    """*summary* without its quantile sketch: counts and sums only (trends need no quantile).
+
+    The sketch has up to a few thousand bins per group, and (agent, day) groups are
+    many, so keeping it would grow memory with the data; its quantiles read NaN.
+    """
+    import numpy as np  # not at import time: importing the package loads no numpy
+
+    empty = np.zeros(0, np.int64)
+    return attrs.evolve(summary, hist_key=empty, hist_count=empty)
 
 
 #: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).
