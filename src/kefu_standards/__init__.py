@@ -66,6 +66,9 @@ _LAZY: dict[str, str] = {
     "ConversationResult": "analysis",
     "to_pandas": "frames",
     "to_arrow": "frames",
+    # personal data in outputs (the function is ks.redact.redact: ks.redact is the module)
+    "RedactionPolicy": "redact",
+    "Redaction": "redact",
 }
 
 __all__ = [
@@ -86,6 +89,8 @@ __all__ = [
     "Politeness",
     "PolitenessScorer",
     "ReadReport",
+    "Redaction",
+    "RedactionPolicy",
     "ResponseTimes",
     "Role",
     "Round",
@@ -108,6 +113,7 @@ __all__ = [
     "politeness_many",
     "profile_agent",
     "read_conversations",
+    "redact",
     "response_times",
     "sentiment",
     "sentiment_many",
@@ -120,7 +126,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import testing
+    from . import redact, testing
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
@@ -136,6 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .frames import to_arrow, to_pandas
     from .io import ReadReport, read_conversations, write_jsonl
+    from .redact import Redaction, RedactionPolicy
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
     from .timing import (
         BusinessHours,
@@ -150,7 +157,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 
 # submodules reachable as attributes (``ks.testing.check_scorer``), imported on first use.
-_LAZY_SUBMODULES = frozenset({"testing"})
+_LAZY_SUBMODULES = frozenset({"redact", "testing"})
 
 
 def __getattr__(name: str) -> Any:

@@ -119,6 +119,11 @@ def _check_key(_inst: object, _attr: object, value: bytes) -> None:
         raise ConfigError(msg)
 
 
+def _kinds_repr(value: frozenset[str]) -> str:
+    inside = ", ".join(repr(k) for k in KINDS if k in value)
+    return f"frozenset({{{inside}}})" if inside else "frozenset()"
+
+
 @attrs.frozen
 class RedactionPolicy:
     """What :func:`redact` masks, and how.
@@ -152,7 +157,7 @@ class RedactionPolicy:
 
     enabled: bool = True
     kinds: frozenset[str] = attrs.field(
-        default=frozenset(KINDS), converter=frozenset, validator=_check_kinds
+        default=frozenset(KINDS), converter=frozenset, validator=_check_kinds, repr=_kinds_repr
     )
     partial: bool = True
     mask_char: str = attrs.field(default="*", validator=_check_mask_char)
@@ -571,7 +576,7 @@ def pseudonym(value: str, policy: RedactionPolicy | None = None, *, length: int 
     hex characters (2-64).
 
     >>> pseudonym("tb_wangxm88")
-    '3f09a7ad'
+    'd198d875'
 
     .. versionadded:: 0.2.0
     """
@@ -579,7 +584,9 @@ def pseudonym(value: str, policy: RedactionPolicy | None = None, *, length: int 
         msg = f"length must be between 2 and 64 hex characters, got {length}"
         raise ConfigError(msg)
     key = (policy or _DEFAULT).key
-    digest = hashlib.blake2b(value.encode("utf-8"), key=key, digest_size=(length + 1) // 2)
+    # one digest size for every length, so a short pseudonym is a prefix of a longer one
+    # (the report's 8 characters start the 16 of a pseudonymized results.jsonl)
+    digest = hashlib.blake2b(value.encode("utf-8"), key=key, digest_size=32)
     return digest.hexdigest()[:length]
 
 
