@@ -18,7 +18,7 @@ What is detected (the *kinds* of :data:`KINDS`):
     mainland mobile numbers, optionally ``+86``/``0086``, with spaces or
     dashes (``138 1234 5678``), full-width digits included.
 ``landline``
-    ``0571-88886666``, ``(0571)88886666``, extensions (``-123``, ``转123``), and
+    ``0571-88886666``, ``(0571)88886666`` (an extension such as ``转123`` stays), and
     a bare 7-8 digit local number after 电话/座机/固话/tel.
 ``id_card``
     18-digit resident ID numbers whose check digit (GB 11643) is right.
@@ -340,22 +340,24 @@ def _detectors() -> dict[str, _Detector]:
     mobile = re.compile(r"(?<![0-9])(?:(?:\+|00)86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9])")
     landline = re.compile(
         r"(?<![0-9])(\(0[0-9]{2,3}\)|0[0-9]{2,3})[- ]?[2-9][0-9]{6,7}"
-        r"(?:(?:-|转)[0-9]{1,6})?(?![0-9])"
+        r"(?![0-9])"
     )
     local = re.compile(rf"(?i:电话|座机|固话|tel){_SEP}([2-9][0-9]{{6,7}})(?![0-9])")
     id_card = re.compile(
         r"(?<![0-9A-Za-z])[1-9][0-9]{5} ?(?:19|20)[0-9]{2}[01][0-9][0-3][0-9] ?[0-9]{3}[0-9Xx]"
         r"(?![0-9A-Za-z])"
     )
-    grouped = re.compile(r"(?<![0-9])[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,3})?(?![0-9])")
-    run = re.compile(r"(?<![0-9])[0-9]{15,19}(?![0-9])")
+    grouped = re.compile(
+        r"(?<![0-9])[1-9][0-9]{3}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,3})?(?![0-9])"
+    )
+    run = re.compile(r"(?<![0-9])[1-9][0-9]{15,18}(?![0-9])")
     email = re.compile(
         r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,10}(?![A-Za-z])"
     )
     wechat = re.compile(
+        r"(?<![a-z0-9_])(wxid_[a-z0-9]{6,20})(?![a-z0-9])|"
         rf"(?:微信号?|薇信|威信|v信|(?<![a-z])(?:vx|wx|weixin|wechat)(?:号)?){_SEP}"
-        r"([a-z0-9][-_a-z0-9]{5,19})(?![-_a-z0-9])"
-        r"|(?<![a-z0-9_])(wxid_[a-z0-9]{6,20})(?![a-z0-9])",
+        r"([a-z0-9][-_a-z0-9]{5,19})(?![-_a-z0-9])",
         re.IGNORECASE,
     )
     qq = re.compile(
@@ -397,7 +399,7 @@ def _detectors() -> dict[str, _Detector]:
         for rx in (grouped, run):
             for m in rx.finditer(t):
                 digits = re.sub("[^0-9]", "", m.group())
-                if 15 <= len(digits) <= 19 and _luhn(digits):
+                if 16 <= len(digits) <= 19 and _luhn(digits):
                     yield m.start(), m.end(), "bank_card", 0, 4
 
     def find_email(t: str) -> Iterator[_Hit]:
@@ -408,7 +410,7 @@ def _detectors() -> dict[str, _Detector]:
 
     def find_wechat(t: str) -> Iterator[_Hit]:
         for m in wechat.finditer(t):
-            g = 1 if m.group(1) else 2
+            g = 1 if m.group(1) else 2  # wxid_..., else an id after a cue
             yield m.start(g), m.end(g), "wechat", 0, 0
 
     def find_qq(t: str) -> Iterator[_Hit]:
