@@ -332,7 +332,7 @@ def _luhn_complete(body: str) -> str:
 
 def _id_complete(body: str) -> str:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
 
 
 def _widen(text: str) -> str:
@@ -386,7 +386,7 @@ _SURNAMES = "王李张刘陈杨黄赵吴周"
 _GIVEN = "小明伟芳娜敏静丽强磊军洋勇艳杰娟涛超霞平刚"
 names = st.builds(
     lambda s, g: s + g,
-    st.sampled_from(list(_SURNAMES) + ["欧阳", "司马"]),
+    st.sampled_from([*_SURNAMES, "欧阳", "司马"]),
     st.text(st.sampled_from(_GIVEN), min_size=1, max_size=2),
 )
 addresses = st.builds(
@@ -460,7 +460,7 @@ class TestProperty:
             assert isinstance(s, RedactionSpan)
             assert ends <= s.start < s.end <= len(text)
             ends = s.end
-        changed = {i for i, (a, b) in enumerate(zip(text, out.text)) if a != b}
+        changed = {i for i, (a, b) in enumerate(zip(text, out.text, strict=True)) if a != b}
         inside = {i for s in out.spans for i in range(s.start, s.end)}
         assert changed <= inside
 
