@@ -37,10 +37,11 @@ What is detected (the *kinds* of :data:`KINDS`):
     ``浙江省杭州市西湖区文三路100号3单元502``.
 ``name``
     a Chinese name (a common surname and one or two more characters) or a
-    Latin one after 收件人/收货人/联系人/寄件人/姓名/名字.
+    Latin one after 收件人/收货人/联系人/寄件人/签收人/姓名.
 ``order_number``
     digit runs of 10 or more, carrier numbers (``SF1234567890123``) and an
-    id after 订单号/运单号/快递单号.
+    id after 订单号/运单号/快递单号; not one digit repeated (``666666666666``)
+    nor a 400/800 service hotline (``4008208820``).
 ``nick``
     identifiers the caller knows (the buyer's nick) wherever they occur.
 
@@ -244,13 +245,15 @@ _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺"
     "顾毛郝龚邵万钱严覃武戴莫孔汤常温康施牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰"
-    "焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂苗谷盛曲翁冉骆蓝游辛靳管柴蒙鲍华喻祁蒲房"
-    "滕屈饶解牟艾尤阳穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂佟应臧"
-    "闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝封谈匡鞠惠荆乐冀郁胥班储"
-    "栗燕楚鄢劳谌奚皮粟冼蔺楼闻厉伊仝郜阚权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁"
+    "焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕季裴霍涂苗谷盛曲翁冉骆蓝游辛靳柴蒙鲍华喻祁蒲房"
+    "滕屈饶牟艾尤阳穆农司卓古吉缪简车连芦麦褚娄窦戚岑景党宫卜冷晏席卫米柏宗瞿桂佟臧"
+    "闵苟邬边卞姬仇栾隋刁沙荣巫寇桑郎甄丛仲虞敖巩佘池麻苑迟邝封谈匡鞠惠荆乐冀郁胥班储"
+    "栗燕楚鄢劳谌奚皮粟冼蔺楼闻厉伊仝郜阚权帅屠豆朴盖练廉禹井祖漆巴丰卿狄索宣晋芮扈晁"
 )
 # Characters that end a name (what follows a name in a sentence, or 先生/女士 titles).
-_NOT_GIVEN = "电手地收寄的了吗呢啊吧是在说和跟与及号码先姐士师老家住址改填写错不没有也都就"
+_NOT_GIVEN = (
+    "电手地收寄的了吗呢啊吧是在说和跟与及号码先姐士师老家住址改填写错不没有也都就目询找查问"
+)
 
 
 def _han_except(excluded: str) -> str:
@@ -270,6 +273,7 @@ _GIVEN = _han_except(_NOT_GIVEN)
 _NOT_PLACE = (
     "的了在是到住从于往寄送发回我你他她它们这那哪个和跟与及或就都也还要想会能可请把被给让去来过"
     "买卖地址收货件人填写改成为号码电话手机吗呢吧啊哦呀嘛不没很太说看帮已再先后省市，"
+    "离近旁附位置处却"
 )
 
 
@@ -293,8 +297,8 @@ _ADDRESS_PARTS: tuple[tuple[str, str], ...] = (
     ),
     ("city", rf"{_place(2, 4)}市|{_place(2, 6)}自治州|{_place(2, 4)}盟"),
     ("district", rf"{_place(1, 5)}(?:区|县|旗)"),
-    ("town", rf"{_place(1, 5)}(?:街道|镇|乡)"),
-    ("street", rf"{_place(1, 8)}(?:大道|大街|路|街|巷|胡同|弄)"),
+    ("town", rf"{_place(2, 5)}(?:街道|镇|乡)"),
+    ("street", rf"{_place(2, 8)}(?:大道|大街|路|街|巷|胡同|弄)"),
     (
         "estate",
         rf"{_place(2, 10)}(?:小区|花园|公寓|大厦|广场|家园|新村|苑|园|村|中心)",
@@ -303,9 +307,10 @@ _ADDRESS_PARTS: tuple[tuple[str, str], ...] = (
     ("building", rf"{_NUM}{{1,3}}(?:号楼|栋|幢|座)"),
     ("unit", rf"{_NUM}{{1,2}}单元"),
     ("floor", r"[0-9]{1,3}(?:楼|层)"),
-    ("room", r"[0-9]{1,5}(?:室|房)"),
-    ("bare_room", r"[0-9]{2,5}(?![0-9])"),
+    ("room", r"[0-9]{1,5}室"),
+    ("bare_room", r"[0-9]{2,5}(?![0-9.元块件个天年月日号次分秒%])"),
 )
+_HOTLINES = frozenset({"400", "800"})  # 10-digit business numbers, left readable
 _CITY_LEVEL = 1  # parts up to here (province, city) stay visible with a partial policy
 _ROOM_AFTER = frozenset({"building", "unit", "floor"})  # a bare number is a room only here
 
@@ -366,12 +371,12 @@ def _detectors() -> dict[str, _Detector]:
         re.IGNORECASE,
     )
     name = re.compile(
-        rf"(?:收件人|收货人|联系人|寄件人|签收人|真实姓名|姓名|名字){_SEP}"
+        rf"(?:收件人|收货人|联系人|寄件人|签收人|真实姓名|姓名){_SEP}"
         rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}{{1,2}}"
         r"|(?<=[:：\s])[A-Za-z][A-Za-z.\-]*(?: [A-Za-z][A-Za-z.\-]*){0,2})"
     )
     long_run = re.compile(r"(?<![0-9])[0-9]{10,}(?![0-9])")
-    carrier = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,4}[0-9]{9,}(?![0-9])")
+    carrier = re.compile(r"(?<![A-Za-z0-9])(?![Qq][Qq])[A-Za-z]{1,4}[0-9]{9,}(?![0-9])")
     order_cue = re.compile(
         rf"(?:订单编号|订单号|运单号|快递单号|物流单号|快递号|单号|订单){_SEP}([A-Za-z0-9]{{6,30}})(?![A-Za-z0-9])"
     )
@@ -455,9 +460,13 @@ def _detectors() -> dict[str, _Detector]:
         yield from flush()
 
     def find_order(t: str) -> Iterator[_Hit]:
-        for rx in (long_run, carrier):
-            for m in rx.finditer(t):
-                yield m.start(), m.end(), "order_number", 0, 4
+        for m in long_run.finditer(t):
+            run = m.group()
+            if len(set(run)) == 1 or (len(run) == 10 and run[:3] in _HOTLINES):
+                continue  # 66666666666 (praise), 400/800 service hotlines: not personal
+            yield m.start(), m.end(), "order_number", 0, 4
+        for m in carrier.finditer(t):
+            yield m.start(), m.end(), "order_number", 0, 4
         for m in order_cue.finditer(t):
             if sum(c.isdigit() for c in m.group(1)) >= 4:
                 yield m.start(1), m.end(1), "order_number", 0, 4
