@@ -272,7 +272,7 @@ _GIVEN = _han_except(_NOT_GIVEN)
 # Characters that cannot belong to a place name (verbs, pronouns, particles around one).
 _NOT_PLACE = (
     "的了在是到住从于往寄送发回我你他她它们这那哪个和跟与及或就都也还要想会能可请把被给让去来过"
-    "买卖地址收货件人填写改成为号码电话手机吗呢吧啊哦呀嘛不没很太说看帮已再先后省市，"
+    "买卖地址收货件填写改成为号码电话手机吗呢吧啊哦呀嘛不没很太说看帮已再先后省市，"
     "离近旁附位置处却"
 )
 
@@ -308,8 +308,10 @@ _ADDRESS_PARTS: tuple[tuple[str, str], ...] = (
     ("unit", rf"{_NUM}{{1,2}}单元"),
     ("floor", r"[0-9]{1,3}(?:楼|层)"),
     ("room", r"[0-9]{1,5}室"),
-    ("bare_room", r"[0-9]{2,5}(?![0-9.元块件个天年月日号次分秒%])"),
+    ("bare_room", r"[0-9]{2,5}(?![0-9.元块件个天年月日号次分秒点%])"),
 )
+#: The last characters of address parts: a text without one has no address.
+_ADDRESS_SUFFIXES = "省市区县旗盟州镇乡街道路巷弄同号栋幢座元楼层室苑园村心场厦寓"
 _HOTLINES = frozenset({"400", "800"})  # 10-digit business numbers, left readable
 _CITY_LEVEL = 1  # parts up to here (province, city) stay visible with a partial policy
 _ROOM_AFTER = frozenset({"building", "unit", "floor"})  # a bare number is a room only here
@@ -449,7 +451,11 @@ def _detectors() -> dict[str, _Detector]:
                 prev is not None
                 and not t[prev[1] : start].strip()
                 and level > prev[2]
-                and (part != "bare_room" or prev[3] in _ROOM_AFTER)
+                and (
+                    part != "bare_room"
+                    or prev[3] in _ROOM_AFTER
+                    or (prev[3] == "number" and len(chain) >= 2)  # 文三路100号502
+                )
             )
             if not joins:
                 yield from flush()
@@ -471,18 +477,30 @@ def _detectors() -> dict[str, _Detector]:
             if sum(c.isdigit() for c in m.group(1)) >= 4:
                 yield m.start(1), m.end(1), "order_number", 0, 4
 
-    return {
-        "id_card": find_id,
-        "bank_card": find_bank,
-        "mobile": find_mobile,
-        "landline": find_landline,
-        "email": find_email,
-        "wechat": find_wechat,
-        "qq": find_qq,
-        "name": find_name,
-        "address": find_address,
-        "order_number": find_order,
+    finders: dict[str, tuple[str, _Detector]] = {
+        # kind: (what a text must contain for the kind to be possible, the detector)
+        "id_card": (r"[0-9]{4}", find_id),
+        "bank_card": (r"[0-9]{4}", find_bank),
+        "mobile": (r"[0-9]{4}", find_mobile),
+        "landline": (r"[0-9]{4}", find_landline),
+        "email": ("@", find_email),
+        "wechat": (r"(?i:信|x|chat)", find_wechat),
+        "qq": (r"[0-9]{5}", find_qq),
+        "name": ("人|姓名", find_name),
+        "address": (f"[{_ADDRESS_SUFFIXES}]", find_address),
+        "order_number": (r"[0-9]{4}|单", find_order),
     }
+    return {kind: _gated(re.compile(gate), find) for kind, (gate, find) in finders.items()}
+
+
+def _gated(gate: re.Pattern[str], find: _Detector) -> _Detector:
+    """Return *find*, run only on texts where *gate* matches (a cheap scan first)."""
+
+    def run(text: str) -> Iterator[_Hit]:
+        if gate.search(text) is not None:
+            yield from find(text)
+
+    return run
 
 
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
