@@ -102,6 +102,16 @@ class TestPolicy:
         assert out.text == "电话13812345678 邮箱*.*@qq.com"
         assert [s.kind for s in out.spans] == ["email"]
 
+    def test_one_kind_may_be_a_str(self) -> None:
+        """kinds="email" means the one kind, not its letters."""
+        assert RedactionPolicy(kinds="email").kinds == frozenset({"email"})
+
+    def test_describe_names_what_is_masked(self) -> None:
+        """The report's note lists the kinds masked, and hashes only when nicks are masked."""
+        assert "手机号" in RedactionPolicy().describe()
+        assert "哈希" in RedactionPolicy().describe()
+        assert "哈希" not in RedactionPolicy(kinds={"mobile"}).describe()
+
     def test_other_mask_char(self) -> None:
         """The mask character is the policy's."""
         assert redact("电话13812345678", RedactionPolicy(mask_char="#")).text == "电话138####5678"
@@ -181,6 +191,7 @@ FIRES: dict[str, list[tuple[str, str, str]]] = {
         ("人民路479号2766", "***********", None),
         ("3栋2单元1201室", "**********", None),
         ("金色家园12号楼3单元", "***********", None),
+        ("中山大道金色家园", "********", None),
         ("广东省深圳市南山区科技园", "广东省深圳市******", None),
         ("浙江省杭州市西湖区文三路１００号", "浙江省杭州市**********", None),
     ],

@@ -60,19 +60,14 @@ the same key).
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
 
 import attrs
 
 from .exceptions import ConfigError
-from .model import Role
+from .model import Conversation, Role
 from .text import placeholder_spans
-
-if TYPE_CHECKING:
-    from .model import Conversation
 
 __all__ = [
     "KINDS",
@@ -114,10 +109,18 @@ def _check_mask_char(_inst: object, _attr: object, value: str) -> None:
         raise ConfigError(msg)
 
 
+_MAX_KEY = 64  # hashlib.blake2b.MAX_KEY_SIZE (hashlib is imported on first pseudonym())
+
+
 def _check_key(_inst: object, _attr: object, value: bytes) -> None:
-    if not isinstance(value, bytes) or len(value) > hashlib.blake2b.MAX_KEY_SIZE:
-        msg = f"key must be bytes of at most {hashlib.blake2b.MAX_KEY_SIZE} bytes"
+    if not isinstance(value, bytes) or len(value) > _MAX_KEY:
+        msg = f"key must be bytes of at most {_MAX_KEY} bytes"
         raise ConfigError(msg)
+
+
+def _to_kinds(value: Iterable[str]) -> frozenset[str]:
+    """Return *value* as a frozenset of kinds (one kind may be given as a plain str)."""
+    return frozenset((value,) if isinstance(value, str) else value)
 
 
 def _kinds_repr(value: frozenset[str]) -> str:
@@ -158,7 +161,7 @@ class RedactionPolicy:
 
     enabled: bool = True
     kinds: frozenset[str] = attrs.field(
-        default=frozenset(KINDS), converter=frozenset, validator=_check_kinds, repr=_kinds_repr
+        default=frozenset(KINDS), converter=_to_kinds, validator=_check_kinds, repr=_kinds_repr
     )
     partial: bool = True
     mask_char: str = attrs.field(default="*", validator=_check_mask_char)
@@ -177,6 +180,8 @@ class RedactionPolicy:
             )
         shown = [_KIND_NAMES[k] for k in KINDS if k in self.kinds]
         how = "部分遮盖" if self.partial else "完全遮盖"
+        if "nick" not in self.kinds:
+            return f"个人信息已打码 ({how}): {', '.join(shown)} (personal data masked)."
         return (
             f"个人信息已打码 ({how}): {', '.join(shown)}; 买家昵称以哈希代号显示 "
             "(personal data masked; buyers shown as short hashes)."
@@ -231,8 +236,11 @@ _Detector = Callable[[str], Iterator[_Hit]]
 #: Full-width ASCII and the ideographic space folded to ASCII (same length).
 _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
-#: A text without any of these characters has nothing to mask (the quick pre-check).
-_TRIGGER_CHARS = "[0-9０-９@＠省市区县旗镇乡街路巷栋幢室人名信xXｘＸwWｗＷqQｑＱ扣鹅]"
+#: The last characters of address parts: a text without one has no address.
+_ADDRESS_SUFFIXES = "省市区县旗盟州镇乡街道路巷弄同号栋幢座元楼层室苑园村心场厦寓"
+#: A text without any of these characters has nothing to mask (the quick pre-check):
+#: digits, @, the cues of names (收件人, 姓名), WeChat, QQ, and address suffixes.
+_TRIGGER_CHARS = f"[0-9０-９@＠{_ADDRESS_SUFFIXES}人名信xXｘＸwWｗＷqQｑＱ扣鹅]"
 
 _SEP = r"\s*[:：]?\s*(?:是|为|叫)?\s*[:：]?\s*"
 
@@ -310,8 +318,6 @@ _ADDRESS_PARTS: tuple[tuple[str, str], ...] = (
     ("room", r"[0-9]{1,5}室"),
     ("bare_room", r"[0-9]{2,5}(?![0-9.元块件个天年月日号次分秒点%])"),
 )
-#: The last characters of address parts: a text without one has no address.
-_ADDRESS_SUFFIXES = "省市区县旗盟州镇乡街道路巷弄同号栋幢座元楼层室苑园村心场厦寓"
 _HOTLINES = frozenset({"400", "800"})  # 10-digit business numbers, left readable
 _CITY_LEVEL = 1  # parts up to here (province, city) stay visible with a partial policy
 _ROOM_AFTER = frozenset({"building", "unit", "floor"})  # a bare number is a room only here
@@ -555,6 +561,8 @@ def redact(
         raise ConfigError(msg)
     if not policy.enabled or not text:
         return Redaction(text)
+    if isinstance(known, str):
+        known = (known,)
     names = tuple(k for k in known if k and k in text) if "nick" in policy.kinds else ()
     if not names and _trigger().search(text) is None:
         return Redaction(text)
@@ -612,6 +620,9 @@ def pseudonym(value: str, policy: RedactionPolicy | None = None, *, length: int 
     if not 2 <= length <= 64:
         msg = f"length must be between 2 and 64 hex characters, got {length}"
         raise ConfigError(msg)
+    # stdlib, imported on first use: importing hashlib maps OpenSSL (about 4 MB of RSS)
+    import hashlib
+
     key = (policy or _DEFAULT).key
     # one digest size for every length, so a short pseudonym is a prefix of a longer one
     # (the report's 8 characters start the 16 of a pseudonymized results.jsonl)
