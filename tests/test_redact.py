@@ -17,6 +17,7 @@ from kefu_standards.redact import (
     pseudonym,
     redact,
 )
+from kefu_standards.report import ChatLine, KpiView, ReportView, RiskView, render_html
 
 FULL = RedactionPolicy(partial=False)
 
@@ -489,3 +490,27 @@ class TestProperty:
     def test_text_without_personal_data_is_unchanged(self, text: str) -> None:
         """Ordinary chat without digits, cues or addresses passes through untouched."""
         assert redact(text) == Redaction(text)
+
+
+class TestPropertyThroughOutputs:
+    @settings(max_examples=60, deadline=None)
+    @given(planted_texts(), st.integers(0, 40), st.integers(0, 40))
+    def test_report_page_holds_no_planted_value(
+        self, case: tuple[str, list[str]], a: int, b: int
+    ) -> None:
+        """A chat line, its evidence span and a reason with planted data render with none
+        of the planted values, wherever the highlighted span falls."""
+        text, values = case
+        start, end = sorted((min(a, len(text)), min(b, len(text))))
+        line = ChatLine("buyer", "tb_buyer", "05-01 10:00", text, ((start, end, "threat"),))
+        view = ReportView(
+            title="t",
+            period="p",
+            conversations=1,
+            messages=1,
+            kpis=(KpiView("k", None, ""),),
+            agents=(),
+            riskiest=(RiskView("c1", 0.9, "high", (text,), (line,)),),
+        )
+        page = render_html(view)
+        assert [v for v in values if v in page] == []
