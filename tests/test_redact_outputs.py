@@ -83,7 +83,7 @@ class TestAnalyzeOutputs:
         (the buyer id stays as data in results.jsonl's buyer field only)."""
         sink = io.StringIO()
         result = analyze([_chat()], results=sink)
-        html = (result.write(tmp_path)[1]).read_text(encoding="utf-8")
+        html = (result.write(tmp_path)[-1]).read_text(encoding="utf-8")
         assert _leaks(html) == []
         assert "pd-001" in html  # the conversation is in the report, with its chat
         assert "买家#" + pseudonym(BUYER) in html
@@ -94,14 +94,14 @@ class TestAnalyzeOutputs:
 
     def test_the_report_says_what_was_masked(self, tmp_path: Path) -> None:
         """The notes describe the policy; no warning banner when masking is on."""
-        html = analyze([_chat()]).write(tmp_path)[1].read_text(encoding="utf-8")
+        html = analyze([_chat()]).write(tmp_path)[-1].read_text(encoding="utf-8")
         assert RedactionPolicy().describe() in html
         assert 'class="unmasked"' not in html
 
     def test_masking_off_is_stated_at_the_top(self, tmp_path: Path) -> None:
         """With RedactionPolicy.off() the text is shown and the report says so before anything."""
         off = RedactionPolicy.off()
-        html = analyze([_chat()]).write(tmp_path, redaction=off)[1].read_text(encoding="utf-8")
+        html = analyze([_chat()]).write(tmp_path, redaction=off)[-1].read_text(encoding="utf-8")
         assert "0571-88886666" in html
         assert BUYER in html
         banner = html.index('class="unmasked"')
@@ -147,6 +147,24 @@ class TestAnalyzeOutputs:
         assert {k: a[k] for k in numbers} == {k: b[k] for k in numbers}
         assert [h[:2] for h in a["hits"]] == [h[:2] for h in b["hits"]]
 
+    def test_frequent_questions_are_redacted(self, tmp_path: Path) -> None:
+        """The report's most frequent buyer questions (topics section) are shown masked."""
+        t0 = datetime(2024, 5, 6, 10, 0, tzinfo=TZ)
+        question = "什么时候发货？收件人王小明电话13812345678"
+        convs = [
+            Conversation(
+                id=f"q{i}",
+                messages=(
+                    Message(Role.BUYER, question, t0, f"tb_buyer{i}"),
+                    Message(Role.AGENT, "亲，今天发货哦", t0 + timedelta(seconds=30), AGENT),
+                ),
+            )
+            for i in range(3)
+        ]
+        html = analyze(convs).write(tmp_path)[-1].read_text(encoding="utf-8")
+        assert "什么时候发货？收件人王**电话138****5678" in html
+        assert _leaks(html) == []
+
     def test_bad_policy_is_a_config_error(self) -> None:
         """analyze(redaction=...) must be a RedactionPolicy."""
         with pytest.raises(ks.exceptions.ConfigError, match="RedactionPolicy"):
@@ -164,6 +182,7 @@ class TestCli:
         assert _leaks(printed) == []
         assert _leaks((out / "report.html").read_text(encoding="utf-8")) == []
         assert _leaks((out / "agents.csv").read_text(encoding="utf-8-sig")) == []
+        assert _leaks((out / "topics.csv").read_text(encoding="utf-8-sig")) == []
         results = json.loads((out / "results.jsonl").read_text(encoding="utf-8"))
         assert results.pop("buyer") == BUYER
         assert _leaks(json.dumps(results, ensure_ascii=False)) == []

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._escalation import NOTHING_MATERIAL_ZH, escalation
+from ._report_topics import topics_section
 from .redact import RedactionPolicy, buyer_ids
 from .report import (
     AgentView,
@@ -163,6 +164,9 @@ def build_view(
         riskiest=riskiest,
         banned=tuple(banned),
         redaction=policy,
+        topics=topics_section(
+            analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
+        ),
         notes=(
             policy.describe(),
             "聊天内容已转义 (chat text is escaped).",

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from ._report_topics import TopicsSection, render_topics
 from .redact import RedactionPolicy, pseudonym, redact
 
 __all__ = ["AgentView", "ChatLine", "KpiView", "ReportView", "RiskView", "render_html"]
@@ -114,6 +115,7 @@ class ReportView:
     riskiest: tuple[RiskView, ...] = ()
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
+    topics: TopicsSection | None = None
     #: What is masked; with ``RedactionPolicy.off()`` the report says so at its top.
     redaction: RedactionPolicy = attrs.field(factory=RedactionPolicy)
 
@@ -351,6 +353,7 @@ def render_html(view: ReportView) -> str:
         _kpi_table(view.kpis),
         "<h2>客服表现 Agents</h2>",
         _agents_table(view.agents, policy),
+        render_topics(view.topics),
         "<h2>高风险会话 Riskiest conversations</h2>",
         _risky(view.riskiest, policy),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
