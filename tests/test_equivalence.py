@@ -219,7 +219,7 @@ class TestSentimentCache:
         model = attrs.evolve(SentimentModel.default(), cache_size=8)
         model.scores(texts)
         for t in texts[:3]:
-            model.analyse_one(t)
+            model._analyse_one(t)
         got = model.analyse(texts + texts, evidence=evidence)
         want = _uncached().analyse(texts + texts, evidence=True)
         if evidence:

@@ -90,7 +90,7 @@ _DEFINED_RE = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff?!]")
 _EMOTICON_PREFIXES = ("#E-", "/:")
 _EVIDENCE_TOP = 6
 _EVIDENCE_MIN = 0.02
-#: Longest normalised text :meth:`SentimentModel.analyse_one` scores in plain Python;
+#: Longest normalised text :meth:`SentimentModel._analyse_one` scores in plain Python;
 #: a longer one takes the vectorised path (the same result; numpy's fixed cost per
 #: call is then the smaller part).
 _ONE_TEXT_MAX = 400
@@ -723,7 +723,7 @@ class SentimentModel:
             for text, row in zip(texts, self._run(texts, evidence), strict=True)
         ]
 
-    def analyse_one(self, text: str) -> Sentiment:
+    def _analyse_one(self, text: str) -> Sentiment:
         """Return the :class:`Sentiment` of one text, the same as ``analyse([text])[0]``.
 
         A short text is scored in plain Python (:meth:`FeatureBuilder.transform_one
@@ -1106,7 +1106,7 @@ def sentiment(
     _check_backend(backend, model)
     if backend == "snownlp":
         return _snownlp_scores([text])[0]
-    return _resolve_model(model).analyse_one(text)
+    return _resolve_model(model)._analyse_one(text)
 
 
 def _text_list(texts: Iterable[str], caller: str) -> list[str]:
