@@ -454,7 +454,6 @@ class _OneText:
     salts: dict[tuple[int, int], int]
     sarcasm: dict[str, int]
     const: dict[str, int]
-    shift: int
 
 
 def _scope_one(
@@ -615,7 +614,6 @@ class FeatureBuilder:
             salts=salts,
             sarcasm=dict(zip(self.sarcasm, sarcasm, strict=True)),
             const={k: int(v) for k, v in self._const.items()},
-            shift=64 - self.bits,
         )
 
     def transform(
@@ -679,6 +677,17 @@ class FeatureBuilder:
         than :meth:`transform`, whose cost for a single text is mostly numpy's
         fixed overhead per call (about 150 calls).
         """
+        spans, hashes = self.hashes_one(text, emoticons)
+        shift = 64 - self.bits
+        return [
+            (s, e, k, h >> shift, -1.0 if h & 1 else 1.0)
+            for (s, e, k), h in zip(spans, hashes, strict=True)
+        ]
+
+    def hashes_one(
+        self, text: str, emoticons: Sequence[tuple[int, int, str]] = ()
+    ) -> tuple[list[tuple[int, int, int]], list[int]]:
+        """Return :meth:`transform_one` as ``(start, end, kind)`` spans and their full hashes."""
         one = self._one
         size = len(text)
         codes = [0 if ch in _BOUNDARY_CHARS else ord(ch) for ch in text]
@@ -695,13 +704,14 @@ class FeatureBuilder:
         neg = _scope_one(text, codes, self._negator_re, 2, self.negation_window)
         intens = _scope_one(text, codes, self._intens_re, 0, self.intensifier_window)
         salts = one.salts
-        # (start, end, kind, final hash), in the order of transform()'s parts
-        out: list[tuple[int, int, int, int]] = []
+        # spans in the order of transform()'s parts; the n-grams' hashes finished in one go
+        spans: list[tuple[int, int, int]] = []
+        unmixed: list[int] = []
 
         def grams(kind: int, salt: int, n: int, where: list[int], start: list[int]) -> None:
             chain = chains[n - 1]
-            hashes = _mix_all([chain[p] ^ salt for p in where])
-            out.extend(zip(start, [p + n for p in where], repeat(kind), hashes))
+            unmixed.extend([chain[p] ^ salt for p in where])
+            spans.extend(zip(start, [p + n for p in where], repeat(kind)))
 
         for n in (1, 2, 3):
             valid = [p for p, h in enumerate(chains[n - 1]) if h >= 0]
@@ -720,7 +730,9 @@ class FeatureBuilder:
             grams(KIND_EDGE, salts[KIND_EDGE, n], n, at_end, at_end)
             at_start = [p for p in valid if p == 0 or not codes[p - 1]]
             grams(KIND_EDGE, salts[KIND_EDGE, 10 + n], n, at_start, at_start)
+        hashes = _mix_all(unmixed)
 
+        out: list[tuple[int, int, int, int]] = []  # (start, end, kind, hash) of the rest
         const = one.const
         if any(c in text for c in "!?.…。"):
             for pattern, name in _PUNCTUATION_RULES:
@@ -739,8 +751,9 @@ class FeatureBuilder:
         out.extend(
             (s, e, KIND_EMOTICON, _string_hash_int(code, KIND_EMOTICON)) for s, e, code in emoticons
         )
-        shift = one.shift
-        return [(s, e, k, h >> shift, -1.0 if h & 1 else 1.0) for s, e, k, h in out]
+        spans.extend((s, e, k) for s, e, k, _ in out)
+        hashes.extend(h for *_, h in out)
+        return spans, hashes
 
     def _lookups_one(
         self, chains: list[list[int]], neg: list[int] | None, out: list[tuple[int, int, int, int]]

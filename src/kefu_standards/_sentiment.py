@@ -807,15 +807,15 @@ class SentimentModel:
         and numpy's own ``tanh``: the score is the same to the last bit, and so is
         the evidence (:func:`_top_evidence`, shared with the batch path).
         """
-        occurrences = self.features.transform_one(norm, _emoticon_codes(text))
-        scale = _feature_scale(len(occurrences))
-        weight_of = self._weight_of
-        contributions = [weight_of[b] * (sign * scale) for _, _, _, b, sign in occurrences]
+        spans, hashes = self.features.hashes_one(norm, _emoticon_codes(text))
+        scale = _feature_scale(len(hashes))
+        weight_of, shift = self._weight_of, 64 - self.features.bits
+        contributions = [weight_of[h >> shift] * (-scale if h & 1 else scale) for h in hashes]
         x = reduce(add, contributions, 0.0) + self.bias
         p = float(0.5 * (1.0 + np.tanh(0.5 * x)))  # _sigmoid, on one float
         merged: dict[tuple[int, int, str], float] = {}
         floor, names = _EVIDENCE_MIN / 4, _features.KIND_NAMES
-        for (s, e, kind, _, _), c in zip(occurrences, contributions, strict=True):
+        for (s, e, kind), c in zip(spans, contributions, strict=True):
             if c >= floor or c <= -floor:
                 key = (s, e, names[kind])
                 merged[key] = merged.get(key, 0.0) + c
@@ -895,11 +895,11 @@ def _evidence_rows(
 
 def _top_evidence(merged: dict[tuple[int, int, str], float], norm: str) -> tuple[_EvidenceRow, ...]:
     """Return the strongest merged spans of one text, strongest first (first seen first on ties)."""
-    top = sorted(merged.items(), key=lambda kv: -abs(kv[1]))[:_EVIDENCE_TOP]
+    # filtering before the sort keeps the same items in the same order (the sort is stable)
+    strong = [kv for kv in merged.items() if abs(kv[1]) >= _EVIDENCE_MIN]
+    top = sorted(strong, key=lambda kv: -abs(kv[1]))[:_EVIDENCE_TOP]
     return tuple(
-        (si, ei, kind, round(w, 4), _rule_name(kind, norm[si:ei], w))
-        for (si, ei, kind), w in top
-        if abs(w) >= _EVIDENCE_MIN
+        (si, ei, kind, round(w, 4), _rule_name(kind, norm[si:ei], w)) for (si, ei, kind), w in top
     )
 
 
