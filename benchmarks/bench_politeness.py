@@ -69,8 +69,7 @@ def _scores(texts: list[str], model: Any = None) -> tuple[np.ndarray, int, int]:
     mdl = model if model is not None else pol._default_model()
     out = np.empty(len(texts))
     undefined = bad = 0
-    for i, t in enumerate(texts):
-        p = pol._score_text(t, lex, mdl)
+    for i, (t, p) in enumerate(zip(texts, pol._score_fresh(texts, lex, mdl), strict=True)):
         bad += sum(t[e.start : e.end] != e.text for e in p.evidence)
         if p.score is None:
             undefined += 1

@@ -714,7 +714,13 @@ class SentimentModel:
         before costs one look-up: chat repeats itself, and escalation,
         competency and ``analyze`` ask for the same buyer texts.
         """
-        return np.array([r[0] for r in self._run(texts, evidence=False)], dtype=np.float64)
+        try:
+            rows = self._cache.get_many(texts)
+        except TypeError:  # an unhashable item: _run names it
+            rows = [None]
+        if None in rows:
+            rows = self._run(texts, evidence=False)  # type: ignore[assignment]
+        return np.array([r[0] for r in rows], dtype=np.float64)  # type: ignore[index]
 
     def analyse(self, texts: Sequence[str], evidence: bool = True) -> list[Sentiment]:
         """Full :class:`Sentiment` results for *texts* (vectorised and cached)."""
@@ -732,7 +738,7 @@ class SentimentModel:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be str, got {type(text).__name__}")
-        hit = self._cache.get(text) if self.cache_size else None
+        hit = self._cache.get(text)
         if hit is not None and hit[1] is not None:
             return self._result(text, hit)
         norm = normalize(text)
@@ -743,8 +749,7 @@ class SentimentModel:
             row = self._compute([text], [norm], evidence=True)[0]
         else:
             row = self._compute_one(text, norm)
-        if self.cache_size:
-            self._cache.put(text, row)
+        self._cache.put(text, row)
         return self._result(text, row)
 
     def _result(self, text: str, row: _Row) -> Sentiment:
@@ -755,11 +760,12 @@ class SentimentModel:
         return Sentiment(score, self.label_of(score), ev)
 
     def _run(self, texts: Sequence[str], evidence: bool) -> list[_Row]:
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
-        cached = self.cache_size > 0
-        results: list[_Row | None] = self._cache.get_many(texts) if cached else [None] * len(texts)
+        if not all(isinstance(text, str) for text in texts):
+            i, text = next((i, t) for i, t in enumerate(texts) if not isinstance(t, str))
+            raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
+        results: list[_Row | None] = self._cache.get_many(texts)
+        if not evidence and None not in results:
+            return results  # type: ignore[return-value]  # every text was a hit
         todo: dict[str, list[int]] = {}
         for i, hit in enumerate(results):
             if hit is None or (evidence and hit[1] is None):
@@ -785,8 +791,7 @@ class SentimentModel:
             for key, row in zip(keys, fresh, strict=True):
                 for i in todo[key]:
                     results[i] = row
-            if cached:
-                self._cache.put_many(zip(keys, fresh, strict=True))
+            self._cache.put_many(zip(keys, fresh, strict=True))
         return results  # type: ignore[return-value]  # every None was filled above
 
     def _compute(self, texts: Sequence[str], norms: Sequence[str], evidence: bool) -> list[_Row]:

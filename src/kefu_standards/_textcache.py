@@ -1,4 +1,4 @@
-"""A bounded, thread-safe LRU cache keyed by text: the one cache an analyser may keep.
+"""A bounded, thread-safe cache keyed by text: the one cache an analyser may keep.
 
 Each text analyser keeps at most one of these, behind its public functions
 (``sentiment`` / ``sentiment_many`` per :class:`~kefu_standards.SentimentModel`,
@@ -20,9 +20,11 @@ V = TypeVar("V")
 
 
 class TextCache(Generic[V]):
-    """At most *maxsize* results by text; the least recently used goes first.
+    """At most *maxsize* results by text; the oldest entry goes first.
 
-    ``maxsize=0`` keeps nothing (every look-up misses).
+    A hit does not refresh its entry (first in, first out): a look-up is one dict
+    read, and a text that keeps coming back is computed again once per *maxsize*
+    new texts.  ``maxsize=0`` keeps nothing (every look-up misses).
     """
 
     __slots__ = ("_data", "_lock", "maxsize")
@@ -34,22 +36,12 @@ class TextCache(Generic[V]):
 
     def get(self, key: str) -> V | None:
         """Return the result kept for *key*, or ``None``."""
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is not None:
-                self._data.move_to_end(key)
-            return hit
+        return self._data.get(key)
 
     def get_many(self, keys: Sequence[str]) -> list[V | None]:
-        """:meth:`get` of each key, under one lock."""
-        with self._lock:
-            data = self._data
-            out = [data.get(key) for key in keys]
-            touch = data.move_to_end
-            for key, hit in zip(keys, out, strict=True):
-                if hit is not None:
-                    touch(key)
-        return out
+        """:meth:`get` of each key."""
+        get = self._data.get
+        return [get(key) for key in keys]
 
     def put(self, key: str, value: V) -> None:
         """Keep *value* for *key*."""
@@ -61,9 +53,7 @@ class TextCache(Generic[V]):
             return
         with self._lock:
             data = self._data
-            for key, value in items:
-                data[key] = value
-                data.move_to_end(key)
+            data.update(items)
             while len(data) > self.maxsize:
                 data.popitem(last=False)
 
