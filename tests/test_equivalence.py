@@ -245,12 +245,14 @@ class TestSentimentCache:
 class TestOffensive:
     """``logit_one`` is :meth:`OffensiveModel.logits` of one text, to the last bit."""
 
+    @settings(deadline=None)
     @given(_ANY, st.lists(_TEXTS, max_size=3))
     def test_one_text_equals_the_batch(self, text: str, others: list[str]) -> None:
         """The same float alone or among other texts."""
         model, norm = offensive_model(), normalize(text)
-        others_norm = [normalize(t) for t in others]
-        assert model.logit_one(norm) == model.logits([*others_norm, norm])[-1]
+        batch = model.logits([*[normalize(t) for t in others], norm])[-1]
+        assert model.logit_one(norm) == batch
+        assert model._logit_plain(norm) == batch  # the plain path at any length
 
 
 class TestPoliteness:
