@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import attrs
 
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
@@ -180,6 +181,7 @@ def _analyze_one(
     policy: Any,
     sentiments: dict[str, float],
     buyer_texts: list[str] | None = None,
+    escalation_model: Any = None,
 ) -> ConversationResult:
     """:func:`analyze_conversation` given the buyer sentiment of every buyer text.
 
@@ -218,8 +220,12 @@ def _analyze_one(
             if found:
                 hits += [e.at(i) for e in found]
 
-    esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
-    a = assess(conv)
+    if escalation_model is None:
+        esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
+        a = assess(conv)
+    else:
+        esc = escalation(conv, model=escalation_model)
+        a = assess(conv, escalation_model=escalation_model)
     return ConversationResult(
         id=conv.id,
         shop=conv.shop,
@@ -240,7 +246,7 @@ def _analyze_one(
         agent_messages_scored=len(pol_values),
         escalation=esc.score,
         escalation_level=esc.level,
-        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        escalation_reasons=tuple(r.zh for r in esc.risk_reasons),  # material, raising
         total=a.total,
         dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
         dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
@@ -253,14 +259,18 @@ def _analyze_one(
     )
 
 
-def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResult]:
-    chunk, policy = args
+def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
+    """Score a chunk: ``args`` is ``(chunk, policy)`` or ``(chunk, policy, escalation_model)``."""
+    chunk, policy, model = (*args, None) if len(args) == 2 else args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         # one batched sentiment call for the whole chunk (chat repeats itself)
         texts = [_buyer_texts(c) for c in chunk]
         sentiments = _sentiment_table([t for ts in texts for t in ts])
-        return [_analyze_one(c, policy, sentiments, ts) for c, ts in zip(chunk, texts, strict=True)]
+        return [
+            _analyze_one(c, policy, sentiments, ts, model)
+            for c, ts in zip(chunk, texts, strict=True)
+        ]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
@@ -282,6 +292,7 @@ def iter_results(
     policy: Any = None,
     workers: int = 1,
     chunk_size: int = 64,
+    escalation_model: Any = None,
 ) -> Iterator[tuple[list[Conversation], list[ConversationResult]]]:
     """Yield ``(chunk, results)`` pairs in input order; scored in *workers* processes."""
     if workers < 1:
@@ -291,7 +302,7 @@ def iter_results(
     chunks = _chunks(conversations, chunk_size)
     if workers == 1:
         for chunk in chunks:
-            yield chunk, _score_chunk((chunk, policy))
+            yield chunk, _score_chunk((chunk, policy, escalation_model))
         return
     import multiprocessing as mp
 
@@ -299,7 +310,8 @@ def iter_results(
     with ctx.Pool(workers) as pool:
         pending: list[Any] = []
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_score_chunk, ((chunk, policy),))))
+            job = pool.apply_async(_score_chunk, ((chunk, policy, escalation_model),))
+            pending.append((chunk, job))
             while len(pending) > 2 * workers:
                 first, job = pending.pop(0)
                 yield first, job.get()
@@ -446,7 +458,7 @@ class Analysis:
                 "risk": r.escalation,
                 "level": r.escalation_level,
                 "total": r.total,
-                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or NOTHING_MATERIAL_ZH,
             }
             for r, _ in self.riskiest
         ]
@@ -490,6 +502,7 @@ def analyze(
     chunk_size: int = 64,
     results: str | os.PathLike[str] | IO[str] | None = None,
     top_k: int = 10,
+    escalation_model: Any = None,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -509,12 +522,18 @@ def analyze(
         A path or text stream to write one JSON line per conversation to.
     top_k:
         How many riskiest conversations and problem hits the report keeps.
+    escalation_model:
+        An :class:`~kefu_standards.EscalationModel` fitted on the shop's own
+        chats: the escalation risk (and the criteria that read it) come from it.
+
+        .. versionadded:: 0.2.0
 
     """
     from .timing import TimingSummary, iter_columns
 
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    _check_model(escalation_model, "analyze(escalation_model=...)")
     sink: IO[str] | None
     close = False
     if results is None or hasattr(results, "write"):
@@ -550,7 +569,11 @@ def analyze(
 
     try:
         for chunk, results_chunk in iter_results(
-            conversations, policy=policy, workers=workers, chunk_size=chunk_size
+            conversations,
+            policy=policy,
+            workers=workers,
+            chunk_size=chunk_size,
+            escalation_model=escalation_model,
         ):
             pending.extend(chunk)
             pending_msg += sum(len(c.messages) for c in chunk)
