@@ -2,9 +2,10 @@
 
 One file, no network: styles are inline, charts are inline SVG, and there is no
 JavaScript at all.  Chat text is untrusted input (a buyer can type
-``<script>``): every piece of text is HTML-escaped, phone numbers and order ids
-are masked with :func:`kefu_standards.text.mask`, and a Content-Security-Policy
-forbids scripts as a second line of defence.
+``<script>``): every piece of text is HTML-escaped, personal data is masked
+with :func:`kefu_standards.redact.redact` under the view's
+:class:`~kefu_standards.redact.RedactionPolicy` (buyers appear as short hashes),
+and a Content-Security-Policy forbids scripts as a second line of defence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import attrs
 
 from ._report_topics import TopicsSection, render_topics
-from .text import mask
+from .redact import RedactionPolicy, pseudonym, redact
 
 __all__ = [
     "AgentView",
@@ -145,6 +146,7 @@ class RiskView:
     level: str
     reasons: tuple[str, ...]
     lines: tuple[ChatLine, ...]
+    buyers: tuple[str, ...] = ()  # the buyer's ids, masked wherever they occur
 
 
 @attrs.frozen
@@ -155,6 +157,7 @@ class BannedHitView:
     conversation_id: str
     kind: str
     line: ChatLine
+    buyers: tuple[str, ...] = ()  # the buyer's ids, masked wherever they occur
 
 
 @attrs.frozen
@@ -172,15 +175,24 @@ class ReportView:
     notes: tuple[str, ...] = ()
     trends: TrendsView | None = None
     topics: TopicsSection | None = None
+    #: What is masked; with ``RedactionPolicy.off()`` the report says so at its top.
+    redaction: RedactionPolicy = attrs.field(factory=RedactionPolicy)
 
 
-def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
-    """Return *text* masked and escaped, with *spans* wrapped in ``<mark>``.
+def highlight(
+    text: str,
+    spans: Sequence[tuple[int, int, str]],
+    policy: RedactionPolicy | None = None,
+    *,
+    known: Sequence[str] = (),
+) -> str:
+    """Return *text* redacted and escaped, with *spans* wrapped in ``<mark>``.
 
     Overlapping spans are merged into the first; offsets refer to *text*, and
-    masking keeps the length, so they stay valid.
+    masking keeps the length, so they stay valid.  *policy* and *known* are
+    those of :func:`kefu_standards.redact.redact`.
     """
-    shown = mask(text)
+    shown = redact(text, policy, known=known).text
     out: list[str] = []
     pos = 0
     for raw_start, raw_end, kind in sorted(spans):
@@ -246,7 +258,7 @@ def _heat_colour(score: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _dimension_grid(agents: Sequence[AgentView]) -> str:
+def _dimension_grid(agents: Sequence[AgentView], policy: RedactionPolicy) -> str:
     """Agents x dimensions, numbers in coloured cells (0-100), best total first."""
     shown = [a for a in agents if a.dimensions]
     if not shown:
@@ -267,7 +279,7 @@ def _dimension_grid(agents: Sequence[AgentView]) -> str:
                     f"title='{escape(label)}: {score * 100:.1f}'>{score * 100:.0f}</td>"
                 )
         rows.append(
-            f"<tr><td>{escape(mask(a.agent))}</td><td class='num'><b>{_fmt(a.total)}</b></td>"
+            f"<tr><td>{_shown(a.agent, policy)}</td><td class='num'><b>{_fmt(a.total)}</b></td>"
             + "".join(cells)
             + "</tr>"
         )
@@ -339,7 +351,7 @@ def _extent(values: Sequence[float | None]) -> tuple[float, float]:
     return (min(got), max(got)) if got else (0.0, 1.0)
 
 
-def _trends_section(view: TrendsView | None) -> str:
+def _trends_section(view: TrendsView | None, policy: RedactionPolicy) -> str:
     if view is None or not view.series:
         return "<p class='na'>没有带时间的会话, 无法显示趋势。</p>"
     scales = []
@@ -362,10 +374,10 @@ def _trends_section(view: TrendsView | None) -> str:
                 f"<td>{_sparkline(vals, view.periods, unit, scale)}"
                 f"<span class='last'>{_fmt(last, unit)}</span></td>"
             )
-        name = f"<b>{escape(mask(s.agent))}</b>" if s.team else escape(mask(s.agent))
+        name = f"<b>{_shown(s.agent, policy)}</b>" if s.team else _shown(s.agent, policy)
         rows.append(f"<tr><td class='who'>{name}</td>" + "".join(cells) + "</tr>")
     learned = "".join(
-        f"<li>{escape(mask(s.learning))}</li>" for s in view.series if s.learning and not s.team
+        f"<li>{_shown(s.learning, policy)}</li>" for s in view.series if s.learning and not s.team
     )
     every = "周 (ISO week)" if view.period == "week" else "天 (day)"
     span = f"{view.periods[0]} – {view.periods[-1]}" if view.periods else ""
@@ -410,6 +422,7 @@ ul.learn{font-size:.85em;margin:.3em 0;padding-left:1.2em}
 details{margin:.3em 0}summary{cursor:pointer}
 table.trends td.who{max-width:12em;overflow:hidden;text-overflow:ellipsis}
 .spark{vertical-align:middle}.last{font-size:.8em;margin-left:.3em;color:#444}
+.unmasked{background:#fff3cd;border:1px solid #f57c00;padding:.5em;font-weight:bold}
 """
 
 
@@ -432,7 +445,19 @@ def _kpi_table(kpis: Sequence[KpiView]) -> str:
     )
 
 
-def _agents_table(agents: Sequence[AgentView]) -> str:
+def _shown(text: str, policy: RedactionPolicy, known: Sequence[str] = ()) -> str:
+    """Return *text* redacted under *policy*, then escaped."""
+    return escape(redact(text, policy, known=known).text)
+
+
+def _who(line: ChatLine, policy: RedactionPolicy) -> str:
+    """Return the sender as shown: a buyer as a short hash, anyone else redacted."""
+    if line.role == "buyer" and line.sender and policy.enabled and "nick" in policy.kinds:
+        return f"买家#{pseudonym(line.sender, policy)}"
+    return _shown(line.sender, policy)
+
+
+def _agents_table(agents: Sequence[AgentView], policy: RedactionPolicy) -> str:
     legend = "".join(
         f'<span><i style="background:{c}"></i>{escape(label)}</span>'
         for c, label in zip(
@@ -443,7 +468,7 @@ def _agents_table(agents: Sequence[AgentView]) -> str:
     for a in agents:
         rows.append(
             "<tr>"
-            f"<td>{escape(mask(a.agent))}</td><td class='num'>{a.conversations}</td>"
+            f"<td>{_shown(a.agent, policy)}</td><td class='num'>{a.conversations}</td>"
             f"<td class='num'>{a.rounds}</td><td class='num'>{_fmt(a.reply_rate, '%')}</td>"
             f"<td class='num'>{_fmt(a.mean_wait_s, 's')}</td>"
             f"<td class='num'>{_fmt(a.p90_wait_s, 's')}</td>"
@@ -460,37 +485,48 @@ def _agents_table(agents: Sequence[AgentView]) -> str:
     )
 
 
-def _chat(lines: Sequence[ChatLine]) -> str:
+def _chat(lines: Sequence[ChatLine], policy: RedactionPolicy, known: Sequence[str]) -> str:
     out = []
     for line in lines:
         out.append(
-            f'<div class="msg {escape(line.role)}"><span class="who">{escape(mask(line.sender))} '
-            f"{escape(line.time)}</span>{highlight(line.text, line.spans)}</div>"
+            f'<div class="msg {escape(line.role)}"><span class="who">{_who(line, policy)} '
+            f"{escape(line.time)}</span>{highlight(line.text, line.spans, policy, known=known)}"
+            "</div>"
         )
     return '<div class="chat">' + "".join(out) + "</div>"
 
 
-def _risky(items: Sequence[RiskView]) -> str:
+def _known(buyers: Sequence[str], lines: Sequence[ChatLine]) -> tuple[str, ...]:
+    """Return the buyer ids to mask in a chat: the given ones and every buyer sender."""
+    found = dict.fromkeys(buyers)
+    found.update(dict.fromkeys(x.sender for x in lines if x.role == "buyer" and x.sender))
+    return tuple(found)
+
+
+def _risky(items: Sequence[RiskView], policy: RedactionPolicy) -> str:
     if not items:
         return "<p class='na'>没有高风险会话。</p>"
     note = "<p class='note'>点击展开对话 (click to open the chat).</p>"
     out = []
     for r in items:
-        reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
+        known = _known(r.buyers, r.lines)
+        reasons = "".join(f"<li>{_shown(x, policy, known)}</li>" for x in r.reasons)
         out.append(
-            f"<details><summary><b>{escape(mask(r.conversation_id))}</b> — 风险 {r.score:.2f} "
-            f"({escape(r.level)}) · {escape(r.reasons[0] if r.reasons else '')}</summary>"
-            f"<ul>{reasons}</ul>{_chat(r.lines)}</details>"
+            f"<details><summary><b>{_shown(r.conversation_id, policy, known)}</b> — 风险 "
+            f"{r.score:.2f} ({escape(r.level)}) · "
+            f"{_shown(r.reasons[0] if r.reasons else '', policy, known)}</summary>"
+            f"<ul>{reasons}</ul>{_chat(r.lines, policy, known)}</details>"
         )
     return note + "".join(out)
 
 
-def _banned(items: Sequence[BannedHitView]) -> str:
+def _banned(items: Sequence[BannedHitView], policy: RedactionPolicy) -> str:
     if not items:
         return "<p class='na'>没有服务禁语命中。</p>"
     rows = [
-        f"<tr><td>{escape(mask(b.agent))}</td><td>{escape(mask(b.conversation_id))}</td>"
-        f"<td>{escape(b.kind)}</td><td>{highlight(b.line.text, b.line.spans)}</td></tr>"
+        f"<tr><td>{_shown(b.agent, policy)}</td>"
+        f"<td>{_shown(b.conversation_id, policy, b.buyers)}</td><td>{escape(b.kind)}</td>"
+        f"<td>{highlight(b.line.text, b.line.spans, policy, known=b.buyers)}</td></tr>"
         for b in items
     ]
     return (
@@ -503,6 +539,10 @@ def _banned(items: Sequence[BannedHitView]) -> str:
 def render_html(view: ReportView) -> str:
     """Render *view* as one self-contained, script-free HTML document."""
     notes = "".join(f"<li>{escape(n)}</li>" for n in view.notes)
+    policy = view.redaction
+    unmasked = (
+        f'<p class="unmasked">⚠ {escape(policy.describe())}</p>' if not policy.enabled else ""
+    )
     parts: list[Any] = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -511,20 +551,21 @@ def render_html(view: ReportView) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(view.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(view.title)}</h1>",
+        unmasked,
         f"<p>{escape(view.period)} · {view.conversations} 个会话 · {view.messages} 条消息</p>",
         "<h2>团队指标 Team KPIs</h2>",
         _kpi_table(view.kpis),
         "<h2>客服表现 Agents</h2>",
-        _agents_table(view.agents),
+        _agents_table(view.agents, policy),
         "<h2>能力矩阵 Agent × dimension</h2>",
-        _dimension_grid(view.agents),
+        _dimension_grid(view.agents, policy),
         "<h2>趋势 Trends</h2>",
-        _trends_section(view.trends),
+        _trends_section(view.trends, policy),
         render_topics(view.topics),
         "<h2>高风险会话 Riskiest conversations</h2>",
-        _risky(view.riskiest),
+        _risky(view.riskiest, policy),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
-        _banned(view.banned),
+        _banned(view.banned, policy),
         f"<h2>说明 Notes</h2><ul class='note'>{notes}</ul>" if notes else "",
         "</body></html>",
     ]
