@@ -1,0 +1,28 @@
+"""Outcomes: agent ratings, orders, refunds and reviews, joined to the chats they followed.
+
+Read outcome exports with :func:`read_ratings`, :func:`read_orders`,
+:func:`read_refunds` and :func:`read_reviews`; join them to conversations with
+:class:`OutcomeJoin`; read the KPIs shops are judged by (满意率, 询单转化率,
+退款率, 纠纷退款率, 差评率) from its mergeable :class:`OutcomeSummary`.
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
+from ._records import RATING_SCALES, Order, Rating, Refund, Review, Satisfaction
+
+__all__ = [
+    "RATING_SCALES",
+    "Order",
+    "OutcomeReadReport",
+    "Rating",
+    "Refund",
+    "Review",
+    "Satisfaction",
+    "read_orders",
+    "read_ratings",
+    "read_refunds",
+    "read_reviews",
+]
