@@ -10,13 +10,25 @@ Read outcome exports with :func:`read_ratings`, :func:`read_orders`,
 
 from __future__ import annotations
 
+from ._join import REASONS, ChatStub, JoinCounts, Link, OutcomeJoin, OutcomeResult
+from ._kpis import KPI_DEFINITIONS, OutcomeCounts, OutcomeKpi, OutcomeSummary
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
 from ._records import RATING_SCALES, Order, Rating, Refund, Review, Satisfaction
 
 __all__ = [
+    "KPI_DEFINITIONS",
     "RATING_SCALES",
+    "REASONS",
+    "ChatStub",
+    "JoinCounts",
+    "Link",
     "Order",
+    "OutcomeCounts",
+    "OutcomeJoin",
+    "OutcomeKpi",
     "OutcomeReadReport",
+    "OutcomeResult",
+    "OutcomeSummary",
     "Rating",
     "Refund",
     "Review",
