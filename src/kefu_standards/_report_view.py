@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .outcomes._tables import outcomes_html
 from .report import (
     AgentView,
     BannedHitView,
@@ -153,4 +154,8 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
             "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
         ),
+        # -- outcomes (#15)
+        outcomes_html=""
+        if analysis.outcomes is None
+        else outcomes_html(analysis.outcomes, [row["agent"] for row in analysis.agent_rows()]),
     )

@@ -29,6 +29,7 @@ from ._jsontext import dumps
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
 from .model import Conversation, Role
+from .outcomes._tables import agent_columns, shop_rows, write_shops_csv
 from .text import has_content
 
 __all__ = [
@@ -408,6 +409,8 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
+    # -- outcomes (#15): an OutcomeResult when ratings/orders/refunds were joined
+    outcomes: Any = None
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
@@ -436,6 +439,9 @@ class Analysis:
                     "total": roll.total,
                 }
             )
+            # -- outcomes (#15): the KPI columns of outcomes.OUTCOME_COLUMNS
+            if self.outcomes is not None:
+                rows[-1] |= agent_columns(self.outcomes, name, _UNASSIGNED)
         return rows
 
     def conversation_rows(self) -> list[dict[str, Any]]:
@@ -479,6 +485,10 @@ class Analysis:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
         html = folder / "report.html"
         html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
+        # -- outcomes (#15): shops.csv, one row per shop with timing and outcome KPIs
+        if self.outcomes is not None:
+            rows = shop_rows(self.outcomes, self.timing_by_shop.table().rows())
+            return [agents_csv, html, write_shops_csv(folder / "shops.csv", rows)]
         return [agents_csv, html]
 
 
@@ -681,4 +691,11 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_agent=timing["timing_by_agent"],
         timing_by_day=timing["timing_by_day"],
         timing_by_shop=timing["timing_by_shop"],
+        # -- outcomes (#15): the parts' join results added
+        outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
     )
+
+
+def _merge_outcomes(parts: list[Any]) -> Any:
+    """Merge the parts' outcome results (``None`` when no part has any)."""
+    return parts[0].merge(*parts[1:]) if parts else None

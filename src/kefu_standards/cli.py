@@ -24,6 +24,7 @@ from typing import TextIO
 
 from ._jsontext import dumps, visible
 from .exceptions import KefuError
+from .outcomes._cli import add_outcome_options, outcome_join, run_outcome_join
 
 __all__ = ["main"]
 
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="with --out, also write results.jsonl (one line per conversation)",
     )
+    add_outcome_options(p)  # outcomes (#15): --ratings/--orders/--refunds/--reviews
     p.set_defaults(run=_cmd_analyze)
 
     p = sub.add_parser(
@@ -345,13 +347,20 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     if args.out is not None and args.results:
         args.out.mkdir(parents=True, exist_ok=True)
         results_path = args.out / "results.jsonl"
+    join = outcome_join(args)  # outcomes (#15): None without outcome files
+    conversations = progress.wrap(inputs)
     report = analyze(
-        progress.wrap(inputs),  # type: ignore[arg-type]
+        conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
         policy=policy,
         workers=args.workers,
         results=results_path,
     )
     progress.close()
+    skipped_outcomes = False
+    if join is not None:  # outcomes (#15): join, count lines on stderr, KPI columns
+        outcomes, outcome_report = run_outcome_join(join, args)
+        report.outcomes = outcomes
+        skipped_outcomes = bool(outcome_report.skips)
     if args.out is not None:
         paths = report.write(args.out)
         for p in [results_path, *paths]:
@@ -360,7 +369,8 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     _write_table(report.agent_rows(), sys.stdout)
     sys.stdout.write("\n")
     _write_table(report.conversation_rows(), sys.stdout)
-    return inputs.finish()
+    code = inputs.finish()
+    return EXIT_SKIPPED if skipped_outcomes and code == EXIT_OK else code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -111,6 +111,7 @@ class ReportView:
     riskiest: tuple[RiskView, ...] = ()
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
+    outcomes_html: str = ""  # outcomes (#15): pre-rendered, escaped section
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
@@ -315,6 +316,8 @@ def render_html(view: ReportView) -> str:
         _risky(view.riskiest),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
         _banned(view.banned),
+        # -- outcomes (#15)
+        f"<h2>结果指标 Outcomes</h2>{view.outcomes_html}" if view.outcomes_html else "",
         f"<h2>说明 Notes</h2><ul class='note'>{notes}</ul>" if notes else "",
         "</body></html>",
     ]

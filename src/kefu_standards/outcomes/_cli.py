@@ -1,0 +1,103 @@
+"""The outcome options of ``kefu-standards analyze``: read, join, report counts on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from kefu_standards.resources import data_file
+
+from ._join import OutcomeJoin, OutcomeResult
+from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
+
+__all__ = ["BUNDLED", "add_outcome_options", "outcome_join", "run_outcome_join"]
+
+#: The bundled example outcome files used when ``analyze`` runs on the bundled chats.
+BUNDLED: dict[str, tuple[str, ...]] = {
+    "ratings": ("examples/ratings.csv",),
+    "orders": ("examples/orders_taobao.csv", "examples/orders_jd.csv"),
+    "refunds": ("examples/refunds.csv",),
+    "reviews": ("examples/reviews.csv",),
+}
+
+
+def add_outcome_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--ratings/--orders/--refunds/--reviews FILE`` (repeatable) and ``--rating-scale``."""
+    for name, what in (
+        ("ratings", "客服评价 (eval_* API fields, JD API or JD 会话记录; CSV, XLSX, JSONL)"),
+        ("orders", "orders (Taobao ExportOrderList CSV, 千牛 XLSX, JD 京麦 export)"),
+        ("refunds", "refunds (Tmall refund export, 退款单.xlsx)"),
+        ("reviews", "product reviews (tid, nick, result good/neutral/bad)"),
+    ):
+        p.add_argument(
+            f"--{name}",
+            action="append",
+            default=None,
+            metavar="FILE",
+            help=f"{what}; repeatable; adds outcome KPIs to agents.csv and shops.csv",
+        )
+    p.add_argument(
+        "--rating-scale",
+        choices=("qianniu", "wangwang", "jd", "text"),
+        default=None,
+        help="code scale of eval_code when the ratings file has no 'scale' column",
+    )
+
+
+def _files(args: argparse.Namespace, kind: str) -> list[str] | None:
+    given: list[str] | None = getattr(args, kind, None)
+    if given is not None:
+        return given
+    if not args.files and not any(getattr(args, k, None) for k in BUNDLED):
+        return [str(data_file(f)) for f in BUNDLED[kind]]  # the bundled examples
+    return None
+
+
+def outcome_join(args: argparse.Namespace) -> OutcomeJoin | None:
+    """Return a join to feed the analysed conversations to, or ``None`` without outcomes."""
+    if all(_files(args, k) is None for k in BUNDLED):
+        return None
+    return OutcomeJoin(tz=args.tz)
+
+
+def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None:
+    if paths is None:
+        return None
+
+    def rows() -> Iterator[Any]:
+        for path in paths:
+            yield from read(path, **kw)
+
+    return rows()
+
+
+def run_outcome_join(
+    join: OutcomeJoin, args: argparse.Namespace
+) -> tuple[OutcomeResult, OutcomeReadReport]:
+    """Read the outcome files, join them, print one count line per file on stderr."""
+    report = OutcomeReadReport()
+    kw: dict[str, Any] = {
+        "encoding": args.encoding,
+        "tz": args.tz,
+        "errors": args.errors,
+        "report": report,
+    }
+    result = join.join(
+        ratings=_each(_files(args, "ratings"), read_ratings, scale=args.rating_scale, **kw),
+        orders=_each(_files(args, "orders"), read_orders, **kw),
+        refunds=_each(_files(args, "refunds"), read_refunds, **kw),
+        reviews=_each(_files(args, "reviews"), read_reviews, **kw),
+    )
+    for line in result.summary_lines():
+        print(f"kefu-standards: outcomes: {line}", file=sys.stderr)
+    for skip in report.skips:
+        print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+    if report.unrated_rows:
+        print(
+            f"kefu-standards: outcomes: {report.unrated_rows} 会话记录 rows without 满意度 "
+            "(sessions nobody rated)",
+            file=sys.stderr,
+        )
+    return result, report
