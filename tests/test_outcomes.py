@@ -7,6 +7,7 @@ import io
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from kefu_standards.cli import EXIT_OK, main
 from kefu_standards.exceptions import BadRecordError, ConfigError, SkippedInputWarning
+from kefu_standards.io import read_conversations
 from kefu_standards.model import Conversation, Message
 from kefu_standards.outcomes import (
     KPI_DEFINITIONS,
@@ -120,7 +122,7 @@ class TestReadRatings:
             tmp_path / "r.csv",
             "eval_sender,eval_recer,eval_code,eval_time\nb,店:a,0,2024-05-06 10:00\n",
         )
-        with pytest.raises(ConfigError, match="scale"):
+        with pytest.raises(ConfigError, match=r"r\.csv, line 1: .*scale"):
             list(read_ratings(p))
 
     def test_api_fields_with_scale_argument_and_jsonl(self, tmp_path: Path) -> None:
@@ -246,9 +248,10 @@ class TestReadOrders:
 
     def test_unknown_layout_names_the_known_ones(self, tmp_path: Path) -> None:
         """A header of no known layout is an error listing the layouts and their columns."""
-        p = write(tmp_path / "x.csv", "a,b\n1,2\n")
-        with pytest.raises(BadRecordError, match="taobao_csv"):
+        p = write(tmp_path / "x.csv", "\na,b\n1,2\n")
+        with pytest.raises(BadRecordError, match="taobao_csv") as info:
             list(read_orders(p))
+        assert info.value.line == 2  # the header's line
 
 
 class TestReadRefundsAndReviews:
@@ -615,3 +618,54 @@ class TestCommandLine:
         )
         xiaoman = next(row for row in rows if row["agent"] == "暖屿家纺旗舰店:小满")
         assert (xiaoman["dissatisfaction_rate"], xiaoman["refund_rate"]) == ("1.0", "")
+
+
+class TestBundledExamples:
+    """The bundled outcome files keep what ``examples/README.md`` promises about them."""
+
+    @staticmethod
+    @pytest.fixture(scope="class")
+    def result() -> OutcomeResult:
+        """The bundled chats joined with every bundled outcome file."""
+        j = OutcomeJoin(keep_links=True)
+        for c in read_conversations(data_file("examples/conversations.jsonl")):
+            j.add(c)
+        ex = "examples/"
+        return j.join(
+            ratings=read_ratings(data_file(ex + "ratings.csv")),
+            orders=chain(
+                read_orders(data_file(ex + "orders_taobao.csv")),
+                read_orders(data_file(ex + "orders_jd.csv")),
+            ),
+            refunds=read_refunds(data_file(ex + "refunds.csv")),
+            reviews=read_reviews(data_file(ex + "reviews.csv")),
+        )
+
+    @pytest.mark.parametrize(
+        ("kind", "reason"),
+        [
+            ("rating", UNKNOWN_BUYER),
+            ("rating", BEFORE_ANY_CHAT),
+            ("rating", "superseded by a later rating"),
+            ("order", "order id quoted in the chat"),
+            ("order", ORDERED_BEFORE_CHAT),
+            ("order", STALE_ORDER),
+            ("order", UNKNOWN_BUYER),
+            ("order", "another row of an order already read"),
+            ("refund", UNKNOWN_ORDER),
+            ("review", UNKNOWN_ORDER),
+        ],
+    )
+    def test_each_promised_case_occurs(self, result: OutcomeResult, kind: str, reason: str) -> None:
+        """Each join rule and unmatched reason the README names occurs at least once."""
+        assert any(lk.kind == kind and lk.reason == reason for lk in result.links)
+
+    def test_the_over_promise_ends_in_a_dispute(self, result: OutcomeResult) -> None:
+        """阿杏's over-promise (ex-005) is refunded after 客服介入: her dispute rate is 1/2."""
+        kpi = result.by_agent.kpis("暖屿家纺旗舰店:阿杏")["dispute_rate"]
+        assert (kpi.numerator, kpi.denominator) == (1, 2)
+
+    def test_latest_rating_of_ex004_counts_for_xiaomei(self, result: OutcomeResult) -> None:
+        """ex-004 rated 小美 一般 then 满意: only the later counts, so her 满意率 stays 100 %."""
+        k = result.by_agent.kpis("青柚童装旗舰店:小美")
+        assert (k["rated"].value, k["satisfaction_rate"].value) == (3, 1.0)

@@ -147,9 +147,12 @@ def _format_of(source: object, fmt: str) -> str:
 
 
 def _rows(
-    ctx: _Context, stream: IO[Any], fmt: str, encoding: str | None
+    ctx: _Context, stream: IO[Any], fmt: str, encoding: str | None, header_at: list[int]
 ) -> Iterator[tuple[int, Row]]:
-    """Yield ``(line, {header: cell})`` for each non-blank data row."""
+    """Yield ``(line, {header: cell})`` for each non-blank data row.
+
+    The header's line is appended to *header_at* (for errors about the header).
+    """
     if fmt == "jsonl":
         yield from _json_rows(ctx, LineReader(stream, ctx, encoding))
         return
@@ -164,6 +167,7 @@ def _rows(
             continue  # a blank row carries no record
         if header is None:
             header = [clean_header(c) for c in cells]
+            header_at.append(number)
             continue
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             reason = f"{len(cells)} cells but the header has {len(header)} columns"
@@ -294,12 +298,14 @@ def _iterate(  # noqa: PLR0917 - private plumbing of _read
 ) -> Iterator[R]:
     with open_source(source) as stream:
         layout: Layout | None = None
-        for number, row in _rows(ctx, stream, fmt, encoding):
+        header_at: list[int] = []
+        for number, row in _rows(ctx, stream, fmt, encoding, header_at):
             if layout is None:
-                layout = _pick(ctx, kind, layouts, set(row), number)
+                where = header_at[0] if header_at else number  # JSONL: the first object
+                layout = _pick(ctx, kind, layouts, set(row), where)
                 rep.layouts[ctx.source] = layout.name
                 if on_layout is not None:
-                    on_layout(ctx, layout, set(row), number)
+                    on_layout(ctx, layout, set(row), where)
             try:
                 record = build(ctx, row, layout, number)
             except ReadError as exc:
