@@ -623,8 +623,8 @@ class TestCommandLine:
 class TestBundledExamples:
     """The bundled outcome files keep what ``examples/README.md`` promises about them."""
 
-    @staticmethod
     @pytest.fixture(scope="class")
+    @staticmethod
     def result() -> OutcomeResult:
         """The bundled chats joined with every bundled outcome file."""
         j = OutcomeJoin(keep_links=True)
