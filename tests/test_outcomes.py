@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from kefu_standards.outcomes import (
     read_refunds,
     read_reviews,
 )
+from kefu_standards.outcomes._diagnosis import SignalSink, diagnose
 from kefu_standards.outcomes._join import (
     BEFORE_ANY_CHAT,
     NO_BUYER,
@@ -669,3 +671,40 @@ class TestBundledExamples:
         """ex-004 rated 小美 一般 then 满意: only the later counts, so her 满意率 stays 100 %."""
         k = result.by_agent.kpis("青柚童装旗舰店:小美")
         assert (k["rated"].value, k["satisfaction_rate"].value) == (3, 1.0)
+
+
+class TestDiagnosis:
+    @staticmethod
+    def world(waits: list[tuple[float, int]]) -> tuple[OutcomeResult, dict[str, dict[str, Any]]]:
+        """Chats c0.. rated by their buyers (level per chat) with the given mean waits."""
+        chats = [chat(f"c{i}", f"b{i}", "店:a", T0) for i in range(len(waits))]
+        ratings = [
+            rating(f"b{i}", "a", T0 + timedelta(minutes=5), level=lv)
+            for i, (_, lv) in enumerate(waits)
+        ]
+        res = joined(chats, ratings=ratings)
+        sink = SignalSink()
+        for i, (wait, _) in enumerate(waits):
+            rec = {"id": f"c{i}", "mean_response_s": wait, "politeness": 0.8, "rounds": 2}
+            text = json.dumps(rec) + "\n"
+            sink.write(text[:7])  # records may arrive in pieces
+            sink.write(text[7:])
+        return res, sink.signals
+
+    def test_longer_waits_of_dissatisfied_chats_are_found_with_an_interval(self) -> None:
+        """Dissatisfied chats waiting ~3x longer give a ratio near 3 whose CI excludes 1."""
+        waits = [(30.0, 1), (33.0, 2), (27.0, 1), (10.0, 5), (11.0, 4), (9.0, 5), (10.0, 5)]
+        res, signals = self.world(waits)
+        found = {(f.group, f.signal): f for f in diagnose(res, signals)}
+        f = found["*", "mean_response_s"]
+        assert (f.n_bad, f.n_rest, f.differs) == (3, 4, True)
+        assert f.effect == pytest.approx(3.0)
+        assert f.low > 1
+        assert f.delta == 1.0
+        assert "waited 3.0× longer" in f.sentence()
+        assert not found["*", "politeness"].differs  # equal politeness does not differ
+
+    def test_too_few_chats_give_no_finding(self) -> None:
+        """With fewer than 3 bad chats nothing is claimed."""
+        res, signals = self.world([(30.0, 1), (10.0, 5), (11.0, 4), (9.0, 5)])
+        assert diagnose(res, signals) == ()

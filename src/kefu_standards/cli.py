@@ -24,7 +24,7 @@ from typing import TextIO
 
 from ._jsontext import dumps, visible
 from .exceptions import KefuError
-from .outcomes._cli import add_outcome_options, outcome_join, run_outcome_join
+from .outcomes._cli import add_outcome_options, outcome_join, outcome_results, run_outcome_join
 
 __all__ = ["main"]
 
@@ -349,18 +349,17 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
         results_path = args.out / "results.jsonl"
     join = outcome_join(args)  # outcomes (#15): None without outcome files
     conversations = progress.wrap(inputs)
-    report = analyze(
-        conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
-        policy=policy,
-        workers=args.workers,
-        results=results_path,
-    )
+    with outcome_results(join, results_path) as results:  # outcomes (#15): keeps signals
+        report = analyze(
+            conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
+            policy=policy,
+            workers=args.workers,
+            results=results,
+        )
     progress.close()
     skipped_outcomes = False
-    if join is not None:  # outcomes (#15): join, count lines on stderr, KPI columns
-        outcomes, outcome_report = run_outcome_join(join, args)
-        report.outcomes = outcomes
-        skipped_outcomes = bool(outcome_report.skips)
+    if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
+        report.outcomes, skipped_outcomes = run_outcome_join(join, args, results)
     if args.out is not None:
         paths = report.write(args.out)
         for p in [results_path, *paths]:

@@ -5,14 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import attrs
 
 from kefu_standards.resources import data_file
 
+from ._diagnosis import SignalSink, diagnose, summary_sentences
 from ._join import OutcomeJoin, OutcomeResult
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
 
-__all__ = ["BUNDLED", "add_outcome_options", "outcome_join", "run_outcome_join"]
+__all__ = [
+    "BUNDLED",
+    "add_outcome_options",
+    "outcome_join",
+    "outcome_results",
+    "run_outcome_join",
+]
 
 #: The bundled example outcome files used when ``analyze`` runs on the bundled chats.
 BUNDLED: dict[str, tuple[str, ...]] = {
@@ -73,10 +84,32 @@ def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None
     return rows()
 
 
+@contextmanager
+def outcome_results(join: OutcomeJoin | None, path: Path | None) -> Iterator[Any]:
+    """Give what to pass as ``analyze(results=...)``: with outcomes, a :class:`SignalSink`.
+
+    The sink keeps each conversation's signals for the diagnosis and forwards
+    the records to *path* (``results.jsonl``) when one is given.
+    """
+    if join is None:
+        yield path
+        return
+    if path is None:
+        yield SignalSink()
+        return
+    with path.open("w", encoding="utf-8") as fh:
+        yield SignalSink(fh)
+
+
 def run_outcome_join(
-    join: OutcomeJoin, args: argparse.Namespace
-) -> tuple[OutcomeResult, OutcomeReadReport]:
-    """Read the outcome files, join them, print one count line per file on stderr."""
+    join: OutcomeJoin, args: argparse.Namespace, results: object = None
+) -> tuple[OutcomeResult, bool]:
+    """Read and join the outcome files; print one count line per file on stderr.
+
+    With the :class:`SignalSink` of :func:`outcome_results`, the diagnosis runs
+    too and its sentences go into the result.  Returns the result and whether
+    outcome rows were skipped.
+    """
     report = OutcomeReadReport()
     kw: dict[str, Any] = {
         "encoding": args.encoding,
@@ -100,4 +133,7 @@ def run_outcome_join(
             "(sessions nobody rated)",
             file=sys.stderr,
         )
-    return result, report
+    if isinstance(results, SignalSink):
+        findings = diagnose(result, results.signals)
+        result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
+    return result, bool(report.skips)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -72,6 +72,41 @@ REASONS: tuple[str, ...] = (
 _ORDER_ID = re.compile(r"(?<!\d)\d{10,20}(?!\d)")
 
 
+#: Words in a buyer's messages that point at the product or its delivery, not at the
+#: service (written for this package from the complaint scenarios of DOMAIN §3-§4).
+PRODUCT_CUES: tuple[str, ...] = (
+    "质量",
+    "尺码",
+    "偏大",
+    "偏小",
+    "色差",
+    "破损",
+    "坏了",
+    "故障",
+    "发错",
+    "漏发",
+    "受潮",
+    "过期",
+    "物流",
+    "快递",
+    "没收到",
+    "不符",
+)
+#: Words in a buyer's messages that point at the service itself.
+SERVICE_CUES: tuple[str, ...] = (
+    "态度",
+    "人呢",
+    "在吗",
+    "不回",
+    "敷衍",
+    "我说过了",
+    "没人",
+    "太慢",
+    "推诿",
+    "不耐烦",
+)
+
+
 @attrs.frozen(slots=True)
 class ChatStub:
     """What the join keeps of a conversation: who, when, where, and the ids it quotes.
@@ -87,6 +122,8 @@ class ChatStub:
     ended_at: datetime | None
     day: date | None
     quoted: frozenset[str]
+    product_cues: int = 0
+    service_cues: int = 0
 
     @classmethod
     def of(cls, conversation: Conversation, tz: str | tzinfo | None = None) -> ChatStub:
@@ -98,6 +135,7 @@ class ChatStub:
             if m.role is not Role.BOT
             for hit in _ORDER_ID.findall(m.text)
         )
+        buyer_text = "".join(m.text for m in conversation.messages if m.role is Role.BUYER)
         return cls(
             id=conversation.id,
             buyer=conversation.buyer,
@@ -107,6 +145,8 @@ class ChatStub:
             ended_at=conversation.ended_at,
             day=None if started is None else started.astimezone(get_tz(tz)).date(),
             quoted=quoted,
+            product_cues=sum(buyer_text.count(w) for w in PRODUCT_CUES),
+            service_cues=sum(buyer_text.count(w) for w in SERVICE_CUES),
         )
 
     @property
@@ -199,6 +239,9 @@ class OutcomeResult:
     by_day: OutcomeSummary
     by_shop: OutcomeSummary
     links: tuple[Link, ...] = ()
+    flags: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    stubs: Mapping[str, ChatStub] = attrs.field(factory=dict)
+    diagnosis: tuple[Any, ...] = ()
 
     def merge(self, *others: OutcomeResult) -> OutcomeResult:
         """Return this and *others* together (counts per file and summaries added)."""
@@ -215,6 +258,9 @@ class OutcomeResult:
             self.by_day.merge(*(o.by_day for o in others)),
             self.by_shop.merge(*(o.by_shop for o in others)),
             tuple(link for part in (self, *others) for link in part.links),
+            _union(part.flags for part in (self, *others)),
+            {k: v for part in (self, *others) for k, v in part.stubs.items()},
+            tuple(d for part in (self, *others) for d in part.diagnosis),
         )
 
     def summary_lines(self) -> list[str]:
@@ -453,7 +499,19 @@ class OutcomeJoin:
                 count(link)
             else:
                 count(attrs.evolve(link, counted=False, reason="superseded by a later rating"))
+        flags: dict[str, set[str]] = {}
+        kept: dict[str, ChatStub] = {}
+
+        def flag(stub: ChatStub, *names: str) -> None:
+            flags.setdefault(stub.id, set()).update(names)
+            kept[stub.id] = stub
+
         for _, rated_chat, agent, rating in latest.values():
+            flag(rated_chat, "rated")
+            if rating.level.satisfied:
+                flag(rated_chat, "satisfied")
+            if rating.level.dissatisfied:
+                flag(rated_chat, "dissatisfied")
             bump(
                 rated_chat,
                 agent,
@@ -535,6 +593,11 @@ class OutcomeJoin:
                 continue
             fields = {"reviews": entry.reviews, "bad_reviews": entry.bad}
             if entry.paid:
+                flag(entry.stub, "ordered")
+                if entry.refunded:
+                    flag(entry.stub, "refunded")
+                if entry.disputed:
+                    flag(entry.stub, "disputed")
                 fields |= {
                     "paid_orders": 1,
                     "refunded": int(entry.refunded),
@@ -553,6 +616,8 @@ class OutcomeJoin:
             summaries["day"],
             summaries["shop"],
             tuple(links),
+            {k: frozenset(v) for k, v in flags.items()},
+            kept,
         )
 
     def _inquiries(
@@ -585,6 +650,14 @@ class OutcomeJoin:
                         converted=int(any(g <= 1 for g in gap)),
                         converted_4d=int(any(g <= 3 for g in gap)),
                     )
+
+
+def _union(parts: Iterable[Mapping[str, frozenset[str]]]) -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for part in parts:
+        for key, flags in part.items():
+            out[key] = out.get(key, frozenset()) | flags
+    return out
 
 
 def _superseded(rating: Rating, stub: ChatStub, agent: str | None) -> Link:

@@ -21,7 +21,8 @@ __all__ = ["KPI_DEFINITIONS", "OutcomeCounts", "OutcomeKpi", "OutcomeSummary"]
 #: column names of ``agents.csv`` and ``shops.csv`` (a stable interface).
 KPI_DEFINITIONS: Mapping[str, tuple[str, str]] = {
     "rated": (
-        "conversations with a joined 客服评价; only the latest rating of a conversation counts",
+        "conversations with a joined 客服评价; only the latest rating of a conversation "
+        "and agent counts",
         "DOMAIN §1 满意度; §2.7 (a production QC system keeps the latest rating per session)",
     ),
     "rating_rate": (

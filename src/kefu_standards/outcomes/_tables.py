@@ -103,9 +103,17 @@ def outcomes_html(result: OutcomeResult, agents: Iterable[str]) -> str:
         f"<li><b>{escape(name)}</b>: {escape(text)} ({escape(src)})</li>"
         for name, (text, src) in KPI_DEFINITIONS.items()
     )
+    diagnosis = "".join(f"<li>{escape(line)}</li>" for line in result.diagnosis)
     return (
         f"<table><tr><th>客服</th>{head}</tr>{''.join(body)}</table>"
-        f"<p>关联结果 Join counts (every row joined or unmatched with a reason):</p>"
+        + (
+            f"<h3>诊断 Diagnosis</h3><ul class='note'>{diagnosis}</ul>"
+            "<p>Bad chats against the rest of the comparable chats: ratio or difference "
+            "of means, bootstrap 95 % CI, Cliff's δ.</p>"
+            if diagnosis
+            else ""
+        )
+        + f"<p>关联结果 Join counts (every row joined or unmatched with a reason):</p>"
         f"<ul class='note'>{joins}</ul>"
         f"<p>定义 Definitions:</p><ul class='note'>{defs}</ul>"
     )
