@@ -10,6 +10,7 @@ Read outcome exports with :func:`read_ratings`, :func:`read_orders`,
 
 from __future__ import annotations
 
+from ._diagnosis import Finding, SignalSink, diagnose
 from ._join import REASONS, ChatStub, JoinCounts, Link, OutcomeJoin, OutcomeResult
 from ._kpis import KPI_DEFINITIONS, OutcomeCounts, OutcomeKpi, OutcomeSummary
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
@@ -20,6 +21,7 @@ __all__ = [
     "RATING_SCALES",
     "REASONS",
     "ChatStub",
+    "Finding",
     "JoinCounts",
     "Link",
     "Order",
@@ -33,6 +35,8 @@ __all__ = [
     "Refund",
     "Review",
     "Satisfaction",
+    "SignalSink",
+    "diagnose",
     "read_orders",
     "read_ratings",
     "read_refunds",
