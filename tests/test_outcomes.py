@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kefu_standards._frozendict import FrozenDict
 from kefu_standards.cli import EXIT_OK, main
 from kefu_standards.exceptions import BadRecordError, ConfigError, SkippedInputWarning
 from kefu_standards.io import read_conversations
@@ -26,10 +27,13 @@ from kefu_standards.outcomes import (
     OutcomeJoin,
     OutcomeReadReport,
     OutcomeResult,
+    PlatformRow,
     Rating,
     Refund,
     Satisfaction,
+    compare_with_platform,
     read_orders,
+    read_platform_report,
     read_ratings,
     read_refunds,
     read_reviews,
@@ -708,3 +712,56 @@ class TestDiagnosis:
         """With fewer than 3 bad chats nothing is claimed."""
         res, signals = self.world([(30.0, 1), (10.0, 5), (11.0, 4), (9.0, 5)])
         assert diagnose(res, signals) == ()
+
+
+class TestPlatformReport:
+    @pytest.mark.parametrize(
+        ("header", "row", "expected"),
+        [
+            (
+                "旺旺昵称,询单人数,询单最终付款转化率,平均响应时长（秒),客户满意率,旺旺回复率",
+                "店:小美,40,25.00%,21.5,98.5%,100%",
+                {
+                    "inquiries": 40.0,
+                    "inquiry_conversion_4d": 0.25,
+                    "mean_wait_s": 21.5,
+                    "satisfaction_rate": 0.985,
+                    "reply_rate": 1.0,
+                },
+            ),
+            (
+                "旺旺,接待人数,平均响应(秒),回复率,询单->最终付款成功率,客户满意比",
+                "店:小美,120,30,99.00%,延迟统计,90.00%",
+                {
+                    "conversations": 120.0,
+                    "mean_wait_s": 30.0,
+                    "reply_rate": 0.99,
+                    "satisfaction_rate": 0.9,
+                },
+            ),
+            (
+                "客服,询单人数延,退款率",
+                "店:小美,12,1.5%",
+                {"inquiries": 12.0, "refund_rate": 0.015},
+            ),
+        ],
+    )
+    def test_layouts_read_under_our_column_names(
+        self, tmp_path: Path, header: str, row: str, expected: dict[str, float]
+    ) -> None:
+        """千牛 自制报表, 飞猪 and 赤兔 headers map to agents.csv names; % are fractions."""
+        summary = "全店平均值" + ",1" * header.count(",")
+        p = write(tmp_path / "p.csv", f"{header}\n{row}\n{summary}\n")
+        rep = OutcomeReadReport()
+        (got,) = read_platform_report(p, report=rep)
+        assert dict(got.figures) == pytest.approx(expected)
+        assert rep.unrated_rows == 1  # the summary row is counted, not yielded
+
+    def test_compare_matches_nick_and_sub_account(self) -> None:
+        """A platform nick matches our full sub-account; the difference is ours - theirs."""
+        rows = [PlatformRow("小美", FrozenDict({"mean_wait_s": 20.0, "first_wait_s": 9.0}))]
+        table = compare_with_platform(rows, [{"agent": "店:小美", "mean_wait_s": 25.0}])
+        assert [(r["figure"], r["ours"], r["difference"]) for r in table] == [
+            ("mean_wait_s", 25.0, 5.0),
+            ("first_wait_s", None, None),
+        ]

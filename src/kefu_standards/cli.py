@@ -24,7 +24,13 @@ from typing import TextIO
 
 from ._jsontext import dumps, visible
 from .exceptions import KefuError
-from .outcomes._cli import add_outcome_options, outcome_join, outcome_results, run_outcome_join
+from .outcomes._cli import (
+    add_outcome_options,
+    outcome_join,
+    outcome_results,
+    run_outcome_join,
+    write_platform_compare,
+)
 
 __all__ = ["main"]
 
@@ -362,6 +368,7 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
         report.outcomes, skipped_outcomes = run_outcome_join(join, args, results)
     if args.out is not None:
         paths = report.write(args.out)
+        paths += write_platform_compare(report, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)

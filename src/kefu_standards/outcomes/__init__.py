@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._diagnosis import Finding, SignalSink, diagnose
 from ._join import REASONS, ChatStub, JoinCounts, Link, OutcomeJoin, OutcomeResult
 from ._kpis import KPI_DEFINITIONS, OutcomeCounts, OutcomeKpi, OutcomeSummary
+from ._platform import PlatformRow, compare_with_platform, read_platform_report
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
 from ._records import RATING_SCALES, Order, Rating, Refund, Review, Satisfaction
 
@@ -31,13 +32,16 @@ __all__ = [
     "OutcomeReadReport",
     "OutcomeResult",
     "OutcomeSummary",
+    "PlatformRow",
     "Rating",
     "Refund",
     "Review",
     "Satisfaction",
     "SignalSink",
+    "compare_with_platform",
     "diagnose",
     "read_orders",
+    "read_platform_report",
     "read_ratings",
     "read_refunds",
     "read_reviews",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from kefu_standards.resources import data_file
 
 from ._diagnosis import SignalSink, diagnose, summary_sentences
 from ._join import OutcomeJoin, OutcomeResult
+from ._platform import compare_with_platform, read_platform_report
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "outcome_join",
     "outcome_results",
     "run_outcome_join",
+    "write_platform_compare",
 ]
 
 #: The bundled example outcome files used when ``analyze`` runs on the bundled chats.
@@ -49,6 +52,14 @@ def add_outcome_options(p: argparse.ArgumentParser) -> None:
             metavar="FILE",
             help=f"{what}; repeatable; adds outcome KPIs to agents.csv and shops.csv",
         )
+    p.add_argument(
+        "--platform-report",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="the platform's 客服绩效 report (千牛 自制报表, 赤兔, 飞猪); with --out, "
+        "platform_compare.csv sets its figures next to ours",
+    )
     p.add_argument(
         "--rating-scale",
         choices=("qianniu", "wangwang", "jd", "text"),
@@ -137,3 +148,35 @@ def run_outcome_join(
         findings = diagnose(result, results.signals)
         result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
     return result, bool(report.skips)
+
+
+def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path]:
+    """With ``--platform-report`` and ``--out``, write ``platform_compare.csv``; return its path."""
+    if not getattr(args, "platform_report", None) or args.out is None:
+        return []
+    report = OutcomeReadReport()
+    rows = [
+        row
+        for path in args.platform_report
+        for row in read_platform_report(
+            path, encoding=args.encoding, errors=args.errors, report=report
+        )
+    ]
+    table = compare_with_platform(rows, analysis.agent_rows())
+    out = Path(args.out) / "platform_compare.csv"
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        names = ["agent", "matched_agent", "figure", "platform", "ours", "difference"]
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for r in table:
+            writer.writerow({k: "" if v is None else v for k, v in r.items()})
+    matched = len({r["agent"] for r in table if r["matched_agent"] is not None})
+    print(
+        f"kefu-standards: outcomes: platform report: {len(rows)} agents "
+        f"({matched} matched ours), {report.unrated_rows} summary rows, "
+        f"{len(report.skips)} skips",
+        file=sys.stderr,
+    )
+    for skip in report.skips:
+        print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+    return [out]
