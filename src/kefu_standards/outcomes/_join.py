@@ -39,7 +39,7 @@ from kefu_standards.exceptions import ConfigError
 from kefu_standards.model import Conversation, Role
 
 from ._kpis import OutcomeCounts, OutcomeSummary
-from ._records import Order, Rating, Refund, Review
+from ._records import Order, Rating, Refund, Review, Satisfaction
 
 __all__ = ["REASONS", "ChatStub", "JoinCounts", "Link", "OutcomeJoin", "OutcomeResult"]
 
@@ -107,6 +107,12 @@ SERVICE_CUES: tuple[str, ...] = (
 )
 
 
+_PRODUCT_RE = re.compile("|".join(map(re.escape, PRODUCT_CUES)))
+_SERVICE_RE = re.compile("|".join(map(re.escape, SERVICE_CUES)))
+_NO_IDS: frozenset[str] = frozenset()
+_NO_FLAGS: frozenset[str] = frozenset()
+
+
 @attrs.frozen(slots=True)
 class ChatStub:
     """What the join keeps of a conversation: who, when, where, and the ids it quotes.
@@ -129,12 +135,13 @@ class ChatStub:
     def of(cls, conversation: Conversation, tz: str | tzinfo | None = None) -> ChatStub:
         """Return the stub of *conversation* (days in *tz*, default Asia/Shanghai)."""
         started = conversation.started_at
-        quoted = frozenset(
+        hits = [
             hit
             for m in conversation.messages
             if m.role is not Role.BOT
             for hit in _ORDER_ID.findall(m.text)
-        )
+        ]
+        quoted = frozenset(hits) if hits else _NO_IDS
         buyer_text = "".join(m.text for m in conversation.messages if m.role is Role.BUYER)
         return cls(
             id=conversation.id,
@@ -145,8 +152,8 @@ class ChatStub:
             ended_at=conversation.ended_at,
             day=None if started is None else started.astimezone(get_tz(tz)).date(),
             quoted=quoted,
-            product_cues=sum(buyer_text.count(w) for w in PRODUCT_CUES),
-            service_cues=sum(buyer_text.count(w) for w in SERVICE_CUES),
+            product_cues=len(_PRODUCT_RE.findall(buyer_text)),
+            service_cues=len(_SERVICE_RE.findall(buyer_text)),
         )
 
     @property
@@ -275,7 +282,7 @@ def _same_agent(name: str, agent: str) -> bool:
     )
 
 
-@attrs.define
+@attrs.define(slots=True)
 class _OrderEntry:
     paid: bool
     stub: ChatStub | None
@@ -481,8 +488,10 @@ class OutcomeJoin:
             groups["shop"].setdefault(chat.shop, OutcomeCounts()).conversations += 1
 
         # ratings: the latest of each conversation counts
+        # (chat, agent) -> ((time, level), chat, agent, level, file, line): no Rating kept
         latest: dict[
-            tuple[str, str | None], tuple[tuple[datetime, int], ChatStub, str | None, Rating]
+            tuple[str, str | None],
+            tuple[tuple[datetime, int], ChatStub, str | None, Satisfaction, str, int | None],
         ] = {}
         superseded: list[Link] = []
         for rating in ratings or ():
@@ -493,32 +502,42 @@ class OutcomeJoin:
             rank = (rating.when, int(rating.level))
             old = latest.get((stub.id, link.agent))
             if old is None or rank > old[0]:
-                if old is not None:
-                    superseded.append(_superseded(old[3], stub, old[2]))
-                latest[stub.id, link.agent] = (rank, stub, link.agent, rating)
+                if old is not None and self.keep_links:
+                    superseded.append(_superseded(old[4], old[5], stub, old[2]))
+                latest[stub.id, link.agent] = (
+                    rank,
+                    stub,
+                    link.agent,
+                    rating.level,
+                    rating.file,
+                    rating.line,
+                )
                 count(link)
             else:
                 count(attrs.evolve(link, counted=False, reason="superseded by a later rating"))
-        flags: dict[str, set[str]] = {}
+        flags: dict[str, frozenset[str]] = {}
         kept: dict[str, ChatStub] = {}
+        flag_sets: dict[frozenset[str], frozenset[str]] = {}  # the few distinct sets, shared
 
         def flag(stub: ChatStub, *names: str) -> None:
-            flags.setdefault(stub.id, set()).update(names)
+            new = flags.get(stub.id, _NO_FLAGS).union(names)
+            flags[stub.id] = flag_sets.setdefault(new, new)
             kept[stub.id] = stub
 
-        for _, rated_chat, agent, rating in latest.values():
+        for _, rated_chat, agent, level, _, _ in latest.values():
             flag(rated_chat, "rated")
-            if rating.level.satisfied:
+            if level.satisfied:
                 flag(rated_chat, "satisfied")
-            if rating.level.dissatisfied:
+            if level.dissatisfied:
                 flag(rated_chat, "dissatisfied")
             bump(
                 rated_chat,
                 agent,
                 rated=1,
-                satisfied=int(rating.level.satisfied),
-                dissatisfied=int(rating.level.dissatisfied),
+                satisfied=int(level.satisfied),
+                dissatisfied=int(level.dissatisfied),
             )
+        del latest
         if self.keep_links:  # a rating replaced after it was counted as the latest
             for old_link in superseded:
                 for i, seen in enumerate(links):
@@ -616,7 +635,7 @@ class OutcomeJoin:
             summaries["day"],
             summaries["shop"],
             tuple(links),
-            {k: frozenset(v) for k, v in flags.items()},
+            flags,
             kept,
         )
 
@@ -660,11 +679,11 @@ def _union(parts: Iterable[Mapping[str, frozenset[str]]]) -> dict[str, frozenset
     return out
 
 
-def _superseded(rating: Rating, stub: ChatStub, agent: str | None) -> Link:
+def _superseded(file: str, line: int | None, stub: ChatStub, agent: str | None) -> Link:
     return Link(
         "rating",
-        rating.file,
-        rating.line,
+        file,
+        line,
         True,
         "superseded by a later rating",
         stub.id,

@@ -26,7 +26,7 @@ from typing import IO, Any, Literal, TypeVar
 
 import attrs
 
-from kefu_standards._time import parse_time
+from kefu_standards._time import YEARS, parse_time
 from kefu_standards.exceptions import (
     BadRecordError,
     ConfigError,
@@ -35,7 +35,13 @@ from kefu_standards.exceptions import (
     UnknownNameError,
 )
 from kefu_standards.io import ReadReport, Skip
-from kefu_standards.io._common import LineReader, _Context, open_source, source_name
+from kefu_standards.io._common import (
+    LineReader,
+    _Context,
+    clock_time,
+    open_source,
+    source_name,
+)
 from kefu_standards.io._csv import csv_rows
 from kefu_standards.io._xlsx import xlsx_rows
 
@@ -120,6 +126,8 @@ _FORMULA = re.compile(r'^="(.*)"$')
 def clean_cell(value: str) -> str:
     """Strip blanks, Excel's ``="…"`` text wrapper and a leading ``'`` from one cell."""
     text = value.strip()
+    if not text or text[0] not in "='":
+        return text
     hit = _FORMULA.match(text)
     if hit:
         text = hit.group(1).strip()
@@ -240,7 +248,10 @@ def _time(ctx: _Context, row: Row, layout: Layout, name: str, line: int) -> date
     if not text:
         return None
     try:
-        return parse_time(text, ctx.tz)
+        when = clock_time(text, ctx.tz)  # YYYY-MM-DD HH:MM:SS fast, else parse_time
+        if not YEARS[0] <= when.year <= YEARS[1]:
+            when = parse_time(text, ctx.tz)  # raises, naming the valid years
+        return when
     except ValueError as exc:
         raise BadRecordError(ctx.source, line, f"{name}: {exc}") from None
 
