@@ -66,6 +66,12 @@ _LAZY: dict[str, str] = {
     "ConversationResult": "analysis",
     "to_pandas": "frames",
     "to_arrow": "frames",
+    # outcomes (#15): ratings, orders, refunds, reviews joined to the chats
+    "OutcomeJoin": "outcomes",
+    "read_orders": "outcomes",
+    "read_ratings": "outcomes",
+    "read_refunds": "outcomes",
+    "read_reviews": "outcomes",
 }
 
 __all__ = [
@@ -83,6 +89,7 @@ __all__ = [
     "KefuError",
     "Lexicon",
     "Message",
+    "OutcomeJoin",
     "Politeness",
     "PolitenessScorer",
     "ReadReport",
@@ -108,6 +115,10 @@ __all__ = [
     "politeness_many",
     "profile_agent",
     "read_conversations",
+    "read_orders",
+    "read_ratings",
+    "read_refunds",
+    "read_reviews",
     "response_times",
     "sentiment",
     "sentiment_many",
@@ -136,6 +147,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .frames import to_arrow, to_pandas
     from .io import ReadReport, read_conversations, write_jsonl
+    from .outcomes import OutcomeJoin, read_orders, read_ratings, read_refunds, read_reviews
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
     from .timing import (
         BusinessHours,

@@ -292,7 +292,17 @@ def _read(
     fmt = _format_of(source, format)
     rep = report if report is not None else OutcomeReadReport()
     policy: Literal["raise", "collect"] = "raise" if errors == "raise" else "collect"
-    ctx = _OutcomeContext(source_name(source), policy, rep, tz, False, None, (), None, False)
+    ctx = _OutcomeContext(
+        source=source_name(source),
+        errors=policy,
+        report=rep,
+        tz=tz,
+        sort=False,
+        idle_gap=None,
+        agents=(),
+        shop=None,
+        detect_roles=False,
+    )
     return _iterate(ctx, source, kind, layouts, build, fmt, encoding, rep, on_layout)
 
 
