@@ -363,15 +363,17 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
             results=results,
         )
     progress.close()
-    skipped_outcomes = False
+    skipped_outcomes, outcome_lines = False, list[str]()
     if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
-        report.outcomes, skipped_outcomes = run_outcome_join(join, args, results)
+        report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
     if args.out is not None:
         paths = report.write(args.out)
         paths += write_platform_compare(report, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)
+    for line in outcome_lines:  # outcomes (#15): joined/unmatched counts per file
+        print(line, file=sys.stderr)
     _write_table(report.agent_rows(), sys.stdout)
     sys.stdout.write("\n")
     _write_table(report.conversation_rows(), sys.stdout)

@@ -114,12 +114,13 @@ def outcome_results(join: OutcomeJoin | None, path: Path | None) -> Iterator[Any
 
 def run_outcome_join(
     join: OutcomeJoin, args: argparse.Namespace, results: object = None
-) -> tuple[OutcomeResult, bool]:
-    """Read and join the outcome files; print one count line per file on stderr.
+) -> tuple[OutcomeResult, list[str], bool]:
+    """Read and join the outcome files.
 
     With the :class:`SignalSink` of :func:`outcome_results`, the diagnosis runs
-    too and its sentences go into the result.  Returns the result and whether
-    outcome rows were skipped.
+    too and its sentences go into the result.  Returns the result, the lines
+    for stderr (one count line per file, then the skips) and whether outcome
+    rows were skipped.
     """
     report = OutcomeReadReport()
     kw: dict[str, Any] = {
@@ -134,20 +135,17 @@ def run_outcome_join(
         refunds=_each(_files(args, "refunds"), read_refunds, **kw),
         reviews=_each(_files(args, "reviews"), read_reviews, **kw),
     )
-    for line in result.summary_lines():
-        print(f"kefu-standards: outcomes: {line}", file=sys.stderr)
-    for skip in report.skips:
-        print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+    lines = [f"kefu-standards: outcomes: {line}" for line in result.summary_lines()]
+    lines += [f"kefu-standards: skipped: {skip}" for skip in report.skips]
     if report.unrated_rows:
-        print(
+        lines.append(
             f"kefu-standards: outcomes: {report.unrated_rows} 会话记录 rows without 满意度 "
-            "(sessions nobody rated)",
-            file=sys.stderr,
+            "(sessions nobody rated)"
         )
     if isinstance(results, SignalSink):
         findings = diagnose(result, results.signals)
         result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
-    return result, bool(report.skips)
+    return result, lines, bool(report.skips)
 
 
 def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path]:
