@@ -15,7 +15,7 @@ days before any chat.
   to a baseline measured in the same run: the same conversation stream
   consumed with nothing else (building the conversations dominates both).
   Three interleaved rounds at the small size; medians.
-- memory: peak RSS (``ru_maxrss``) of a fresh process that runs the join at
+- memory: peak RSS (``VmHWM``, Linux) of a fresh process that runs the join at
   the small and at the large size, minus that of a process that only builds
   and consumes the conversation stream of the same size.  The join keeps one
   stub per conversation and one entry per order id, so this grows with N; the
@@ -112,14 +112,17 @@ def run_join(n: int, orders: Path, ratings: Path) -> tuple[float, dict[str, int]
 
 
 def child(mode: str, n: int, folder: str) -> None:
-    """Run one measurement in this (fresh) process and print its peak RSS in KiB."""
-    import resource
+    """Run one measurement in this (fresh) process and print its peak RSS in KiB.
 
+    The peak is ``VmHWM`` of ``/proc/self/status``: Linux keeps ``ru_maxrss``
+    across ``exec``, so a child would report its parent's peak when larger.
+    """
     if mode == "join":
         run_join(n, Path(folder) / "orders.csv", Path(folder) / "ratings.csv")
     else:
         baseline(n)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
 def peak_kib(mode: str, n: int, folder: Path) -> int:
