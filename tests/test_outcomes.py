@@ -12,6 +12,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -378,6 +379,13 @@ class TestJoinReasons:
             "店:x",
             "order id quoted in the chat",
         )
+
+    def test_order_prefers_its_own_shops_chat(self) -> None:
+        """A buyer who chatted with two shops: the order joins the chat of the order's shop."""
+        other = chat("c9", "b1", "别家:x", T0 + timedelta(hours=2)).evolve(shop="别家")
+        row = attrs.evolve(order("9", "b1", T0 + timedelta(hours=3)), shop="店")
+        (link,) = joined((*self.CHATS, other), orders=[row]).links
+        assert link.conversation_id == "c1"
 
     def test_refund_of_unknown_order(self) -> None:
         """A refund joins its order by id; an id not in the orders is unmatched."""

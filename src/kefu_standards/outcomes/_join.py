@@ -14,7 +14,8 @@ The rules (documented in the how-to "Join ratings, orders and refunds"):
   wins; the latest such chat that started before the order, else the earliest
   one); otherwise the latest conversation of the same buyer that started before
   the order was placed, when the order came the same or the next day
-  (``order_window_days``).  The order is credited to the last agent of that
+  (``order_window_days``); when the order names its shop (店铺名称), that
+  shop's chats are preferred.  The order is credited to the last agent of that
   conversation (after a transfer, the one who served the buyer last).
 - **A refund or a review** joins its order by order id; it counts for the agent
   the order is credited to.
@@ -421,6 +422,8 @@ class OutcomeJoin:
             return self._miss("order", order, UNKNOWN_BUYER), None
         if when is None:
             return self._miss("order", order, NO_TIME), None
+        if order.shop is not None:  # a buyer may chat with several shops: prefer this one's
+            stubs = [s for s in stubs if s.shop == order.shop] or stubs
         timed = [s for s in stubs if s.started_at is not None]
         i = bisect_right([s.started_at for s in timed if s.started_at is not None], when)
         if i == 0:
