@@ -28,6 +28,7 @@ from kefu_standards.outcomes import (
     OutcomeJoin,
     OutcomeReadReport,
     OutcomeResult,
+    PartitionedOutcomeJoin,
     PlatformRow,
     Rating,
     Refund,
@@ -566,6 +567,46 @@ class TestConservation:
         assert totals(merged) == totals(whole)
         assert merged.by_agent.groups == whole.by_agent.groups
         assert merged.by_shop.groups == whole.by_shop.groups
+
+
+class TestPartitionedJoin:
+    @settings(max_examples=60, deadline=None)
+    @given(worlds(), st.integers(1, 4))
+    def test_same_counts_and_kpis_as_the_in_memory_join(
+        self,
+        world: tuple[list[Conversation], list[Rating], list[Order], list[Refund]],
+        partitions: int,
+    ) -> None:
+        """Spilled to disk in any number of partitions, the join gives the in-memory result."""
+        convs, ratings, orders, refunds = world
+        whole = joined(convs, ratings=ratings, orders=orders, refunds=refunds)
+        spilled = PartitionedOutcomeJoin(partitions=partitions)
+        for c in convs:
+            spilled.add(c)
+        got = spilled.join(ratings=ratings, orders=orders, refunds=refunds)
+        assert totals(got) == totals(whole)
+        assert sorted((c.kind, c.read, c.joined, dict(c.unmatched)) for c in got.files) == sorted(
+            (c.kind, c.read, c.joined, dict(c.unmatched)) for c in whole.files
+        )
+        for by in ("by_agent", "by_day", "by_shop"):
+            assert getattr(got, by).groups == getattr(whole, by).groups
+
+    def test_quoted_order_follows_the_quoting_chat_across_partitions(self) -> None:
+        """An order quoted in another buyer's chat joins it, refund included, when spilled."""
+        chats = [
+            chat("c1", "b1", "店:a", T0),
+            chat("c2", "b2", "店:b", T0, "我的订单 3918274655018830217"),
+        ]
+        orders = [order("3918274655018830217", "b1", T0 + timedelta(hours=1))]
+        refunds = [Refund(order_id="3918274655018830217", success=True)]
+        whole = joined(chats, orders=orders, refunds=refunds)
+        for n in (1, 2, 5, 16):
+            spilled = PartitionedOutcomeJoin(partitions=n)
+            for c in chats:
+                spilled.add(c)
+            got = spilled.join(orders=orders, refunds=refunds)
+            assert got.by_agent.groups == whole.by_agent.groups
+            assert got.by_agent.kpis("店:b")["refund_rate"].value == 1.0
 
 
 # -- command line and bundled examples --------------------------------------------------------

@@ -16,6 +16,7 @@ from ._kpis import KPI_DEFINITIONS, OutcomeCounts, OutcomeKpi, OutcomeSummary
 from ._platform import PlatformRow, compare_with_platform, read_platform_report
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
 from ._records import RATING_SCALES, Order, Rating, Refund, Review, Satisfaction
+from ._spill import PartitionedOutcomeJoin
 
 __all__ = [
     "KPI_DEFINITIONS",
@@ -32,6 +33,7 @@ __all__ = [
     "OutcomeReadReport",
     "OutcomeResult",
     "OutcomeSummary",
+    "PartitionedOutcomeJoin",
     "PlatformRow",
     "Rating",
     "Refund",

@@ -339,7 +339,10 @@ class OutcomeJoin:
 
     def add(self, conversation: Conversation) -> None:
         """Remember *conversation* (its stub) for the join."""
-        stub = ChatStub.of(conversation, self.tz)
+        self.add_stub(ChatStub.of(conversation, self.tz))
+
+    def add_stub(self, stub: ChatStub) -> None:
+        """Remember a conversation by its stub (e.g. one spilled to disk and read back)."""
         if stub.buyer is None:
             self._unbought.append(stub)
         else:
@@ -411,8 +414,7 @@ class OutcomeJoin:
         when = order.when
         quoting = self._by_quote.get(order.order_id)
         if quoting:
-            before = [s for s in quoting if when is not None and _le(s.started_at, when)]
-            stub = before[-1] if before else quoting[0]
+            stub = quoting_chat(quoting, when)
             link = Link("order", order.file, order.line, True, "order id quoted in the chat")
             return attrs.evolve(link, conversation_id=stub.id, agent=stub.agent), stub
         if order.buyer is None:
@@ -448,11 +450,15 @@ class OutcomeJoin:
         orders: Iterable[Order] | None = None,
         refunds: Iterable[Refund] | None = None,
         reviews: Iterable[Review] | None = None,
+        *,
+        order_facts: Iterable[Order] = (),
     ) -> OutcomeResult:
         """Join the outcome streams (each read once, in this order) and summarise.
 
         ``None`` means the kind was not given: its KPIs are then ``None`` with
         the reason "no … file given", unlike an empty stream (rates over 0).
+        *order_facts* are orders joined elsewhere (another partition) that
+        still tell when their buyers ordered and paid, for the inquiries.
         """
         self._sort()
         given = frozenset(
@@ -576,11 +582,9 @@ class OutcomeJoin:
                 order_link, order_chat = self.link_order(order)
                 count(order_link)
                 entries[order.order_id] = _OrderEntry(order.paid, order_chat)
-            if order.buyer is not None and order.when is not None:
-                if order.buyer not in first_order or order.when < first_order[order.buyer]:
-                    first_order[order.buyer] = order.when
-                if order.paid:
-                    paid_by_buyer.setdefault(order.buyer, []).append(order.paid_at or order.when)
+            _order_fact(order, first_order, paid_by_buyer)
+        for order in order_facts:
+            _order_fact(order, first_order, paid_by_buyer)
 
         for kind, rows in (("refund", refunds), ("review", reviews)):
             for row in rows or ():
@@ -672,6 +676,25 @@ class OutcomeJoin:
                         converted=int(any(g <= 1 for g in gap)),
                         converted_4d=int(any(g <= 3 for g in gap)),
                     )
+
+
+def _order_fact(
+    order: Order, first_order: dict[str, datetime], paid_by_buyer: dict[str, list[datetime]]
+) -> None:
+    """Note when *order*'s buyer first ordered and when they paid (for the inquiries)."""
+    if order.buyer is None or order.when is None:
+        return
+    if order.buyer not in first_order or order.when < first_order[order.buyer]:
+        first_order[order.buyer] = order.when
+    if order.paid:
+        paid_by_buyer.setdefault(order.buyer, []).append(order.paid_at or order.when)
+
+
+def quoting_chat(quoting: Iterable[ChatStub], when: datetime | None) -> ChatStub:
+    """Of the chats quoting an order id, the one it joins: latest before *when*, else earliest."""
+    ordered = sorted(quoting, key=_stub_key)
+    before = [s for s in ordered if when is not None and _le(s.started_at, when)]
+    return before[-1] if before else ordered[0]
 
 
 def _union(parts: Iterable[Mapping[str, frozenset[str]]]) -> dict[str, frozenset[str]]:
