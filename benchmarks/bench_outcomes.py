@@ -15,6 +15,10 @@ days before any chat.
   to a baseline measured in the same run: the same conversation stream
   consumed with nothing else (building the conversations dominates both).
   Three interleaved rounds at the small size; medians.
+Both joins are measured: the in-memory ``OutcomeJoin`` and the
+``PartitionedOutcomeJoin`` (``--partitions``, default 64), which spills to a
+temporary folder.
+
 - memory: peak RSS (``VmHWM``, Linux) of a fresh process that runs the join at
   the small and at the large size, minus that of a process that only builds
   and consumes the conversation stream of the same size.  The join keeps one
@@ -39,7 +43,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kefu_standards.model import Conversation, Message
-from kefu_standards.outcomes import OutcomeJoin, read_orders, read_ratings
+from kefu_standards.outcomes import (
+    OutcomeJoin,
+    PartitionedOutcomeJoin,
+    read_orders,
+    read_ratings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "outcomes.json"
@@ -99,9 +108,14 @@ def baseline(n: int) -> float:
     return time.perf_counter() - t
 
 
-def run_join(n: int, orders: Path, ratings: Path) -> tuple[float, dict[str, int]]:
+def run_join(
+    n: int, orders: Path, ratings: Path, partitions: int = 0
+) -> tuple[float, dict[str, int]]:
+    """Join; ``partitions > 0`` uses the partitioned (spilling) join."""
     t = time.perf_counter()
-    join = OutcomeJoin()
+    join: OutcomeJoin | PartitionedOutcomeJoin = (
+        PartitionedOutcomeJoin(partitions=partitions) if partitions else OutcomeJoin()
+    )
     for _ in join.watch(conversations(n)):
         pass
     result = join.join(ratings=read_ratings(ratings), orders=read_orders(orders))
@@ -117,8 +131,9 @@ def child(mode: str, n: int, folder: str) -> None:
     The peak is ``VmHWM`` of ``/proc/self/status``: Linux keeps ``ru_maxrss``
     across ``exec``, so a child would report its parent's peak when larger.
     """
-    if mode == "join":
-        run_join(n, Path(folder) / "orders.csv", Path(folder) / "ratings.csv")
+    if mode.startswith("join"):
+        parts = int(mode.removeprefix("join") or 0)
+        run_join(n, Path(folder) / "orders.csv", Path(folder) / "ratings.csv", parts)
     else:
         baseline(n)
     status = Path("/proc/self/status").read_text(encoding="ascii")
@@ -139,6 +154,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "N", "FOLDER"))
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=64,
+        help="partitions of the spilling join (default 64)",
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.child[2])
@@ -151,28 +172,31 @@ def main() -> None:
             folders[n] = Path(tmp) / str(n)
             folders[n].mkdir()
             write_outcomes(folders[n], n)
-        rates, ratios, counts = [], [], {}
-        for _ in range(3):
-            base = baseline(small)
-            took, counts = run_join(
-                small, folders[small] / "orders.csv", folders[small] / "ratings.csv"
-            )
-            msgs = small * MESSAGES_PER_CONVERSATION
-            rates.append(msgs / took)
-            ratios.append((msgs / took) / (msgs / base))
-        report["join_msg_per_s"] = statistics.median(rates)
-        report["ratio_to_plain_pass"] = statistics.median(ratios)
-        report["counts_small"] = counts
-        memory = {}
-        for n in (small, large):
-            joined, plain = peak_kib("join", n, folders[n]), peak_kib("plain", n, folders[n])
-            memory[n] = {
-                "join_peak_kib": joined,
-                "plain_peak_kib": plain,
-                "extra_kib": joined - plain,
-                "extra_bytes_per_conversation": 1024 * (joined - plain) / n,
+        files = (folders[small] / "orders.csv", folders[small] / "ratings.csv")
+        msgs = small * MESSAGES_PER_CONVERSATION
+        for label, parts in (("in_memory", 0), (f"partitioned_{args.partitions}", args.partitions)):
+            rates, ratios, counts = [], [], {}
+            for _ in range(3):
+                base = baseline(small)
+                took, counts = run_join(small, *files, parts)
+                rates.append(msgs / took)
+                ratios.append((msgs / took) / (msgs / base))
+            memory = {}
+            for n in (small, large):
+                mode = f"join{parts or ''}"
+                joined, plain = peak_kib(mode, n, folders[n]), peak_kib("plain", n, folders[n])
+                memory[n] = {
+                    "join_peak_kib": joined,
+                    "plain_peak_kib": plain,
+                    "extra_kib": joined - plain,
+                    "extra_bytes_per_conversation": 1024 * (joined - plain) / n,
+                }
+            report[label] = {
+                "join_msg_per_s": statistics.median(rates),
+                "ratio_to_plain_pass": statistics.median(ratios),
+                "counts_small": counts,
+                "memory": memory,
             }
-        report["memory"] = memory
     print(json.dumps(report, indent=2, ensure_ascii=False))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -309,6 +309,9 @@ class OutcomeJoin:
         order_window_days: an order joins a chat of the same day or up to this
             many days - 1 later (2 = same or next day, as 询单→次日付款).
         keep_links: keep every row's :class:`Link` in the result (memory grows).
+        keep_flags: keep the outcome flags and stubs of the joined conversations
+            (``OutcomeResult.flags``/``stubs``, needed by :func:`diagnose`);
+            ``False`` saves their memory.
 
     .. versionadded:: 0.2.0
 
@@ -322,6 +325,7 @@ class OutcomeJoin:
         session_tolerance: timedelta = timedelta(seconds=120),
         order_window_days: int = 2,
         keep_links: bool = False,
+        keep_flags: bool = True,
     ) -> None:
         if order_window_days < 1:
             raise ConfigError(f"order_window_days must be >= 1, got {order_window_days}")
@@ -332,6 +336,7 @@ class OutcomeJoin:
         self.session_tolerance = session_tolerance
         self.order_window_days = order_window_days
         self.keep_links = keep_links
+        self.keep_flags = keep_flags
         self._by_buyer: dict[str, list[ChatStub]] = {}
         self._by_quote: dict[str, list[ChatStub]] = {}
         self._unbought: list[ChatStub] = []  # conversations without a buyer nick
@@ -529,6 +534,8 @@ class OutcomeJoin:
         flag_sets: dict[frozenset[str], frozenset[str]] = {}  # the few distinct sets, shared
 
         def flag(stub: ChatStub, *names: str) -> None:
+            if not self.keep_flags:
+                return
             new = flags.get(stub.id, _NO_FLAGS).union(names)
             flags[stub.id] = flag_sets.setdefault(new, new)
             kept[stub.id] = stub

@@ -84,7 +84,9 @@ class PartitionedOutcomeJoin:
     *partitions* (how many pieces; memory is about 1/partitions of the
     in-memory join's) and *folder* (where to spill; a temporary folder,
     removed after :meth:`join`, by default).  ``keep_links`` is not offered:
-    the links are what the spill avoids holding.
+    the links are what the spill avoids holding; ``keep_flags`` (for
+    :func:`~kefu_standards.outcomes.diagnose`) is off by default for the same
+    reason.
 
     .. versionadded:: 0.2.0
     """
@@ -98,6 +100,7 @@ class PartitionedOutcomeJoin:
         rating_window: timedelta = timedelta(days=1),
         session_tolerance: timedelta = timedelta(seconds=120),
         order_window_days: int = 2,
+        keep_flags: bool = False,
     ) -> None:
         if partitions < 1:
             raise ConfigError(f"partitions must be >= 1, got {partitions}")
@@ -107,6 +110,7 @@ class PartitionedOutcomeJoin:
             "rating_window": rating_window,
             "session_tolerance": session_tolerance,
             "order_window_days": order_window_days,
+            "keep_flags": keep_flags,
         }
         OutcomeJoin(**self._settings)  # validate the settings now
         self._tmp = None if folder is not None else tempfile.TemporaryDirectory()
