@@ -814,3 +814,16 @@ class TestPlatformReport:
             ("mean_wait_s", 25.0, 5.0),
             ("first_wait_s", None, None),
         ]
+
+
+def test_cli_partitioned_join_gives_the_same_agents_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--outcome-partitions 3` writes the same agents.csv as the in-memory join."""
+    assert main(["analyze", "--out", str(tmp_path / "a"), "--no-results"]) == EXIT_OK
+    argv = ["analyze", "--out", str(tmp_path / "b"), "--no-results", "--outcome-partitions", "3"]
+    assert main(argv) == EXIT_OK
+    capsys.readouterr()
+    a = (tmp_path / "a" / "agents.csv").read_text(encoding="utf-8-sig")
+    b = (tmp_path / "b" / "agents.csv").read_text(encoding="utf-8-sig")
+    assert a == b

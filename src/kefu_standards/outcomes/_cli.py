@@ -18,6 +18,7 @@ from ._diagnosis import SignalSink, diagnose, summary_sentences
 from ._join import OutcomeJoin, OutcomeResult
 from ._platform import compare_with_platform, read_platform_report
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
+from ._spill import PartitionedOutcomeJoin
 
 __all__ = [
     "BUNDLED",
@@ -61,6 +62,14 @@ def add_outcome_options(p: argparse.ArgumentParser) -> None:
         "platform_compare.csv sets its figures next to ours",
     )
     p.add_argument(
+        "--outcome-partitions",
+        type=int,
+        default=0,
+        metavar="K",
+        help="join outcomes in K partitions spilled to a temporary folder (memory about 1/K; "
+        "no diagnosis); default 0: in memory",
+    )
+    p.add_argument(
         "--rating-scale",
         choices=("qianniu", "wangwang", "jd", "text"),
         default=None,
@@ -77,10 +86,12 @@ def _files(args: argparse.Namespace, kind: str) -> list[str] | None:
     return None
 
 
-def outcome_join(args: argparse.Namespace) -> OutcomeJoin | None:
+def outcome_join(args: argparse.Namespace) -> OutcomeJoin | PartitionedOutcomeJoin | None:
     """Return a join to feed the analysed conversations to, or ``None`` without outcomes."""
     if all(_files(args, k) is None for k in BUNDLED):
         return None
+    if args.outcome_partitions:
+        return PartitionedOutcomeJoin(partitions=args.outcome_partitions, tz=args.tz)
     return OutcomeJoin(tz=args.tz)
 
 
@@ -96,13 +107,15 @@ def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None
 
 
 @contextmanager
-def outcome_results(join: OutcomeJoin | None, path: Path | None) -> Iterator[Any]:
+def outcome_results(
+    join: OutcomeJoin | PartitionedOutcomeJoin | None, path: Path | None
+) -> Iterator[Any]:
     """Give what to pass as ``analyze(results=...)``: with outcomes, a :class:`SignalSink`.
 
     The sink keeps each conversation's signals for the diagnosis and forwards
     the records to *path* (``results.jsonl``) when one is given.
     """
-    if join is None:
+    if not isinstance(join, OutcomeJoin):  # no outcomes, or partitioned: no diagnosis
         yield path
         return
     if path is None:
@@ -113,7 +126,7 @@ def outcome_results(join: OutcomeJoin | None, path: Path | None) -> Iterator[Any
 
 
 def run_outcome_join(
-    join: OutcomeJoin, args: argparse.Namespace, results: object = None
+    join: OutcomeJoin | PartitionedOutcomeJoin, args: argparse.Namespace, results: object = None
 ) -> tuple[OutcomeResult, list[str], bool]:
     """Read and join the outcome files.
 
