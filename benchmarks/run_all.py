@@ -24,6 +24,7 @@ ORDER = (
     "sentiment",
     "politeness",
     "escalation",
+    "reasons",
     "competency",
     "analyze",
     "outcomes",

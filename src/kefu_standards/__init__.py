@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "sentiment_scores": "_sentiment",
     "Sentiment": "_sentiment",
     "SentimentModel": "_sentiment",
+    "cross_validate_sentiment": "_sentiment_cv",
     # politeness
     "politeness": "_politeness",
     "politeness_many": "_politeness",
@@ -47,6 +48,9 @@ _LAZY: dict[str, str] = {
     "escalation": "_escalation",
     "Escalation": "_escalation",
     "EscalationPolicy": "_escalation",
+    "EscalationModel": "_escalation_fit",
+    "EscalationFitReport": "_escalation_fit",
+    "HeadEvaluation": "_escalation_fit",
     # competency and scoring
     "assess": "competency",
     "Assessment": "competency",
@@ -60,6 +64,18 @@ _LAZY: dict[str, str] = {
     "make_scorer": "scoring",
     "get_scorer": "scoring",
     "get_scorer_names": "scoring",
+    # consultation topics
+    "topic": "_topics",
+    "topics": "_topics",
+    "Topic": "_topics",
+    "TopicCue": "_topics",
+    "TopicDef": "_topics",
+    "TopicLexicon": "_topics",
+    "TopicShare": "_topics",
+    "ConversationTopics": "_topics",
+    "TopicModel": "_topic_model",
+    "frequent_questions": "_faq",
+    "FrequentQuestion": "_faq",
     # many conversations
     "analyze": "analysis",
     "Analysis": "analysis",
@@ -81,11 +97,16 @@ __all__ = [
     "BusinessHours",
     "Conversation",
     "ConversationResult",
+    "ConversationTopics",
     "Criterion",
     "DimensionScore",
     "Escalation",
+    "EscalationFitReport",
+    "EscalationModel",
     "EscalationPolicy",
     "Evidence",
+    "FrequentQuestion",
+    "HeadEvaluation",
     "KefuError",
     "Lexicon",
     "Message",
@@ -103,11 +124,19 @@ __all__ = [
     "SentimentModel",
     "TimingPolicy",
     "TimingSummary",
+    "Topic",
+    "TopicCue",
+    "TopicDef",
+    "TopicLexicon",
+    "TopicModel",
+    "TopicShare",
     "__version__",
     "analyze",
     "assess",
+    "cross_validate_sentiment",
     "escalation",
     "exceptions",
+    "frequent_questions",
     "get_scorer",
     "get_scorer_names",
     "make_scorer",
@@ -127,14 +156,30 @@ __all__ = [
     "testing",
     "to_arrow",
     "to_pandas",
+    "topic",
+    "topics",
     "write_jsonl",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
     from ._escalation import Escalation, EscalationPolicy, escalation
+    from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
+    from ._faq import FrequentQuestion, frequent_questions
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
+    from ._sentiment_cv import cross_validate_sentiment
+    from ._topic_model import TopicModel
+    from ._topics import (
+        ConversationTopics,
+        Topic,
+        TopicCue,
+        TopicDef,
+        TopicLexicon,
+        TopicShare,
+        topic,
+        topics,
+    )
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,

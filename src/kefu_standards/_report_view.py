@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._escalation import NOTHING_MATERIAL_ZH, escalation
+from ._report_topics import topics_section
 from .outcomes._tables import outcomes_html
 from .report import (
     AgentView,
@@ -66,8 +68,10 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
 
 
 def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ...]:
+    """Return the chat of a risky conversation, highlighting its listed reasons' evidence."""
     spans: dict[int, list[tuple[int, int, str]]] = {}
-    for e in result.hits:
+    esc = escalation(conv)
+    for e in (ev for r in esc.risk_reasons for ev in r.evidence):
         if e.message_index is not None:
             spans.setdefault(e.message_index, []).append((e.start, e.end, e.kind))
     return tuple(
@@ -113,7 +117,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
             conversation_id=r.id,
             score=r.escalation or 0.0,
             level=r.escalation_level or "—",
-            reasons=r.escalation_reasons,
+            reasons=r.escalation_reasons or (NOTHING_MATERIAL_ZH,),
             lines=_lines(conv, r),
         )
         for r, conv in analysis.riskiest
@@ -149,6 +153,9 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
         agents=tuple(agents),
         riskiest=riskiest,
         banned=tuple(banned),
+        topics=topics_section(
+            analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
+        ),
         notes=(
             "电话号码与订单号已打码; 聊天内容已转义 (phone numbers and order ids masked).",
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",

@@ -25,7 +25,10 @@ from typing import IO, Any
 
 import attrs
 
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
+from ._topic_kpis import TopicKPIs
+from ._topics import topics as _conversation_topics
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
 from .model import Conversation, Role
@@ -77,6 +80,8 @@ class ConversationResult:
     per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
     per_agent_waits: tuple[tuple[str, tuple[int, ...]], ...] = ()
     dimension_labels: tuple[tuple[str, str], ...] = ()
+    topic: str | None = None
+    topic_name: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
@@ -90,6 +95,7 @@ class ConversationResult:
         del rec["per_agent_politeness"]
         del rec["per_agent_waits"]
         del rec["dimension_labels"]
+        del rec["topic_name"]
         return rec
 
 
@@ -181,6 +187,7 @@ def _analyze_one(
     policy: Any,
     sentiments: dict[str, float],
     buyer_texts: list[str] | None = None,
+    escalation_model: Any = None,
 ) -> ConversationResult:
     """:func:`analyze_conversation` given the buyer sentiment of every buyer text.
 
@@ -219,8 +226,14 @@ def _analyze_one(
             if found:
                 hits += [e.at(i) for e in found]
 
-    esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
-    a = assess(conv)
+    if escalation_model is None:
+        esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
+        a = assess(conv)
+    else:
+        esc = escalation(conv, model=escalation_model)
+        a = assess(conv, escalation_model=escalation_model)
+    top = _conversation_topics(conv).topics  # the buyer's topics, ranked
+    topic = top[0] if top else None
     return ConversationResult(
         id=conv.id,
         shop=conv.shop,
@@ -241,7 +254,7 @@ def _analyze_one(
         agent_messages_scored=len(pol_values),
         escalation=esc.score,
         escalation_level=esc.level,
-        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        escalation_reasons=tuple(r.zh for r in esc.risk_reasons),  # material, raising
         total=a.total,
         dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
         dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
@@ -251,17 +264,23 @@ def _analyze_one(
             (who, sum(v), len(v), per_agent_bad.get(who, 0)) for who, v in per_agent.items()
         ),
         per_agent_waits=_wait_buckets(t.rounds),
+        topic=None if topic is None else topic.label,
+        topic_name=None if topic is None else topic.name,
     )
 
 
-def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResult]:
-    chunk, policy = args
+def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
+    """Score a chunk: ``args`` is ``(chunk, policy)`` or ``(chunk, policy, escalation_model)``."""
+    chunk, policy, model = (*args, None) if len(args) == 2 else args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         # one batched sentiment call for the whole chunk (chat repeats itself)
         texts = [_buyer_texts(c) for c in chunk]
         sentiments = _sentiment_table([t for ts in texts for t in ts])
-        return [_analyze_one(c, policy, sentiments, ts) for c, ts in zip(chunk, texts, strict=True)]
+        return [
+            _analyze_one(c, policy, sentiments, ts, model)
+            for c, ts in zip(chunk, texts, strict=True)
+        ]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
@@ -283,6 +302,7 @@ def iter_results(
     policy: Any = None,
     workers: int = 1,
     chunk_size: int = 64,
+    escalation_model: Any = None,
 ) -> Iterator[tuple[list[Conversation], list[ConversationResult]]]:
     """Yield ``(chunk, results)`` pairs in input order; scored in *workers* processes."""
     if workers < 1:
@@ -292,7 +312,7 @@ def iter_results(
     chunks = _chunks(conversations, chunk_size)
     if workers == 1:
         for chunk in chunks:
-            yield chunk, _score_chunk((chunk, policy))
+            yield chunk, _score_chunk((chunk, policy, escalation_model))
         return
     import multiprocessing as mp
 
@@ -300,7 +320,8 @@ def iter_results(
     with ctx.Pool(workers) as pool:
         pending: list[Any] = []
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_score_chunk, ((chunk, policy),))))
+            job = pool.apply_async(_score_chunk, ((chunk, policy, escalation_model),))
+            pending.append((chunk, job))
             while len(pending) > 2 * workers:
                 first, job = pending.pop(0)
                 yield first, job.get()
@@ -409,8 +430,16 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
+    topics: TopicKPIs = attrs.field(factory=TopicKPIs)
     # -- outcomes (#15): an OutcomeResult when ratings/orders/refunds were joined
     outcomes: Any = None
+
+    def topic_rows(self) -> list[dict[str, Any]]:
+        """One row per consultation topic: share, response times, reply, escalation, impolite rates.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.rows()
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
@@ -452,7 +481,7 @@ class Analysis:
                 "risk": r.escalation,
                 "level": r.escalation_level,
                 "total": r.total,
-                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or NOTHING_MATERIAL_ZH,
             }
             for r, _ in self.riskiest
         ]
@@ -468,7 +497,7 @@ class Analysis:
         return agents_to_pandas(self)
 
     def write(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
+        """Write ``agents.csv``, ``topics.csv`` and ``report.html`` into *out*; return the paths."""
         from ._report_view import build_view
         from .report import render_html
 
@@ -483,13 +512,25 @@ class Analysis:
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        topics_csv = _write_topics_csv(folder, self.topic_rows())
         html = folder / "report.html"
         html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
         # -- outcomes (#15): shops.csv, one row per shop with timing and outcome KPIs
         if self.outcomes is not None:
             rows = shop_rows(self.outcomes, self.timing_by_shop.table().rows())
-            return [agents_csv, html, write_shops_csv(folder / "shops.csv", rows)]
-        return [agents_csv, html]
+            return [agents_csv, topics_csv, html, write_shops_csv(folder / "shops.csv", rows)]
+        return [agents_csv, topics_csv, html]
+
+
+def _write_topics_csv(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write ``topics.csv`` (one row per topic, see :meth:`Analysis.topic_rows`)."""
+    path = folder / "topics.csv"
+    with path.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["topic"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return path
 
 
 def analyze(
@@ -500,6 +541,7 @@ def analyze(
     chunk_size: int = 64,
     results: str | os.PathLike[str] | IO[str] | None = None,
     top_k: int = 10,
+    escalation_model: Any = None,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -519,12 +561,18 @@ def analyze(
         A path or text stream to write one JSON line per conversation to.
     top_k:
         How many riskiest conversations and problem hits the report keeps.
+    escalation_model:
+        An :class:`~kefu_standards.EscalationModel` fitted on the shop's own
+        chats: the escalation risk (and the criteria that read it) come from it.
+
+        .. versionadded:: 0.2.0
 
     """
     from .timing import TimingSummary, iter_columns
 
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    _check_model(escalation_model, "analyze(escalation_model=...)")
     sink: IO[str] | None
     close = False
     if results is None or hasattr(results, "write"):
@@ -543,6 +591,7 @@ def analyze(
     last: datetime | None = None
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
+    topic_kpis = TopicKPIs()
     # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
     # vectorised summary has a fixed cost per call, and merging is exact
     pending: list[Conversation] = []
@@ -560,7 +609,11 @@ def analyze(
 
     try:
         for chunk, results_chunk in iter_results(
-            conversations, policy=policy, workers=workers, chunk_size=chunk_size
+            conversations,
+            policy=policy,
+            workers=workers,
+            chunk_size=chunk_size,
+            escalation_model=escalation_model,
         ):
             pending.extend(chunk)
             pending_msg += sum(len(c.messages) for c in chunk)
@@ -576,6 +629,7 @@ def analyze(
                 if conv.ended_at is not None and (last is None or conv.ended_at > last):
                     last = conv.ended_at
                 _add_result(rollups, r)
+                topic_kpis.add(r, r.topic, r.topic_name, conv)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)
@@ -608,6 +662,7 @@ def analyze(
         last_time=last,
         dimension_names=tuple(dim_names),
         dimension_labels=dim_labels,
+        topics=topic_kpis,
     )
 
 
@@ -691,6 +746,7 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_agent=timing["timing_by_agent"],
         timing_by_day=timing["timing_by_day"],
         timing_by_shop=timing["timing_by_shop"],
+        topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
         # -- outcomes (#15): the parts' join results added
         outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
     )
