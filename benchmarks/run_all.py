@@ -28,6 +28,7 @@ ORDER = (
     "competency",
     "analyze",
     "outcomes",
+    "redact",
 )
 
 

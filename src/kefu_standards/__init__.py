@@ -88,6 +88,9 @@ _LAZY: dict[str, str] = {
     "read_ratings": "outcomes",
     "read_refunds": "outcomes",
     "read_reviews": "outcomes",
+    # personal data in outputs (the function is ks.redact.redact: ks.redact is the module)
+    "RedactionPolicy": "redact",
+    "Redaction": "redact",
 }
 
 __all__ = [
@@ -114,6 +117,8 @@ __all__ = [
     "Politeness",
     "PolitenessScorer",
     "ReadReport",
+    "Redaction",
+    "RedactionPolicy",
     "ResponseTimes",
     "Role",
     "Round",
@@ -148,6 +153,7 @@ __all__ = [
     "read_ratings",
     "read_refunds",
     "read_reviews",
+    "redact",
     "response_times",
     "sentiment",
     "sentiment_many",
@@ -162,7 +168,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import testing
+    from . import redact, testing
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
     from ._faq import FrequentQuestion, frequent_questions
@@ -193,6 +199,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .frames import to_arrow, to_pandas
     from .io import ReadReport, read_conversations, write_jsonl
     from .outcomes import OutcomeJoin, read_orders, read_ratings, read_refunds, read_reviews
+    from .redact import Redaction, RedactionPolicy
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
     from .timing import (
         BusinessHours,
@@ -207,7 +214,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 
 # submodules reachable as attributes (``ks.testing.check_scorer``), imported on first use.
-_LAZY_SUBMODULES = frozenset({"testing"})
+_LAZY_SUBMODULES = frozenset({"redact", "testing"})
 
 
 def __getattr__(name: str) -> Any:
