@@ -28,8 +28,9 @@ from kefu_standards._dimensions import (
 )
 from kefu_standards._escalation import _repeats
 from kefu_standards._frozendict import FrozenDict
+from kefu_standards.evidence import _to_details
 from kefu_standards.model import Role
-from kefu_standards.scoring import ScoreResult, _to_details
+from kefu_standards.scoring import ScoreResult
 from kefu_standards.text import _CONTENT_RE, blank_placeholders, has_content, normalize
 
 _CHAT_CHARS = st.text(

@@ -15,7 +15,8 @@ Counts:
   name with cache, memo, scores or hash in it): hidden, growing state in a frozen object;
 - ``identity keys (id())``: calls to ``id()``, the key of identity-keyed caches;
 - ``import cycles``: strongly connected components (size > 1) of the graph of imports
-  between the package's modules, top-level and function-level imports alike;
+  between the package's modules, top-level and function-level imports alike; counted
+  on runtime imports, and again with the ``if TYPE_CHECKING:`` (type-only) ones;
 - ``importlib of own modules``: ``importlib.import_module`` calls whose argument names
   one of the package's modules (``__init__``'s ``_LAZY`` map is counted apart);
 - ``except ImportError around own modules``: ``try`` blocks importing a package module
@@ -62,12 +63,28 @@ def _resolve(mod: str, is_pkg: bool, node: ast.ImportFrom) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
+def type_only_nodes(tree: ast.AST) -> set[int]:
+    """The ids of the statements inside ``if TYPE_CHECKING:`` blocks (never run)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for stmt in node.body:
+                out.update(id(sub) for sub in ast.walk(stmt))
+    return out
+
+
 def imports(
-    mod: str, tree: ast.Module, known: set[str], is_pkg: bool
+    mod: str, tree: ast.Module, known: set[str], is_pkg: bool, *, type_only: bool = True
 ) -> list[tuple[str, str, int]]:
-    """(target module, imported name or "", line) of each import of a package module."""
+    """(target module, imported name or "", line) of each import of a package module.
+
+    With ``type_only=False``, imports inside ``if TYPE_CHECKING:`` are left out.
+    """
+    skip = set() if type_only else type_only_nodes(tree)
     out = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name in known:
@@ -150,7 +167,8 @@ def stats() -> dict[str, list[str]]:
             "lazy singletons",
             "memos in frozen classes",
             "identity keys (id())",
-            "import cycles",
+            "import cycles (runtime imports)",
+            "import cycles (with type-only imports)",
             "importlib of own modules",
             "importlib in __init__ _LAZY",
             "except ImportError around own modules",
@@ -158,7 +176,11 @@ def stats() -> dict[str, list[str]]:
         )
     }
     graph: dict[str, set[str]] = {m: set() for m in known}
+    runtime: dict[str, set[str]] = {m: set() for m in known}
     for mod, tree in trees.items():
+        for target, _, _ in imports(mod, tree, known, mod in pkgs, type_only=False):
+            if target != mod:
+                runtime[mod].add(target)
         for target, name, line in imports(mod, tree, known, mod in pkgs):
             if target != mod:
                 graph[mod].add(target)
@@ -249,7 +271,8 @@ def stats() -> dict[str, list[str]]:
                             f"{mod}:{node.lineno} {', '.join(sorted(set(guarded)))}"
                         )
         res["module dict caches"].extend(f"{mod}.{n}" for n in sorted(stored))
-    res["import cycles"] = [" <-> ".join(c) for c in sccs(graph)]
+    res["import cycles (runtime imports)"] = [" <-> ".join(c) for c in sccs(runtime)]
+    res["import cycles (with type-only imports)"] = [" <-> ".join(c) for c in sccs(graph)]
     return res
 
 

@@ -25,15 +25,19 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
 
-from ._escalation import EscalationScorer
+from ._cues import bigram_set
+from ._escalation import EscalationScorer, _lazy_sentiment, escalation
+from ._escalation import _repeats as _repeat_flags
 from ._matcher import PhraseMatcher
+from ._politeness import PolitenessScorer
+from ._sentiment import sentiment_scores
 from ._time import elapsed
-from .evidence import Evidence
+from .evidence import Evidence, ScoreResult
 from .exceptions import ConfigError, ModelFileError, UnknownNameError
 from .model import Conversation, Role
 from .resources import lazy, load_tsv
-from .scoring import ScoreResult
 from .text import fold, has_content, normalize
+from .timing import TimingPolicy, response_times
 from .typing import Scorer
 
 __all__ = [
@@ -313,10 +317,6 @@ def _text_ev(m: _Msg, kind: str, weight: float, rule: str = "") -> Evidence:
 
 @lazy
 def _politeness_scorer() -> Any:
-    try:
-        from ._politeness import PolitenessScorer
-    except ImportError:  # pragma: no cover - documented fallback
-        return None
     return PolitenessScorer()
 
 
@@ -338,10 +338,8 @@ def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> l
         get, missing = shared._cache.get, _NOT_CACHED
         return [v if (v := get(t, missing)) is not missing else shared(t) for t in texts]
     try:
-        from ._sentiment import sentiment_scores
-
         scores = sentiment_scores(texts)
-    except (ImportError, ModelFileError):  # documented fallback: the signal is off
+    except ModelFileError:  # documented fallback: the signal is off
         return [None] * len(texts)
     return [None if math.isnan(x) else float(x) for x in scores]
 
@@ -361,26 +359,13 @@ def _shared_sentiment() -> Any:
 
 @functools.cache
 def _escalation_parts() -> tuple[Any, Any, Any]:
-    """Return escalation's ``_lazy_sentiment``, ``_repeats`` and ``bigram_set``.
-
-    Imported on first use (not at import), once rather than on every call;
-    ``(None, None, None)`` when escalation is missing (documented fallback).
-    """
-    try:
-        from ._cues import bigram_set
-        from ._escalation import _lazy_sentiment, _repeats
-    except ImportError:  # pragma: no cover - documented fallback
-        return None, None, None
-    return _lazy_sentiment, _repeats, bigram_set
+    """Return escalation's ``_lazy_sentiment``, ``_repeats`` and ``bigram_set``."""
+    return _lazy_sentiment, _repeat_flags, bigram_set
 
 
 @_identity_cache(maxsize=16)
 def _default_escalation(conversation: Conversation) -> Any:
     """Return the library's escalation risk (cached: several dimensions read it)."""
-    try:
-        from ._escalation import escalation
-    except ImportError:  # pragma: no cover - documented fallback
-        return None
     return escalation(conversation)
 
 
@@ -418,18 +403,12 @@ def no_escalation(conversation: Conversation) -> None:
 @_identity_cache(maxsize=16)
 def _default_timing(conversation: Conversation) -> Any:
     """Return response times under the default policy (cached: analysis reads them too)."""
-    try:
-        from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - documented fallback
-        return None
     return response_times(conversation, _timing_policy())
 
 
 @lazy
 def _timing_policy() -> Any:
     """Return the default ``TimingPolicy()`` (frozen), built once, not per conversation."""
-    from .timing import TimingPolicy  # type: ignore[import-not-found,unused-ignore]
-
     return TimingPolicy()
 
 
@@ -1332,8 +1311,6 @@ class PolitenessAdapter:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        from ._politeness import PolitenessScorer
-
         r = PolitenessScorer(aggregate=self.aggregate).score(conversation)
         if r.score is None:
             return ScoreResult.na(r.reason or "no agent message with content")

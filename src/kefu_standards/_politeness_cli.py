@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._exitcodes import EXIT_INPUT, EXIT_OK
 from ._jsontext import dumps, visible
-from .cli import EXIT_INPUT, EXIT_OK
 from .evidence import Evidence
 from .exceptions import KefuError, ReadError
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from ._exitcodes import EXIT_INPUT
 from ._jsontext import dumps
-from .cli import EXIT_INPUT
 from .exceptions import BadRecordError, KefuError, ReadError
 
 __all__ = ["cli_score", "cli_train", "read_labelled"]

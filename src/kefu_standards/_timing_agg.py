@@ -39,7 +39,7 @@ from .exceptions import ConfigError
 from .model import Conversation, Message, Role
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .timing import TimingPolicy
+    from ._timing_policy import TimingPolicy
 
 __all__ = [
     "MISSING",
@@ -49,6 +49,7 @@ __all__ = [
     "RoundArrays",
     "compute_rounds",
     "fast_group_sums",
+    "finish_rounds",
     "group_sums",
     "is_transfer_line",
     "iter_columns",
@@ -492,10 +493,10 @@ def compute_rounds(
             out[ext_pos] = ext[key]
             merged[key] = out
         rows = merged
-    return _finish(rows, cols, policy)
+    return finish_rounds(rows, cols, policy)
 
 
-def _finish(
+def finish_rounds(
     rows: dict[str, npt.NDArray[np.generic]], cols: MessageColumns, policy: TimingPolicy
 ) -> RoundArrays:
     conv = rows["conv"].astype(np.int64, copy=False)

@@ -22,16 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._exitcodes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, EXIT_USAGE
 from ._jsontext import dumps, visible
+from ._politeness_cli import cli_politeness
+from ._sentiment_cli import cli_score, cli_train
 from .exceptions import KefuError
 
-__all__ = ["main"]
+__all__ = ["EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SKIPPED", "EXIT_USAGE", "main"]
 
-EXIT_OK = 0
-EXIT_SKIPPED = 1
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_INTERRUPTED = 130
 
 _EPILOG = """\
 exit codes:
@@ -148,23 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_response_times)
 
     for name, target, text in (
-        ("sentiment", "_sentiment_cli:cli_score", "buyer sentiment of each input line"),
-        ("train-sentiment", "_sentiment_cli:cli_train", "train a sentiment model on your data"),
-        ("politeness", "_politeness_cli:cli_politeness", "politeness of each input line"),
+        ("sentiment", cli_score, "buyer sentiment of each input line"),
+        ("train-sentiment", cli_train, "train a sentiment model on your data"),
+        ("politeness", cli_politeness, "politeness of each input line"),
     ):
         p = sub.add_parser(name, help=text, add_help=False)
         p.set_defaults(run=_delegate(target))
     return parser
 
 
-def _delegate(target: str) -> Callable[[argparse.Namespace, list[str]], int]:
-    module, func = target.split(":")
-
+def _delegate(
+    target: Callable[[list[str]], int],
+) -> Callable[[argparse.Namespace, list[str]], int]:
     def run(_args: argparse.Namespace, rest: list[str]) -> int:
-        import importlib
-
-        fn = getattr(importlib.import_module(f"kefu_standards.{module}"), func)
-        return int(fn(rest))
+        return int(target(rest))
 
     return run
 

@@ -36,6 +36,7 @@ from .exceptions import ConfigError, UnknownNameError
 from .model import Conversation, Role
 from .resources import lazy, read_text
 from .scoring import ScoreResult, as_score_result, get_scorer
+from .timing import response_times
 from .typing import KpiScorer, Scorer
 
 __all__ = [
@@ -834,10 +835,6 @@ def _trend(items: Sequence[tuple[Conversation, Assessment]], period: str) -> Tre
 
 
 def _default_response_times(conversation: Conversation) -> Any:
-    try:
-        from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # documented fallback: no timing KPIs
-        return None
     return response_times(conversation)
 
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
+    from .evidence import ScoreResult
     from .model import Conversation
-    from .scoring import ScoreResult
 
 __all__ = ["KpiScorer", "Scorer"]
 
