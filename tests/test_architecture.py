@@ -60,10 +60,11 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_timing_agg",
                 "timing",
                 "_escalation",
+                "_competency_cues",
             }
         ),
     ),
-    ("signals: the analysers' results of one conversation", frozenset({"signals"})),
+    ("signals: the analysers' results of one conversation", frozenset({"_signals"})),
     ("scorers and scorecard", frozenset({"_dimensions", "scoring", "competency"})),
     ("analysis: many conversations", frozenset({"analysis"})),
     (

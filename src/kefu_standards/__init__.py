@@ -61,6 +61,9 @@ _LAZY: dict[str, str] = {
     "get_scorer": "scoring",
     "get_scorer_names": "scoring",
     # many conversations
+    "Signals": "_signals",
+    "signals": "_signals",
+    "signals_many": "_signals",
     "analyze": "analysis",
     "Analysis": "analysis",
     "ConversationResult": "analysis",
@@ -94,6 +97,7 @@ __all__ = [
     "Scorer",
     "Sentiment",
     "SentimentModel",
+    "Signals",
     "TimingPolicy",
     "TimingSummary",
     "__version__",
@@ -112,6 +116,8 @@ __all__ = [
     "sentiment",
     "sentiment_many",
     "sentiment_scores",
+    "signals",
+    "signals_many",
     "summarize_response_times",
     "testing",
     "to_arrow",
@@ -124,6 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
+    from ._signals import Signals, signals, signals_many
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import attrs
 
 from ._frozendict import FrozenDict
+from ._signals import Signals, signals_of
 from .evidence import Evidence
 from .exceptions import ConfigError, UnknownNameError
 from .model import Conversation, Role
@@ -590,13 +591,28 @@ class Assessment:
         }
 
 
+def _call(scorer: Scorer, conversation: Conversation, sig: Signals | None) -> object:
+    """Return the scorer's result, from the shared signals when it reads them.
+
+    A :class:`~kefu_standards.typing.SignalsScorer` gets *sig*; others the conversation.
+    """
+    from_signals = getattr(scorer, "score_signals", None) if sig is not None else None
+    if from_signals is not None:
+        return from_signals(sig)
+    return scorer.score(conversation)
+
+
 def _run(
-    scorer: Scorer, criterion: Criterion, conversation: Conversation, errors: str
+    scorer: Scorer,
+    criterion: Criterion,
+    conversation: Conversation,
+    errors: str,
+    sig: Signals | None,
 ) -> ScoreResult:
     if errors == "raise":
-        return as_score_result(scorer.score(conversation), criterion.name)
+        return as_score_result(_call(scorer, conversation, sig), criterion.name)
     try:
-        return as_score_result(scorer.score(conversation), criterion.name)
+        return as_score_result(_call(scorer, conversation, sig), criterion.name)
     except Exception as exc:
         return ScoreResult.na(f"scorer {scorer.name!r} raised {type(exc).__name__}: {exc}")
 
@@ -606,6 +622,7 @@ def assess(
     scorecard: Scorecard | None = None,
     *,
     errors: Literal["raise", "na"] = "raise",
+    signals: Signals | None = None,
 ) -> Assessment:
     """Assess one conversation with *scorecard* (default: :meth:`Scorecard.default`).
 
@@ -616,6 +633,15 @@ def assess(
     its ``pass_mark``, the total is 0 and :attr:`Assessment.critical` lists
     why (一票否决).  ``errors="na"`` turns a scorer that raises into an N/A
     line saying so, instead of raising.
+
+    The analysers run once per conversation: scorers that read
+    :class:`~kefu_standards.Signals` (the built-in ones, through
+    ``score_signals``) share them, and *signals* passes ones computed already
+    (:func:`kefu_standards.signals`; they must describe *conversation*).  Other
+    scorers get the conversation.
+
+    .. versionchanged:: 0.2.0
+       ``signals=``.
 
     >>> from kefu_standards import Conversation
     >>> conv = Conversation.from_records([
@@ -632,8 +658,12 @@ def assess(
     card = Scorecard.default() if scorecard is None else scorecard
     if not isinstance(card, Scorecard):
         raise ConfigError(f"scorecard must be a Scorecard or None, got {type(card).__name__}")
+    sig = signals
+    if sig is not None or any(hasattr(s, "score_signals") for s in card.scorers):
+        sig = signals_of(conversation, sig)
     results = [
-        _run(s, c, conversation, errors) for c, s in zip(card.criteria, card.scorers, strict=True)
+        _run(s, c, conversation, errors, sig)
+        for c, s in zip(card.criteria, card.scorers, strict=True)
     ]
     effective: list[float | None] = []
     for c, r in zip(card.criteria, results, strict=True):
