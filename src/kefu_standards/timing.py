@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -115,10 +115,86 @@ class ResponseTimes:
     undefined_reason: str | None = None
 
 
-def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -> dict[str, Any]:
-    """Find rounds with a plain loop over the messages (the readable specification)."""
-    answer_roles = {Role.AGENT, Role.BOT} if p.bot_answers else {Role.AGENT}
+class _Found(NamedTuple):
+    """One round as :func:`_walk_rounds` finds it (message indexes)."""
+
+    opened: int  # the round's first buyer message
+    start: int  # where its clock starts (the transfer line for a take-over)
+    answered: int | None
+    agent: str | None  # the sender credited
+    buyer_messages: int
+    session: int
+    first_in_session: bool
+    session_start: int  # the first buyer message of the session
+
+
+def _walk_rounds(conv: Conversation, p: TimingPolicy) -> Iterator[_Found]:
+    """Find the rounds of *conv* in one loop over its messages, in order.
+
+    The one per-conversation implementation of the round rules (both
+    :func:`response_times` routes use it); ``kefu_standards.testing.reference_rounds``
+    states the rules and is the oracle the tests hold it to, and the array code
+    of ``_timing_agg`` (many conversations) is held to the same oracle.
+    """
+    messages = conv.messages
+    buyer, agent, system = Role.BUYER, Role.AGENT, Role.SYSTEM
+    answer_roles = {agent, Role.BOT} if p.bot_answers else {agent}
+    holder_credit = p.credit == "holder"
     idle = None if p.idle_gap_s is None else timedelta(seconds=p.idle_gap_s)
+    holder: str | None = None
+    last_transfer: int | None = None
+    open_i: int | None = None
+    open_holder: str | None = None
+    open_first = False
+    n_buyer = 0
+    prev_time: datetime | None = None
+    session, sess_start = -1, 0
+    for i, m in enumerate(messages):
+        role = m.role
+        if role is system and is_transfer_line(m):
+            last_transfer = i
+        if role is buyer:
+            if open_i is None:
+                gap = (
+                    m.sent_at is not None
+                    and prev_time is not None
+                    and idle is not None
+                    and elapsed(m.sent_at, prev_time) > idle
+                )
+                open_first = session < 0 or gap
+                if open_first:
+                    session += 1
+                    sess_start = i
+                open_i, open_holder, n_buyer = i, holder, 0
+            n_buyer += 1
+            prev_time = m.sent_at
+        elif role in answer_roles:
+            if open_i is not None:
+                start = open_i
+                if (
+                    holder_credit
+                    and role is agent
+                    and open_holder is not None
+                    and m.sender is not None
+                    and open_holder != m.sender
+                ):
+                    yield _Found(
+                        open_i, open_i, None, open_holder, n_buyer, session, open_first, sess_start
+                    )
+                    if last_transfer is not None and last_transfer > open_i:
+                        start = last_transfer
+                yield _Found(open_i, start, i, m.sender, n_buyer, session, open_first, sess_start)
+                open_i = None
+            if role is agent:
+                holder = m.sender
+            prev_time = m.sent_at
+    if open_i is not None:
+        who = open_holder if holder_credit else None
+        yield _Found(open_i, open_i, None, who, n_buyer, session, open_first, sess_start)
+
+
+def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -> dict[str, Any]:
+    """Return the rounds of :func:`_walk_rounds` as the columns ``finish_rounds`` reads."""
     rows: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -135,77 +211,21 @@ def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -
         )
     }
 
-    def code(sender: str | None) -> int:
-        return -1 if sender is None else senders.setdefault(sender, len(senders))
-
     def us(i: int) -> int:
         t = conv.messages[i].sent_at
         return int(MISSING) if t is None else to_us(t)
 
-    def emit(
-        opened: int, answered: int | None, agent: int, *, n: int, open_us: int, first: bool
-    ) -> None:
-        rows["opened_index"].append(opened)
-        rows["answered_index"].append(-1 if answered is None else answered)
-        rows["buyer_messages"].append(n)
-        rows["open_us"].append(open_us)
-        rows["answer_us"].append(int(MISSING) if answered is None else us(answered))
-        rows["answered"].append(answered is not None)
-        rows["agent"].append(agent)
-        rows["session"].append(session)
-        rows["first_in_session"].append(first)
-        rows["sess_open"].append(sess_open)
-
-    holder: str | None = None
-    last_transfer: int | None = None
-    open_i: int | None = None
-    open_holder: str | None = None
-    open_first = False
-    n_buyer = 0
-    prev_time: datetime | None = None
-    session, sess_open = -1, 0
-    for i, m in enumerate(conv.messages):
-        if m.role is Role.SYSTEM and is_transfer_line(m):
-            last_transfer = i
-        if m.role is Role.BUYER:
-            if open_i is None:
-                gap = (
-                    m.sent_at is not None
-                    and prev_time is not None
-                    and idle is not None
-                    and elapsed(m.sent_at, prev_time) > idle
-                )
-                open_first = session < 0 or gap
-                if open_first:
-                    session += 1
-                    sess_open = us(i)
-                open_i, open_holder, n_buyer = i, holder, 0
-            n_buyer += 1
-            prev_time = m.sent_at
-        elif m.role in answer_roles:
-            if open_i is not None:
-                transfer = (
-                    p.credit == "holder"
-                    and m.role is Role.AGENT
-                    and open_holder is not None
-                    and m.sender is not None
-                    and open_holder != m.sender
-                )
-                start = us(open_i)
-                if transfer:
-                    emit(
-                        open_i, None, code(open_holder), n=n_buyer, open_us=start, first=open_first
-                    )
-                    if last_transfer is not None and last_transfer > open_i:
-                        start = us(last_transfer)
-                emit(open_i, i, code(m.sender), n=n_buyer, open_us=start, first=open_first)
-                open_i = None
-            if m.role is Role.AGENT:
-                holder = m.sender
-            prev_time = m.sent_at
-    if open_i is not None:
-        who = open_holder if p.credit == "holder" else None
-        emit(open_i, None, code(who), n=n_buyer, open_us=us(open_i), first=open_first)
+    for r in _walk_rounds(conv, p):
+        rows["opened_index"].append(r.opened)
+        rows["answered_index"].append(-1 if r.answered is None else r.answered)
+        rows["buyer_messages"].append(r.buyer_messages)
+        rows["open_us"].append(us(r.start))
+        rows["answer_us"].append(int(MISSING) if r.answered is None else us(r.answered))
+        rows["answered"].append(r.answered is not None)
+        rows["agent"].append(-1 if r.agent is None else senders.setdefault(r.agent, len(senders)))
+        rows["session"].append(r.session)
+        rows["first_in_session"].append(r.first_in_session)
+        rows["sess_open"].append(us(r.session_start))
     return rows
 
 
@@ -318,8 +338,8 @@ def _untimed(counts: dict[str, Any], reason: str) -> ResponseTimes:
 def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
     """:func:`_vectorised_response_times` for a :func:`_plain_policy`, without numpy.
 
-    One loop over the messages finds the rounds exactly as the readable
-    specification (``_scalar_rows``) does and builds each :class:`Round` at once;
+    The rounds come from :func:`_walk_rounds` (as on the array route) and each
+    :class:`Round` is built at once;
     under a plain policy every round is in the window and counted, a
     conversation is timed when all its buyer/answering messages are, the wait is
     ``answer - open`` in whole microseconds, and the SLA counts every round:
@@ -330,10 +350,6 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     messages = conversation.messages
     tz = get_tz(p.tz)
     sla_us = round(p.sla_s * 1e6)
-    buyer, agent, system = Role.BUYER, Role.AGENT, Role.SYSTEM
-    answer_roles = {agent, Role.BOT} if p.bot_answers else {agent}
-    holder_credit = p.credit == "holder"
-    idle = None if p.idle_gap_s is None else timedelta(seconds=p.idle_gap_s)
     timed = _all_timed(conversation, p)
     missing = int(MISSING)
 
@@ -350,13 +366,12 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     rounds: list[Round] = []
     total_us = n_scored = n_hit = n_answered = 0
 
-    def emit(opened: int, start: int, answered: int | None, who: str | None, n: int) -> None:
-        nonlocal total_us, n_scored, n_hit, n_answered
-        open_us, opened_at = at(start)
+    for r in _walk_rounds(conversation, p):
+        open_us, opened_at = at(r.start)
         wait_s = answered_at = None
-        if answered is not None:
+        if r.answered is not None:
             n_answered += 1
-            answer_us, answered_at = at(answered)
+            answer_us, answered_at = at(r.answered)
             if timed:
                 wait_us = answer_us - open_us
                 wait_s = wait_us / 1e6
@@ -364,53 +379,19 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
                 n_scored += 1
                 n_hit += wait_us <= sla_us
         rounds.append(
-            Round(opened_at, answered_at, wait_s, who, n, opened, answered, True, session, True)
+            Round(
+                opened_at,
+                answered_at,
+                wait_s,
+                r.agent,
+                r.buyer_messages,
+                r.opened,
+                r.answered,
+                True,  # in_window: a plain policy has no window
+                r.session,
+                True,  # counted: nor a rule that leaves rounds out
+            )
         )
-
-    holder: str | None = None
-    last_transfer: int | None = None
-    open_i: int | None = None
-    open_holder: str | None = None
-    n_buyer = 0
-    prev_time: datetime | None = None
-    session = -1
-    for i, m in enumerate(messages):
-        role = m.role
-        if role is system and is_transfer_line(m):
-            last_transfer = i
-        if role is buyer:
-            if open_i is None:
-                gap = (
-                    m.sent_at is not None
-                    and prev_time is not None
-                    and idle is not None
-                    and elapsed(m.sent_at, prev_time) > idle
-                )
-                if session < 0 or gap:
-                    session += 1
-                open_i, open_holder, n_buyer = i, holder, 0
-            n_buyer += 1
-            prev_time = m.sent_at
-        elif role in answer_roles:
-            if open_i is not None:
-                start = open_i
-                if (
-                    holder_credit
-                    and role is agent
-                    and open_holder is not None
-                    and m.sender is not None
-                    and open_holder != m.sender
-                ):
-                    emit(open_i, open_i, None, open_holder, n_buyer)
-                    if last_transfer is not None and last_transfer > open_i:
-                        start = last_transfer
-                emit(open_i, start, i, m.sender, n_buyer)
-                open_i = None
-            if role is agent:
-                holder = m.sender
-            prev_time = m.sent_at
-    if open_i is not None:
-        emit(open_i, open_i, None, open_holder if holder_credit else None, n_buyer)
 
     times = [m.sent_at for m in messages if m.sent_at is not None]
     n = len(rounds)
