@@ -245,3 +245,22 @@ def test_no_except_import_error_around_own_modules(module: str) -> None:
                     ):
                         guarded.append(f"line {sub.lineno}: {ast.unparse(sub)}")
     assert guarded == []
+
+
+def test_the_version_is_defined_once() -> None:
+    """``__version__`` in ``__init__`` is the only version; pyproject reads it from there."""
+    import re
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - tomli is the same parser before 3.11
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    path = project["tool"]["hatch"]["version"]["path"]
+    assert path == "src/kefu_standards/__init__.py"
+    source = (ROOT.parents[1] / path).read_text(encoding="utf-8")
+    assert len(re.findall(r'^__version__ = "[^"]+"$', source, flags=re.MULTILINE)) == 1

@@ -55,7 +55,7 @@ from . import _politeness, _sentiment
 from ._cues import Cue, agent_cues, buyer_cues, buyer_view
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence, ScoreResult
-from .exceptions import ConfigError, KefuWarning, ModelFileError
+from .exceptions import ConfigError, InputTypeError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
 from .resources import lazy, load_tsv
 from .text import has_content
@@ -1213,11 +1213,11 @@ def escalation(
     """
     if not isinstance(conversation, Conversation):
         msg = f"escalation() needs a Conversation, got {type(conversation).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     policy = _default_policy() if policy is None else policy
     if not isinstance(policy, EscalationPolicy):
         msg = f"policy must be an EscalationPolicy or None, got {type(policy).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     _check_fn("sentiment", sentiment)
     _check_fn("politeness", politeness)
     sent = _lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)

@@ -34,7 +34,7 @@ from ._competency_cues import CueView, cue_view
 from ._escalation import Escalation, escalation
 from ._politeness import Politeness, politeness_many
 from ._sentiment import sentiment_scores
-from .exceptions import ConfigError
+from .exceptions import ConfigError, InputTypeError
 from .model import Conversation, Role
 from .text import has_content
 from .timing import ResponseTimes, TimingPolicy, response_times
@@ -91,7 +91,7 @@ class Signals:
 def _check(conversation: object) -> Conversation:
     if not isinstance(conversation, Conversation):
         msg = f"signals() takes a Conversation, not {type(conversation).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     return conversation
 
 
@@ -171,7 +171,7 @@ def signals_of(conversation: Conversation, given: Signals | None) -> Signals:
     if given is None:
         return signals(conversation)
     if not isinstance(given, Signals):
-        raise ConfigError(f"signals must be a Signals or None, got {type(given).__name__}")
+        raise InputTypeError(f"signals must be a Signals or None, got {type(given).__name__}")
     if given.conversation is not conversation and given.conversation != conversation:
         msg = (
             f"signals= were computed for conversation {given.conversation.id!r}, "

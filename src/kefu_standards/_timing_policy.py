@@ -19,7 +19,7 @@ import attrs
 
 from ._time import get_tz
 from ._timing_calendar import DAY_US
-from .exceptions import ConfigError, UnknownNameError
+from .exceptions import ConfigError, InputTypeError, UnknownNameError
 
 __all__ = ["BusinessHours", "TimingPolicy", "as_policy"]
 
@@ -343,4 +343,4 @@ def as_policy(value: TimingPolicy | str | None) -> TimingPolicy:
     if isinstance(value, TimingPolicy):
         return value
     msg = f"policy must be a TimingPolicy, a preset name or None, got {type(value).__name__}"
-    raise ConfigError(msg)
+    raise InputTypeError(msg)

@@ -28,7 +28,7 @@ from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
 from .competency import assess
 from .evidence import Evidence
-from .exceptions import ConfigError, UndefinedMetricWarning
+from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
 from .model import Conversation
 from .timing import TimingSummary, iter_columns, response_times
 
@@ -226,7 +226,7 @@ def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversat
     chunk: list[Conversation] = []
     for c in items:
         if not isinstance(c, Conversation):
-            raise ConfigError(f"analyze() needs Conversation objects, got {type(c).__name__}")
+            raise InputTypeError(f"analyze() needs Conversation objects, got {type(c).__name__}")
         chunk.append(c)
         if len(chunk) >= size:
             yield chunk

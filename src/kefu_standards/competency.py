@@ -33,7 +33,7 @@ import attrs
 from ._frozendict import FrozenDict
 from ._signals import Signals, signals_of
 from .evidence import Evidence
-from .exceptions import ConfigError, UnknownNameError
+from .exceptions import ConfigError, InputTypeError, UnknownNameError
 from .model import Conversation, Role
 from .resources import lazy, read_text
 from .scoring import ScoreResult, as_score_result, get_scorer
@@ -126,7 +126,7 @@ def _check_na(_inst: object, _attr: object, value: object) -> None:
 
 def _check_str(_inst: object, attr: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"Criterion.{attr.name} must be a str, got {type(value).__name__}")
+        raise InputTypeError(f"Criterion.{attr.name} must be a str, got {type(value).__name__}")
 
 
 def _check_params(inst: Criterion, _attr: object, value: FrozenDict) -> None:
@@ -230,7 +230,7 @@ def _criterion_from(item: object, i: int) -> Criterion:
     if isinstance(item, Criterion):
         return item
     if not isinstance(item, Mapping):
-        raise ConfigError(f"criteria[{i}] must be a table/mapping, got {type(item).__name__}")
+        raise InputTypeError(f"criteria[{i}] must be a table/mapping, got {type(item).__name__}")
     unknown = set(item) - _CRITERION_KEYS
     if unknown:
         msg = (
@@ -264,7 +264,7 @@ def _check_criteria(_inst: object, _attr: object, value: tuple[Criterion, ...]) 
 
 def _check_card_str(_inst: object, attr: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"Scorecard.{attr.name} must be a str, got {type(value).__name__}")
+        raise InputTypeError(f"Scorecard.{attr.name} must be a str, got {type(value).__name__}")
 
 
 _CARD_KEYS = frozenset({"name", "version", "description", "criteria"})
@@ -307,7 +307,7 @@ class Scorecard:
     def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
         """Build from a mapping with ``name``, ``criteria`` (+ ``description``, ``version``)."""
         if not isinstance(data, Mapping):
-            raise ConfigError(f"a scorecard must be a mapping, got {type(data).__name__}")
+            raise InputTypeError(f"a scorecard must be a mapping, got {type(data).__name__}")
         unknown = set(data) - _CARD_KEYS
         if unknown:
             msg = f"unknown scorecard key(s) {sorted(unknown)}; valid keys are {sorted(_CARD_KEYS)}"
@@ -652,12 +652,12 @@ def assess(
     (True, ())
     """
     if not isinstance(conversation, Conversation):
-        raise ConfigError(f"assess() needs a Conversation, got {type(conversation).__name__}")
+        raise InputTypeError(f"assess() needs a Conversation, got {type(conversation).__name__}")
     if errors not in ("raise", "na"):
         raise UnknownNameError("errors policy", errors, ("raise", "na"))
     card = Scorecard.default() if scorecard is None else scorecard
     if not isinstance(card, Scorecard):
-        raise ConfigError(f"scorecard must be a Scorecard or None, got {type(card).__name__}")
+        raise InputTypeError(f"scorecard must be a Scorecard or None, got {type(card).__name__}")
     sig = signals
     if sig is not None or any(hasattr(s, "score_signals") for s in card.scorers):
         sig = signals_of(conversation, sig)

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from ._frozendict import FrozenDict
-from .exceptions import ConfigError
+from .exceptions import ConfigError, InputTypeError
 
 __all__ = ["Evidence", "ScoreResult"]
 
@@ -98,7 +98,7 @@ def _to_score(value: object) -> float | None:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         msg = f"score must be a number in [0, 1] or None (N/A), not {type(value).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     out = float(value)
     if not (0.0 <= out <= 1.0):  # also rejects NaN
         raise ConfigError(f"score must be in [0, 1] (1 = best) or None (N/A), got {value!r}")
@@ -114,10 +114,10 @@ def _to_evidence(value: object) -> tuple[Evidence, ...]:
             return value
     if not isinstance(value, (list, tuple)):
         msg = f"evidence must be a tuple of Evidence, not {type(value).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     for i, e in enumerate(value):
         if not isinstance(e, Evidence):
-            raise ConfigError(f"evidence[{i}] is a {type(e).__name__}, not an Evidence")
+            raise InputTypeError(f"evidence[{i}] is a {type(e).__name__}, not an Evidence")
     return tuple(value)
 
 
@@ -128,7 +128,7 @@ def _to_details(value: Mapping[str, Any] | None = None) -> FrozenDict:
 
 def _check_reason(inst: ScoreResult, _attr: object, value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"reason must be a str, not {type(value).__name__}")
+        raise InputTypeError(f"reason must be a str, not {type(value).__name__}")
     if inst.score is None and not value.strip():
         msg = "an N/A result (score=None) needs a non-empty reason saying why it is N/A"
         raise ConfigError(msg)

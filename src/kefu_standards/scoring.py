@@ -32,7 +32,7 @@ import attrs
 
 from ._frozendict import FrozenDict
 from .evidence import ScoreResult
-from .exceptions import ConfigError, KefuWarning, UnknownNameError
+from .exceptions import ConfigError, InputTypeError, KefuWarning, UnknownNameError
 from .model import Conversation
 from .typing import Scorer
 
@@ -136,7 +136,7 @@ def make_scorer(fn: Callable[..., Any], *, name: str | None = None, **kwargs: An
     make_scorer(short_replies, limit=20)
     """
     if not callable(fn):
-        raise ConfigError(f"make_scorer needs a callable, got {type(fn).__name__}")
+        raise InputTypeError(f"make_scorer needs a callable, got {type(fn).__name__}")
     if name is None:
         name = getattr(fn, "__name__", None)
         if name is None or not _NAME_RE.match(name):

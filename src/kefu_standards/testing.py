@@ -46,7 +46,7 @@ from ._frozendict import FrozenDict
 from ._time import elapsed
 from ._timing_agg import is_transfer_line
 from ._timing_policy import TimingPolicy, as_policy
-from .exceptions import ConfigError, ScorerContractError
+from .exceptions import InputTypeError, ScorerContractError
 from .model import Conversation, Message, Role
 
 __all__ = [
@@ -390,7 +390,7 @@ def reference_rounds(
     """
     if not isinstance(conversation, Conversation):
         msg = f"reference_rounds() takes a Conversation, not {type(conversation).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     p = as_policy(policy)
     answers = {Role.AGENT, Role.BOT} if p.bot_answers else {Role.AGENT}
     by_holder = p.credit == "holder"

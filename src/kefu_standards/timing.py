@@ -43,7 +43,7 @@ from ._timing_agg import (
 )
 from ._timing_calendar import to_us
 from ._timing_policy import BusinessHours, TimingPolicy, as_policy
-from .exceptions import ConfigError
+from .exceptions import ConfigError, InputTypeError
 from .model import Conversation, Role
 
 __all__ = [
@@ -268,7 +268,7 @@ def response_times(
     p = as_policy(policy)
     if not isinstance(conversation, Conversation):
         msg = f"response_times() takes a Conversation, not {type(conversation).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     if _plain_policy(p):
         return _plain_response_times(conversation, p)
     return _vectorised_response_times(conversation, p)
