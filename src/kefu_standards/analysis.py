@@ -120,24 +120,9 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
     return tuple((k, tuple(v)) for k, v in out.items())
 
 
-#: Problem markers (``PROBLEM_KINDS``) of the politeness result of each agent text seen.
-_PROBLEMS: dict[str, tuple[Evidence, ...]] = {}
-_PROBLEMS_LIMIT = 65536
-
-
 def _problem_markers(text: str, result: Any) -> tuple[Evidence, ...]:
-    """Return the evidence of *result* (the politeness of *text*) of a ``PROBLEM_KINDS`` kind.
-
-    Kept by text, since the result depends on the text alone and replies repeat;
-    the cache is emptied when full (it refills with the texts that matter).
-    """
-    found = _PROBLEMS.get(text)
-    if found is None:
-        found = tuple([e for e in result.evidence if e.kind in PROBLEM_KINDS])
-        if len(_PROBLEMS) >= _PROBLEMS_LIMIT:
-            _PROBLEMS.clear()
-        _PROBLEMS[text] = found
-    return found
+    """Return the evidence of *result* (the politeness of *text*) of a ``PROBLEM_KINDS`` kind."""
+    return tuple([e for e in result.evidence if e.kind in PROBLEM_KINDS])
 
 
 def _mean(values: list[float]) -> float | None:
