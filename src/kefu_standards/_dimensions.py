@@ -24,6 +24,7 @@ import attrs
 
 from ._competency_cues import CueMessage as _Msg
 from ._competency_cues import CueView as _View
+from ._competency_cues import cue_view
 from ._cues import bigram_set
 from ._escalation import EscalationScorer
 from ._escalation import _repeats as _repeat_flags
@@ -256,11 +257,14 @@ class ProductKnowledgeScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
+        return self._score(conversation, cue_view(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its signals (see the class docstring)."""
-        view = sig.cues
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         positions = [
@@ -806,11 +810,14 @@ class TeamworkScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
+        return self._score(conversation, cue_view(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its signals (see the class docstring)."""
-        conversation, view = sig.conversation, sig.cues
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         transfers = _transfers(view, conversation)
@@ -921,11 +928,14 @@ class ResponsibilityScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
+        return self._score(conversation, cue_view(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its signals (see the class docstring)."""
-        conversation, view = sig.conversation, sig.cues
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         agents = _agents(view)
@@ -1064,11 +1074,14 @@ class MoneyPromiseScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
+        return self._score(conversation, cue_view(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its signals (see the class docstring)."""
-        view = sig.cues
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         arranged = False
