@@ -219,6 +219,7 @@ class TestContextRules:
             "sarcastic_thanks",
             "not_after_hedge",
             "latin_word",
+            "softened",
         }
 
     @pytest.mark.parametrize(

@@ -11,11 +11,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import exceptions
+from ._version import __version__
 from .evidence import Evidence
 from .exceptions import KefuError
 from .model import Conversation, Message, Role
-
-__version__ = "0.1.0"
 
 # name -> submodule that defines it; imported on first attribute access.
 _LAZY: dict[str, str] = {
@@ -37,6 +36,7 @@ _LAZY: dict[str, str] = {
     "sentiment_scores": "_sentiment",
     "Sentiment": "_sentiment",
     "SentimentModel": "_sentiment",
+    "cross_validate_sentiment": "_sentiment_cv",
     # politeness
     "politeness": "_politeness",
     "politeness_many": "_politeness",
@@ -47,6 +47,9 @@ _LAZY: dict[str, str] = {
     "escalation": "_escalation",
     "Escalation": "_escalation",
     "EscalationPolicy": "_escalation",
+    "EscalationModel": "_escalation_fit",
+    "EscalationFitReport": "_escalation_fit",
+    "HeadEvaluation": "_escalation_fit",
     # competency and scoring
     "assess": "competency",
     "Assessment": "competency",
@@ -81,8 +84,11 @@ __all__ = [
     "Criterion",
     "DimensionScore",
     "Escalation",
+    "EscalationFitReport",
+    "EscalationModel",
     "EscalationPolicy",
     "Evidence",
+    "HeadEvaluation",
     "KefuError",
     "Lexicon",
     "Message",
@@ -103,6 +109,7 @@ __all__ = [
     "__version__",
     "analyze",
     "assess",
+    "cross_validate_sentiment",
     "escalation",
     "exceptions",
     "get_scorer",
@@ -128,8 +135,10 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
     from ._escalation import Escalation, EscalationPolicy, escalation
+    from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
+    from ._sentiment_cv import cross_validate_sentiment
     from ._signals import Signals, signals, signals_many
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (

@@ -25,7 +25,7 @@ import attrs
 from ._competency_cues import CueMessage as _Msg
 from ._competency_cues import CueView as _View
 from ._competency_cues import cue_view
-from ._cues import bigram_set
+from ._cues import agent_cues, bigram_set, material_refusals
 from ._escalation import EscalationScorer
 from ._escalation import _repeats as _repeat_flags
 from ._politeness import PolitenessScorer
@@ -89,8 +89,18 @@ def _reply_block(view: Sequence[_Msg], pos: int) -> list[_Msg]:
 
 
 def _unhelpful(m: _Msg) -> bool:
-    """Tell whether an agent message declines, deflects or does not know, offering no remedy."""
-    return (("incapacity" in m.kinds) or ("ignorance" in m.kinds)) and "solution" not in m.kinds
+    """Tell whether an agent message declines, deflects or does not know, offering no remedy.
+
+    A decline counts only when escalation would list it as a refusal
+    (:func:`~kefu_standards._cues.material_refusals`: not advice, a condition, a
+    question or a limit explained with a way forward), so the scorecard and the
+    escalation reasons rest on the same evidence.
+    """
+    if "solution" in m.kinds:
+        return False
+    if "ignorance" in m.kinds:
+        return True
+    return "incapacity" in m.kinds and bool(material_refusals(m.text, agent_cues(m.text)))
 
 
 def _unhelpful_evidence(m: _Msg) -> list[Evidence]:

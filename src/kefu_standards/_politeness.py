@@ -168,6 +168,42 @@ def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker 
     return None if _HEDGE.search(head, cut) else marker
 
 
+_SENTENCE_END = re.compile(r"[.!?;。！？；\n]")
+# Courtesy, address and friendly particles that make a mild marker part of a service
+# script (请您提供订单号给我哦, 这个你放心呢, 感谢您的支持!) rather than a harsh one.
+_SOFTENER = re.compile(
+    r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|客官|[哦噢哈呀啦哒滴~]"
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_URL_QUERY = re.compile(r"[0-9a-z/._-]\?[0-9a-z_]")
+
+
+def _softened(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a mild marker whose sentence is softened by courtesy or a friendly particle.
+
+    The sentence is read back to the previous ``。！？；`` (at most 30 characters)
+    and, for a word (not a punctuation mark), on to the next one.  Softeners:
+    您, 亲, 客官, 请, 麻烦, 辛苦, 谢, 欢迎, 祝, 抱歉, 好的, 收到 and the friendly
+    particles 哦 哈 呀 啦 哒 ~ (not 吗 / 呢 / 吧, which rhetorical questions use too).
+    The ``?`` of a link (``.action?sort=1``) never counts.
+    Fires (counts): ``你给我闭嘴`` (给我) — not (dropped): ``好评截图给我哦``,
+    ``感谢您的支持!`` (``!``), ``这个你放心呢`` (你).
+    """
+    if _URL_QUERY.match(norm, max(0, start - 1)):  # the ? of a link: .action?sort=1
+        return None
+    lo = max(0, start - 30)
+    head = norm[lo:start]
+    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    if _SOFTENER.search(head, cut):
+        return None
+    if _CJK.search(marker.phrase):
+        stop = _SENTENCE_END.search(norm, end, end + 30)
+        tail = norm[end : stop.start() if stop else end + 30]
+        if _SOFTENER.search(tail):
+            return None
+    return marker
+
+
 def _latin_word(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
     """Count a Latin phrase only as a whole word: no ASCII letter right before or after.
 
@@ -186,6 +222,7 @@ _RULES: dict[str, _RuleFn] = {
     "sarcastic_thanks": _sarcastic_thanks,
     "not_after_hedge": _not_after_hedge,
     "latin_word": _latin_word,
+    "softened": _softened,
 }
 #: Names of the context rules a lexicon row may use (comma-separated in the rule column).
 RULES: tuple[str, ...] = tuple(_RULES)

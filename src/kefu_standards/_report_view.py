@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._escalation import NOTHING_MATERIAL_ZH, escalation
 from .report import (
     AgentView,
     BannedHitView,
@@ -65,8 +66,10 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
 
 
 def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ...]:
+    """Return the chat of a risky conversation, highlighting its listed reasons' evidence."""
     spans: dict[int, list[tuple[int, int, str]]] = {}
-    for e in result.hits:
+    esc = escalation(conv)
+    for e in (ev for r in esc.risk_reasons for ev in r.evidence):
         if e.message_index is not None:
             spans.setdefault(e.message_index, []).append((e.start, e.end, e.kind))
     return tuple(
@@ -112,7 +115,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
             conversation_id=r.id,
             score=r.escalation or 0.0,
             level=r.escalation_level or "—",
-            reasons=r.escalation_reasons,
+            reasons=r.escalation_reasons or (NOTHING_MATERIAL_ZH,),
             lines=_lines(conv, r),
         )
         for r, conv in analysis.riskiest

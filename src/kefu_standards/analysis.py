@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import attrs
 
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
 from .competency import assess
@@ -134,7 +135,9 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
     return _analyze_one(conversation, policy, signals(conversation))
 
 
-def _analyze_one(conversation: Conversation, policy: Any, sig: Signals) -> ConversationResult:
+def _analyze_one(
+    conversation: Conversation, policy: Any, sig: Signals, escalation_model: Any = None
+) -> ConversationResult:
     """:func:`analyze_conversation` given the conversation's signals."""
     conv = conversation
     t = sig.timing if policy is None else response_times(conv, policy=policy)
@@ -163,8 +166,12 @@ def _analyze_one(conversation: Conversation, policy: Any, sig: Signals) -> Conve
             if found:
                 hits += [e.at(i) for e in found]
 
-    esc = sig.escalation  # the scorecard's dimensions read the same signals
-    a = assess(conv, signals=sig)
+    if escalation_model is None:
+        esc = sig.escalation  # the scorecard's dimensions read the same signals
+        a = assess(conv, signals=sig)
+    else:
+        esc = escalation(conv, model=escalation_model)
+        a = assess(conv, escalation_model=escalation_model, signals=sig)
     return ConversationResult(
         id=conv.id,
         shop=conv.shop,
@@ -185,7 +192,7 @@ def _analyze_one(conversation: Conversation, policy: Any, sig: Signals) -> Conve
         agent_messages_scored=len(pol_values),
         escalation=esc.score,
         escalation_level=esc.level,
-        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        escalation_reasons=tuple(r.zh for r in esc.risk_reasons),  # material, raising
         total=a.total,
         dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
         dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
@@ -198,13 +205,14 @@ def _analyze_one(conversation: Conversation, policy: Any, sig: Signals) -> Conve
     )
 
 
-def _score_chunk(args: tuple[list[Conversation], Any]) -> list[ConversationResult]:
-    chunk, policy = args
+def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
+    """Score a chunk: ``args`` is ``(chunk, policy)`` or ``(chunk, policy, escalation_model)``."""
+    chunk, policy, model = (*args, None) if len(args) == 2 else args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         # one batched sentiment and politeness call for the whole chunk (chat repeats itself)
         sigs = signals_many(chunk)
-        return [_analyze_one(c, policy, s) for c, s in zip(chunk, sigs, strict=True)]
+        return [_analyze_one(c, policy, s, model) for c, s in zip(chunk, sigs, strict=True)]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
@@ -226,6 +234,7 @@ def iter_results(
     policy: Any = None,
     workers: int = 1,
     chunk_size: int = 64,
+    escalation_model: Any = None,
 ) -> Iterator[tuple[list[Conversation], list[ConversationResult]]]:
     """Yield ``(chunk, results)`` pairs in input order; scored in *workers* processes."""
     if workers < 1:
@@ -235,7 +244,7 @@ def iter_results(
     chunks = _chunks(conversations, chunk_size)
     if workers == 1:
         for chunk in chunks:
-            yield chunk, _score_chunk((chunk, policy))
+            yield chunk, _score_chunk((chunk, policy, escalation_model))
         return
     import multiprocessing as mp
 
@@ -243,7 +252,8 @@ def iter_results(
     with ctx.Pool(workers) as pool:
         pending: list[Any] = []
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_score_chunk, ((chunk, policy),))))
+            job = pool.apply_async(_score_chunk, ((chunk, policy, escalation_model),))
+            pending.append((chunk, job))
             while len(pending) > 2 * workers:
                 first, job = pending.pop(0)
                 yield first, job.get()
@@ -390,7 +400,7 @@ class Analysis:
                 "risk": r.escalation,
                 "level": r.escalation_level,
                 "total": r.total,
-                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or NOTHING_MATERIAL_ZH,
             }
             for r, _ in self.riskiest
         ]
@@ -434,6 +444,7 @@ def analyze(
     chunk_size: int = 64,
     results: str | os.PathLike[str] | IO[str] | None = None,
     top_k: int = 10,
+    escalation_model: Any = None,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -453,10 +464,16 @@ def analyze(
         A path or text stream to write one JSON line per conversation to.
     top_k:
         How many riskiest conversations and problem hits the report keeps.
+    escalation_model:
+        An :class:`~kefu_standards.EscalationModel` fitted on the shop's own
+        chats: the escalation risk (and the criteria that read it) come from it.
+
+        .. versionadded:: 0.2.0
 
     """
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    _check_model(escalation_model, "analyze(escalation_model=...)")
     sink: IO[str] | None
     close = False
     if results is None or hasattr(results, "write"):
@@ -492,7 +509,11 @@ def analyze(
 
     try:
         for chunk, results_chunk in iter_results(
-            conversations, policy=policy, workers=workers, chunk_size=chunk_size
+            conversations,
+            policy=policy,
+            workers=workers,
+            chunk_size=chunk_size,
+            escalation_model=escalation_model,
         ):
             pending.extend(chunk)
             pending_msg += sum(len(c.messages) for c in chunk)

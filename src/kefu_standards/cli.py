@@ -8,6 +8,8 @@ Subcommands::
     kefu-standards sentiment [FILE|-]               buyer sentiment of each line
     kefu-standards politeness [FILE|-]              politeness of each line, evidence highlighted
     kefu-standards train-sentiment DATA --out MODEL retrain the sentiment model on your data
+    kefu-standards train-escalation CHATS --labels FILE --out MODEL.npz
+                                                    fit escalation risk to your own ratings
 
 Exit codes: 0 success; 1 finished, but some input was skipped (``--errors collect``;
 the skips are printed on stderr); 2 usage error; 3 input or configuration error
@@ -124,7 +126,47 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="with --out, also write results.jsonl (one line per conversation)",
     )
+    p.add_argument(
+        "--escalation-model",
+        type=Path,
+        default=None,
+        metavar="MODEL.npz",
+        help="escalation model fitted on your own ratings (train-escalation)",
+    )
     p.set_defaults(run=_cmd_analyze)
+
+    p = sub.add_parser(
+        "train-escalation",
+        help="fit escalation risk to your own labelled chats (cross-validated)",
+        description=(
+            "Fit an escalation model to your conversations and their satisfaction labels, "
+            "print its cross-validated AUCs next to the shipped model's, save it."
+        ),
+    )
+    _add_input_options(p, files_required=True)
+    p.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        help="CSV with a header: id,label (1/0, true/false) or id,rating (0-4)",
+    )
+    p.add_argument(
+        "--message-labels",
+        type=Path,
+        default=None,
+        help="optional CSV id,index,label: labels of buyer messages (0-based index)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="model file to write (.npz)")
+    p.add_argument(
+        "--dissatisfied-max",
+        type=int,
+        default=1,
+        help="ratings up to this are dissatisfied (default 1 on 0-4)",
+    )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds (default 0)")
+    p.add_argument("--l2", type=float, default=1.0, help="turn-head penalty (default 1.0)")
+    p.set_defaults(run=_cmd_train_escalation)
 
     p = sub.add_parser(
         "read",
@@ -334,6 +376,11 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     from .analysis import analyze
 
     policy = None if args.policy == "default" else args.policy
+    model = None
+    if args.escalation_model is not None:
+        from ._escalation_fit import EscalationModel
+
+        model = EscalationModel.load(args.escalation_model)
     inputs = _Inputs(args)
     progress = Progress(enabled=_progress_enabled(args))
     results_path = None
@@ -345,6 +392,7 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
         policy=policy,
         workers=args.workers,
         results=results_path,
+        escalation_model=model,
     )
     progress.close()
     if args.out is not None:
@@ -355,6 +403,30 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     _write_table(report.agent_rows(), sys.stdout)
     sys.stdout.write("\n")
     _write_table(report.conversation_rows(), sys.stdout)
+    return inputs.finish()
+
+
+def _cmd_train_escalation(args: argparse.Namespace, _rest: list[str]) -> int:
+    from ._escalation_cli import stderr_say, train
+    from ._progress import Progress
+
+    inputs = _Inputs(args)
+    progress = Progress(enabled=_progress_enabled(args))
+    convs = list(progress.wrap(inputs))
+    progress.close()
+    model = train(
+        convs,  # type: ignore[arg-type]
+        labels=args.labels,
+        message_labels=args.message_labels,
+        out=args.out,
+        dissatisfied_max=args.dissatisfied_max,
+        folds=args.folds,
+        seed=args.seed,
+        l2=args.l2,
+        say=stderr_say,
+    )
+    sys.stdout.write(model.report.summary() + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
     return inputs.finish()
 
 

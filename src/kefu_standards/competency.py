@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import attrs
 
+from ._escalation import escalation
 from ._frozendict import FrozenDict
 from ._signals import Signals, signals_of
 from .evidence import Evidence
@@ -622,6 +623,7 @@ def assess(
     scorecard: Scorecard | None = None,
     *,
     errors: Literal["raise", "na"] = "raise",
+    escalation_model: Any = None,
     signals: Signals | None = None,
 ) -> Assessment:
     """Assess one conversation with *scorecard* (default: :meth:`Scorecard.default`).
@@ -632,7 +634,9 @@ def assess(
     rule says ``"full"`` or ``"zero"``.  If a critical criterion scores below
     its ``pass_mark``, the total is 0 and :attr:`Assessment.critical` lists
     why (一票否决).  ``errors="na"`` turns a scorer that raises into an N/A
-    line saying so, instead of raising.
+    line saying so, instead of raising.  ``escalation_model`` (an
+    :class:`~kefu_standards.EscalationModel`) replaces the shipped escalation
+    risk wherever a criterion reads it (``.. versionadded:: 0.2.0``).
 
     The analysers run once per conversation: scorers that read
     :class:`~kefu_standards.Signals` (the built-in ones, through
@@ -658,12 +662,14 @@ def assess(
     card = Scorecard.default() if scorecard is None else scorecard
     if not isinstance(card, Scorecard):
         raise InputTypeError(f"scorecard must be a Scorecard or None, got {type(card).__name__}")
+    scorers = card.scorers
+    if escalation_model is not None:
+        scorers = _with_escalation_model(scorers, conversation, escalation_model)
     sig = signals
-    if sig is not None or any(hasattr(s, "score_signals") for s in card.scorers):
+    if sig is not None or any(hasattr(s, "score_signals") for s in scorers):
         sig = signals_of(conversation, sig)
     results = [
-        _run(s, c, conversation, errors, sig)
-        for c, s in zip(card.criteria, card.scorers, strict=True)
+        _run(s, c, conversation, errors, sig) for c, s in zip(card.criteria, scorers, strict=True)
     ]
     effective: list[float | None] = []
     for c, r in zip(card.criteria, results, strict=True):
@@ -716,6 +722,26 @@ def assess(
     dims_frozen = FrozenDict._of_frozen(dims)
     return Assessment(
         conversation.id, total, dims_frozen, tuple(failures), before, reason, card.name
+    )
+
+
+def _with_escalation_model(
+    scorers: tuple[Scorer, ...], conversation: Conversation, model: Any
+) -> tuple[Scorer, ...]:
+    """*scorers*, each that reads the default escalation risk reading *model*'s instead.
+
+    The risk of *conversation* is computed once and shared by those scorers.
+    """
+    result = escalation(conversation, model=model)
+
+    def fitted(conv: Conversation) -> Any:
+        return result if conv is conversation else escalation(conv, model=model)
+
+    return tuple(
+        attrs.evolve(s, escalation=fitted)  # type: ignore[misc]
+        if attrs.has(type(s)) and getattr(s, "escalation", fitted) is None
+        else s
+        for s in scorers
     )
 
 

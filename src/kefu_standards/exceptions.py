@@ -18,6 +18,7 @@ __all__ = [
     "KefuWarning",
     "MessageOrderError",
     "ModelFileError",
+    "NotEnoughDataError",
     "ReadError",
     "ScorerContractError",
     "SkippedInputWarning",
@@ -128,6 +129,25 @@ class DecodeError(ReadError):
 
 class ModelFileError(KefuError, ValueError):
     """A model or lexicon file is missing, malformed or of an unsupported version."""
+
+
+class NotEnoughDataError(KefuError, ValueError):
+    """Too few labelled examples to fit and cross-validate a model.
+
+    ``what`` names what was counted, ``needed`` and ``got`` say how many were
+    needed and how many there are.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, what: str, needed: str, got: str) -> None:
+        self.what = what
+        self.needed = needed
+        self.got = got
+        super().__init__(f"not enough {what} to fit and cross-validate: need {needed}; got {got}")
+
+    def __reduce__(self) -> tuple[type[NotEnoughDataError], tuple[str, str, str]]:
+        return (type(self), (self.what, self.needed, self.got))
 
 
 class ScorerContractError(KefuError, AssertionError):

@@ -34,6 +34,16 @@ e_score: float | None = e.score
 e_level: str | None = e.level
 risks: tuple[float, ...] = tuple(e.per_message)
 
+fitted: ks.EscalationModel = ks.EscalationModel.fit(
+    [conv] * 30, [True] * 10 + [False] * 20, message_labels=None, dissatisfied_max=1
+)
+fit_report: ks.EscalationFitReport = fitted.report
+turn_auc: float | None = fit_report.turn.auc
+interval: tuple[float, float] | None = fit_report.dialogue.difference_interval
+e_fitted: ks.Escalation = ks.escalation(conv, model=ks.EscalationModel.load(fitted.save("m.npz")))
+a_fitted: ks.Assessment = ks.assess(conv, escalation_model=fitted)
+cv: ks.HeadEvaluation = ks.cross_validate_sentiment(["好"] * 10, [True] * 5 + [False] * 5)
+
 t: ks.ResponseTimes = ks.response_times(conv, policy="taobao")
 first: float | None = t.first_response_s
 waits: list[float | None] = [r.wait_s for r in t.rounds]
