@@ -65,6 +65,11 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_fitcv",
                 "_escalation_fit",
                 "_sentiment_cv",
+                "_segment",
+                "_topics",
+                "_topic_model",
+                "_topic_kpis",
+                "_faq",
             }
         ),
     ),
@@ -83,6 +88,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_sentiment_cli",
                 "_politeness_cli",
                 "_escalation_cli",
+                "_report_topics",
                 "__main__",
                 "testing",
                 "",  # kefu_standards/__init__.py

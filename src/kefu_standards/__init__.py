@@ -63,6 +63,18 @@ _LAZY: dict[str, str] = {
     "make_scorer": "scoring",
     "get_scorer": "scoring",
     "get_scorer_names": "scoring",
+    # consultation topics
+    "topic": "_topics",
+    "topics": "_topics",
+    "Topic": "_topics",
+    "TopicCue": "_topics",
+    "TopicDef": "_topics",
+    "TopicLexicon": "_topics",
+    "TopicShare": "_topics",
+    "ConversationTopics": "_topics",
+    "TopicModel": "_topic_model",
+    "frequent_questions": "_faq",
+    "FrequentQuestion": "_faq",
     # many conversations
     "Signals": "_signals",
     "signals": "_signals",
@@ -81,6 +93,7 @@ __all__ = [
     "BusinessHours",
     "Conversation",
     "ConversationResult",
+    "ConversationTopics",
     "Criterion",
     "DimensionScore",
     "Escalation",
@@ -88,6 +101,7 @@ __all__ = [
     "EscalationModel",
     "EscalationPolicy",
     "Evidence",
+    "FrequentQuestion",
     "HeadEvaluation",
     "KefuError",
     "Lexicon",
@@ -106,12 +120,19 @@ __all__ = [
     "Signals",
     "TimingPolicy",
     "TimingSummary",
+    "Topic",
+    "TopicCue",
+    "TopicDef",
+    "TopicLexicon",
+    "TopicModel",
+    "TopicShare",
     "__version__",
     "analyze",
     "assess",
     "cross_validate_sentiment",
     "escalation",
     "exceptions",
+    "frequent_questions",
     "get_scorer",
     "get_scorer_names",
     "make_scorer",
@@ -129,6 +150,8 @@ __all__ = [
     "testing",
     "to_arrow",
     "to_pandas",
+    "topic",
+    "topics",
     "write_jsonl",
 ]
 
@@ -136,10 +159,22 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import testing
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
+    from ._faq import FrequentQuestion, frequent_questions
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from ._sentiment_cv import cross_validate_sentiment
     from ._signals import Signals, signals, signals_many
+    from ._topic_model import TopicModel
+    from ._topics import (
+        ConversationTopics,
+        Topic,
+        TopicCue,
+        TopicDef,
+        TopicLexicon,
+        TopicShare,
+        topic,
+        topics,
+    )
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._escalation import NOTHING_MATERIAL_ZH, escalation
+from ._report_topics import topics_section
 from .report import (
     AgentView,
     BannedHitView,
@@ -151,6 +152,9 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
         agents=tuple(agents),
         riskiest=riskiest,
         banned=tuple(banned),
+        topics=topics_section(
+            analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
+        ),
         notes=(
             "电话号码与订单号已打码; 聊天内容已转义 (phone numbers and order ids masked).",
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",

@@ -27,6 +27,8 @@ import attrs
 from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
+from ._topic_kpis import TopicKPIs
+from ._topics import topics as _conversation_topics
 from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
@@ -78,6 +80,8 @@ class ConversationResult:
     per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
     per_agent_waits: tuple[tuple[str, tuple[int, ...]], ...] = ()
     dimension_labels: tuple[tuple[str, str], ...] = ()
+    topic: str | None = None
+    topic_name: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
@@ -91,6 +95,7 @@ class ConversationResult:
         del rec["per_agent_politeness"]
         del rec["per_agent_waits"]
         del rec["dimension_labels"]
+        del rec["topic_name"]
         return rec
 
 
@@ -172,6 +177,8 @@ def _analyze_one(
     else:
         esc = escalation(conv, model=escalation_model)
         a = assess(conv, escalation_model=escalation_model, signals=sig)
+    top = _conversation_topics(conv).topics  # the buyer's topics, ranked
+    topic = top[0] if top else None
     return ConversationResult(
         id=conv.id,
         shop=conv.shop,
@@ -202,6 +209,8 @@ def _analyze_one(
             (who, sum(v), len(v), per_agent_bad.get(who, 0)) for who, v in per_agent.items()
         ),
         per_agent_waits=_wait_buckets(t.rounds),
+        topic=None if topic is None else topic.label,
+        topic_name=None if topic is None else topic.name,
     )
 
 
@@ -362,6 +371,14 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
+    topics: TopicKPIs = attrs.field(factory=TopicKPIs)
+
+    def topic_rows(self) -> list[dict[str, Any]]:
+        """One row per consultation topic: share, response times, reply, escalation, impolite rates.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.rows()
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
@@ -416,7 +433,7 @@ class Analysis:
         return agents_to_pandas(self)
 
     def write(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
+        """Write ``agents.csv``, ``topics.csv`` and ``report.html`` into *out*; return the paths."""
         from ._report_view import build_view
         from .report import render_html
 
@@ -431,9 +448,21 @@ class Analysis:
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        topics_csv = _write_topics_csv(folder, self.topic_rows())
         html = folder / "report.html"
         html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
-        return [agents_csv, html]
+        return [agents_csv, topics_csv, html]
+
+
+def _write_topics_csv(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write ``topics.csv`` (one row per topic, see :meth:`Analysis.topic_rows`)."""
+    path = folder / "topics.csv"
+    with path.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["topic"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return path
 
 
 def analyze(
@@ -492,6 +521,7 @@ def analyze(
     last: datetime | None = None
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
+    topic_kpis = TopicKPIs()
     # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
     # vectorised summary has a fixed cost per call, and merging is exact
     pending: list[Conversation] = []
@@ -529,6 +559,7 @@ def analyze(
                 if conv.ended_at is not None and (last is None or conv.ended_at > last):
                     last = conv.ended_at
                 _add_result(rollups, r)
+                topic_kpis.add(r, r.topic, r.topic_name, conv)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)
@@ -561,6 +592,7 @@ def analyze(
         last_time=last,
         dimension_names=tuple(dim_names),
         dimension_labels=dim_labels,
+        topics=topic_kpis,
     )
 
 
@@ -642,4 +674,5 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_agent=timing["timing_by_agent"],
         timing_by_day=timing["timing_by_day"],
         timing_by_shop=timing["timing_by_shop"],
+        topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
     )

@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "analyze",
         help="analyse conversations (the bundled examples when no FILE is given)",
-        description="Analyse conversations and write results.jsonl, agents.csv and a summary.",
+        description=(
+            "Analyse conversations and write results.jsonl, agents.csv, topics.csv, "
+            "report.html and a summary."
+        ),
     )
     _add_input_options(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: print only)")

@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ._report_topics import TopicsSection, render_topics
 from .text import mask
 
 __all__ = ["AgentView", "ChatLine", "KpiView", "ReportView", "RiskView", "render_html"]
@@ -111,6 +112,7 @@ class ReportView:
     riskiest: tuple[RiskView, ...] = ()
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
+    topics: TopicsSection | None = None
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
@@ -311,6 +313,7 @@ def render_html(view: ReportView) -> str:
         _kpi_table(view.kpis),
         "<h2>客服表现 Agents</h2>",
         _agents_table(view.agents),
+        render_topics(view.topics),
         "<h2>高风险会话 Riskiest conversations</h2>",
         _risky(view.riskiest),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
