@@ -68,6 +68,18 @@ def _fold_table() -> dict[int, int]:
     return table
 
 
+@lazy
+def _fold_chars() -> str:
+    """:func:`_fold_table` as a string indexed by code point, up to the last folded one.
+
+    ``str.translate`` looks each character up in its table; a string answers at
+    once, where a dict raises (and catches) a ``KeyError`` for every character it
+    leaves alone.  Characters beyond the string's end stay as they are.
+    """
+    table = _fold_table()
+    return "".join(chr(table.get(code, code)) for code in range(max(table) + 1))
+
+
 def fold(text: str) -> str:
     """Full-width → half-width, Traditional → Simplified, ASCII → lower case.
 
@@ -76,7 +88,7 @@ def fold(text: str) -> str:
     >>> fold("親，謝謝！ＯＫ")
     '亲,谢谢!ok'
     """
-    return text.translate(_fold_table())
+    return text.translate(_fold_chars())
 
 
 def placeholder_spans(text: str) -> list[tuple[int, int]]:
