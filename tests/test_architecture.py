@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "exceptions",
                 "_exitcodes",
                 "_version",
+                "_textcache",
                 "_frozendict",
                 "_jsontext",
                 "_progress",
