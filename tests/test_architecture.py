@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset(
             {
                 "exceptions",
-                "_exitcodes",
+                "redact",
                 "_version",
                 "_textcache",
                 "_frozendict",
@@ -89,6 +89,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_sentiment_cli",
                 "_politeness_cli",
                 "_escalation_cli",
+                "_cli_common",
                 "_report_topics",
                 "__main__",
                 "testing",

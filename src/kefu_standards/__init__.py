@@ -84,6 +84,9 @@ _LAZY: dict[str, str] = {
     "ConversationResult": "analysis",
     "to_pandas": "frames",
     "to_arrow": "frames",
+    # personal data in outputs (the function is ks.redact.redact: ks.redact is the module)
+    "RedactionPolicy": "redact",
+    "Redaction": "redact",
 }
 
 __all__ = [
@@ -109,6 +112,8 @@ __all__ = [
     "Politeness",
     "PolitenessScorer",
     "ReadReport",
+    "Redaction",
+    "RedactionPolicy",
     "ResponseTimes",
     "Role",
     "Round",
@@ -140,6 +145,7 @@ __all__ = [
     "politeness_many",
     "profile_agent",
     "read_conversations",
+    "redact",
     "response_times",
     "sentiment",
     "sentiment_many",
@@ -156,7 +162,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import testing
+    from . import redact, testing
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
     from ._faq import FrequentQuestion, frequent_questions
@@ -187,6 +193,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .frames import to_arrow, to_pandas
     from .io import ReadReport, read_conversations, write_jsonl
+    from .redact import Redaction, RedactionPolicy
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
     from .timing import (
         BusinessHours,
@@ -201,7 +208,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 
 # submodules reachable as attributes (``ks.testing.check_scorer``), imported on first use.
-_LAZY_SUBMODULES = frozenset({"testing"})
+_LAZY_SUBMODULES = frozenset({"redact", "testing"})
 
 
 def __getattr__(name: str) -> Any:

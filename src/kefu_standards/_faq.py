@@ -19,8 +19,9 @@ from ._segment import words
 from ._topics import topic
 from .exceptions import ConfigError
 from .model import Conversation, Role
+from .redact import redact
 from .resources import lazy, load_tsv
-from .text import has_content, mask
+from .text import has_content
 
 __all__ = ["FrequentQuestion", "frequent_questions", "question_key"]
 
@@ -134,7 +135,7 @@ def frequent_questions(
             if reply is None:
                 unanswered[key] += 1
             else:
-                replies[key][mask(reply.strip())] += 1
+                replies[key][redact(reply.strip()).text] += 1
             convs.setdefault(conv.id, conv)
     ranked = sorted(
         (k for k, refs in groups.items() if len(refs) >= min_count),
@@ -157,7 +158,7 @@ def frequent_questions(
                 key=key,
                 count=len(refs),
                 conversations=len(ids),
-                examples=tuple(mask(t) for t, _ in common[:examples]),
+                examples=tuple(redact(t).text for t, _ in common[:examples]),
                 answers=tuple(replies[key].most_common(answers)),
                 topic=topic(common[0][0]).label,
                 unanswered_rate=unanswered[key] / len(refs),

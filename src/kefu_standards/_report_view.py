@@ -8,6 +8,7 @@ import numpy as np
 
 from ._escalation import NOTHING_MATERIAL_ZH, escalation
 from ._report_topics import topics_section
+from .redact import RedactionPolicy, buyer_ids
 from .report import (
     AgentView,
     BannedHitView,
@@ -85,8 +86,16 @@ def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ..
     )
 
 
-def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-service quality") -> Any:
-    """Build the :class:`~kefu_standards.report.ReportView` for *analysis*."""
+def build_view(
+    analysis: Analysis,
+    title: str = "客服质量报告 Customer-service quality",
+    redaction: RedactionPolicy | None = None,
+) -> Any:
+    """Build the :class:`~kefu_standards.report.ReportView` for *analysis*.
+
+    *redaction* (default: masking on) is applied when the view is rendered.
+    """
+    policy = RedactionPolicy() if redaction is None else redaction
     agents = []
     for row in analysis.agent_rows():
         roll = analysis.agents[row["agent"]]
@@ -118,6 +127,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
             level=r.escalation_level or "—",
             reasons=r.escalation_reasons or (NOTHING_MATERIAL_ZH,),
             lines=_lines(conv, r),
+            buyers=buyer_ids(conv),
         )
         for r, conv in analysis.riskiest
     )
@@ -137,6 +147,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
                     text=m.text,
                     spans=((e.start, e.end, e.kind),),
                 ),
+                buyers=buyer_ids(conv),
             )
         )
     first, last = analysis.first_time, analysis.last_time
@@ -152,11 +163,13 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
         agents=tuple(agents),
         riskiest=riskiest,
         banned=tuple(banned),
+        redaction=policy,
         topics=topics_section(
             analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
         ),
         notes=(
-            "电话号码与订单号已打码; 聊天内容已转义 (phone numbers and order ids masked).",
+            policy.describe(),
+            "聊天内容已转义 (chat text is escaped).",
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
             "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
         ),

@@ -37,7 +37,8 @@ import attrs
 
 from ._topics import topic as _topic_of
 from .model import Conversation, Role
-from .text import fold, mask
+from .redact import redact
+from .text import fold
 
 __all__ = ["NO_TOPIC", "QuestionCount", "TopicKPIs", "TopicRollup", "question_text_key"]
 
@@ -213,7 +214,7 @@ class TopicKPIs:
             answered = i < last_agent  # an agent message follows it
             q = self.questions.get(key)
             if q is None:
-                q = self.questions[key] = QuestionCount(0, label, mask(msg.text.strip()))
+                q = self.questions[key] = QuestionCount(0, label, redact(msg.text.strip()).text)
             q.count += 1
             q.unanswered += not answered
         if len(self.questions) > 2 * QUESTION_KEEP:

@@ -33,6 +33,7 @@ from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
 from .model import Conversation
+from .redact import RedactionPolicy, buyer_ids, pseudonym, redact
 from .timing import TimingSummary, iter_columns, response_times
 
 __all__ = [
@@ -97,6 +98,39 @@ class ConversationResult:
         del rec["dimension_labels"]
         del rec["topic_name"]
         return rec
+
+    def redacted(
+        self,
+        conversation: Conversation,
+        policy: RedactionPolicy | None = None,
+        *,
+        pseudonymize: bool = False,
+    ) -> ConversationResult:
+        """Return a copy for people: evidence texts and reasons redacted under *policy*.
+
+        Evidence is masked in the context of its whole message (*conversation*
+        is the one this result measured), so spans keep their meaning.  With
+        *pseudonymize*, ``buyer`` becomes a 16-hex-character keyed hash
+        (:func:`kefu_standards.redact.pseudonym`); otherwise it stays as data.
+
+        .. versionadded:: 0.2.0
+        """
+        policy = RedactionPolicy() if policy is None else policy
+        known = buyer_ids(conversation)
+        messages = conversation.messages
+        hits = []
+        for e in self.hits:
+            i = e.message_index
+            if i is not None and 0 <= i < len(messages):
+                shown = redact(messages[i].text, policy, known=known).text[e.start : e.end]
+            else:
+                shown = redact(e.text, policy, known=known).text
+            hits.append(e if shown == e.text else attrs.evolve(e, text=shown))
+        reasons = tuple(redact(x, policy, known=known).text for x in self.escalation_reasons)
+        buyer = self.buyer
+        if pseudonymize and buyer is not None:
+            buyer = pseudonym(buyer, policy, length=16)
+        return attrs.evolve(self, hits=tuple(hits), escalation_reasons=reasons, buyer=buyer)
 
 
 #: Upper bounds (seconds) of the wait buckets kept per agent; a last bucket counts
@@ -432,8 +466,14 @@ class Analysis:
 
         return agents_to_pandas(self)
 
-    def write(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``agents.csv``, ``topics.csv`` and ``report.html`` into *out*; return the paths."""
+    def write(
+        self, out: str | os.PathLike[str], *, redaction: RedactionPolicy | None = None
+    ) -> list[Path]:
+        """Write ``agents.csv``, ``topics.csv`` and ``report.html`` into *out*; return the paths.
+
+        *redaction* (default: masking on) is what the report masks;
+        ``RedactionPolicy.off()`` shows everything and says so at the top.
+        """
         from ._report_view import build_view
         from .report import render_html
 
@@ -450,7 +490,8 @@ class Analysis:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
         topics_csv = _write_topics_csv(folder, self.topic_rows())
         html = folder / "report.html"
-        html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
+        view = build_view(self, redaction=redaction)
+        html.write_text(render_html(view), encoding="utf-8", errors="replace")
         return [agents_csv, topics_csv, html]
 
 
@@ -474,6 +515,8 @@ def analyze(
     results: str | os.PathLike[str] | IO[str] | None = None,
     top_k: int = 10,
     escalation_model: Any = None,
+    redaction: RedactionPolicy | None = None,
+    pseudonymize: bool = False,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -498,11 +541,24 @@ def analyze(
         chats: the escalation risk (and the criteria that read it) come from it.
 
         .. versionadded:: 0.2.0
+    redaction:
+        What the *results* lines mask in evidence texts and reasons (default:
+        masking on, see :class:`~kefu_standards.redact.RedactionPolicy`).
+        Scores never depend on it: analysers read the raw text.
+    pseudonymize:
+        Write each buyer id in *results* as a keyed hash
+        (:meth:`ConversationResult.redacted`) instead of the id itself.
+
+    .. versionchanged:: 0.2.0
+       *redaction* and *pseudonymize*; results lines are redacted by default.
 
     """
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
     _check_model(escalation_model, "analyze(escalation_model=...)")
+    if redaction is not None and not isinstance(redaction, RedactionPolicy):
+        raise ConfigError(f"redaction must be a RedactionPolicy, got {type(redaction).__name__}")
+    shown = RedactionPolicy() if redaction is None else redaction
     sink: IO[str] | None
     close = False
     if results is None or hasattr(results, "write"):
@@ -571,7 +627,8 @@ def analyze(
                 if r.escalation is not None:
                     _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
                 if sink is not None:
-                    sink.write(dumps(r.to_record()) + "\n")
+                    out = r.redacted(conv, shown, pseudonymize=pseudonymize)
+                    sink.write(dumps(out.to_record()) + "\n")
         if pending:
             summarise_pending()
     finally:

@@ -22,15 +22,33 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from ._exitcodes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, EXIT_USAGE
+from ._cli_common import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SKIPPED,
+    EXIT_USAGE,
+    PSEUDONYM_KEY_ENV,
+    redaction_policy,
+)
 from ._jsontext import dumps, visible
 from ._politeness_cli import cli_politeness
 from ._sentiment_cli import cli_score, cli_train
 from .exceptions import KefuError
+from .redact import RedactionPolicy, redact
 
-__all__ = ["EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SKIPPED", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SKIPPED",
+    "EXIT_USAGE",
+    "PSEUDONYM_KEY_ENV",
+    "main",
+    "redaction_policy",
+]
 
 
 _EPILOG = """\
@@ -90,6 +108,18 @@ def _add_input_options(p: argparse.ArgumentParser, *, files_required: bool = Fal
     )
 
 
+def _add_redaction_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--redact",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "mask personal data (phones, addresses, names, ids, ...) in what is printed or "
+            "written for people (default: on; --no-redact for a shop's internal use)"
+        ),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser (exposed for the docs and the tests)."""
     parser = argparse.ArgumentParser(
@@ -128,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="with --out, also write results.jsonl (one line per conversation)",
+    )
+    _add_redaction_options(p)
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help=(
+            "write buyer ids in results.jsonl as keyed hashes (key: the "
+            f"{PSEUDONYM_KEY_ENV} environment variable)"
+        ),
     )
     p.add_argument(
         "--escalation-model",
@@ -312,6 +351,19 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _redact_rows(
+    rows: list[dict[str, Any]], policy: RedactionPolicy, fields: tuple[str, ...]
+) -> list[dict[str, object]]:
+    """Return *rows* with the text of *fields* redacted under *policy*."""
+    return [
+        {
+            k: redact(v, policy).text if k in fields and isinstance(v, str) else v
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+
+
 # -- subcommands ----------------------------------------------------------------
 
 
@@ -390,22 +442,28 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     if args.out is not None and args.results:
         args.out.mkdir(parents=True, exist_ok=True)
         results_path = args.out / "results.jsonl"
+    redaction = redaction_policy(args.redact)
     report = analyze(
         progress.wrap(inputs),  # type: ignore[arg-type]
         policy=policy,
         workers=args.workers,
         results=results_path,
+        redaction=redaction,
+        pseudonymize=args.pseudonymize,
         escalation_model=model,
     )
     progress.close()
     if args.out is not None:
-        paths = report.write(args.out)
+        paths = report.write(args.out, redaction=redaction)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)
-    _write_table(report.agent_rows(), sys.stdout)
+    if not redaction.enabled:
+        print(f"kefu-standards: {redaction.describe()}", file=sys.stderr)
+    _write_table(_redact_rows(report.agent_rows(), redaction, ("agent",)), sys.stdout)
     sys.stdout.write("\n")
-    _write_table(report.conversation_rows(), sys.stdout)
+    rows = _redact_rows(report.conversation_rows(), redaction, ("id", "reasons"))
+    _write_table(rows, sys.stdout)
     return inputs.finish()
 
 
