@@ -81,6 +81,11 @@ def _wrong_type_calls() -> dict[str, object]:
 
     return {
         "analyze(items)": lambda: ks.analyze(["在吗"]),
+        "sentiment(text)": lambda: ks.sentiment(3),
+        "sentiment_many(texts)": lambda: ks.sentiment_many(["好", 3]),
+        "sentiment_scores(texts)": lambda: ks.sentiment_scores(["好", 3]),
+        "politeness(text)": lambda: ks.politeness(3),
+        "politeness_many(texts)": lambda: ks.politeness_many(["好", 3]),
         "assess(conversation)": lambda: ks.assess("在吗"),
         "assess(scorecard=)": lambda: ks.assess(_conv(), scorecard="default"),
         "escalation(conversation)": lambda: ks.escalation("在吗"),
