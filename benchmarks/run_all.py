@@ -27,6 +27,7 @@ ORDER = (
     "reasons",
     "competency",
     "analyze",
+    "outcomes",
     "redact",
 )
 

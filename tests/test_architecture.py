@@ -71,6 +71,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_topic_model",
                 "_topic_kpis",
                 "_faq",
+                "outcomes",
+                "outcomes.*",
             }
         ),
     ),

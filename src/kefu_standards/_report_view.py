@@ -8,6 +8,7 @@ import numpy as np
 
 from ._escalation import NOTHING_MATERIAL_ZH, escalation
 from ._report_topics import topics_section
+from .outcomes._tables import outcomes_html
 from .redact import RedactionPolicy, buyer_ids
 from .report import (
     AgentView,
@@ -173,4 +174,8 @@ def build_view(
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
             "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
         ),
+        # -- outcomes (#15)
+        outcomes_html=""
+        if analysis.outcomes is None
+        else outcomes_html(analysis.outcomes, [row["agent"] for row in analysis.agent_rows()]),
     )

@@ -33,6 +33,7 @@ from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
 from .model import Conversation
+from .outcomes._tables import agent_columns, shop_rows, write_shops_csv
 from .redact import RedactionPolicy, buyer_ids, pseudonym, redact
 from .timing import TimingSummary, iter_columns, response_times
 
@@ -406,6 +407,8 @@ class Analysis:
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
     topics: TopicKPIs = attrs.field(factory=TopicKPIs)
+    # -- outcomes (#15): an OutcomeResult when ratings/orders/refunds were joined
+    outcomes: Any = None
 
     def topic_rows(self) -> list[dict[str, Any]]:
         """One row per consultation topic: share, response times, reply, escalation, impolite rates.
@@ -441,6 +444,9 @@ class Analysis:
                     "total": roll.total,
                 }
             )
+            # -- outcomes (#15): the KPI columns of outcomes.OUTCOME_COLUMNS
+            if self.outcomes is not None:
+                rows[-1] |= agent_columns(self.outcomes, name, _UNASSIGNED)
         return rows
 
     def conversation_rows(self) -> list[dict[str, Any]]:
@@ -492,6 +498,10 @@ class Analysis:
         html = folder / "report.html"
         view = build_view(self, redaction=redaction)
         html.write_text(render_html(view), encoding="utf-8", errors="replace")
+        # -- outcomes (#15): shops.csv, one row per shop with timing and outcome KPIs
+        if self.outcomes is not None:
+            rows = shop_rows(self.outcomes, self.timing_by_shop.table().rows())
+            return [agents_csv, topics_csv, html, write_shops_csv(folder / "shops.csv", rows)]
         return [agents_csv, topics_csv, html]
 
 
@@ -732,4 +742,11 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_day=timing["timing_by_day"],
         timing_by_shop=timing["timing_by_shop"],
         topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
+        # -- outcomes (#15): the parts' join results added
+        outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
     )
+
+
+def _merge_outcomes(parts: list[Any]) -> Any:
+    """Merge the parts' outcome results (``None`` when no part has any)."""
+    return parts[0].merge(*parts[1:]) if parts else None

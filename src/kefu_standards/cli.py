@@ -37,6 +37,13 @@ from ._jsontext import dumps, visible
 from ._politeness_cli import cli_politeness
 from ._sentiment_cli import cli_score, cli_train
 from .exceptions import KefuError
+from .outcomes._cli import (
+    add_outcome_options,
+    outcome_join,
+    outcome_results,
+    run_outcome_join,
+    write_platform_compare,
+)
 from .redact import RedactionPolicy, redact
 
 __all__ = [
@@ -175,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL.npz",
         help="escalation model fitted on your own ratings (train-escalation)",
     )
+    add_outcome_options(p)  # outcomes (#15): --ratings/--orders/--refunds/--reviews
     p.set_defaults(run=_cmd_analyze)
 
     p = sub.add_parser(
@@ -443,28 +451,38 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         results_path = args.out / "results.jsonl"
     redaction = redaction_policy(args.redact)
-    report = analyze(
-        progress.wrap(inputs),  # type: ignore[arg-type]
-        policy=policy,
-        workers=args.workers,
-        results=results_path,
-        redaction=redaction,
-        pseudonymize=args.pseudonymize,
-        escalation_model=model,
-    )
+    join = outcome_join(args)  # outcomes (#15): None without outcome files
+    conversations = progress.wrap(inputs)
+    with outcome_results(join, results_path) as results:  # outcomes (#15): keeps signals
+        report = analyze(
+            conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
+            policy=policy,
+            workers=args.workers,
+            results=results,
+            redaction=redaction,
+            pseudonymize=args.pseudonymize,
+            escalation_model=model,
+        )
     progress.close()
+    skipped_outcomes, outcome_lines = False, list[str]()
+    if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
+        report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
     if args.out is not None:
         paths = report.write(args.out, redaction=redaction)
+        paths += write_platform_compare(report, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)
     if not redaction.enabled:
         print(f"kefu-standards: {redaction.describe()}", file=sys.stderr)
+    for line in outcome_lines:  # outcomes (#15): joined/unmatched counts per file
+        print(line, file=sys.stderr)
     _write_table(_redact_rows(report.agent_rows(), redaction, ("agent",)), sys.stdout)
     sys.stdout.write("\n")
     rows = _redact_rows(report.conversation_rows(), redaction, ("id", "reasons"))
     _write_table(rows, sys.stdout)
-    return inputs.finish()
+    code = inputs.finish()
+    return EXIT_SKIPPED if skipped_outcomes and code == EXIT_OK else code
 
 
 def _cmd_train_escalation(args: argparse.Namespace, _rest: list[str]) -> int:

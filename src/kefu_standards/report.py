@@ -118,6 +118,7 @@ class ReportView:
     topics: TopicsSection | None = None
     #: What is masked; with ``RedactionPolicy.off()`` the report says so at its top.
     redaction: RedactionPolicy = attrs.field(factory=RedactionPolicy)
+    outcomes_html: str = ""  # outcomes (#15): pre-rendered, escaped section
 
 
 def highlight(
@@ -358,6 +359,8 @@ def render_html(view: ReportView) -> str:
         _risky(view.riskiest, policy),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
         _banned(view.banned, policy),
+        # -- outcomes (#15)
+        f"<h2>结果指标 Outcomes</h2>{view.outcomes_html}" if view.outcomes_html else "",
         f"<h2>说明 Notes</h2><ul class='note'>{notes}</ul>" if notes else "",
         "</body></html>",
     ]
