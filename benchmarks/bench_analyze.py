@@ -16,6 +16,10 @@ Each configuration runs in its own subprocess (peak RSS from
 - ``unique``: ``analyze`` (``workers=1``) on each jddc_sat dialogue once: no
   text repeats, so the library's per-text caches cannot help (the re-sampled
   corpus repeats each text about 100 times, which flatters cached paths);
+- ``topics``: what the topics add to ``analyze`` (:func:`kefu_standards.topics`
+  and the topic rollups with the question counts), timed block by block right
+  before ``analyze`` of the same block in one process, and reported as a share of
+  the analysis without them (that analysis' time minus the topics' time);
 - ``snownlp``: SnowNLP sentiment alone, ``SnowNLP(text).sentiments`` on the
   buyer messages of the first conversations of the same stream (the baseline;
   the goal is full analysis >= 30x its messages/s).
@@ -153,6 +157,45 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
             SnowNLP(text).sentiments  # noqa: B018
         elapsed = time.perf_counter() - t0
         return {"messages": len(texts), "seconds": elapsed, "peak_rss_mb": _peak_rss_mb(False)}
+    if args.run == "topics":
+        from itertools import islice
+        from types import SimpleNamespace
+
+        from kefu_standards import topics
+        from kefu_standards._topic_kpis import TopicKPIs
+        from kefu_standards.analysis import analyze as analyze_all
+
+        # What analyze() adds per conversation (its topics, the topic rollups with the
+        # question counts; the rollup's inputs stubbed with fixed values), timed block by
+        # block right before analyze() of the same block, in this one process: the
+        # topic caches are cold for the first and warm for the second, so the second is
+        # close to the analysis without topics, and load on the machine hits both alike.
+        stub = SimpleNamespace(
+            first_response_s=20.0, mean_response_s=25.0, rounds=3, answered=3,
+            escalation_level="low", agent_messages_scored=2, impolite_messages=0,
+            agents=("a",), started_at=None,
+        )  # fmt: skip
+        analyze_all(stream(200, seed=1))
+        kpis = TopicKPIs()
+        source = stream(args.messages)
+        topic_s = analyze_s = 0.0
+        n = 0
+        while block := list(islice(source, 500)):
+            t0 = time.perf_counter()
+            for conv in block:
+                top = topics(conv).topics
+                kpis.add(stub, top[0].label if top else None, None, conv)
+            topic_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            analyze_all(block)
+            analyze_s += time.perf_counter() - t0
+            n += sum(len(c) for c in block)
+        return {
+            "messages": n,
+            "seconds": topic_s,
+            "analyze_seconds_same_blocks": analyze_s,
+            "peak_rss_mb": _peak_rss_mb(False),
+        }
     from kefu_standards.analysis import analyze
 
     # warm the lazy models/lexicons on a few conversations, outside the timing
@@ -198,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--child",
         dest="run",
-        choices=("generate", "analyze", "unique", "snownlp"),
+        choices=("generate", "analyze", "unique", "snownlp", "topics"),
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
@@ -214,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     one = _spawn("analyze", args, workers=1)
     two = _spawn("analyze", args, workers=2)
     cold = _spawn("unique", args)
+    top = _spawn("topics", args)
+    # what the topics cost, against the analysis of the same blocks in the same process
+    topic_cost = top["seconds"] / (top["analyze_seconds_same_blocks"] - top["seconds"])
     cold_ratio = cold["messages_per_s"] / snow["messages_per_s"]
     ratio = one["messages_per_s"] / snow["messages_per_s"]
     speedup = two["messages_per_s"] / one["messages_per_s"]
@@ -223,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         ("full analyze, workers=1", one),
         ("full analyze, workers=2", two),
         ("full analyze, each dialogue once (cold)", cold),
+        ("topics + topic rollups alone (part of analyze)", top),
     ]
     print(
         f"corpus: {one['messages']:,} messages, {one['conversations']:,} conversations "
@@ -240,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"speed-up with 2 workers: {speedup:.2f}x")
     print(f"full analysis vs SnowNLP, no repeated text (cold caches): {cold_ratio:.1f}x")
+    print(
+        f"topics add {topic_cost * 100:.1f} % to the analysis without them (goal <= 10 %) "
+        f"{'MET' if topic_cost <= 0.10 else 'MISSED'}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -254,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_vs_snownlp": ratio,
                 "ratio_vs_snownlp_unique_texts": cold_ratio,
                 "speedup_2_workers": speedup,
+                "topics": top,
+                "topics_cost_vs_analysis_without": topic_cost,
                 "python": platform.python_version(),
             },
             indent=2,

@@ -13,6 +13,8 @@ reports:
   other rated buyer turns of jddc_sat (undefined scores counted as 0.5, and on
   the defined subset),
 - throughput on all jddc_sat buyer messages, as a ratio to SnowNLP,
+- single calls: ``sentiment(text)`` once per distinct jddc_sat buyer message, cold
+  cache, per-call microseconds and ratio to SnowNLP on the same messages, same run,
 - cold load (import + first call) in a fresh subprocess,
 - time to train on 50,000 texts.
 
@@ -37,6 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _metrics import accuracy, roc_auc
+from _speed import single_calls
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -305,6 +308,17 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_warm_cache": t_sn / t_warm,
     }
 
+    # --- single call, distinct texts, cold cache
+    from snownlp import SnowNLP
+
+    res["single_call"] = single_calls(
+        sentiment,
+        lambda t: SnowNLP(t).sentiments,
+        messages,
+        seed=args.seed,
+        reset=model.clear_cache,
+    )
+
     # --- cold load
     res["cold_load_s"] = {
         "kefu": min(cold_load(COLD_KEFU) for _ in range(3)),
@@ -326,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(res: dict[str, Any]) -> None:
     s, j, t, c = res["shopping"], res["jddc"], res["throughput"], res["cold_load_s"]
+    sc = res["single_call"]
     rows = [
         ("measure", "kefu", "SnowNLP"),
         (f"shopping accuracy, all {s['n']}", f"{s['kefu_accuracy_all']:.4f}", "-"),
@@ -385,6 +400,17 @@ def print_table(res: dict[str, Any]) -> None:
             "",
         ),
         ("cold load: import + first call, s", f"{c['kefu']:.3f}", f"{c['snownlp']:.3f}"),
+        (
+            f"single call, distinct texts, cold: us per call ({sc['rounds']} rounds of "
+            f"{sc['texts_per_round']} buyer msgs, {sc['mean_chars']:.1f} chars, best round)",
+            f"{sc['ours_us']:.1f}",
+            f"{sc['baseline_us']:.1f}",
+        ),
+        (
+            "single call: ratio vs SnowNLP per call (best rounds / median of rounds)",
+            f"{sc['ratio']:.1f}x / {sc['ratio_median']:.1f}x",
+            "",
+        ),
         (
             f"train on {res['train']['n_texts']} texts, s",
             f"{res['train']['seconds']:.1f}",

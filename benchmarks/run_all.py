@@ -18,7 +18,18 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("io", "timing", "sentiment", "politeness", "escalation", "competency", "analyze")
+ORDER = (
+    "io",
+    "timing",
+    "sentiment",
+    "politeness",
+    "escalation",
+    "reasons",
+    "competency",
+    "analyze",
+    "outcomes",
+    "redact",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -231,10 +231,10 @@ SIGNALS = [
         _with(("buyer", "我说过了，是耳机", None)),
         _with(("buyer", "是蓝色那款耳机", None)),
     ),
-    (
+    (  # the same question again before any reply (after a reply it is a minor signal)
         "repetition",
-        _with(("buyer", "我买的耳机什么时候发货", None)),
-        _with(("buyer", "运费是多少", None)),
+        [*BASE[:1], ("buyer", "我买的耳机什么时候发货啊", None)],
+        [*BASE[:1], ("buyer", "运费是多少", None)],
     ),
     ("impatience", _with(("buyer", "人呢？？", None)), _with(("buyer", "嗯", None))),
     ("correction", _with(("buyer", "不是这个意思", None)), _with(("buyer", "嗯", None))),

@@ -6,7 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import attrs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -229,17 +228,6 @@ def test_evidence_spans_point_into_original(text: str) -> None:
 # --------------------------------------------------------------------------- batch and cache
 
 
-def test_batch_equals_single_and_repeats_are_cached() -> None:
-    """sentiment_many gives the same results as sentiment, once per normalised text."""
-    texts = ["好的", "在吗", "好的", "謝謝", "谢谢", "", "太差了"]
-    many = sentiment_many(texts)
-    single = [sentiment(t) for t in texts]
-    assert [m.score for m in many] == [s.score for s in single]
-    assert many[0] == many[2]
-    assert many[3].score == many[4].score
-    assert many[3].evidence[0].text in "謝謝"
-
-
 def test_scores_match_full_results() -> None:
     """The fast array path and the full results agree."""
     texts = ["好的", "怎么还不发货", "[数字x]"]
@@ -441,38 +429,6 @@ def test_read_labelled_jsonl(tmp_path: Path) -> None:
     path.write_text('{"body": "好"}\n')
     with pytest.raises(BadRecordError, match="line 1"):
         read_labelled(path)
-
-
-@given(st.lists(st.lists(_PIECES, max_size=4).map("".join), min_size=8, max_size=20))
-def test_batch_normalisation_matches_per_text(texts: list[str]) -> None:
-    """The one-pass batch normalisation equals normalising text by text."""
-    from kefu_standards._sentiment import _normalize_many
-    from kefu_standards.text import normalize
-
-    assert _normalize_many(texts) == [normalize(t) for t in texts]
-
-
-_CHAT = st.sampled_from(
-    ["好的", "在吗", "怎么还不发货", "谢谢亲", "", "[数字x]", "太差了!!!", "没有问题"]
-)
-
-
-@given(st.lists(_CHAT, max_size=12))
-def test_memoised_scores_equal_uncached_scores(texts: list[str]) -> None:
-    """Scores kept by raw text are exactly what the model computes without any cache."""
-    model = SentimentModel.default()
-    uncached = attrs.evolve(model, cache_size=0)
-    got = model.scores(texts + texts)
-    want = uncached.scores(texts + texts)
-    assert np.array_equal(got, want, equal_nan=True)
-
-
-def test_clear_cache_forgets_memoised_scores() -> None:
-    model = attrs.evolve(SentimentModel.default())
-    model.scores(["好的"])
-    assert model._scores
-    model.clear_cache()
-    assert not model._scores
 
 
 def test_scores_reject_non_text_with_its_index() -> None:

@@ -268,3 +268,14 @@ def test_iter_conversations_rebuilds_each_conversation_once(
     assert [c.id for c in got] == [c.id for c in want]
     assert [c.messages for c in got] == [c.messages for c in want]
     assert [c.shop for c in got] == [c.shop for c in want]
+
+
+def test_analyze_dataframe_topic_table_equals_analyze(messages: Any, expected: Analysis) -> None:
+    """The Spark adapter gives the same KPIs per topic as analyze()."""
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    got = analyze_dataframe(messages, columns=SparkColumns(order="seq"), partitions=3)
+    got_rows, want_rows = got.topic_rows(), expected.topic_rows()
+    assert [r["topic"] for r in got_rows] == [r["topic"] for r in want_rows]
+    for g, w in zip(got_rows, want_rows, strict=True):
+        assert _same(g, w), (g, w)

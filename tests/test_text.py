@@ -10,7 +10,6 @@ from kefu_standards.text import (
     blank_placeholders,
     fold,
     has_content,
-    mask,
     normalize,
     placeholder_spans,
 )
@@ -94,19 +93,3 @@ class TestPlaceholders:
     def test_has_content(self, raw: str, expected: bool) -> None:
         """Only text with letters, digits or CJK outside placeholders has content."""
         assert expected == has_content(raw)
-
-
-class TestMask:
-    @pytest.mark.parametrize(
-        ("raw", "expected"),
-        [
-            ("电话13812345678", "电话138****5678"),
-            ("订单 123456789012 已发", "订单 ********9012 已发"),
-            ("+8613812345678", "+86138****5678"),
-            ("价格 199 元", "价格 199 元"),
-        ],
-    )
-    def test_table(self, raw: str, expected: str) -> None:
-        """Phones keep 3+4 digits, long ids keep the last 4; length is preserved."""
-        assert expected == mask(raw)
-        assert len(mask(raw)) == len(raw)

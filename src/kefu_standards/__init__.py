@@ -64,12 +64,33 @@ _LAZY: dict[str, str] = {
     "make_scorer": "scoring",
     "get_scorer": "scoring",
     "get_scorer_names": "scoring",
+    # consultation topics
+    "topic": "_topics",
+    "topics": "_topics",
+    "Topic": "_topics",
+    "TopicCue": "_topics",
+    "TopicDef": "_topics",
+    "TopicLexicon": "_topics",
+    "TopicShare": "_topics",
+    "ConversationTopics": "_topics",
+    "TopicModel": "_topic_model",
+    "frequent_questions": "_faq",
+    "FrequentQuestion": "_faq",
     # many conversations
     "analyze": "analysis",
     "Analysis": "analysis",
     "ConversationResult": "analysis",
     "to_pandas": "frames",
     "to_arrow": "frames",
+    # outcomes (#15): ratings, orders, refunds, reviews joined to the chats
+    "OutcomeJoin": "outcomes",
+    "read_orders": "outcomes",
+    "read_ratings": "outcomes",
+    "read_refunds": "outcomes",
+    "read_reviews": "outcomes",
+    # personal data in outputs (the function is ks.redact.redact: ks.redact is the module)
+    "RedactionPolicy": "redact",
+    "Redaction": "redact",
 }
 
 __all__ = [
@@ -79,6 +100,7 @@ __all__ = [
     "BusinessHours",
     "Conversation",
     "ConversationResult",
+    "ConversationTopics",
     "Criterion",
     "DimensionScore",
     "Escalation",
@@ -86,13 +108,17 @@ __all__ = [
     "EscalationModel",
     "EscalationPolicy",
     "Evidence",
+    "FrequentQuestion",
     "HeadEvaluation",
     "KefuError",
     "Lexicon",
     "Message",
+    "OutcomeJoin",
     "Politeness",
     "PolitenessScorer",
     "ReadReport",
+    "Redaction",
+    "RedactionPolicy",
     "ResponseTimes",
     "Role",
     "Round",
@@ -103,12 +129,19 @@ __all__ = [
     "SentimentModel",
     "TimingPolicy",
     "TimingSummary",
+    "Topic",
+    "TopicCue",
+    "TopicDef",
+    "TopicLexicon",
+    "TopicModel",
+    "TopicShare",
     "__version__",
     "analyze",
     "assess",
     "cross_validate_sentiment",
     "escalation",
     "exceptions",
+    "frequent_questions",
     "get_scorer",
     "get_scorer_names",
     "make_scorer",
@@ -116,6 +149,11 @@ __all__ = [
     "politeness_many",
     "profile_agent",
     "read_conversations",
+    "read_orders",
+    "read_ratings",
+    "read_refunds",
+    "read_reviews",
+    "redact",
     "response_times",
     "sentiment",
     "sentiment_many",
@@ -124,16 +162,30 @@ __all__ = [
     "testing",
     "to_arrow",
     "to_pandas",
+    "topic",
+    "topics",
     "write_jsonl",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import testing
+    from . import redact, testing
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
+    from ._faq import FrequentQuestion, frequent_questions
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from ._sentiment_cv import cross_validate_sentiment
+    from ._topic_model import TopicModel
+    from ._topics import (
+        ConversationTopics,
+        Topic,
+        TopicCue,
+        TopicDef,
+        TopicLexicon,
+        TopicShare,
+        topic,
+        topics,
+    )
     from .analysis import Analysis, ConversationResult, analyze
     from .competency import (
         AgentProfile,
@@ -146,6 +198,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .frames import to_arrow, to_pandas
     from .io import ReadReport, read_conversations, write_jsonl
+    from .outcomes import OutcomeJoin, read_orders, read_ratings, read_refunds, read_reviews
+    from .redact import Redaction, RedactionPolicy
     from .scoring import ScoreResult, get_scorer, get_scorer_names, make_scorer
     from .timing import (
         BusinessHours,
@@ -160,7 +214,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 
 # submodules reachable as attributes (``ks.testing.check_scorer``), imported on first use.
-_LAZY_SUBMODULES = frozenset({"testing"})
+_LAZY_SUBMODULES = frozenset({"redact", "testing"})
 
 
 def __getattr__(name: str) -> Any:

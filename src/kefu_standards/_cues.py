@@ -29,13 +29,16 @@ __all__ = [
     "BuyerView",
     "Cue",
     "agent_cues",
+    "asking_for_human",
     "bigram_set",
     "buyer_cues",
     "buyer_view",
     "content_length",
+    "is_acceptance",
     "is_acknowledgement",
     "is_card",
     "is_repeat_of",
+    "material_refusals",
 ]
 
 BUYER_KINDS = frozenset(
@@ -54,12 +57,15 @@ BUYER_KINDS = frozenset(
         "question",
         "issue",
         "correction",
+        "unresolved",
     }
 )
 AGENT_KINDS = frozenset({"apology", "remedy", "deadline", "holding", "refusal"})
 
 # Kinds a preceding negation (不会给差评, 没有投诉) switches off.
-_NEGATABLE = frozenset({"threat", "complaint", "anger", "disappointment", "resolved", "gratitude"})
+_NEGATABLE = frozenset(
+    {"threat", "complaint", "human", "anger", "disappointment", "resolved", "gratitude"}
+)
 _NEGATORS = frozenset("不没别无未")
 _NEGATION_WINDOW = 3
 _CLAUSE_BREAK = re.compile(r"[,.!?;:。，、！？；：~\s]")
@@ -188,6 +194,102 @@ def _is_ack(norm: str) -> bool:
 def _ack_part(part: str) -> bool:
     half = part[: len(part) // 2]
     return _ACK.match(part) is not None or (part == half * 2 and _ACK.match(half) is not None)
+
+
+# The buyer accepts the answer or the outcome: thanks, 好的 / 嗯嗯 (see _ACK), going ahead with
+# the purchase (那我拍了, 我去下单), nothing more to ask (没有了, 没事了), understanding (明白了).
+_ACCEPT = re.compile(
+    r"谢谢|感谢|多谢|谢啦|(?:那我|我就|我去|那就|马上)(?:去)?(?:拍|下单|买|付款|购买|申请|提交)|"
+    r"拍了|已经拍|已下单|没有了|没有其他|没其他|没别的|没事了|没问题了?$|明白了|知道了|清楚了|"
+    r"懂了|了解了|好的?[,.!~]*$"
+)
+
+
+def is_acceptance(text: str) -> bool:
+    """Tell whether the buyer accepts in *text*: thanks, 好的, 那我拍了, 没有了, 明白了.
+
+    An acknowledgement (:func:`is_acknowledgement`) accepts too.
+    """
+    norm = normalize(text)
+    return _is_ack(norm) or _ACCEPT.search(norm) is not None
+
+
+# A refusal cue inside a condition is advice, not a refusal (不能吃辣的话推荐五香味,
+# 如果不能使用可以退换); 能不能 / 可不可以 ask.
+_CONDITION_WORDS = ("如果", "假如", "要是", "若", "万一", "的话")
+_CONDITION_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,8}?的话")
+# A bare 不能 (strength 0.5) is a refusal when it declines an action: 不能退 / 不能为您 / 这边不能.
+_DECLINED_ACTION = re.compile(r"(?:给|为|帮|退|换|补|办|处理|修改|取消|申请|保证|开|发|改|查)")
+_DECLINING_BEFORE = re.compile(r"(?:这边|我们|我这边|是|暂时|目前|确实)$")
+# The reply offers a way forward, so it is not a bare refusal (无法开普票，可以开电子发票).
+_ALTERNATIVE = re.compile(
+    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|流程|会[有在给帮为]|或者|或是|只有"
+)
+_QUESTION_AFTER = re.compile(r"^[^,.!;:。，！；：]{0,12}?(?:\?|吗|么)")
+_CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
+
+
+def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    """Return the refusal cues of *cues* that a QC inspector would call a refusal (推诿).
+
+    A cue counts when its strength is 1 (not the 0.5 of 建议您, 以…为准, 只能,
+    不清楚; a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能),
+    it is not inside a condition (no 如果 / 要是 / 若 earlier in its clause, no
+    …的话 right after it) or a question (能不能, …吗?), and the reply offers no way
+    forward (可以, 帮您, 为您, 建议, 申请, 或者 …: then it explains a limit).
+    Fires: ``这个无法退款``, ``建议您联系商家`` — not: ``不能吃辣的话推荐五香味``,
+    ``如果无法使用可以换货``, ``能不能开发票``, ``以网点为准``.
+    """
+    norm = normalize(text)
+    masked = norm
+    for c in cues:  # the refusal itself (处理不了, 无法申请) is not a way forward
+        masked = masked[: c.start] + " " * (c.end - c.start) + masked[c.end :]
+    if _ALTERNATIVE.search(masked):
+        return ()
+    out = []
+    for c in cues:
+        if c.kind != "refusal":
+            continue
+        if c.strength < 1.0 and not (
+            c.phrase == "不能"
+            and (
+                _DECLINED_ACTION.match(norm, c.end) is not None
+                or _DECLINING_BEFORE.search(norm[max(0, c.start - 3) : c.start]) is not None
+            )
+        ):
+            continue
+        head = norm[max(0, c.start - 12) : c.start]
+        cut = max((m.end() for m in _CLAUSE_START.finditer(head)), default=0)
+        clause = head[cut:]
+        if any(w in clause for w in _CONDITION_WORDS) or _CONDITION_AFTER.match(norm[c.end :]):
+            continue
+        if c.phrase.startswith("不") and head.endswith(c.phrase[1:2]):  # 能不能, a question
+            continue
+        if _QUESTION_AFTER.match(norm[c.end :]):  # 您前台不支持下单么? asks, does not refuse
+            continue
+        out.append(c)
+    return tuple(out)
+
+
+# 你是人工吗 / 是机器人吗 / 人工客服还是智能的: asks whether, does not ask for a human.
+_WHETHER_BEFORE = re.compile(r"(?:是|是不是|是否)$")
+_WHETHER_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,6}?(?:吗|还是|么|嘛)")
+
+
+def asking_for_human(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    """Return the human-agent cues of *cues* that ask for a human or a manager (转人工).
+
+    Not those that ask *whether* the agent is human: ``你是人工客服还是智能的``,
+    ``是机器人吗``.
+    """
+    norm = normalize(text)
+    return tuple(
+        c
+        for c in cues
+        if not c.phrase.startswith(("是机器人", "是不是机器人"))
+        and not _WHETHER_BEFORE.search(norm[max(0, c.start - 3) : c.start])
+        and not _WHETHER_AFTER.match(norm[c.end :])
+    )
 
 
 def is_card(text: str) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
 
+from ._cues import agent_cues, material_refusals
 from ._escalation import EscalationScorer
 from ._matcher import PhraseMatcher
 from ._time import elapsed
@@ -257,8 +258,18 @@ def _reply_block(view: Sequence[_Msg], pos: int) -> list[_Msg]:
 
 
 def _unhelpful(m: _Msg) -> bool:
-    """Tell whether an agent message declines, deflects or does not know, offering no remedy."""
-    return (("incapacity" in m.kinds) or ("ignorance" in m.kinds)) and "solution" not in m.kinds
+    """Tell whether an agent message declines, deflects or does not know, offering no remedy.
+
+    A decline counts only when escalation would list it as a refusal
+    (:func:`~kefu_standards._cues.material_refusals`: not advice, a condition, a
+    question or a limit explained with a way forward), so the scorecard and the
+    escalation reasons rest on the same evidence.
+    """
+    if "solution" in m.kinds:
+        return False
+    if "ignorance" in m.kinds:
+        return True
+    return "incapacity" in m.kinds and bool(material_refusals(m.text, agent_cues(m.text)))
 
 
 def _unhelpful_evidence(m: _Msg) -> list[Evidence]:

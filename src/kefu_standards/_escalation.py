@@ -52,7 +52,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 
 import attrs
 
-from ._cues import Cue, agent_cues, buyer_cues, buyer_view
+from ._cues import (
+    Cue,
+    agent_cues,
+    asking_for_human,
+    buyer_cues,
+    buyer_view,
+    is_acceptance,
+    material_refusals,
+)
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError
@@ -66,7 +74,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FEATURES",
     "LEVELS",
+    "NOTHING_MATERIAL_ZH",
+    "REASON_DEFINITIONS",
     "REASON_KINDS",
+    "REASON_MIN_CONTRIBUTION",
     "Escalation",
     "EscalationPolicy",
     "EscalationScorer",
@@ -111,7 +122,9 @@ FEATURES: tuple[str, ...] = (
 #: Reason kinds, each tied to one feature.
 REASON_KINDS: dict[str, str] = {
     "threat": "threat",
+    "human_request": "threat",
     "negative_emotion": "emotion_now",
+    "unresolved": "emotion_now",
     "negative_sentiment": "negativity_avg",
     "repetition": "repetition",
     "impatience": "impatience_now",
@@ -128,16 +141,81 @@ REASON_KINDS: dict[str, str] = {
     "deescalation": "deescalation",
 }
 
+#: What each reason kind means: when an event of that kind is *material* (listed in
+#: ``Escalation.reasons``); events that fail the test, or whose contribution to the
+#: risk stays under :data:`REASON_MIN_CONTRIBUTION`, go to ``Escalation.minor_signals``.
+#:
+#: .. versionadded:: 0.2.0
+REASON_DEFINITIONS: dict[str, str] = {
+    "threat": "the buyer threatens a complaint, dispute, bad review, regulator (12315), legal "
+    "action or public exposure: a threat or complaint cue of strength 2 or more, not negated "
+    "(a bare 差评, strength 1, is minor)",
+    "human_request": "the buyer asks for a human agent or a manager (转人工, 找你们领导): a "
+    "request, not a threat (it weighs on the threat feature as before); asking whether the "
+    "agent is human (你是人工吗) is minor",
+    "negative_emotion": "an anger or disappointment cue in a buyer message (太过分, 失望, "
+    "无语, 好吧); urgency words are the impatience reason",
+    "unresolved": "the buyer says the problem is not solved or the answer does not help "
+    "(没解决, 还是不行, 没用, 看不懂); weighed as negative emotion",
+    "negative_sentiment": "the buyer's recent messages read negative to the sentiment model "
+    "(moving average of 0.5 - P(positive) above 0.25)",
+    "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same "
+    "question again before any agent reply; a re-ask after a reply, or a nudge alone, is minor",
+    "impatience": "the buyer chases after their first message: a nudge (在吗, 人呢), an "
+    "urgency word (怎么还没, 等了很久, 催了), or a bare ?? / 。。。 after their own unanswered "
+    "message (right after an agent reply it is minor)",
+    "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
+    "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
+    "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
+    "again, or that the buyer raised again later; never when the buyer accepted afterwards "
+    "(谢谢, 好的, 那我拍了)",
+    "unanswered_run": "three or more buyer messages in a row that no agent reply followed "
+    "(a run that was answered is minor: the buyer wrote in several lines)",
+    "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
+    "agent_impolite": "an agent reply with a banned phrase (服务禁语), or one the politeness "
+    "analyser labels impolite on a lexicon marker (not on the offensive model alone); mild "
+    "harsh-tone markers alone are minor",
+    "agent_refusal": "the agent declines or sends the buyer elsewhere (无法, 没办法, 不支持, "
+    "请您联系商家) outside a condition (…的话, 如果) or a question, offering no way forward "
+    "(可以, 为您, 建议, 申请); 建议您, 以…为准, 只能 are minor",
+    "refused_problem": "an agent_refusal after the buyer raised a problem or complaint",
+    "no_apology": "no apology within EscalationPolicy.apology_window agent messages after a "
+    "long wait (needs timestamps)",
+    "holding_unfollowed": "a holding reply (稍等) not followed up in time, or the buyer chased "
+    "after it",
+    "deescalation": "the agent apologised and offered a concrete remedy (lowers the risk)",
+}
+
+#: What the report and the CLI say for a chat with no material reason that raises the risk.
+#:
+#: .. versionadded:: 0.2.0
+NOTHING_MATERIAL_ZH = "无明显风险"
+
+#: A material event must move the risk by at least this much (log-odds) when it happens:
+#: the larger of the two heads' calibrated contributions of its feature at that message.
+#: 0.1 log-odds is about +2.5 points of risk at a risk of 30 %.
+#:
+#: .. versionadded:: 0.2.0
+REASON_MIN_CONTRIBUTION = 0.1
+
 _EXPLAIN: dict[str, tuple[str, str]] = {
     "threat": (
         "买家提出投诉、维权或差评威胁",
         "the buyer threatens a complaint, dispute or bad review",
+    ),
+    "human_request": (
+        "买家要求转人工或找主管",
+        "the buyer asks for a human agent or a manager",
     ),
     "negative_emotion": (
         "买家表达不满或焦急情绪",
         "the buyer expresses anger, disappointment or urgency",
     ),
     "negative_sentiment": ("买家情绪持续负面", "the buyer's messages stay negative"),
+    "unresolved": (
+        "买家表示问题未解决或回答没有帮助",
+        "the buyer says the problem is not solved or the answer does not help",
+    ),
     "repetition": ("买家重复提问或催促", "the buyer repeats a question or chases a reply"),
     "correction": ("买家纠正客服的理解", "the buyer corrects a misunderstanding"),
     "impatience": ("买家连续追问（在吗/人呢/??）", "the buyer is impatient (在吗 / 人呢 / ??)"),
@@ -172,7 +250,15 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
 }
 
 _THREAT_KINDS = frozenset({"threat", "complaint", "human"})
-_EMOTION_KINDS = frozenset({"anger", "disappointment", "urgency"})
+_HUMAN_KINDS = frozenset({"human"})
+_LOWERING = frozenset({"gratitude", "deescalation"})
+# Reason kinds read from more than one feature (their contribution is the sum).
+_REASON_FEATURES: dict[str, tuple[str, ...]] = {
+    "negative_emotion": ("emotion_now", "emotion_avg"),
+    "unresolved": ("emotion_now", "emotion_avg"),
+    "negative_sentiment": ("negativity_now", "negativity_avg", "negativity_mean"),
+}
+_EMOTION_KINDS = frozenset({"anger", "disappointment", "urgency", "unresolved"})
 _GRATITUDE_KINDS = frozenset({"gratitude", "resolved"})
 _IMPOLITE_KINDS = frozenset({"banned_phrase", "harsh_tone", "offensive"})
 
@@ -364,7 +450,12 @@ class Reason:
     ``kind`` is one of :data:`REASON_KINDS`; ``zh`` and ``en`` explain it;
     ``evidence`` holds the spans (with ``message_index`` set) and
     ``message_indexes`` the messages involved; ``weight`` is the reason's
-    contribution to the final log-odds of risk (negative = lowers the risk).
+    contribution to the final log-odds of risk (negative = lowers the risk; 0 when the
+    signal had faded by the end, as a nudge answered long ago).
+
+    .. versionchanged:: 0.2.0
+       Only material events are listed (:data:`REASON_DEFINITIONS`,
+       :data:`REASON_MIN_CONTRIBUTION`); the others are ``Escalation.minor_signals``.
     """
 
     kind: str
@@ -400,12 +491,43 @@ class Escalation:
     level: Level | None
     reasons: tuple[Reason, ...]
     per_message: tuple[float, ...]
+    #: Signals that fired but are not material (they fail their kind's test in
+    #: :attr:`REASON_DEFINITIONS` or move the risk less than
+    #: :attr:`REASON_MIN_CONTRIBUTION`): kept for inspection, never shown as reasons.
+    #:
+    #: .. versionadded:: 0.2.0
+    minor_signals: tuple[Reason, ...] = ()
 
     #: The state the risk is read from after each message, in model order (see the
     #: explanation page for what fires each feature).
     FEATURES: ClassVar[tuple[str, ...]] = FEATURES
     #: Reason kind -> the feature it explains.
     REASON_KINDS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_KINDS)
+    #: Reason kind -> its definition (when an event of that kind is material).
+    #:
+    #: .. versionadded:: 0.2.0
+    REASON_DEFINITIONS: ClassVar[Mapping[str, str]] = MappingProxyType(REASON_DEFINITIONS)
+    #: The least contribution (log-odds) of a material event.
+    #:
+    #: .. versionadded:: 0.2.0
+    REASON_MIN_CONTRIBUTION: ClassVar[float] = REASON_MIN_CONTRIBUTION
+
+    @property
+    def risk_reasons(self) -> tuple[Reason, ...]:
+        """The listed reasons that raise the risk (not gratitude or de-escalation).
+
+        .. versionadded:: 0.2.0
+        """
+        return tuple(r for r in self.reasons if r.kind not in _LOWERING)
+
+    @property
+    def summary_zh(self) -> str:
+        """The reasons that raise the risk, in Chinese; ``无明显风险`` when there is none.
+
+        .. versionadded:: 0.2.0
+        """
+        raising = [r.zh for r in self.risk_reasons]
+        return "；".join(raising) if raising else NOTHING_MATERIAL_ZH
 
     @property
     def risk_now(self) -> float | None:
@@ -598,6 +720,8 @@ class _Event:
     kind: str  # a REASON_KINDS key
     index: int
     evidence: tuple[Evidence, ...]
+    material: bool = True  # passes its kind's test in REASON_DEFINITIONS
+    via: str | None = None  # the reason kind whose features weigh it, when not its own
 
 
 @attrs.frozen(slots=True)
@@ -645,6 +769,11 @@ class _BuyerText:
     info_only: bool  # visible but no content and no cue: an order number, a phone, an emoticon
     cues: tuple[Cue, ...]
     threat: tuple[Cue, ...]
+    human: tuple[Cue, ...]  # the human / manager requests among threat
+    human_request: tuple[Cue, ...]  # those that ask for one (not 你是人工吗)
+    felt: tuple[Cue, ...]  # anger / disappointment cues (negative_emotion)
+    unsolved: tuple[Cue, ...]  # not solved / does not help (unresolved)
+    urging: tuple[Cue, ...]  # urgency cues (the impatience reason)
     emotion: tuple[Cue, ...]
     emotion_strength: float  # min(3, sum of the emotion strengths)
     repeat: tuple[Cue, ...]
@@ -659,6 +788,7 @@ class _BuyerText:
     correction_strength: float  # min(2, max strength)
     grams: frozenset[str]
     ack: bool
+    accepts: bool  # thanks, 好的, 那我拍了, 没有了 (closes the open issues before it)
     log_length: float  # log(1 + content characters)
 
 
@@ -683,6 +813,11 @@ def _buyer_text(text: str) -> _BuyerText:
         info_only=not content and not cues and bool(text.strip()),
         cues=cues,
         threat=_of(cues, _THREAT_KINDS),
+        human=_of(cues, _HUMAN_KINDS),
+        human_request=asking_for_human(text, _of(cues, _HUMAN_KINDS)),
+        felt=_of(emotion, frozenset({"anger", "disappointment"})),
+        unsolved=_of(emotion, frozenset({"unresolved"})),
+        urging=_of(emotion, frozenset({"urgency"})),
         emotion=emotion,
         emotion_strength=min(3.0, sum(c.strength for c in emotion)),
         repeat=repeat,
@@ -697,6 +832,7 @@ def _buyer_text(text: str) -> _BuyerText:
         correction_strength=min(2.0, max((c.strength for c in corrections), default=0.0)),
         grams=view.grams,
         ack=view.ack,
+        accepts=view.ack or is_acceptance(text),
         log_length=math.log1p(view.length),
     )
 
@@ -728,6 +864,7 @@ class _AgentText:
     apology: bool
     holding: bool  # a bare holding reply (稍等, no remedy or apology, short): must be followed up
     refusal: tuple[Cue, ...]
+    refusal_material: tuple[Cue, ...]  # material_refusals of refusal
     credit: float  # de-escalation credit: apology + remedy + deadline 1, remedy + one of them 0.6
     used: tuple[Cue, ...]  # the apology / remedy / deadline cues behind the credit
 
@@ -748,6 +885,7 @@ def _agent_text(text: str) -> _AgentText:
         and not (kinds & {"remedy", "apology"})
         and len(text.strip()) <= 40,
         refusal=_of(cues, frozenset({"refusal"})),
+        refusal_material=material_refusals(text, _of(cues, frozenset({"refusal"}))),
         credit=credit,
         used=_of(cues, frozenset({"apology", "remedy", "deadline"})) if credit else (),
     )
@@ -783,17 +921,26 @@ def _politeness_fn() -> PolitenessFn | None:
 
 
 @lru_cache(maxsize=65536)
-def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...]]:
-    """``(impolite, impolite markers)`` of *text* under the default politeness (cached).
+def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...], bool]:
+    """``(impolite, impolite markers, material)`` of *text* under the default politeness.
 
-    What :func:`_walk` reads from a politeness result: the label says impolite
-    or a marker of :data:`_IMPOLITE_KINDS` fired.
+    What :func:`_walk` reads from a politeness result (cached by text): the label
+    says impolite or a marker of :data:`_IMPOLITE_KINDS` fired; *material* when
+    the label is impolite or a banned phrase fired (:func:`_impolite_verdict`).
     """
     fn = _lazy_politeness()
     assert fn is not None  # only called when the default signal is on
-    result = fn(text)
+    return _impolite_verdict(fn(text))
+
+
+def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
+    """``(impolite, impolite markers, material)`` of one politeness result."""
     bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
-    return result.label == "impolite" or bool(bad), bad
+    lexical = [e for e in bad if not e.rule.startswith("model:")]
+    material = any(e.kind == "banned_phrase" for e in bad) or (
+        result.label == "impolite" and bool(lexical)
+    )
+    return result.label == "impolite" or bool(bad), bad, material
 
 
 #: Features that decay before each message: by ``decay``, or by ``threat_decay``.
@@ -837,7 +984,7 @@ def _walk(
     apology_window, similarity = policy.apology_window, policy.repeat_similarity
     head = model.turn
     offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
-    buyer, agent, impolite_kinds = Role.BUYER, Role.AGENT, _IMPOLITE_KINDS
+    buyer, agent = Role.BUYER, Role.AGENT
     buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
     # the default sentiment's per-text cache read directly (what its __call__ does first)
     cached = sentiment._cache.get if isinstance(sentiment, _BatchedSentiment) else None
@@ -866,6 +1013,11 @@ def _walk(
     apology_from: int | None = None
     holding_at: int | None = None
     problem_raised = False
+    # for the open-issue test: buyer messages that accept, that ask again; the last agent reply
+    accepted: list[int] = []
+    asked_again: list[int] = []
+    last_reply = -1
+    since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
     for i, msg in enumerate(messages):
         repetition *= d  # decay
         waiting *= d
@@ -901,13 +1053,29 @@ def _walk(
                     problem_raised = True
                 if threats:
                     threat = max(threat, *(c.strength for c in threats))
-                    add(_Event("threat", i, _cue_evidence(threats, i, "threat")))
+                    human = bt.human
+                    if len(human) < len(threats):
+                        told = tuple(c for c in threats if c not in human)
+                        # material: an explicit threat or complaint (a bare 差评, 1, is minor)
+                        strong = max(c.strength for c in told) >= 2.0
+                        add(_Event("threat", i, _cue_evidence(told, i, "threat"), strong))
+                    if human:
+                        asks = bt.human_request
+                        ev_human = _cue_evidence(asks or human, i, "human_request")
+                        add(_Event("human_request", i, ev_human, bool(asks)))
                 emotion_now = bt.emotion_strength
                 emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
                 if emotion:
-                    add(
-                        _Event("negative_emotion", i, _cue_evidence(emotion, i, "negative_emotion"))
-                    )
+                    felt, urging = bt.felt, bt.urging
+                    if felt:
+                        ev_emotion = _cue_evidence(felt, i, "negative_emotion")
+                        add(_Event("negative_emotion", i, ev_emotion))
+                    if bt.unsolved:
+                        ev_unsolved = _cue_evidence(bt.unsolved, i, "unresolved")
+                        add(_Event("unresolved", i, ev_unsolved))
+                    if urging and not first:  # waiting and chasing: impatience, weighed as emotion
+                        ev_urging = _cue_evidence(urging, i, "impatience")
+                        add(_Event("impatience", i, ev_urging, via="negative_emotion"))
                 if sentiment is not None and bt.content:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -924,6 +1092,7 @@ def _walk(
                 count = bt.repeat_count
                 evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
                 grams = bt.grams
+                unanswered_again = False
                 if (
                     len(grams) >= 3
                     and buyer_bigrams  # _repeats of no earlier message is False
@@ -931,16 +1100,29 @@ def _walk(
                 ):
                     count += 1.0
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
+                    # material when it repeats a message no agent has replied to yet
+                    # and asks or raises something (not a pasted order line sent twice)
+                    unanswered_again = bool(bt.questions or bt.issues) and _repeats(
+                        grams, buyer_bigrams[since_reply:], similarity
+                    )
                 if nudges and not first:
                     count += 0.5
                     evidence.extend(_cue_evidence(nudges, i, "repetition"))
                 if count:
                     repetition += count
-                    add(_Event("repetition", i, tuple(evidence)))
+                    # material: 我说过了, or the same message again before any reply; a
+                    # nudge alone is impatience, a question asked again after a reply is minor
+                    said_again = bool(repeat) or unanswered_again
+                    add(_Event("repetition", i, tuple(evidence), said_again))
+                    if said_again:
+                        asked_again.append(i)
                 buyer_bigrams.append(grams)
                 impatience_now = bt.nudge_strength if not first else 0.0
                 if impatience_now:
-                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience")))
+                    # material: a nudge (在吗, 人呢), or a bare ?? / 。。。 after the buyer's own
+                    # unanswered message; a ?? right after an agent reply is minor (puzzled)
+                    chased = run > 1 or any(c.kind == "nudge" for c in nudges)
+                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience"), chased))
                 grat = bt.gratitude
                 gratitude_now = bt.gratitude_strength
                 if grat and not emotion and not threats:
@@ -953,7 +1135,10 @@ def _walk(
                 issue_now = min(2.0, float(len(issues)))
                 correction_now = bt.correction_strength
                 if bt.corrections:
-                    add(_Event("correction", i, _cue_evidence(bt.corrections, i, "correction")))
+                    ev_corr = _cue_evidence(bt.corrections, i, "correction")
+                    add(_Event("correction", i, ev_corr, correction_now >= 2.0))
+                if bt.accepts:
+                    accepted.append(i)
                 closing = gratitude_now or acknowledged_now
                 content_now = 0.0 if closing else bt.log_length
                 if gratitude_now:
@@ -962,8 +1147,10 @@ def _walk(
                     open_issue *= 0.5
                 elif questions or issues or emotion or threats:
                     open_issue += 1.0
-                    ev_open = _cue_evidence([*questions, *issues], i, "open_issue")
-                    add(_Event("open_issue", i, ev_open))
+                    ev_open = _cue_evidence([*questions, *issues], i, "open_issue") or (
+                        _whole(msg, i, "open_issue", "problem raised"),
+                    )
+                    add(_Event("open_issue", i, ev_open, unanswered_again or bool(repeat)))
                 if round_open is None:
                     round_open = i
                     round_clock = msg.sent_at
@@ -987,6 +1174,8 @@ def _walk(
         elif role is agent:
             at = agent_text(msg.text)
             if at.content:
+                last_reply = i
+                since_reply = len(buyer_bigrams)
                 if sentiment is not None:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -1035,24 +1224,25 @@ def _walk(
                     holding_at = i
                 if politeness is not None:
                     if verdict is not None:
-                        impolite, bad = verdict(msg.text)
+                        impolite, bad, material = verdict(msg.text)
                     else:
-                        result = politeness(msg.text)
-                        bad = tuple(e for e in result.evidence if e.kind in impolite_kinds)
-                        impolite = result.label == "impolite" or bool(bad)
+                        impolite, bad, material = _impolite_verdict(politeness(msg.text))
                     if impolite:
                         agent_impolite += 1.0
                         spans = tuple(e.at(i) for e in bad) or (
                             _whole(msg, i, "agent_impolite", "impolite"),
                         )
-                        add(_Event("agent_impolite", i, spans))
+                        add(_Event("agent_impolite", i, spans, material))
                 if at.refusal:
                     agent_refusal += 1.0
-                    add(_Event("agent_refusal", i, _cue_evidence(at.refusal, i, "agent_refusal")))
+                    declined = at.refusal_material
+                    refusal = declined or at.refusal
+                    ev_refusal = _cue_evidence(refusal, i, "agent_refusal")
+                    add(_Event("agent_refusal", i, ev_refusal, bool(declined)))
                     if problem_raised:
                         refused_problem += 1.0
-                        ev_refused = _cue_evidence(at.refusal, i, "refused_problem")
-                        add(_Event("refused_problem", i, ev_refused))
+                        ev_refused = _cue_evidence(refusal, i, "refused_problem")
+                        add(_Event("refused_problem", i, ev_refused, bool(declined)))
                 if at.credit:
                     deescalation += at.credit
                     add(_Event("deescalation", i, _cue_evidence(at.used, i, "deescalation")))
@@ -1073,7 +1263,36 @@ def _walk(
         add(_Event("holding_unfollowed", len(messages) - 1, (ev,)))
         rows[-1] = row
         logits[-1] = offset + scale * sum(map(mul, weights, row))
-    return logits, rows, events
+    return logits, rows, _settle_open_issues(events, accepted, asked_again, last_reply)
+
+
+def _settle_open_issues(
+    events: list[_Event], accepted: list[int], asked_again: list[int], last_reply: int
+) -> list[_Event]:
+    """Mark each open-issue event material or not, now that the whole chat is known.
+
+    Material: no agent replied after it, the message itself asks again, or the
+    buyer asked again after it (a material repetition event); never when the buyer
+    accepted after it (谢谢, 好的, 那我拍了).  An unanswered run is material only when
+    no agent replied after it (a buyer who writes in several lines and gets an
+    answer was not ignored; a slow answer is the waiting reason).
+    """
+    out = []
+    for e in events:
+        if e.kind == "open_issue":
+            i = e.index
+            later_accept = any(a > i for a in accepted)
+            unanswered = last_reply < i
+            again = any(r > i for r in asked_again)
+            reasked = e.material  # set by the walk when the message itself asks again
+            still_open = (unanswered or again or reasked) and not later_accept
+            out.append(attrs.evolve(e, material=still_open))
+        elif e.kind == "unanswered_run":
+            # being ignored, not typing in several lines: no agent reply came afterwards
+            out.append(attrs.evolve(e, material=last_reply < e.index))
+        else:
+            out.append(e)
+    return out
 
 
 def _trace(
@@ -1102,32 +1321,67 @@ def _outcome_logit(final: Sequence[float], model: _Model) -> float:
     return model.outcome.logit(final)
 
 
+def _contribution(kind: str, row: Sequence[float], model: _Model) -> float:
+    """Return the larger (in size) of the two heads' calibrated contributions of *kind*."""
+    best = 0.0
+    for head in (model.turn, model.outcome):
+        value = head.scale * sum(
+            head.weights[FEATURES.index(f)] * row[FEATURES.index(f)] for f in _features_of(kind)
+        )
+        if abs(value) > abs(best):
+            best = value
+    return best
+
+
+def _features_of(kind: str) -> tuple[str, ...]:
+    return _REASON_FEATURES.get(kind, (REASON_KINDS[kind],))
+
+
+def _material(event: _Event, rows: Sequence[Sequence[float]], model: _Model) -> bool:
+    """Tell whether *event* passes its kind's test and moves the risk enough when it happens."""
+    if not event.material:
+        return False
+    size = abs(_contribution(event.via or event.kind, rows[event.index], model))
+    return size >= REASON_MIN_CONTRIBUTION
+
+
 def _reasons(
-    final: Sequence[float], events_seen: Sequence[_Event], model: _Model
-) -> tuple[Reason, ...]:
-    """Group the events by reason kind; weigh each by its feature's share of the risk."""
+    rows: Sequence[Sequence[float]], events_seen: Sequence[_Event], model: _Model
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    """Group the events by reason kind: ``(material reasons, minor signals)``.
+
+    A reason is listed when at least one of its events is material
+    (:func:`_material`); it shows the evidence of its material events only.  Its
+    weight is its contribution to the final log-odds of the outcome head (the turn
+    head's for a signal the outcome head leaves out).
+    """
+    final = rows[-1]
     by_kind: dict[str, list[_Event]] = {}
     for e in events_seen:
         by_kind.setdefault(e.kind, []).append(e)
     out: list[Reason] = []
+    minor: list[Reason] = []
     for kind, events in by_kind.items():
-        feature = REASON_KINDS[kind]
-        k = FEATURES.index(feature)
-        # contribution to the calibrated log-odds of the outcome head; a signal that head
-        # leaves out (weight 0) is shown with its turn-head contribution instead
-        head = model.outcome if model.outcome.weights[k] else model.turn
-        weight = head.scale * head.weights[k] * final[k]
-        if feature == "agent_lapse":  # two kinds share the feature: split by event count
-            shared = [e for e in events_seen if REASON_KINDS[e.kind] == feature]
+        weight = 0.0
+        for feature in _features_of(kind):
+            k = FEATURES.index(feature)
+            # contribution to the calibrated log-odds of the outcome head; a signal that head
+            # leaves out (weight 0) is shown with its turn-head contribution instead
+            head = model.outcome if model.outcome.weights[k] else model.turn
+            weight += head.scale * head.weights[k] * final[k]
+        if REASON_KINDS[kind] == "agent_lapse":  # two kinds share the feature: split by count
+            shared = [e for e in events_seen if REASON_KINDS[e.kind] == "agent_lapse"]
             weight *= len(events) / len(shared)
-        if weight == 0.0 and kind not in {"threat", "deescalation"}:
-            continue
+        material = [e for e in events if _material(e, rows, model)]
         zh, en = _EXPLAIN[kind]
-        evidence = tuple(ev for e in events for ev in e.evidence)
-        indexes = tuple(sorted({e.index for e in events}))
-        out.append(Reason(kind, zh, en, evidence, indexes, round(weight, 6)))
+        shown = material or events
+        evidence = tuple(ev for e in shown for ev in e.evidence)
+        indexes = tuple(sorted({e.index for e in shown}))
+        reason = Reason(kind, zh, en, evidence, indexes, round(weight, 6))
+        (out if material else minor).append(reason)
     out.sort(key=lambda r: (-abs(r.weight), r.kind))
-    return tuple(out)
+    minor.sort(key=lambda r: (-abs(r.weight), r.kind))
+    return tuple(out), tuple(minor)
 
 
 @lazy
@@ -1277,7 +1531,8 @@ def escalation(
     )
     score = round(_sigmoid(outcome), 6)
     level = policy.alert_level(score, per_message[-1])
-    return Escalation(score, level, _reasons(final, events, shipped), per_message)
+    reasons, minor = _reasons(rows, events, shipped)
+    return Escalation(score, level, reasons, per_message, minor)
 
 
 # ---------------------------------------------------------------- scorer

@@ -29,19 +29,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import attrs
 
+from ._matcher import PhraseMatcher
+from ._offensive import OffensiveModel
+from ._offensive import default_model as _default_model
+from ._textcache import TextCache
 from .evidence import Evidence
 from .exceptions import ConfigError, ReadError, UndefinedMetricWarning, UnknownNameError
 from .model import Conversation, Role
 from .resources import lazy, parse_tsv, read_text
 from .text import fold, normalize
-
-if TYPE_CHECKING:
-    from ._matcher import PhraseMatcher
-    from ._offensive import OffensiveModel
 
 __all__ = [
     "BIAS",
@@ -168,6 +168,42 @@ def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker 
     return None if _HEDGE.search(head, cut) else marker
 
 
+_SENTENCE_END = re.compile(r"[.!?;。！？；\n]")
+# Courtesy, address and friendly particles that make a mild marker part of a service
+# script (请您提供订单号给我哦, 这个你放心呢, 感谢您的支持!) rather than a harsh one.
+_SOFTENER = re.compile(
+    r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|客官|[哦噢哈呀啦哒滴~]"
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_URL_QUERY = re.compile(r"[0-9a-z/._-]\?[0-9a-z_]")
+
+
+def _softened(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a mild marker whose sentence is softened by courtesy or a friendly particle.
+
+    The sentence is read back to the previous ``。！？；`` (at most 30 characters)
+    and, for a word (not a punctuation mark), on to the next one.  Softeners:
+    您, 亲, 客官, 请, 麻烦, 辛苦, 谢, 欢迎, 祝, 抱歉, 好的, 收到 and the friendly
+    particles 哦 哈 呀 啦 哒 ~ (not 吗 / 呢 / 吧, which rhetorical questions use too).
+    The ``?`` of a link (``.action?sort=1``) never counts.
+    Fires (counts): ``你给我闭嘴`` (给我) — not (dropped): ``好评截图给我哦``,
+    ``感谢您的支持!`` (``!``), ``这个你放心呢`` (你).
+    """
+    if _URL_QUERY.match(norm, max(0, start - 1)):  # the ? of a link: .action?sort=1
+        return None
+    lo = max(0, start - 30)
+    head = norm[lo:start]
+    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    if _SOFTENER.search(head, cut):
+        return None
+    if _CJK.search(marker.phrase):
+        stop = _SENTENCE_END.search(norm, end, end + 30)
+        tail = norm[end : stop.start() if stop else end + 30]
+        if _SOFTENER.search(tail):
+            return None
+    return marker
+
+
 def _latin_word(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
     """Count a Latin phrase only as a whole word: no ASCII letter right before or after.
 
@@ -186,6 +222,7 @@ _RULES: dict[str, _RuleFn] = {
     "sarcastic_thanks": _sarcastic_thanks,
     "not_after_hedge": _not_after_hedge,
     "latin_word": _latin_word,
+    "softened": _softened,
 }
 #: Names of the context rules a lexicon row may use (comma-separated in the rule column).
 RULES: tuple[str, ...] = tuple(_RULES)
@@ -413,15 +450,8 @@ class Lexicon:
         return {m.phrase: m for m in self.markers}
 
     @cached_property
-    def _results(self) -> dict[str, Politeness]:
-        """Results of the default model with this lexicon, by raw text (see ``_score_many``)."""
-        return {}
-
-    @cached_property
     def matcher(self) -> PhraseMatcher[Marker]:
-        """The compiled matcher (built on first use, then cached on this lexicon)."""
-        from ._matcher import PhraseMatcher
-
+        """The compiled matcher (built on first use, then kept with this lexicon)."""
         return PhraseMatcher((m.phrase, m) for m in self.markers)
 
 
@@ -509,39 +539,42 @@ def _marker_hits(text: str, norm: str, lexicon: Lexicon) -> tuple[list[Evidence]
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
 
 
-#: Results kept per lexicon (by raw text) before the memo is emptied and refilled.
-_MEMO_SIZE = 1 << 16
+#: Results of the built-in lexicon kept by text (chat repeats itself: canned replies,
+#: 好的, 稍等).  The one cache of politeness; a custom lexicon is scored afresh.
+_CACHE_SIZE = 1 << 16
+_CACHE: TextCache[Politeness] = TextCache(_CACHE_SIZE)
 
 
-def _memo(lexicon: Lexicon, model: OffensiveModel | None) -> dict[str, Politeness] | None:
-    """Return the result memo for *lexicon* under the built-in model, else ``None``.
-
-    Chat repeats itself (canned replies, 好的, 稍等), so results are kept by raw
-    text: a result depends only on the text, the (immutable) lexicon and the
-    model, and only the built-in model is shared by every call.
-    """
-    return lexicon._results if model is not None and _MODEL and model is _MODEL[0] else None
+def _cache_for(lexicon: Lexicon) -> TextCache[Politeness] | None:
+    """Return the result cache when *lexicon* is the built-in one, else ``None``."""
+    return _CACHE if lexicon is _default_lexicon() else None
 
 
-def _score_text(text: str, lexicon: Lexicon, model: OffensiveModel | None) -> Politeness:
-    memo = _memo(lexicon, model)
-    hit = memo.get(text) if memo is not None else None
-    return hit if hit is not None else _score_many((text,), lexicon, model)[0]
+def _score_text(text: str, lexicon: Lexicon) -> Politeness:
+    """Score one text: the cache, else plain Python (no numpy call), as ``_score_many`` would."""
+    cache = _cache_for(lexicon)
+    hit = cache.get(text) if cache is not None else None
+    if hit is not None:
+        return hit
+    norm = normalize(text)
+    logit = _default_model().logit_one(norm) if _CONTENT.search(norm) else None
+    result = _score_normalized(text, norm, lexicon, logit)
+    if cache is not None:
+        cache.put(text, result)
+    return result
 
 
-def _score_many(
-    texts: Sequence[str], lexicon: Lexicon, model: OffensiveModel | None
-) -> list[Politeness]:
-    memo = _memo(lexicon, model)
-    if memo is None:
-        return _score_fresh(texts, lexicon, model)
-    out = [memo.get(t) for t in texts]
+def _score_many(texts: Sequence[str], lexicon: Lexicon) -> list[Politeness]:
+    """Score *texts*: cached results, the rest in one vectorised pass (each text once)."""
+    cache = _cache_for(lexicon)
+    if cache is None:
+        return _score_fresh(texts, lexicon, _default_model())
+    out = cache.get_many(texts)
     missing = list(dict.fromkeys(t for t, r in zip(texts, out, strict=True) if r is None))
     if missing:
-        if len(memo) + len(missing) > _MEMO_SIZE:
-            memo.clear()
-        memo.update(zip(missing, _score_fresh(missing, lexicon, model), strict=True))
-        out = [memo[t] if r is None else r for t, r in zip(texts, out, strict=True)]
+        fresh = dict(zip(missing, _score_fresh(missing, lexicon, _default_model()), strict=True))
+        cache.put_many(fresh.items())
+        out = [fresh[t] if r is None else r for t, r in zip(texts, out, strict=True)]
     return out  # type: ignore[return-value]  # every None was filled above
 
 
@@ -591,17 +624,6 @@ def _resolve(lexicon: Lexicon | None) -> Lexicon:
     return lexicon
 
 
-_MODEL: list[OffensiveModel] = []
-
-
-def _default_model() -> OffensiveModel:
-    if not _MODEL:
-        from ._offensive import default_model
-
-        _MODEL.append(default_model())
-    return _MODEL[0]
-
-
 def politeness(text: str, *, lexicon: Lexicon | None = None) -> Politeness:
     """Score the politeness of one agent reply.
 
@@ -631,7 +653,7 @@ def politeness(text: str, *, lexicon: Lexicon | None = None) -> Politeness:
     if not isinstance(text, str):
         msg = f"politeness() needs a str, got {type(text).__name__}"
         raise ConfigError(msg)
-    result = _score_text(text, _resolve(lexicon), _default_model())
+    result = _score_text(text, _resolve(lexicon))
     if result.score is None:
         warnings.warn(
             "politeness is undefined for a text without content; score is None",
@@ -657,7 +679,7 @@ def politeness_many(
         if not isinstance(t, str):
             msg = f"politeness_many() needs str items, got {type(t).__name__}"
             raise ConfigError(msg)
-    return tuple(_score_many(items, _resolve(lexicon), _default_model()))
+    return tuple(_score_many(items, _resolve(lexicon)))
 
 
 # ---------------------------------------------------------------- conversations
@@ -724,13 +746,13 @@ class PolitenessScorer:
 
     def score_text(self, text: str) -> Politeness:
         """Score one text with this scorer's lexicon (no warning for empty text)."""
-        return _score_text(text, _resolve(self.lexicon), _default_model())
+        return _score_text(text, _resolve(self.lexicon))
 
     def score(self, conversation: Conversation) -> PolitenessResult:
         """Score the agent messages of *conversation*; ``score`` is ``None`` when there are none."""
-        lexicon, model = _resolve(self.lexicon), _default_model()
+        lexicon = _resolve(self.lexicon)
         agent = [i for i, m in enumerate(conversation.messages) if m.role is Role.AGENT]
-        results = _score_many([conversation.messages[i].text for i in agent], lexicon, model)
+        results = _score_many([conversation.messages[i].text for i in agent], lexicon)
         scored = [(i, p) for i, p in zip(agent, results, strict=True) if p.score is not None]
         if not scored:
             why = (

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ._jsontext import dumps, visible
-from .cli import EXIT_INPUT, EXIT_OK
+from .cli import EXIT_INPUT, EXIT_OK, redaction_policy
 from .evidence import Evidence
 from .exceptions import KefuError, ReadError
+from .redact import RedactionPolicy, redact
 
 __all__ = ["cli_politeness", "highlight"]
 
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("auto", "always", "never"),
         default="auto",
         help="ANSI colours in the table (auto: when stdout is a terminal)",
+    )
+    p.add_argument(
+        "--redact",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="mask personal data in the printed text (default: on; scores use the raw text)",
     )
     return p
 
@@ -153,6 +160,7 @@ def _write_table(out: TextIO, n: int, text: str, result: object, color: bool) ->
 
 
 def _write_json(out: TextIO, n: int, text: str, result: object) -> None:
+    """Write one JSON line; *text* is as shown (redacted), evidence texts are cut from it."""
     from ._politeness import Politeness
 
     assert isinstance(result, Politeness)
@@ -166,7 +174,7 @@ def _write_json(out: TextIO, n: int, text: str, result: object) -> None:
             {
                 "start": e.start,
                 "end": e.end,
-                "text": e.text,
+                "text": text[e.start : e.end] if e.end <= len(text) else e.text,
                 "kind": e.kind,
                 "weight": round(e.weight, 4),
                 "rule": e.rule,
@@ -193,6 +201,7 @@ def cli_politeness(argv: list[str] | None = None) -> int:
 
     out = sys.stdout
     color = args.color == "always" or (args.color == "auto" and out.isatty())
+    shown: RedactionPolicy = redaction_policy(args.redact)
     try:
         lexicon = None
         if args.lexicon:
@@ -201,7 +210,8 @@ def cli_politeness(argv: list[str] | None = None) -> int:
             out.write(f"{'line':>5}  {'score':>6}  {'label':<8}  text\n")
         for chunk in _chunks(_records(args)):
             results = politeness_many([t for _, t in chunk], lexicon=lexicon)
-            for (n, text), result in zip(chunk, results, strict=True):
+            for (n, raw), result in zip(chunk, results, strict=True):
+                text = redact(raw, shown).text  # same length: evidence spans still apply
                 if args.to == "table":
                     _write_table(out, n, text, result, color)
                 else:

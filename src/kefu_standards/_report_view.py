@@ -6,6 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._escalation import NOTHING_MATERIAL_ZH, escalation
+from ._report_topics import topics_section
+from .outcomes._tables import outcomes_html
+from .redact import RedactionPolicy, buyer_ids
 from .report import (
     AgentView,
     BannedHitView,
@@ -65,8 +69,10 @@ def _team_kpis(analysis: Analysis) -> tuple[KpiView, ...]:
 
 
 def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ...]:
+    """Return the chat of a risky conversation, highlighting its listed reasons' evidence."""
     spans: dict[int, list[tuple[int, int, str]]] = {}
-    for e in result.hits:
+    esc = escalation(conv)
+    for e in (ev for r in esc.risk_reasons for ev in r.evidence):
         if e.message_index is not None:
             spans.setdefault(e.message_index, []).append((e.start, e.end, e.kind))
     return tuple(
@@ -81,8 +87,16 @@ def _lines(conv: Conversation, result: ConversationResult) -> tuple[ChatLine, ..
     )
 
 
-def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-service quality") -> Any:
-    """Build the :class:`~kefu_standards.report.ReportView` for *analysis*."""
+def build_view(
+    analysis: Analysis,
+    title: str = "客服质量报告 Customer-service quality",
+    redaction: RedactionPolicy | None = None,
+) -> Any:
+    """Build the :class:`~kefu_standards.report.ReportView` for *analysis*.
+
+    *redaction* (default: masking on) is applied when the view is rendered.
+    """
+    policy = RedactionPolicy() if redaction is None else redaction
     agents = []
     for row in analysis.agent_rows():
         roll = analysis.agents[row["agent"]]
@@ -112,8 +126,9 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
             conversation_id=r.id,
             score=r.escalation or 0.0,
             level=r.escalation_level or "—",
-            reasons=r.escalation_reasons,
+            reasons=r.escalation_reasons or (NOTHING_MATERIAL_ZH,),
             lines=_lines(conv, r),
+            buyers=buyer_ids(conv),
         )
         for r, conv in analysis.riskiest
     )
@@ -133,6 +148,7 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
                     text=m.text,
                     spans=((e.start, e.end, e.kind),),
                 ),
+                buyers=buyer_ids(conv),
             )
         )
     first, last = analysis.first_time, analysis.last_time
@@ -148,9 +164,18 @@ def build_view(analysis: Analysis, title: str = "客服质量报告 Customer-ser
         agents=tuple(agents),
         riskiest=riskiest,
         banned=tuple(banned),
+        redaction=policy,
+        topics=topics_section(
+            analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
+        ),
         notes=(
-            "电话号码与订单号已打码; 聊天内容已转义 (phone numbers and order ids masked).",
+            policy.describe(),
+            "聊天内容已转义 (chat text is escaped).",
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
             "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
         ),
+        # -- outcomes (#15)
+        outcomes_html=""
+        if analysis.outcomes is None
+        else outcomes_html(analysis.outcomes, [row["agent"] for row in analysis.agent_rows()]),
     )

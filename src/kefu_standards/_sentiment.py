@@ -26,9 +26,11 @@ import json
 import math
 import os
 import re
+import struct
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from functools import reduce
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _features
+from ._textcache import TextCache
 from .evidence import Evidence
 from .exceptions import ConfigError, ModelFileError, UnknownNameError
 from .resources import lazy, load_npz, load_tsv, read_text
@@ -87,6 +90,11 @@ _DEFINED_RE = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff?!]")
 _EMOTICON_PREFIXES = ("#E-", "/:")
 _EVIDENCE_TOP = 6
 _EVIDENCE_MIN = 0.02
+#: Longest normalised text :meth:`SentimentModel._analyse_one` scores in plain Python;
+#: a longer one takes the vectorised path (the same result; numpy's fixed cost per
+#: call is then the smaller part).
+_ONE_TEXT_MAX = 400
+_F32 = struct.Struct("<f")
 
 
 #: Sample weights of the packaged model's training sources (:meth:`SentimentModel.default_corpus`).
@@ -240,50 +248,12 @@ def _check_thresholds(inst: SentimentModel, _attr: object, value: tuple[float, f
         raise ConfigError(f"thresholds must satisfy 0 <= low <= high <= 1, got {value!r}")
 
 
-class _LRU:
-    """A small thread-safe LRU mapping (normalised text -> cached result)."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[str, tuple[float, tuple[Any, ...] | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[float, tuple[Any, ...] | None] | None:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is not None:
-                self._data.move_to_end(key)
-            return hit
-
-    def get_many(self, keys: Sequence[str]) -> list[tuple[float, tuple[Any, ...] | None] | None]:
-        out = []
-        with self._lock:
-            data = self._data
-            for key in keys:
-                hit = data.get(key)
-                if hit is not None:
-                    data.move_to_end(key)
-                out.append(hit)
-        return out
-
-    def put(self, key: str, value: tuple[float, tuple[Any, ...] | None]) -> None:
-        self.put_many([(key, value)])
-
-    def put_many(self, items: Iterable[tuple[str, tuple[float, tuple[Any, ...] | None]]]) -> None:
-        with self._lock:
-            data = self._data
-            for key, value in items:
-                data[key] = value
-                data.move_to_end(key)
-            while len(data) > self.maxsize:
-                data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
+#: One evidence row: ``(start, end, kind, weight, rule)``.
+_EvidenceRow = tuple[int, int, str, float, str]
+#: What the model computes for one text: ``(score, evidence rows, reason)``.  The
+#: score is NaN and *reason* set when the text is undefined; the rows are ``None``
+#: when they were not asked for (``scores()``).
+_Row = tuple[float, tuple[_EvidenceRow, ...] | None, str | None]
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -303,7 +273,8 @@ class SentimentModel:
     - ``sources``, ``licence``: what the model was trained on, and under which
       licence it ships.
     - ``hyperparameters``: the training settings, as a JSON object string.
-    - ``cache_size``: entries of the per-model result cache (0 disables it).
+    - ``cache_size``: entries of the model's result cache, keyed by text
+      (0 disables it).
     """
 
     weights: npt.NDArray[np.float32]
@@ -314,8 +285,8 @@ class SentimentModel:
     licence: str = ""
     hyperparameters: str = "{}"
     cache_size: int = 65536
-    _cache: _LRU = attrs.field(init=False)
-    _scores: dict[str, float] = attrs.field(init=False)
+    _cache: TextCache[_Row] = attrs.field(init=False)
+    _weight_of: memoryview = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.weights.shape != (1 << self.features.bits,):
@@ -324,8 +295,10 @@ class SentimentModel:
             raise ModelFileError(msg)
         if self.cache_size < 0:
             raise ConfigError(f"cache_size must be >= 0, got {self.cache_size}")
-        object.__setattr__(self, "_cache", _LRU(self.cache_size))
-        object.__setattr__(self, "_scores", {})
+        object.__setattr__(self, "_cache", TextCache[_Row](self.cache_size))
+        # the weights as Python floats on indexing, for the one-text path (a view, no copy)
+        weights = np.ascontiguousarray(self.weights, dtype=np.float32)
+        object.__setattr__(self, "_weight_of", weights.data.cast("B").cast("f"))
 
     def __repr__(self) -> str:
         return (
@@ -726,9 +699,8 @@ class SentimentModel:
     # ------------------------------------------------------------------ scoring
 
     def clear_cache(self) -> None:
-        """Forget cached results (the cache is keyed by normalised text)."""
+        """Forget cached results (the cache is keyed by text)."""
         self._cache.clear()
-        self._scores.clear()
 
     def label_of(self, score: float) -> str:
         """Return the label of *score* under this model's thresholds."""
@@ -738,84 +710,121 @@ class SentimentModel:
     def scores(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
         """P(positive) for each text; NaN where undefined. Vectorised and cached.
 
-        Scores are also kept by *raw* text (up to ``cache_size`` of them), so a
-        text seen before costs one dictionary look-up: chat repeats itself, and
-        escalation, competency and ``analyze`` ask for the same buyer texts.
+        Results are kept by text (up to ``cache_size`` of them), so a text seen
+        before costs one look-up: chat repeats itself, and escalation,
+        competency and ``analyze`` ask for the same buyer texts.
         """
-        if self.cache_size == 0:
-            return np.array([r[0] for r in self._run(texts, evidence=False)], dtype=np.float64)
-        memo = self._scores
-        out = [memo.get(t) if isinstance(t, str) else None for t in texts]
-        if None in out:
-            if not all(isinstance(t, str) for t in texts):
-                self._run(texts, evidence=False)  # raises the TypeError naming the index
-            missing = list(dict.fromkeys(t for t, v in zip(texts, out, strict=True) if v is None))
-            computed = [r[0] for r in self._run(missing, evidence=False)]
-            fresh = dict(zip(missing, computed, strict=True))
-            if len(memo) + len(fresh) > self.cache_size:
-                memo.clear()
-            memo.update(fresh)
-            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
-        return np.array(out, dtype=np.float64)
+        try:
+            rows = self._cache.get_many(texts)
+        except TypeError:  # an unhashable item: _run names it
+            rows = [None]
+        if None in rows:
+            rows = self._run(texts, evidence=False)  # type: ignore[assignment]
+        return np.array([r[0] for r in rows], dtype=np.float64)  # type: ignore[index]
 
     def analyse(self, texts: Sequence[str], evidence: bool = True) -> list[Sentiment]:
         """Full :class:`Sentiment` results for *texts* (vectorised and cached)."""
-        out = []
-        for text, (score, rows, reason) in zip(texts, self._run(texts, evidence), strict=True):
-            if reason is not None:
-                out.append(_undefined(reason))
-                continue
-            ev = tuple(
-                Evidence(s, e, text[s:e], kind, w, rule) for s, e, kind, w, rule in rows or ()
-            )
-            out.append(Sentiment(score, self.label_of(score), ev))
-        return out
+        return [
+            self._result(text, row)
+            for text, row in zip(texts, self._run(texts, evidence), strict=True)
+        ]
 
-    def _run(
-        self, texts: Sequence[str], evidence: bool
-    ) -> list[tuple[float, tuple[Any, ...] | None, str | None]]:
-        results: list[tuple[float, tuple[Any, ...] | None, str | None]] = []
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
-        norms = _normalize_many(texts)
-        keys: list[str] = []
-        positions: list[int] = []
-        for i, (text, norm) in enumerate(zip(texts, norms, strict=True)):
-            reason = _undefined_reason(text, norm)
-            if reason is not None:
-                results.append((math.nan, None, reason))
-                continue
-            results.append((math.nan, None, None))
-            keys.append(_cache_key(text, norm))
-            positions.append(i)
+    def _analyse_one(self, text: str) -> Sentiment:
+        """Return the :class:`Sentiment` of one text, the same as ``analyse([text])[0]``.
+
+        A short text is scored in plain Python (:meth:`FeatureBuilder.transform_one
+        <kefu_standards._features.FeatureBuilder.transform_one>`): one call costs
+        tens of microseconds instead of the vectorised path's fixed numpy overhead.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, got {type(text).__name__}")
+        hit = self._cache.get(text)
+        if hit is not None and hit[1] is not None:
+            return self._result(text, hit)
+        norm = normalize(text)
+        reason = _undefined_reason(text, norm)
+        if reason is not None:
+            row: _Row = (math.nan, (), reason)
+        elif len(norm) > _ONE_TEXT_MAX:
+            row = self._compute([text], [norm], evidence=True)[0]
+        else:
+            row = self._compute_one(text, norm)
+        self._cache.put(text, row)
+        return self._result(text, row)
+
+    def _result(self, text: str, row: _Row) -> Sentiment:
+        score, rows, reason = row
+        if reason is not None:
+            return _undefined(reason)
+        ev = tuple(Evidence(s, e, text[s:e], kind, w, rule) for s, e, kind, w, rule in rows or ())
+        return Sentiment(score, self.label_of(score), ev)
+
+    def _run(self, texts: Sequence[str], evidence: bool) -> list[_Row]:
+        if not all(isinstance(text, str) for text in texts):
+            i, text = next((i, t) for i, t in enumerate(texts) if not isinstance(t, str))
+            raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
+        results: list[_Row | None] = self._cache.get_many(texts)
+        if not evidence and None not in results:
+            return results  # type: ignore[return-value]  # every text was a hit
         todo: dict[str, list[int]] = {}
-        todo_norm: list[str] = []
-        todo_text: list[str] = []
-        for key, i, hit in zip(keys, positions, self._cache.get_many(keys), strict=True):
-            if hit is not None and (hit[1] is not None or not evidence):
-                results[i] = (hit[0], hit[1], None)
-                continue
-            slots = todo.get(key)
-            if slots is None:
-                todo[key] = [i]
-                todo_norm.append(norms[i])
-                todo_text.append(texts[i])
-            else:
-                slots.append(i)
+        for i, hit in enumerate(results):
+            if hit is None or (evidence and hit[1] is None):
+                todo.setdefault(texts[i], []).append(i)
         if todo:
-            batch = self.features.transform(todo_norm, [_emoticon_codes(t) for t in todo_text])
-            probs = _sigmoid(batch.margins(self.weights) + self.bias).tolist()
-            rows = _evidence_rows(batch, self.weights, todo_norm) if evidence else None
-            fresh = []
-            for d, (key, slots) in enumerate(todo.items()):
-                p = probs[d]
-                ev = rows[d] if rows is not None else None
-                fresh.append((key, (p, ev)))
-                for i in slots:
-                    results[i] = (p, ev, None)
-            self._cache.put_many(fresh)
-        return results
+            keys = list(todo)
+            norms = _normalize_many(keys)
+            fresh: list[_Row] = []
+            defined: list[int] = []
+            for k, (text, norm) in enumerate(zip(keys, norms, strict=True)):
+                reason = _undefined_reason(text, norm)
+                fresh.append(
+                    (math.nan, (), reason) if reason is not None else (math.nan, None, None)
+                )
+                if reason is None:
+                    defined.append(k)
+            if defined:
+                computed = self._compute(
+                    [keys[k] for k in defined], [norms[k] for k in defined], evidence
+                )
+                for k, row in zip(defined, computed, strict=True):
+                    fresh[k] = row
+            for key, row in zip(keys, fresh, strict=True):
+                for i in todo[key]:
+                    results[i] = row
+            self._cache.put_many(zip(keys, fresh, strict=True))
+        return results  # type: ignore[return-value]  # every None was filled above
+
+    def _compute(self, texts: Sequence[str], norms: Sequence[str], evidence: bool) -> list[_Row]:
+        """Score defined *texts* (with their normalised forms) in one vectorised pass."""
+        batch = self.features.transform(norms, [_emoticon_codes(t) for t in texts])
+        probs = _sigmoid(batch.margins(self.weights) + self.bias).tolist()
+        if not evidence:
+            return [(p, None, None) for p in probs]
+        rows = _evidence_rows(batch, self.weights, norms)
+        return [(p, ev, None) for p, ev in zip(probs, rows, strict=True)]
+
+    def _compute_one(self, text: str, norm: str) -> _Row:
+        """Score one defined text in plain Python: exactly what :meth:`_compute` gives.
+
+        The same occurrences in the same order (:meth:`FeatureBuilder.transform_one
+        <kefu_standards._features.FeatureBuilder.transform_one>`), each contribution
+        ``float(weight) * value`` added left to right as ``numpy.bincount`` adds,
+        and numpy's own ``tanh``: the score is the same to the last bit, and so is
+        the evidence (:func:`_top_evidence`, shared with the batch path).
+        """
+        spans, hashes = self.features.hashes_one(norm, _emoticon_codes(text))
+        scale = _feature_scale(len(hashes))
+        weight_of, shift = self._weight_of, 64 - self.features.bits
+        contributions = [weight_of[h >> shift] * (-scale if h & 1 else scale) for h in hashes]
+        x = reduce(add, contributions, 0.0) + self.bias
+        p = float(0.5 * (1.0 + np.tanh(0.5 * x)))  # _sigmoid, on one float
+        merged: dict[tuple[int, int, str], float] = {}
+        floor, names = _EVIDENCE_MIN / 4, _features.KIND_NAMES
+        for (s, e, kind), c in zip(spans, contributions, strict=True):
+            if c >= floor or c <= -floor:
+                key = (s, e, names[kind])
+                merged[key] = merged.get(key, 0.0) + c
+        return (p, _top_evidence(merged, norm), None)
 
 
 def _average(models: Sequence[SentimentModel]) -> SentimentModel:
@@ -848,13 +857,6 @@ def _normalize_many(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def _cache_key(text: str, norm: str) -> str:
-    if "#E-" in text or "/:" in text:
-        codes = "".join(c for _, _, c in _emoticon_codes(text))
-        return f"{norm}\x00{codes}"
-    return norm
-
-
 def _emoticon_codes(text: str) -> list[tuple[int, int, str]]:
     """Emoticon codes of the original *text* as ``(start, end, code)``; digits folded."""
     if "#E-" not in text and "/:" not in text:
@@ -873,7 +875,7 @@ def _sigmoid(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def _evidence_rows(
     batch: _features.FeatureBatch, weights: npt.NDArray[np.float32], norms: Sequence[str]
-) -> list[tuple[tuple[int, int, str, float, str], ...]]:
+) -> list[tuple[_EvidenceRow, ...]]:
     """Top contributing spans per document, strongest first.
 
     Occurrences with the same span and kind (a character n-gram and the same
@@ -893,17 +895,29 @@ def _evidence_rows(
         key = (si, ei, _features.KIND_NAMES[ki])
         acc = merged[di]
         acc[key] = acc.get(key, 0.0) + ci
-    out = []
-    for di, acc in enumerate(merged):
-        top = sorted(acc.items(), key=lambda kv: -abs(kv[1]))[:_EVIDENCE_TOP]
-        out.append(
-            tuple(
-                (si, ei, kind, round(w, 4), _rule_name(kind, norms[di][si:ei], w))
-                for (si, ei, kind), w in top
-                if abs(w) >= _EVIDENCE_MIN
-            )
-        )
-    return out
+    return [_top_evidence(acc, norm) for acc, norm in zip(merged, norms, strict=True)]
+
+
+def _top_evidence(merged: dict[tuple[int, int, str], float], norm: str) -> tuple[_EvidenceRow, ...]:
+    """Return the strongest merged spans of one text, strongest first (first seen first on ties)."""
+    # filtering before the sort keeps the same items in the same order (the sort is stable)
+    strong = [kv for kv in merged.items() if abs(kv[1]) >= _EVIDENCE_MIN]
+    top = sorted(strong, key=lambda kv: -abs(kv[1]))[:_EVIDENCE_TOP]
+    return tuple(
+        (si, ei, kind, round(w, 4), _rule_name(kind, norm[si:ei], w)) for (si, ei, kind), w in top
+    )
+
+
+def _feature_scale(count: int) -> float:
+    """``1 / sqrt(count)`` in float32, as :class:`~kefu_standards._features.FeatureBatch` has it.
+
+    float32 ``sqrt`` and division are correctly rounded, and rounding the float64
+    result to float32 gives the same value (53 >= 2 * 24 + 2 bits), so two
+    roundings through ``struct`` reproduce numpy's float32 arithmetic.
+    """
+    root = _F32.unpack(_F32.pack(math.sqrt(max(count, 1))))[0]
+    scale: float = _F32.unpack(_F32.pack(1.0 / root))[0]
+    return scale
 
 
 def _rule_name(kind: str, span: str, weight: float) -> str:
@@ -1094,7 +1108,10 @@ def sentiment(
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be str, got {type(text).__name__}")
-    return sentiment_many([text], model=model, backend=backend)[0]
+    _check_backend(backend, model)
+    if backend == "snownlp":
+        return _snownlp_scores([text])[0]
+    return _resolve_model(model)._analyse_one(text)
 
 
 def _text_list(texts: Iterable[str], caller: str) -> list[str]:

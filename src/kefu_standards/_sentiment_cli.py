@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TextIO
 
 from ._jsontext import dumps
-from .cli import EXIT_INPUT
+from .cli import EXIT_INPUT, redaction_policy
 from .exceptions import BadRecordError, KefuError, ReadError
+from .redact import redact
 
 __all__ = ["cli_score", "cli_train", "read_labelled"]
 
@@ -182,6 +183,12 @@ def cli_score(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None, help="model .npz (default: packaged)")
     parser.add_argument("--backend", default="kefu", help="kefu (default) or snownlp")
     parser.add_argument("--evidence", action="store_true", help="include evidence spans")
+    parser.add_argument(
+        "--redact",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="mask personal data in the printed text (default: on; scores use the raw text)",
+    )
     args = parser.parse_args(argv)
 
     from ._sentiment import sentiment_many
@@ -196,13 +203,21 @@ def cli_score(argv: list[str] | None = None) -> int:
         print(f"kefu-standards sentiment: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     out = sys.stdout
-    for text, r in zip(texts, results, strict=True):
+    shown = redaction_policy(args.redact)
+    for raw, r in zip(texts, results, strict=True):
+        text = redact(raw, shown).text  # same length: evidence spans still apply
         rec: dict[str, object] = {"text": text, "score": r.score, "label": r.label}
         if r.reason is not None:
             rec["reason"] = r.reason
         if args.evidence:
             rec["evidence"] = [
-                {"start": e.start, "end": e.end, "text": e.text, "kind": e.kind, "weight": e.weight}
+                {
+                    "start": e.start,
+                    "end": e.end,
+                    "text": text[e.start : e.end] if e.end <= len(text) else e.text,
+                    "kind": e.kind,
+                    "weight": e.weight,
+                }
                 for e in r.evidence
             ]
         out.write(dumps(rec) + "\n")

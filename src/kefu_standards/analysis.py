@@ -25,11 +25,15 @@ from typing import IO, Any
 
 import attrs
 
-from ._escalation import _check_model, escalation
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
+from ._topic_kpis import TopicKPIs
+from ._topics import topics as _conversation_topics
 from .evidence import Evidence
 from .exceptions import ConfigError, UndefinedMetricWarning
 from .model import Conversation, Role
+from .outcomes._tables import agent_columns, shop_rows, write_shops_csv
+from .redact import RedactionPolicy, buyer_ids, pseudonym, redact
 from .text import has_content
 
 __all__ = [
@@ -77,6 +81,8 @@ class ConversationResult:
     per_agent_politeness: tuple[tuple[str, float, int, int], ...] = ()
     per_agent_waits: tuple[tuple[str, tuple[int, ...]], ...] = ()
     dimension_labels: tuple[tuple[str, str], ...] = ()
+    topic: str | None = None
+    topic_name: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return a JSON-ready dict (evidence as ``[start, end, text, kind, message_index]``)."""
@@ -90,7 +96,41 @@ class ConversationResult:
         del rec["per_agent_politeness"]
         del rec["per_agent_waits"]
         del rec["dimension_labels"]
+        del rec["topic_name"]
         return rec
+
+    def redacted(
+        self,
+        conversation: Conversation,
+        policy: RedactionPolicy | None = None,
+        *,
+        pseudonymize: bool = False,
+    ) -> ConversationResult:
+        """Return a copy for people: evidence texts and reasons redacted under *policy*.
+
+        Evidence is masked in the context of its whole message (*conversation*
+        is the one this result measured), so spans keep their meaning.  With
+        *pseudonymize*, ``buyer`` becomes a 16-hex-character keyed hash
+        (:func:`kefu_standards.redact.pseudonym`); otherwise it stays as data.
+
+        .. versionadded:: 0.2.0
+        """
+        policy = RedactionPolicy() if policy is None else policy
+        known = buyer_ids(conversation)
+        messages = conversation.messages
+        hits = []
+        for e in self.hits:
+            i = e.message_index
+            if i is not None and 0 <= i < len(messages):
+                shown = redact(messages[i].text, policy, known=known).text[e.start : e.end]
+            else:
+                shown = redact(e.text, policy, known=known).text
+            hits.append(e if shown == e.text else attrs.evolve(e, text=shown))
+        reasons = tuple(redact(x, policy, known=known).text for x in self.escalation_reasons)
+        buyer = self.buyer
+        if pseudonymize and buyer is not None:
+            buyer = pseudonym(buyer, policy, length=16)
+        return attrs.evolve(self, hits=tuple(hits), escalation_reasons=reasons, buyer=buyer)
 
 
 #: Upper bounds (seconds) of the wait buckets kept per agent; a last bucket counts
@@ -226,6 +266,8 @@ def _analyze_one(
     else:
         esc = escalation(conv, model=escalation_model)
         a = assess(conv, escalation_model=escalation_model)
+    top = _conversation_topics(conv).topics  # the buyer's topics, ranked
+    topic = top[0] if top else None
     return ConversationResult(
         id=conv.id,
         shop=conv.shop,
@@ -246,7 +288,7 @@ def _analyze_one(
         agent_messages_scored=len(pol_values),
         escalation=esc.score,
         escalation_level=esc.level,
-        escalation_reasons=tuple(r.zh for r in esc.reasons),
+        escalation_reasons=tuple(r.zh for r in esc.risk_reasons),  # material, raising
         total=a.total,
         dimensions=tuple([(name, d.score) for name, d in a.dimensions.items()]),
         dimension_labels=tuple([(name, d.label) for name, d in a.dimensions.items()]),
@@ -256,6 +298,8 @@ def _analyze_one(
             (who, sum(v), len(v), per_agent_bad.get(who, 0)) for who, v in per_agent.items()
         ),
         per_agent_waits=_wait_buckets(t.rounds),
+        topic=None if topic is None else topic.label,
+        topic_name=None if topic is None else topic.name,
     )
 
 
@@ -420,6 +464,16 @@ class Analysis:
     last_time: datetime | None
     dimension_names: tuple[str, ...]
     dimension_labels: dict[str, str] = attrs.field(factory=dict)
+    topics: TopicKPIs = attrs.field(factory=TopicKPIs)
+    # -- outcomes (#15): an OutcomeResult when ratings/orders/refunds were joined
+    outcomes: Any = None
+
+    def topic_rows(self) -> list[dict[str, Any]]:
+        """One row per consultation topic: share, response times, reply, escalation, impolite rates.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.rows()
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
@@ -448,6 +502,9 @@ class Analysis:
                     "total": roll.total,
                 }
             )
+            # -- outcomes (#15): the KPI columns of outcomes.OUTCOME_COLUMNS
+            if self.outcomes is not None:
+                rows[-1] |= agent_columns(self.outcomes, name, _UNASSIGNED)
         return rows
 
     def conversation_rows(self) -> list[dict[str, Any]]:
@@ -458,7 +515,7 @@ class Analysis:
                 "risk": r.escalation,
                 "level": r.escalation_level,
                 "total": r.total,
-                "reasons": "; ".join(r.escalation_reasons[:2]) or None,
+                "reasons": "; ".join(r.escalation_reasons[:2]) or NOTHING_MATERIAL_ZH,
             }
             for r, _ in self.riskiest
         ]
@@ -473,8 +530,14 @@ class Analysis:
 
         return agents_to_pandas(self)
 
-    def write(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``agents.csv`` and ``report.html`` into folder *out*; return the paths."""
+    def write(
+        self, out: str | os.PathLike[str], *, redaction: RedactionPolicy | None = None
+    ) -> list[Path]:
+        """Write ``agents.csv``, ``topics.csv`` and ``report.html`` into *out*; return the paths.
+
+        *redaction* (default: masking on) is what the report masks;
+        ``RedactionPolicy.off()`` shows everything and says so at the top.
+        """
         from ._report_view import build_view
         from .report import render_html
 
@@ -489,9 +552,26 @@ class Analysis:
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        topics_csv = _write_topics_csv(folder, self.topic_rows())
         html = folder / "report.html"
-        html.write_text(render_html(build_view(self)), encoding="utf-8", errors="replace")
-        return [agents_csv, html]
+        view = build_view(self, redaction=redaction)
+        html.write_text(render_html(view), encoding="utf-8", errors="replace")
+        # -- outcomes (#15): shops.csv, one row per shop with timing and outcome KPIs
+        if self.outcomes is not None:
+            rows = shop_rows(self.outcomes, self.timing_by_shop.table().rows())
+            return [agents_csv, topics_csv, html, write_shops_csv(folder / "shops.csv", rows)]
+        return [agents_csv, topics_csv, html]
+
+
+def _write_topics_csv(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write ``topics.csv`` (one row per topic, see :meth:`Analysis.topic_rows`)."""
+    path = folder / "topics.csv"
+    with path.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["topic"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return path
 
 
 def analyze(
@@ -503,6 +583,8 @@ def analyze(
     results: str | os.PathLike[str] | IO[str] | None = None,
     top_k: int = 10,
     escalation_model: Any = None,
+    redaction: RedactionPolicy | None = None,
+    pseudonymize: bool = False,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -527,6 +609,16 @@ def analyze(
         chats: the escalation risk (and the criteria that read it) come from it.
 
         .. versionadded:: 0.2.0
+    redaction:
+        What the *results* lines mask in evidence texts and reasons (default:
+        masking on, see :class:`~kefu_standards.redact.RedactionPolicy`).
+        Scores never depend on it: analysers read the raw text.
+    pseudonymize:
+        Write each buyer id in *results* as a keyed hash
+        (:meth:`ConversationResult.redacted`) instead of the id itself.
+
+    .. versionchanged:: 0.2.0
+       *redaction* and *pseudonymize*; results lines are redacted by default.
 
     """
     from .timing import TimingSummary, iter_columns
@@ -534,6 +626,9 @@ def analyze(
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
     _check_model(escalation_model, "analyze(escalation_model=...)")
+    if redaction is not None and not isinstance(redaction, RedactionPolicy):
+        raise ConfigError(f"redaction must be a RedactionPolicy, got {type(redaction).__name__}")
+    shown = RedactionPolicy() if redaction is None else redaction
     sink: IO[str] | None
     close = False
     if results is None or hasattr(results, "write"):
@@ -552,6 +647,7 @@ def analyze(
     last: datetime | None = None
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
+    topic_kpis = TopicKPIs()
     # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
     # vectorised summary has a fixed cost per call, and merging is exact
     pending: list[Conversation] = []
@@ -589,6 +685,7 @@ def analyze(
                 if conv.ended_at is not None and (last is None or conv.ended_at > last):
                     last = conv.ended_at
                 _add_result(rollups, r)
+                topic_kpis.add(r, r.topic, r.topic_name, conv)
                 for name, _ in r.dimensions:
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)
@@ -600,7 +697,8 @@ def analyze(
                 if r.escalation is not None:
                     _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
                 if sink is not None:
-                    sink.write(dumps(r.to_record()) + "\n")
+                    out = r.redacted(conv, shown, pseudonymize=pseudonymize)
+                    sink.write(dumps(out.to_record()) + "\n")
         if pending:
             summarise_pending()
     finally:
@@ -621,6 +719,7 @@ def analyze(
         last_time=last,
         dimension_names=tuple(dim_names),
         dimension_labels=dim_labels,
+        topics=topic_kpis,
     )
 
 
@@ -704,4 +803,12 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_agent=timing["timing_by_agent"],
         timing_by_day=timing["timing_by_day"],
         timing_by_shop=timing["timing_by_shop"],
+        topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
+        # -- outcomes (#15): the parts' join results added
+        outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
     )
+
+
+def _merge_outcomes(parts: list[Any]) -> Any:
+    """Merge the parts' outcome results (``None`` when no part has any)."""
+    return parts[0].merge(*parts[1:]) if parts else None

@@ -19,13 +19,23 @@ the skips are printed on stderr); 2 usage error; 3 input or configuration error
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._jsontext import dumps, visible
 from .exceptions import KefuError
+from .outcomes._cli import (
+    add_outcome_options,
+    outcome_join,
+    outcome_results,
+    run_outcome_join,
+    write_platform_compare,
+)
+from .redact import RedactionPolicy, redact
 
 __all__ = ["main"]
 
@@ -92,6 +102,29 @@ def _add_input_options(p: argparse.ArgumentParser, *, files_required: bool = Fal
     )
 
 
+#: Environment variable holding the secret behind buyer pseudonyms (any text).
+PSEUDONYM_KEY_ENV = "KEFU_STANDARDS_PSEUDONYM_KEY"
+
+
+def _add_redaction_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--redact",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "mask personal data (phones, addresses, names, ids, ...) in what is printed or "
+            "written for people (default: on; --no-redact for a shop's internal use)"
+        ),
+    )
+
+
+def redaction_policy(enabled: bool) -> RedactionPolicy:
+    """Return the CLI's redaction policy; the pseudonym key comes from the environment."""
+    secret = os.environ.get(PSEUDONYM_KEY_ENV, "")
+    key = hashlib.blake2b(secret.encode("utf-8")).digest() if secret else b""
+    return RedactionPolicy(enabled=enabled, key=key)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser (exposed for the docs and the tests)."""
     parser = argparse.ArgumentParser(
@@ -112,7 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "analyze",
         help="analyse conversations (the bundled examples when no FILE is given)",
-        description="Analyse conversations and write results.jsonl, agents.csv and a summary.",
+        description=(
+            "Analyse conversations and write results.jsonl, agents.csv, topics.csv, "
+            "report.html and a summary."
+        ),
     )
     _add_input_options(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: print only)")
@@ -128,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="with --out, also write results.jsonl (one line per conversation)",
     )
+    _add_redaction_options(p)
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help=(
+            "write buyer ids in results.jsonl as keyed hashes (key: the "
+            f"{PSEUDONYM_KEY_ENV} environment variable)"
+        ),
+    )
     p.add_argument(
         "--escalation-model",
         type=Path,
@@ -135,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL.npz",
         help="escalation model fitted on your own ratings (train-escalation)",
     )
+    add_outcome_options(p)  # outcomes (#15): --ratings/--orders/--refunds/--reviews
     p.set_defaults(run=_cmd_analyze)
 
     p = sub.add_parser(
@@ -314,6 +360,19 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _redact_rows(
+    rows: list[dict[str, Any]], policy: RedactionPolicy, fields: tuple[str, ...]
+) -> list[dict[str, object]]:
+    """Return *rows* with the text of *fields* redacted under *policy*."""
+    return [
+        {
+            k: redact(v, policy).text if k in fields and isinstance(v, str) else v
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+
+
 # -- subcommands ----------------------------------------------------------------
 
 
@@ -392,23 +451,39 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     if args.out is not None and args.results:
         args.out.mkdir(parents=True, exist_ok=True)
         results_path = args.out / "results.jsonl"
-    report = analyze(
-        progress.wrap(inputs),  # type: ignore[arg-type]
-        policy=policy,
-        workers=args.workers,
-        results=results_path,
-        escalation_model=model,
-    )
+    redaction = redaction_policy(args.redact)
+    join = outcome_join(args)  # outcomes (#15): None without outcome files
+    conversations = progress.wrap(inputs)
+    with outcome_results(join, results_path) as results:  # outcomes (#15): keeps signals
+        report = analyze(
+            conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
+            policy=policy,
+            workers=args.workers,
+            results=results,
+            redaction=redaction,
+            pseudonymize=args.pseudonymize,
+            escalation_model=model,
+        )
     progress.close()
+    skipped_outcomes, outcome_lines = False, list[str]()
+    if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
+        report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
     if args.out is not None:
-        paths = report.write(args.out)
+        paths = report.write(args.out, redaction=redaction)
+        paths += write_platform_compare(report, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)
-    _write_table(report.agent_rows(), sys.stdout)
+    if not redaction.enabled:
+        print(f"kefu-standards: {redaction.describe()}", file=sys.stderr)
+    for line in outcome_lines:  # outcomes (#15): joined/unmatched counts per file
+        print(line, file=sys.stderr)
+    _write_table(_redact_rows(report.agent_rows(), redaction, ("agent",)), sys.stdout)
     sys.stdout.write("\n")
-    _write_table(report.conversation_rows(), sys.stdout)
-    return inputs.finish()
+    rows = _redact_rows(report.conversation_rows(), redaction, ("id", "reasons"))
+    _write_table(rows, sys.stdout)
+    code = inputs.finish()
+    return EXIT_SKIPPED if skipped_outcomes and code == EXIT_OK else code
 
 
 def _cmd_train_escalation(args: argparse.Namespace, _rest: list[str]) -> int:

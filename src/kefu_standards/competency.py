@@ -35,6 +35,7 @@ from ._frozendict import FrozenDict
 from .evidence import Evidence
 from .exceptions import ConfigError, UnknownNameError
 from .model import Conversation, Role
+from .redact import RedactionPolicy, redact
 from .resources import lazy, read_text
 from .scoring import ScoreResult, as_score_result, get_scorer
 from .typing import KpiScorer, Scorer
@@ -911,6 +912,7 @@ def profile_agent(
     timing: Callable[[Conversation], Any] | None = None,
     worst: int = 5,
     learning_scale: float = 10.0,
+    redaction: RedactionPolicy | None = None,
 ) -> AgentProfile:
     """Profile one agent over the given conversations.
 
@@ -941,6 +943,13 @@ def profile_agent(
         持续学习 = ``0.5 + slope / (2 · learning_scale)`` clipped to [0, 1]:
         improving by *learning_scale* points a period scores 1, dropping by as
         much scores 0 (this project's proposal).
+    redaction:
+        What the reasons of the costly conversations (``worst``, which quote
+        the chat) mask; default :class:`~kefu_standards.redact.RedactionPolicy`
+        (on).  Scores read the raw text.
+
+    .. versionchanged:: 0.2.0
+       *redaction*: the reasons shown for people are redacted by default.
 
     """
     if not isinstance(agent, str) or not agent:
@@ -951,6 +960,8 @@ def profile_agent(
         raise ConfigError(f"worst must be >= 0, got {worst}")
     if not learning_scale > 0:
         raise ConfigError(f"learning_scale must be > 0, got {learning_scale}")
+    if redaction is not None and not isinstance(redaction, RedactionPolicy):
+        raise ConfigError(f"redaction must be a RedactionPolicy, got {type(redaction).__name__}")
     card = Scorecard.default() if scorecard is None else scorecard
     mine = [c for c in conversations if _belongs(c, agent)]
     items = [(c, assess(c, card)) for c in mine]
@@ -990,7 +1001,9 @@ def profile_agent(
     totals = [a.total for _, a in items if a.total is not None]
     costly = sorted(
         (
-            CostlyConversation(a.conversation_id, a.total, 100.0 - a.total, a.explain())
+            CostlyConversation(
+                a.conversation_id, a.total, 100.0 - a.total, redact(a.explain(), redaction).text
+            )
             for _, a in items
             if a.total is not None and a.total < 100.0
         ),

@@ -60,6 +60,7 @@ SCALAR_FIELDS: tuple[str, ...] = (
     "escalation",
     "escalation_level",
     "total",
+    "topic",
 )
 
 #: Prefix of the flattened competency-dimension columns.
@@ -167,7 +168,7 @@ def to_arrow(results: Iterable[ConversationResult], *, dimensions: str = "column
 _INT_FIELDS = frozenset(
     {"messages", "rounds", "answered", "impolite_messages", "agent_messages_scored"}
 )
-_STR_FIELDS = frozenset({"id", "shop", "buyer", "escalation_level"})
+_STR_FIELDS = frozenset({"id", "shop", "buyer", "escalation_level", "topic"})
 
 
 def _arrow_type(pa: Any, name: str) -> Any:

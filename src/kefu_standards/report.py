@@ -2,9 +2,10 @@
 
 One file, no network: styles are inline, charts are inline SVG, and there is no
 JavaScript at all.  Chat text is untrusted input (a buyer can type
-``<script>``): every piece of text is HTML-escaped, phone numbers and order ids
-are masked with :func:`kefu_standards.text.mask`, and a Content-Security-Policy
-forbids scripts as a second line of defence.
+``<script>``): every piece of text is HTML-escaped, personal data is masked
+with :func:`kefu_standards.redact.redact` under the view's
+:class:`~kefu_standards.redact.RedactionPolicy` (buyers appear as short hashes),
+and a Content-Security-Policy forbids scripts as a second line of defence.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from .text import mask
+from ._report_topics import TopicsSection, render_topics
+from .redact import RedactionPolicy, pseudonym, redact
 
 __all__ = ["AgentView", "ChatLine", "KpiView", "ReportView", "RiskView", "render_html"]
 
@@ -86,6 +88,7 @@ class RiskView:
     level: str
     reasons: tuple[str, ...]
     lines: tuple[ChatLine, ...]
+    buyers: tuple[str, ...] = ()  # the buyer's ids, masked wherever they occur
 
 
 @attrs.frozen
@@ -96,6 +99,7 @@ class BannedHitView:
     conversation_id: str
     kind: str
     line: ChatLine
+    buyers: tuple[str, ...] = ()  # the buyer's ids, masked wherever they occur
 
 
 @attrs.frozen
@@ -111,15 +115,26 @@ class ReportView:
     riskiest: tuple[RiskView, ...] = ()
     banned: tuple[BannedHitView, ...] = ()
     notes: tuple[str, ...] = ()
+    topics: TopicsSection | None = None
+    #: What is masked; with ``RedactionPolicy.off()`` the report says so at its top.
+    redaction: RedactionPolicy = attrs.field(factory=RedactionPolicy)
+    outcomes_html: str = ""  # outcomes (#15): pre-rendered, escaped section
 
 
-def highlight(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
-    """Return *text* masked and escaped, with *spans* wrapped in ``<mark>``.
+def highlight(
+    text: str,
+    spans: Sequence[tuple[int, int, str]],
+    policy: RedactionPolicy | None = None,
+    *,
+    known: Sequence[str] = (),
+) -> str:
+    """Return *text* redacted and escaped, with *spans* wrapped in ``<mark>``.
 
     Overlapping spans are merged into the first; offsets refer to *text*, and
-    masking keeps the length, so they stay valid.
+    masking keeps the length, so they stay valid.  *policy* and *known* are
+    those of :func:`kefu_standards.redact.redact`.
     """
-    shown = mask(text)
+    shown = redact(text, policy, known=known).text
     out: list[str] = []
     pos = 0
     for raw_start, raw_end, kind in sorted(spans):
@@ -205,6 +220,7 @@ mark.bad{background:#ffcdd2}mark.good{background:#c8e6c9}
 .legend span{display:inline-block;margin-right:1em;font-size:.85em}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
 svg text{font-size:11px}.note{color:#666;font-size:.85em}
+.unmasked{background:#fff3cd;border:1px solid #f57c00;padding:.5em;font-weight:bold}
 """
 
 
@@ -227,7 +243,19 @@ def _kpi_table(kpis: Sequence[KpiView]) -> str:
     )
 
 
-def _agents_table(agents: Sequence[AgentView]) -> str:
+def _shown(text: str, policy: RedactionPolicy, known: Sequence[str] = ()) -> str:
+    """Return *text* redacted under *policy*, then escaped."""
+    return escape(redact(text, policy, known=known).text)
+
+
+def _who(line: ChatLine, policy: RedactionPolicy) -> str:
+    """Return the sender as shown: a buyer as a short hash, anyone else redacted."""
+    if line.role == "buyer" and line.sender and policy.enabled and "nick" in policy.kinds:
+        return f"买家#{pseudonym(line.sender, policy)}"
+    return _shown(line.sender, policy)
+
+
+def _agents_table(agents: Sequence[AgentView], policy: RedactionPolicy) -> str:
     legend = "".join(
         f'<span><i style="background:{c}"></i>{escape(label)}</span>'
         for c, label in zip(
@@ -238,7 +266,7 @@ def _agents_table(agents: Sequence[AgentView]) -> str:
     for a in agents:
         rows.append(
             "<tr>"
-            f"<td>{escape(mask(a.agent))}</td><td class='num'>{a.conversations}</td>"
+            f"<td>{_shown(a.agent, policy)}</td><td class='num'>{a.conversations}</td>"
             f"<td class='num'>{a.rounds}</td><td class='num'>{_fmt(a.reply_rate, '%')}</td>"
             f"<td class='num'>{_fmt(a.mean_wait_s, 's')}</td>"
             f"<td class='num'>{_fmt(a.p90_wait_s, 's')}</td>"
@@ -257,35 +285,45 @@ def _agents_table(agents: Sequence[AgentView]) -> str:
     )
 
 
-def _chat(lines: Sequence[ChatLine]) -> str:
+def _chat(lines: Sequence[ChatLine], policy: RedactionPolicy, known: Sequence[str]) -> str:
     out = []
     for line in lines:
         out.append(
-            f'<div class="msg {escape(line.role)}"><span class="who">{escape(mask(line.sender))} '
-            f"{escape(line.time)}</span>{highlight(line.text, line.spans)}</div>"
+            f'<div class="msg {escape(line.role)}"><span class="who">{_who(line, policy)} '
+            f"{escape(line.time)}</span>{highlight(line.text, line.spans, policy, known=known)}"
+            "</div>"
         )
     return '<div class="chat">' + "".join(out) + "</div>"
 
 
-def _risky(items: Sequence[RiskView]) -> str:
+def _known(buyers: Sequence[str], lines: Sequence[ChatLine]) -> tuple[str, ...]:
+    """Return the buyer ids to mask in a chat: the given ones and every buyer sender."""
+    found = dict.fromkeys(buyers)
+    found.update(dict.fromkeys(x.sender for x in lines if x.role == "buyer" and x.sender))
+    return tuple(found)
+
+
+def _risky(items: Sequence[RiskView], policy: RedactionPolicy) -> str:
     if not items:
         return "<p class='na'>没有高风险会话。</p>"
     out = []
     for r in items:
-        reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
+        known = _known(r.buyers, r.lines)
+        reasons = "".join(f"<li>{_shown(x, policy, known)}</li>" for x in r.reasons)
         out.append(
-            f"<h3>{escape(mask(r.conversation_id))} — 风险 {r.score:.2f} ({escape(r.level)})</h3>"
-            f"<ul>{reasons}</ul>{_chat(r.lines)}"
+            f"<h3>{_shown(r.conversation_id, policy, known)} — 风险 {r.score:.2f} "
+            f"({escape(r.level)})</h3><ul>{reasons}</ul>{_chat(r.lines, policy, known)}"
         )
     return "".join(out)
 
 
-def _banned(items: Sequence[BannedHitView]) -> str:
+def _banned(items: Sequence[BannedHitView], policy: RedactionPolicy) -> str:
     if not items:
         return "<p class='na'>没有服务禁语命中。</p>"
     rows = [
-        f"<tr><td>{escape(mask(b.agent))}</td><td>{escape(mask(b.conversation_id))}</td>"
-        f"<td>{escape(b.kind)}</td><td>{highlight(b.line.text, b.line.spans)}</td></tr>"
+        f"<tr><td>{_shown(b.agent, policy)}</td>"
+        f"<td>{_shown(b.conversation_id, policy, b.buyers)}</td><td>{escape(b.kind)}</td>"
+        f"<td>{highlight(b.line.text, b.line.spans, policy, known=b.buyers)}</td></tr>"
         for b in items
     ]
     return (
@@ -298,6 +336,10 @@ def _banned(items: Sequence[BannedHitView]) -> str:
 def render_html(view: ReportView) -> str:
     """Render *view* as one self-contained, script-free HTML document."""
     notes = "".join(f"<li>{escape(n)}</li>" for n in view.notes)
+    policy = view.redaction
+    unmasked = (
+        f'<p class="unmasked">⚠ {escape(policy.describe())}</p>' if not policy.enabled else ""
+    )
     parts: list[Any] = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -306,15 +348,19 @@ def render_html(view: ReportView) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(view.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(view.title)}</h1>",
+        unmasked,
         f"<p>{escape(view.period)} · {view.conversations} 个会话 · {view.messages} 条消息</p>",
         "<h2>团队指标 Team KPIs</h2>",
         _kpi_table(view.kpis),
         "<h2>客服表现 Agents</h2>",
-        _agents_table(view.agents),
+        _agents_table(view.agents, policy),
+        render_topics(view.topics),
         "<h2>高风险会话 Riskiest conversations</h2>",
-        _risky(view.riskiest),
+        _risky(view.riskiest, policy),
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
-        _banned(view.banned),
+        _banned(view.banned, policy),
+        # -- outcomes (#15)
+        f"<h2>结果指标 Outcomes</h2>{view.outcomes_html}" if view.outcomes_html else "",
         f"<h2>说明 Notes</h2><ul class='note'>{notes}</ul>" if notes else "",
         "</body></html>",
     ]

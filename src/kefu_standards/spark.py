@@ -58,7 +58,7 @@ RESULT_SCHEMA = (
     "buyer_sentiment double, politeness double, impolite_messages long, "
     "agent_messages_scored long, escalation double, escalation_level string, "
     "escalation_reasons array<string>, total double, dimensions map<string,double>, "
-    "critical array<string>, hits string"
+    "critical array<string>, hits string, topic string"
 )
 
 _PART_SCHEMA = "part binary"

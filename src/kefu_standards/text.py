@@ -11,8 +11,9 @@ is a span of the original: ``original[start:end]`` is always the evidence.
   spaces.
 - :func:`normalize` — both (placeholders first, on the original), the form
   every analyser reads.
-- :func:`mask` — phone numbers and long order/ID numbers replaced by ``*`` for
-  evidence shown to people.
+
+Personal data in text shown to people is masked by
+:func:`kefu_standards.redact.redact` (same length too).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ __all__ = [
     "blank_placeholders",
     "fold",
     "has_content",
-    "mask",
     "normalize",
     "placeholder_spans",
 ]
@@ -46,9 +46,6 @@ _EMOTICON = (
 )
 _PLACEHOLDER_RE = re.compile(f"{_EMOTICON}|{_PLACEHOLDER}")
 
-# Phone numbers (mainland mobile, optionally +86) and long digit runs (order ids, ID cards).
-_PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_LONG_ID_RE = re.compile(r"(?<![\d])\d{10,}(?!\d)")
 _CONTENT_RE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -68,6 +65,18 @@ def _fold_table() -> dict[int, int]:
     return table
 
 
+@lazy
+def _fold_chars() -> str:
+    """:func:`_fold_table` as a string indexed by code point, up to the last folded one.
+
+    ``str.translate`` looks each character up in its table; a string answers at
+    once, where a dict raises (and catches) a ``KeyError`` for every character it
+    leaves alone.  Characters beyond the string's end stay as they are.
+    """
+    table = _fold_table()
+    return "".join(chr(table.get(code, code)) for code in range(max(table) + 1))
+
+
 def fold(text: str) -> str:
     """Full-width → half-width, Traditional → Simplified, ASCII → lower case.
 
@@ -76,7 +85,7 @@ def fold(text: str) -> str:
     >>> fold("親，謝謝！ＯＫ")
     '亲,谢谢!ok'
     """
-    return text.translate(_fold_table())
+    return text.translate(_fold_chars())
 
 
 def placeholder_spans(text: str) -> list[tuple[int, int]]:
@@ -109,20 +118,3 @@ def has_content(text: str) -> bool:
     text (chat repeats itself; every analyser asks).
     """
     return _CONTENT_RE.search(blank_placeholders(text)) is not None
-
-
-def mask(text: str) -> str:
-    """Mask phone numbers (``138****5678``) and digit runs of 10+ (order ids; last 4 kept).
-
-    Same length as *text*, so evidence offsets still apply to the masked text.
-    """
-
-    def _phone(m: re.Match[str]) -> str:
-        whole = m.group(0)
-        return whole[: len(whole) - 8] + "****" + m.group(3)
-
-    def _long(m: re.Match[str]) -> str:
-        s = m.group(0)
-        return "*" * (len(s) - 4) + s[-4:]
-
-    return _LONG_ID_RE.sub(_long, _PHONE_RE.sub(_phone, text))

@@ -65,3 +65,10 @@ card: ks.Scorecard = ks.Scorecard.default()
 
 report: ks.Analysis = ks.analyze([conv], workers=1)
 n: int = report.conversations
+
+policy: ks.RedactionPolicy = ks.RedactionPolicy(kinds={"mobile", "address"}, partial=False)
+shown: ks.Redaction = ks.redact.redact("电话13812345678", policy, known=("tb1",))
+masked: str = shown.text
+masked_kinds: list[str] = [span.kind for span in shown.spans]
+internal: ks.RedactionPolicy = ks.RedactionPolicy.off()
+private_report: ks.Analysis = ks.analyze([conv], redaction=policy, pseudonymize=True)

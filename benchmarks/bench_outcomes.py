@@ -1,0 +1,206 @@
+"""Outcome-join benchmark: throughput against a plain pass over the chats, and memory.
+
+    python benchmarks/bench_outcomes.py              # 100k and 1M conversations
+    python benchmarks/bench_outcomes.py --quick      # 20k and 200k conversations
+
+Synthetic and seeded (no shared data needed): N conversations of 4 messages
+(buyer, agent, buyer, agent) over 30 days, 8 agents, N/2 distinct buyers; N
+orders in the Taobao ExportOrderList layout and N ratings with the 客服评价 API
+fields, written as CSV to a temporary folder: one of each per conversation,
+70 % following it (minutes to hours later), the rest an unknown buyer or 40
+days before any chat.
+
+- throughput: messages per second of ``OutcomeJoin.watch`` over the
+  conversation stream followed by ``join`` of the two CSV files, and the ratio
+  to a baseline measured in the same run: the same conversation stream
+  consumed with nothing else (building the conversations dominates both).
+  Three interleaved rounds at the small size; medians.
+Both joins are measured: the in-memory ``OutcomeJoin`` and the
+``PartitionedOutcomeJoin`` (``--partitions``, default 64), which spills to a
+temporary folder.
+
+- memory: peak RSS (``VmHWM``, Linux) of a fresh process that runs the join at
+  the small and at the large size, minus that of a process that only builds
+  and consumes the conversation stream of the same size.  The join keeps one
+  stub per conversation and one entry per order id, so this grows with N; the
+  table reports bytes per conversation so the growth can be judged.
+
+Results are printed and written to ``benchmarks/results/outcomes.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from kefu_standards.model import Conversation, Message
+from kefu_standards.outcomes import (
+    OutcomeJoin,
+    PartitionedOutcomeJoin,
+    read_orders,
+    read_ratings,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "outcomes.json"
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2024, 5, 1, 8, 0, tzinfo=CST)
+AGENTS = [f"店:客服{i}" for i in range(8)]
+MESSAGES_PER_CONVERSATION = 4
+
+
+def conversations(n: int, seed: int = 0) -> Iterator[Conversation]:
+    """*n* seeded conversations, in time order."""
+    rnd = random.Random(seed)
+    step = timedelta(days=30) / max(n, 1)
+    for i in range(n):
+        start = T0 + i * step
+        buyer, agent = f"tb_{rnd.randrange(n // 2 + 1)}", AGENTS[i % len(AGENTS)]
+        yield Conversation(
+            id=f"c{i}",
+            shop="店",
+            messages=(
+                Message("buyer", "在吗，这个有货吗", start, buyer),
+                Message("agent", "亲，有的哦", start + timedelta(seconds=15), agent),
+                Message("buyer", "好的，那我拍了", start + timedelta(seconds=40), buyer),
+                Message("agent", "好的亲，今天发货", start + timedelta(seconds=52), agent),
+            ),
+        )
+
+
+def write_outcomes(folder: Path, n: int, seed: int = 1) -> tuple[Path, Path]:
+    """Write *n* orders and *n* ratings as CSV (70 % follow a chat); return their paths."""
+    rnd = random.Random(seed)
+    orders, ratings = folder / "orders.csv", folder / "ratings.csv"
+    with orders.open("w", encoding="utf-8") as o, ratings.open("w", encoding="utf-8") as r:
+        o.write(
+            "订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,订单付款时间 ,店铺名称\n"
+        )
+        r.write("eval_sender,eval_recer,eval_code,eval_time,source,scale\n")
+        for i, conv in enumerate(conversations(n)):
+            buyer, agent = conv.messages[0].sender, conv.messages[1].sender
+            start = conv.messages[0].sent_at
+            assert start is not None
+            if rnd.random() < 0.3:  # an unknown buyer, or an outcome before any chat
+                buyer = f"tb_x{i}" if rnd.random() < 0.5 else buyer
+                start -= timedelta(days=40)
+            paid = (start + timedelta(hours=rnd.uniform(0.1, 20))).strftime("%Y-%m-%d %H:%M:%S")
+            rated = (start + timedelta(minutes=rnd.uniform(1, 30))).strftime("%Y-%m-%d %H:%M:%S")
+            o.write(f'="{10**15 + i}",{buyer},99.00,交易成功,{paid},{paid},店\n')
+            code = rnd.choice("00001234")
+            r.write(f"{buyer},{agent},{code},{rated},0,qianniu\n")
+    return orders, ratings
+
+
+def baseline(n: int) -> float:
+    t = time.perf_counter()
+    for _ in conversations(n):
+        pass
+    return time.perf_counter() - t
+
+
+def run_join(
+    n: int, orders: Path, ratings: Path, partitions: int = 0
+) -> tuple[float, dict[str, int]]:
+    """Join; ``partitions > 0`` uses the partitioned (spilling) join."""
+    t = time.perf_counter()
+    join: OutcomeJoin | PartitionedOutcomeJoin = (
+        PartitionedOutcomeJoin(partitions=partitions) if partitions else OutcomeJoin()
+    )
+    for _ in join.watch(conversations(n)):
+        pass
+    result = join.join(ratings=read_ratings(ratings), orders=read_orders(orders))
+    elapsed = time.perf_counter() - t
+    counts = {f"{c.kind}_read": c.read for c in result.files}
+    counts |= {f"{c.kind}_joined": c.joined for c in result.files}
+    return elapsed, counts
+
+
+def child(mode: str, n: int, folder: str) -> None:
+    """Run one measurement in this (fresh) process and print its peak RSS in KiB.
+
+    The peak is ``VmHWM`` of ``/proc/self/status``: Linux keeps ``ru_maxrss``
+    across ``exec``, so a child would report its parent's peak when larger.
+    """
+    if mode.startswith("join"):
+        parts = int(mode.removeprefix("join") or 0)
+        run_join(n, Path(folder) / "orders.csv", Path(folder) / "ratings.csv", parts)
+    else:
+        baseline(n)
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+def peak_kib(mode: str, n: int, folder: Path) -> int:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(n), str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "N", "FOLDER"))
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=64,
+        help="partitions of the spilling join (default 64)",
+    )
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.child[2])
+        return
+    small, large = (20_000, 200_000) if args.quick else (100_000, 1_000_000)
+    report: dict[str, object] = {"small": small, "large": large}
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {}
+        for n in (small, large):
+            folders[n] = Path(tmp) / str(n)
+            folders[n].mkdir()
+            write_outcomes(folders[n], n)
+        files = (folders[small] / "orders.csv", folders[small] / "ratings.csv")
+        msgs = small * MESSAGES_PER_CONVERSATION
+        for label, parts in (("in_memory", 0), (f"partitioned_{args.partitions}", args.partitions)):
+            rates, ratios, counts = [], [], {}
+            for _ in range(3):
+                base = baseline(small)
+                took, counts = run_join(small, *files, parts)
+                rates.append(msgs / took)
+                ratios.append((msgs / took) / (msgs / base))
+            memory = {}
+            for n in (small, large):
+                mode = f"join{parts or ''}"
+                joined, plain = peak_kib(mode, n, folders[n]), peak_kib("plain", n, folders[n])
+                memory[n] = {
+                    "join_peak_kib": joined,
+                    "plain_peak_kib": plain,
+                    "extra_kib": joined - plain,
+                    "extra_bytes_per_conversation": 1024 * (joined - plain) / n,
+                }
+            report[label] = {
+                "join_msg_per_s": statistics.median(rates),
+                "ratio_to_plain_pass": statistics.median(ratios),
+                "counts_small": counts,
+                "memory": memory,
+            }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Service KPIs per consultation topic: mergeable sums, like the timing summaries.
+
+Each analysed conversation counts under its **top topic** (:func:`~kefu_standards.topics`;
+conversations whose buyer messages carry no topic count under ``None``), so the
+conversation shares add up to 1.  Per topic (and per topic and agent, per topic
+and day) the rollup keeps sums only, so shards merge exactly.
+
+KPIs per row:
+
+- ``conversations`` and ``share`` (of all analysed conversations);
+- ``first_response_s`` — mean first response time over conversations where it is defined;
+- ``mean_response_s`` — mean of the conversations' mean response times;
+- ``reply_rate`` — answered rounds / counted rounds, over all the topic's rounds;
+- ``escalation_rate`` — conversations with escalation level ``"high"`` / conversations
+  with a level;
+- ``impolite_rate`` — conversations with at least one impolite agent message /
+  conversations with a scored agent message.
+
+A KPI with no defined input is ``None``, not 0.
+
+The rollup also counts the buyers' most frequent questions (topical buyer messages
+of at most ``QUESTION_MAX_CHARS`` characters, keyed by their folded letters and
+digits, numbers as ``0``), without jieba so the analysis stays fast; the counts are
+exact while there are at most ``QUESTION_KEEP`` distinct questions, approximate
+(least frequent ones dropped) beyond.  :func:`~kefu_standards.frequent_questions`
+is the fuller tool (jieba words, agents' answers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import attrs
+
+from ._topics import topic as _topic_of
+from .model import Conversation, Role
+from .redact import redact
+from .text import fold
+
+__all__ = ["NO_TOPIC", "QuestionCount", "TopicKPIs", "TopicRollup", "question_text_key"]
+
+#: How conversations without a topic are named in rows and ``topics.csv``.
+NO_TOPIC = "(no topic)"
+#: Longest buyer message (characters) counted as a question.
+QUESTION_MAX_CHARS = 40
+#: Distinct questions kept exactly; beyond twice this, the rarer half is dropped.
+QUESTION_KEEP = 2000
+
+_NOT_KEY = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def question_text_key(text: str) -> str:
+    """Return the key of a question: folded letters, digits and CJK, each number as ``0``."""
+    return _DIGITS.sub("0", _NOT_KEY.sub("", fold(text)))
+
+
+@lru_cache(maxsize=65536)
+def _question(text: str) -> tuple[str, str] | None:
+    """``(key, topic)`` of a buyer message that counts as a question, else None (cached by text)."""
+    label = _topic_of(text).label
+    if label is None:
+        return None
+    key = question_text_key(text)
+    return (key, label) if key else None
+
+
+@attrs.define
+class QuestionCount:
+    """A frequent buyer question: how often, its topic, one example (masked), unanswered count."""
+
+    count: int
+    topic: str
+    example: str
+    unanswered: int = 0
+
+
+@attrs.define
+class TopicRollup:
+    """Mergeable sums of one topic (or topic and agent, or topic and day)."""
+
+    conversations: int = 0
+    first_sum: float = 0.0
+    first_n: int = 0
+    mean_sum: float = 0.0
+    mean_n: int = 0
+    rounds: int = 0
+    answered: int = 0
+    high_risk: int = 0
+    leveled: int = 0
+    impolite_conversations: int = 0
+    scored_conversations: int = 0
+
+    def add(self, result: Any) -> None:
+        """Add one :class:`~kefu_standards.analysis.ConversationResult`."""
+        self.conversations += 1
+        if result.first_response_s is not None:
+            self.first_sum += result.first_response_s
+            self.first_n += 1
+        if result.mean_response_s is not None:
+            self.mean_sum += result.mean_response_s
+            self.mean_n += 1
+        self.rounds += result.rounds
+        self.answered += result.answered
+        if result.escalation_level is not None:
+            self.leveled += 1
+            self.high_risk += result.escalation_level == "high"
+        if result.agent_messages_scored:
+            self.scored_conversations += 1
+            self.impolite_conversations += result.impolite_messages > 0
+
+    def merge(self, other: TopicRollup) -> TopicRollup:
+        """Add *other*'s sums into this rollup and return it."""
+        for field in attrs.fields(TopicRollup):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        return self
+
+    def kpis(self, total: int) -> dict[str, Any]:
+        """Return the KPI columns, given the number of conversations analysed in all."""
+        return {
+            "conversations": self.conversations,
+            "share": self.conversations / total if total else None,
+            "first_response_s": self.first_sum / self.first_n if self.first_n else None,
+            "mean_response_s": self.mean_sum / self.mean_n if self.mean_n else None,
+            "reply_rate": self.answered / self.rounds if self.rounds else None,
+            "escalation_rate": self.high_risk / self.leveled if self.leveled else None,
+            "impolite_rate": (
+                self.impolite_conversations / self.scored_conversations
+                if self.scored_conversations
+                else None
+            ),
+        }
+
+
+K = TypeVar("K")
+
+
+def _merge_into(mine: dict[K, TopicRollup], theirs: dict[K, TopicRollup]) -> None:
+    """Add *theirs* into *mine*, copying rollups that are new (*theirs* is unchanged)."""
+    for key, roll in theirs.items():
+        have = mine.get(key)
+        if have is None:
+            mine[key] = TopicRollup(**attrs.asdict(roll))
+        else:
+            have.merge(roll)
+
+
+@attrs.define
+class TopicKPIs:
+    """Topic rollups of an analysis, by topic, by topic and agent, by topic and day.
+
+    ``names`` maps topic ids to display names (the taxonomy's Chinese names).
+
+    .. versionadded:: 0.2.0
+    """
+
+    by_topic: dict[str | None, TopicRollup] = attrs.field(factory=dict)
+    by_agent: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
+    by_day: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
+    names: dict[str, str] = attrs.field(factory=dict)
+    questions: dict[str, QuestionCount] = attrs.field(factory=dict)
+
+    @property
+    def conversations(self) -> int:
+        """Conversations counted (each under one topic)."""
+        return sum(r.conversations for r in self.by_topic.values())
+
+    def add(
+        self,
+        result: Any,
+        topic: str | None,
+        name: str | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        """Count *result* (a ``ConversationResult``) under *topic*; its questions if given."""
+        if conversation is not None:
+            self._add_questions(conversation)
+        if topic is not None and name:
+            self.names.setdefault(topic, name)
+        roll = self.by_topic.get(topic)
+        if roll is None:
+            roll = self.by_topic[topic] = TopicRollup()
+        roll.add(result)
+        for agent in result.agents:
+            key = (topic, agent)
+            r = self.by_agent.get(key)
+            if r is None:
+                r = self.by_agent[key] = TopicRollup()
+            r.add(result)
+        if result.started_at is not None:
+            day = result.started_at.date().isoformat()
+            r = self.by_day.get((topic, day))
+            if r is None:
+                r = self.by_day[topic, day] = TopicRollup()
+            r.add(result)
+
+    def _add_questions(self, conversation: Conversation) -> None:
+        messages = conversation.messages
+        buyer, agent = Role.BUYER, Role.AGENT
+        last_agent = -1
+        for i, m in enumerate(messages):
+            if m.role is agent:
+                last_agent = i
+        for i, msg in enumerate(messages):
+            if msg.role is not buyer or len(msg.text) > QUESTION_MAX_CHARS:
+                continue
+            found = _question(msg.text)
+            if found is None:
+                continue
+            key, label = found
+            answered = i < last_agent  # an agent message follows it
+            q = self.questions.get(key)
+            if q is None:
+                q = self.questions[key] = QuestionCount(0, label, redact(msg.text.strip()).text)
+            q.count += 1
+            q.unanswered += not answered
+        if len(self.questions) > 2 * QUESTION_KEEP:
+            self._prune()
+
+    def _prune(self) -> None:
+        kept = sorted(self.questions.items(), key=lambda kv: (-kv[1].count, kv[0]))
+        self.questions = dict(kept[:QUESTION_KEEP])
+
+    def top_questions(self, n: int = 10, *, min_count: int = 1) -> list[dict[str, Any]]:
+        """Return the *n* most frequent questions: question, topic, name, count, unanswered.
+
+        Questions asked fewer than *min_count* times are left out.
+        """
+        ranked = sorted(
+            ((k, q) for k, q in self.questions.items() if q.count >= min_count),
+            key=lambda kv: (-kv[1].count, kv[0]),
+        )[:n]
+        return [
+            {
+                "question": q.example,
+                "topic": q.topic,
+                "name": self.names.get(q.topic, q.topic),
+                "count": q.count,
+                "unanswered": q.unanswered,
+            }
+            for _key, q in ranked
+        ]
+
+    def merge(self, *others: TopicKPIs) -> TopicKPIs:
+        """Return the KPIs of this and *others* together (inputs unchanged)."""
+        out = TopicKPIs(names=dict(self.names))
+        for part in (self, *others):
+            out.names.update(part.names)
+            for key, q in part.questions.items():
+                have = out.questions.get(key)
+                if have is None:
+                    out.questions[key] = QuestionCount(q.count, q.topic, q.example, q.unanswered)
+                else:
+                    have.count += q.count
+                    have.unanswered += q.unanswered
+            _merge_into(out.by_topic, part.by_topic)
+            _merge_into(out.by_agent, part.by_agent)
+            _merge_into(out.by_day, part.by_day)
+        if len(out.questions) > 2 * QUESTION_KEEP:
+            out._prune()
+        return out
+
+    def _label(self, topic: str | None) -> tuple[str, str]:
+        if topic is None:
+            return NO_TOPIC, ""
+        return topic, self.names.get(topic, topic)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per topic, most conversations first (``(no topic)`` last)."""
+        total = self.conversations
+        keys = sorted(
+            self.by_topic, key=lambda k: (k is None, -self.by_topic[k].conversations, k or "")
+        )
+        rows = []
+        for key in keys:
+            label, name = self._label(key)
+            rows.append({"topic": label, "name": name, **self.by_topic[key].kpis(total)})
+        return rows
+
+    def agent_rows(self) -> list[dict[str, Any]]:
+        """One row per topic and agent (``share`` is of the agent's conversations)."""
+        totals: dict[str, int] = {}
+        for (_topic, agent), roll in self.by_agent.items():
+            totals[agent] = totals.get(agent, 0) + roll.conversations
+        return self._keyed_rows(self.by_agent.items(), "agent", totals)
+
+    def day_rows(self) -> list[dict[str, Any]]:
+        """One row per topic and day (``share`` is of the day's conversations)."""
+        totals: dict[str, int] = {}
+        for (_topic, day), roll in self.by_day.items():
+            totals[day] = totals.get(day, 0) + roll.conversations
+        return self._keyed_rows(self.by_day.items(), "day", totals)
+
+    def _keyed_rows(
+        self,
+        items: Iterable[tuple[tuple[str | None, str], TopicRollup]],
+        column: str,
+        totals: dict[str, int],
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for (topic, other), roll in sorted(
+            items, key=lambda kv: (kv[0][1], kv[0][0] is None, -kv[1].conversations, kv[0][0] or "")
+        ):
+            label, name = self._label(topic)
+            rows.append({column: other, "topic": label, "name": name, **roll.kpis(totals[other])})
+        return rows

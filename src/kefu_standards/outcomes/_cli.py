@@ -1,0 +1,193 @@
+"""The outcome options of ``kefu-standards analyze``: read, join, report counts on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from kefu_standards.resources import data_file
+
+from ._diagnosis import SignalSink, diagnose, summary_sentences
+from ._join import OutcomeJoin, OutcomeResult
+from ._platform import compare_with_platform, read_platform_report
+from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
+from ._spill import PartitionedOutcomeJoin
+
+__all__ = [
+    "BUNDLED",
+    "add_outcome_options",
+    "outcome_join",
+    "outcome_results",
+    "run_outcome_join",
+    "write_platform_compare",
+]
+
+#: The bundled example outcome files used when ``analyze`` runs on the bundled chats.
+BUNDLED: dict[str, tuple[str, ...]] = {
+    "ratings": ("examples/ratings.csv",),
+    "orders": ("examples/orders_taobao.csv", "examples/orders_jd.csv"),
+    "refunds": ("examples/refunds.csv",),
+    "reviews": ("examples/reviews.csv",),
+}
+
+
+def add_outcome_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--ratings/--orders/--refunds/--reviews FILE`` (repeatable) and ``--rating-scale``."""
+    for name, what in (
+        ("ratings", "客服评价 (eval_* API fields, JD API or JD 会话记录; CSV, XLSX, JSONL)"),
+        ("orders", "orders (Taobao ExportOrderList CSV, 千牛 XLSX, JD 京麦 export)"),
+        ("refunds", "refunds (Tmall refund export, 退款单.xlsx)"),
+        ("reviews", "product reviews (tid, nick, result good/neutral/bad)"),
+    ):
+        p.add_argument(
+            f"--{name}",
+            action="append",
+            default=None,
+            metavar="FILE",
+            help=f"{what}; repeatable; adds outcome KPIs to agents.csv and shops.csv",
+        )
+    p.add_argument(
+        "--platform-report",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="the platform's 客服绩效 report (千牛 自制报表, 赤兔, 飞猪); with --out, "
+        "platform_compare.csv sets its figures next to ours",
+    )
+    p.add_argument(
+        "--outcome-partitions",
+        type=int,
+        default=0,
+        metavar="K",
+        help="join outcomes in K partitions spilled to a temporary folder (memory about 1/K; "
+        "no diagnosis); default 0: in memory",
+    )
+    p.add_argument(
+        "--rating-scale",
+        choices=("qianniu", "wangwang", "jd", "text"),
+        default=None,
+        help="code scale of eval_code when the ratings file has no 'scale' column",
+    )
+
+
+def _files(args: argparse.Namespace, kind: str) -> list[str] | None:
+    given: list[str] | None = getattr(args, kind, None)
+    if given is not None:
+        return given
+    if not args.files and not any(getattr(args, k, None) for k in BUNDLED):
+        return [str(data_file(f)) for f in BUNDLED[kind]]  # the bundled examples
+    return None
+
+
+def outcome_join(args: argparse.Namespace) -> OutcomeJoin | PartitionedOutcomeJoin | None:
+    """Return a join to feed the analysed conversations to, or ``None`` without outcomes."""
+    if all(_files(args, k) is None for k in BUNDLED):
+        return None
+    if args.outcome_partitions:
+        return PartitionedOutcomeJoin(partitions=args.outcome_partitions, tz=args.tz)
+    return OutcomeJoin(tz=args.tz)
+
+
+def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None:
+    if paths is None:
+        return None
+
+    def rows() -> Iterator[Any]:
+        for path in paths:
+            yield from read(path, **kw)
+
+    return rows()
+
+
+@contextmanager
+def outcome_results(
+    join: OutcomeJoin | PartitionedOutcomeJoin | None, path: Path | None
+) -> Iterator[Any]:
+    """Give what to pass as ``analyze(results=...)``: with outcomes, a :class:`SignalSink`.
+
+    The sink keeps each conversation's signals for the diagnosis and forwards
+    the records to *path* (``results.jsonl``) when one is given.
+    """
+    if not isinstance(join, OutcomeJoin):  # no outcomes, or partitioned: no diagnosis
+        yield path
+        return
+    if path is None:
+        yield SignalSink()
+        return
+    with path.open("w", encoding="utf-8") as fh:
+        yield SignalSink(fh)
+
+
+def run_outcome_join(
+    join: OutcomeJoin | PartitionedOutcomeJoin, args: argparse.Namespace, results: object = None
+) -> tuple[OutcomeResult, list[str], bool]:
+    """Read and join the outcome files.
+
+    With the :class:`SignalSink` of :func:`outcome_results`, the diagnosis runs
+    too and its sentences go into the result.  Returns the result, the lines
+    for stderr (one count line per file, then the skips) and whether outcome
+    rows were skipped.
+    """
+    report = OutcomeReadReport()
+    kw: dict[str, Any] = {
+        "encoding": args.encoding,
+        "tz": args.tz,
+        "errors": args.errors,
+        "report": report,
+    }
+    result = join.join(
+        ratings=_each(_files(args, "ratings"), read_ratings, scale=args.rating_scale, **kw),
+        orders=_each(_files(args, "orders"), read_orders, **kw),
+        refunds=_each(_files(args, "refunds"), read_refunds, **kw),
+        reviews=_each(_files(args, "reviews"), read_reviews, **kw),
+    )
+    lines = [f"kefu-standards: outcomes: {line}" for line in result.summary_lines()]
+    lines += [f"kefu-standards: skipped: {skip}" for skip in report.skips]
+    if report.unrated_rows:
+        lines.append(
+            f"kefu-standards: outcomes: {report.unrated_rows} 会话记录 rows without 满意度 "
+            "(sessions nobody rated)"
+        )
+    if isinstance(results, SignalSink):
+        findings = diagnose(result, results.signals)
+        result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
+    return result, lines, bool(report.skips)
+
+
+def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path]:
+    """With ``--platform-report`` and ``--out``, write ``platform_compare.csv``; return its path."""
+    if not getattr(args, "platform_report", None) or args.out is None:
+        return []
+    report = OutcomeReadReport()
+    rows = [
+        row
+        for path in args.platform_report
+        for row in read_platform_report(
+            path, encoding=args.encoding, errors=args.errors, report=report
+        )
+    ]
+    table = compare_with_platform(rows, analysis.agent_rows())
+    out = Path(args.out) / "platform_compare.csv"
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        names = ["agent", "matched_agent", "figure", "platform", "ours", "difference"]
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for r in table:
+            writer.writerow({k: "" if v is None else v for k, v in r.items()})
+    matched = len({r["agent"] for r in table if r["matched_agent"] is not None})
+    print(
+        f"kefu-standards: outcomes: platform report: {len(rows)} agents "
+        f"({matched} matched ours), {report.unrated_rows} summary rows, "
+        f"{len(report.skips)} skips",
+        file=sys.stderr,
+    )
+    for skip in report.skips:
+        print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+    return [out]
