@@ -42,8 +42,7 @@ MIXES = ((0.75, -2.5), (1.0, -2.5), (1.0, -1.5), (1.5, -1.5), (2.0, -1.5), (0.75
 def marker_logits(texts: list[str], lexicon: Any) -> Any:
     """The politeness log-odds without the offensive model (NaN where undefined)."""
     out = []
-    for t in texts:
-        p = pol._score_text(t, lexicon, None)
+    for p in pol._score_fresh(texts, lexicon, None):
         out.append(np.nan if p.score is None else float(np.log(p.score / (1 - p.score))))
     return np.array(out)
 
