@@ -149,11 +149,10 @@ def main() -> None:
             for c in card.criteria
         ]
     )
-    # the scorecard's own per-text caches start cold again, as in the first run
-    from kefu_standards import _dimensions
+    # the scorecard's own per-text cache (its cues) starts cold again, as in the first run
+    from kefu_standards._competency_cues import text_cues
 
-    _dimensions._text_cues.cache_clear()
-    _dimensions._default_politeness.cache_clear()
+    text_cues.cache_clear()
     t0 = time.perf_counter()
     results_off = [assess(c, card_off) for c in convs]
     t_off = time.perf_counter() - t0

@@ -15,21 +15,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_standards import Conversation
+from kefu_standards._competency_cues import cue_view
 from kefu_standards._cues import _bigrams, bigram_set, is_repeat_of
 from kefu_standards._dimensions import (
     _DEADLINE_RE,
     _agents,
     _buyers,
     _deadlines,
-    _IdentityCache,
     _Msg,
     _substantive,
-    _view,
 )
 from kefu_standards._escalation import _repeats
 from kefu_standards._frozendict import FrozenDict
+from kefu_standards.evidence import _to_details
 from kefu_standards.model import Role
-from kefu_standards.scoring import ScoreResult, _to_details
+from kefu_standards.scoring import ScoreResult
 from kefu_standards.text import _CONTENT_RE, blank_placeholders, has_content, normalize
 
 _CHAT_CHARS = st.text(
@@ -122,30 +122,14 @@ def test_score_result_details_are_frozen_and_immutable() -> None:
 
 
 def test_view_picks_agent_and_buyer_messages_with_content() -> None:
+    """The cue view lists the agent and buyer messages with content, as a plain tuple would."""
     conv = chat("b:在吗", "a:您好", "a:", "s:系统消息", "b:[数字x]", "b:订单号多少")
-    view = _view(conv)
+    view = cue_view(conv)
     plain = tuple(view)
     assert [m.index for m in _agents(view)] == [1]
     assert [m.index for m in _buyers(view)] == [0, 5]
     assert _agents(plain) == _agents(view)
     assert _buyers(plain) == _buyers(view)
-    assert _view(conv) is view  # cached by identity
-
-
-def test_identity_cache_recomputes_only_for_another_object() -> None:
-    calls: list[str] = []
-
-    def fn(c: Conversation) -> str:
-        calls.append(c.id)
-        return c.id
-
-    cache = _IdentityCache(fn, maxsize=2)
-    a, b = chat("b:一"), chat("b:二")
-    assert [cache(a), cache(a), cache(b), cache(a), cache(b)] == ["fast"] * 5
-    assert len(calls) == 2
-    cache.cache_clear()
-    cache(a)
-    assert len(calls) == 3
 
 
 @pytest.mark.parametrize(
@@ -160,9 +144,9 @@ def test_identity_cache_recomputes_only_for_another_object() -> None:
 def test_substantive_counts_content_outside_holding_cues(
     text: str, spans: tuple[tuple[int, int], ...], expected: bool
 ) -> None:
-    from kefu_standards._dimensions import _Hit
+    from kefu_standards._competency_cues import CueHit
 
-    hits = tuple(_Hit(s, e, frozenset({"holding"})) for s, e in spans)
+    hits = tuple(CueHit(s, e, frozenset({"holding"})) for s, e in spans)
     kinds = frozenset({"holding"}) if hits else frozenset()
     m = _Msg(0, Role.AGENT, text, hits, True, False, kinds)
     assert _substantive(m) is expected

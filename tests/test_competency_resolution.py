@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import pytest
@@ -10,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_standards import Conversation
-from kefu_standards._dimensions import _IdentityCache, _view, no_escalation
+from kefu_standards._competency_cues import cue_view
+from kefu_standards._dimensions import no_escalation
+from kefu_standards._signals import signals
 from kefu_standards.competency import assess
 from kefu_standards.scoring import get_scorer
 
@@ -188,41 +189,6 @@ def test_strong_harsh_tone_is_still_deducted() -> None:
 # -- the identity-keyed cache ------------------------------------------------------------
 
 
-def test_identity_cache_calls_once_per_object_and_keeps_it_alive() -> None:
-    """A hit needs the very same object; equal copies are computed again; LRU eviction."""
-    calls: list[str] = []
-
-    def fn(conv: Conversation) -> str:
-        calls.append(conv.id)
-        return conv.id
-
-    cache = _IdentityCache(fn, maxsize=2)
-    a, b, c = chat("b:a"), chat("b:b"), chat("b:c")
-    a_copy = chat("b:a")
-    assert a == a_copy
-    assert a is not a_copy
-    assert [cache(a), cache(a), cache(a_copy)] == ["r", "r", "r"]
-    assert len(calls) == 2  # a once, its equal copy once more
-    cache(b)
-    cache(c)  # evicts the least recently used (a, then a_copy)
-    cache(a)
-    assert len(calls) == 5
-    cache.cache_clear()
-    cache(a)
-    assert len(calls) == 6
-
-
-def test_identity_cache_holds_a_reference_so_ids_cannot_be_reused() -> None:
-    """A cached conversation stays alive, so a new object can never inherit its id's entry."""
-    cache = _IdentityCache(lambda conv: conv.messages[0].text, maxsize=4)
-    first = cache(chat("b:第一"))
-    gc.collect()
-    for _ in range(50):
-        other = chat("b:第二")
-        assert cache(other) == "第二"  # never the stale "第一"
-    assert first == "第一"
-
-
 TEXTS = st.sampled_from(
     [
         "在吗",
@@ -238,12 +204,14 @@ TEXTS = st.sampled_from(
 
 @given(st.lists(st.tuples(st.sampled_from("ba"), TEXTS), min_size=1, max_size=8))
 def test_cached_results_equal_fresh_results(lines: list[tuple[str, str]]) -> None:
-    """Caching never changes a result: a conversation and its fresh copy assess the same."""
+    """Caching never changes a result: a conversation and its fresh copy assess the same,
+    with or without signals computed beforehand."""
     records = [f"{r}:{t}" for r, t in lines]
     conv, copy = chat(*records), chat(*records)
-    assert _view(conv) == _view.__wrapped__(conv)  # type: ignore[attr-defined]
+    assert cue_view(conv) == cue_view(copy)
     first, again, fresh = assess(conv), assess(conv), assess(copy)
-    assert first.to_record() == again.to_record() == fresh.to_record()
+    shared = assess(conv, signals=signals(conv))
+    assert first.to_record() == again.to_record() == fresh.to_record() == shared.to_record()
 
 
 # -- 沟通能力: a nudge chases an unanswered message ----------------------------------------

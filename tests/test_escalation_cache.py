@@ -36,7 +36,7 @@ from kefu_standards._escalation import (
     escalation,
 )
 from kefu_standards._sentiment import sentiment
-from kefu_standards.exceptions import KefuWarning
+from kefu_standards.exceptions import KefuWarning, ModelFileError
 
 chats = escalation_chats
 
@@ -149,17 +149,26 @@ class TestBatchedSentiment:
 
 
 @pytest.mark.parametrize(
-    ("loader", "name"), [(_default_sentiment, "sentiment"), (_default_politeness, "politeness")]
+    ("loader", "name", "module", "attr"),
+    [
+        (_default_sentiment, "sentiment", _escalation._sentiment, "sentiment_scores"),
+        (_default_politeness, "politeness", _escalation._politeness, "PolitenessScorer"),
+    ],
 )
 def test_a_default_signal_that_cannot_load_is_off_with_a_warning(
-    monkeypatch: pytest.MonkeyPatch, loader: Callable[[], object], name: str
+    monkeypatch: pytest.MonkeyPatch,
+    loader: Callable[[], object],
+    name: str,
+    module: object,
+    attr: str,
 ) -> None:
-    """Never silently: the rename of the analyser modules once switched both signals off."""
+    """Never silently: a default analyser whose model cannot load switches its signal off
+    with a warning that says so."""
 
-    def missing(module: str) -> object:
-        raise ImportError(f"No module named {module!r}")
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise ModelFileError("kefu_standards/data/model: truncated file")
 
-    monkeypatch.setattr(_escalation.importlib, "import_module", missing)
+    monkeypatch.setattr(module, attr, broken)
     with pytest.warns(KefuWarning, match=f"the {name} signal is off"):
         assert loader() is None
 

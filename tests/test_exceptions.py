@@ -10,6 +10,7 @@ from kefu_standards import exceptions as ex
 
 CASES = [
     ex.ConfigError("bad"),
+    ex.InputTypeError("assess() needs a Conversation, got str"),
     ex.UnknownNameError("preset", "tmall", ["default", "taobao", "jd"]),
     ex.MessageOrderError("c1", 3, "message 3 is earlier"),
     ex.ReadError("chats.jsonl", 7, "bad"),
@@ -66,3 +67,50 @@ def test_unknown_name_lists_valid_names() -> None:
 def test_unknown_name_says_the_plural_in_english(kind: str, plural: str) -> None:
     """The kinds the library names read as English plurals ("criterions" was printed)."""
     assert f"; valid {plural} are: 'a'" in str(ex.UnknownNameError(kind, "x", ("a",)))
+
+
+def _conv() -> object:
+    import kefu_standards as ks
+
+    return ks.Conversation.from_records([{"role": "buyer", "text": "在吗"}], id="c1")
+
+
+def _wrong_type_calls() -> dict[str, object]:
+    import kefu_standards as ks
+    from kefu_standards.testing import reference_rounds
+
+    return {
+        "analyze(items)": lambda: ks.analyze(["在吗"]),
+        "sentiment(text)": lambda: ks.sentiment(3),
+        "sentiment_many(texts)": lambda: ks.sentiment_many(["好", 3]),
+        "sentiment_scores(texts)": lambda: ks.sentiment_scores(["好", 3]),
+        "politeness(text)": lambda: ks.politeness(3),
+        "politeness_many(texts)": lambda: ks.politeness_many(["好", 3]),
+        "assess(conversation)": lambda: ks.assess("在吗"),
+        "assess(scorecard=)": lambda: ks.assess(_conv(), scorecard="default"),
+        "escalation(conversation)": lambda: ks.escalation("在吗"),
+        "escalation(policy=)": lambda: ks.escalation(_conv(), policy="high"),
+        "response_times(conversation)": lambda: ks.response_times("在吗"),
+        "response_times(policy=)": lambda: ks.response_times(_conv(), policy=3),
+        "signals(conversation)": lambda: ks.signals("在吗"),
+        "assess(signals=)": lambda: ks.assess(_conv(), signals="s"),
+        "reference_rounds(conversation)": lambda: reference_rounds("在吗"),
+        "Message(text=)": lambda: ks.Message("buyer", 3),
+        "Message(sent_at=)": lambda: ks.Message("buyer", "在吗", "yesterday"),
+        "Conversation(messages=)": lambda: ks.Conversation("c", ("在吗",)),
+        "make_scorer(fn)": lambda: ks.make_scorer("communication"),
+        "ScoreResult(reason=)": lambda: ks.ScoreResult(0.5, (), 3),
+        "Scorecard.from_dict(data)": lambda: ks.Scorecard.from_dict([]),
+    }
+
+
+@pytest.mark.parametrize("call", sorted(_wrong_type_calls()))
+def test_a_wrong_input_type_is_one_error_class_everywhere(call: str) -> None:
+    """A wrong argument type is an InputTypeError: a KefuError, a TypeError, a ConfigError."""
+    with pytest.raises(ex.InputTypeError) as info:
+        _wrong_type_calls()[call]()  # type: ignore[operator]
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, ex.KefuError)
+    assert isinstance(
+        info.value, ex.ConfigError
+    )  # what it was before: code catching it still works

@@ -347,14 +347,15 @@ def test_score_result_evidence_is_still_checked() -> None:
         ScoreResult(1.0, (ev, "not evidence"))  # type: ignore[arg-type]
 
 
-# -- dimension scorers: the default politeness read through per-text caches -----------------
+# -- dimension scorers: the default politeness read from the signals ------------------------
 
 
 def _default_politeness_fn() -> Callable[[str], Any]:
     """The default politeness as an injected function (so the scorers take the general path)."""
-    from kefu_standards._dimensions import _default_politeness
+    from kefu_standards._politeness import PolitenessScorer
 
-    return lambda text: _default_politeness(text)  # noqa: PLW0108 - a new object on purpose
+    scorer = PolitenessScorer()
+    return scorer.score_text
 
 
 def _politeness_scorers() -> list[tuple[Any, Any]]:
@@ -393,31 +394,14 @@ def test_cached_politeness_reads_agree_on_any_chat(
     _assert_scorers_agree(_chat(turns))
 
 
-@pytest.mark.parametrize("text", _TEXTS)
-def test_per_text_politeness_caches_equal_their_definition(text: str) -> None:
-    from kefu_standards._dimensions import (
-        _RUDE,
-        _default_insults,
-        _default_politeness,
-        _default_rude,
-        _insults,
-        _neg_hits,
-    )
-
-    p = _default_politeness(text)
-    assert _default_rude(text) == (p, tuple(_neg_hits(p, _RUDE)))
-    for threshold in (0.1, 0.9):
-        assert _default_insults(text, threshold) == _insults(p, threshold)
-
-
 def test_view_rows_are_the_named_tuples_the_constructor_builds() -> None:
-    from kefu_standards._dimensions import _Msg, _side, _text_cues, _view
+    from kefu_standards._competency_cues import CueMessage, _side, cue_view, text_cues
 
     for conv in _bundled_examples():
-        view = _view(conv)
+        view = cue_view(conv)
         for i, (row, m) in enumerate(zip(view, conv.messages, strict=True)):
-            assert type(row) is _Msg
-            assert row == _Msg(i, m.role, m.text, *_text_cues(_side(m.role), m.text))
+            assert type(row) is CueMessage
+            assert row == CueMessage(i, m.role, m.text, *text_cues(_side(m.role), m.text))
             assert row.index == i
 
 

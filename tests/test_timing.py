@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kefu_standards as ks
-from kefu_standards import _quantiles
+from kefu_standards import _quantiles, _timing_policy
 from kefu_standards._timing_agg import compute_rounds
 from kefu_standards.exceptions import ConfigError, UnknownNameError
 from kefu_standards.timing import (
@@ -330,9 +330,8 @@ class TestBusinessHours:
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Asking for calendar='cn' without chinese-calendar explains the extra to install."""
-        from kefu_standards import timing
 
-        monkeypatch.setattr(timing, "find_spec", lambda name: None)
+        monkeypatch.setattr(_timing_policy, "find_spec", lambda name: None)
         with pytest.raises(ConfigError, match=r"pip install kefu-standards\[calendar\]"):
             BusinessHours("09:00-18:00", calendar="cn")
 

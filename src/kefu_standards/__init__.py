@@ -11,11 +11,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import exceptions
+from ._version import __version__
 from .evidence import Evidence
 from .exceptions import KefuError
 from .model import Conversation, Message, Role
-
-__version__ = "0.1.0"
 
 # name -> submodule that defines it; imported on first attribute access.
 _LAZY: dict[str, str] = {
@@ -77,6 +76,9 @@ _LAZY: dict[str, str] = {
     "frequent_questions": "_faq",
     "FrequentQuestion": "_faq",
     # many conversations
+    "Signals": "_signals",
+    "signals": "_signals",
+    "signals_many": "_signals",
     "analyze": "analysis",
     "Analysis": "analysis",
     "ConversationResult": "analysis",
@@ -127,6 +129,7 @@ __all__ = [
     "Scorer",
     "Sentiment",
     "SentimentModel",
+    "Signals",
     "TimingPolicy",
     "TimingSummary",
     "Topic",
@@ -158,6 +161,8 @@ __all__ = [
     "sentiment",
     "sentiment_many",
     "sentiment_scores",
+    "signals",
+    "signals_many",
     "summarize_response_times",
     "testing",
     "to_arrow",
@@ -175,6 +180,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from ._sentiment_cv import cross_validate_sentiment
+    from ._signals import Signals, signals, signals_many
     from ._topic_model import TopicModel
     from ._topics import (
         ConversationTopics,

@@ -16,25 +16,25 @@ The formulas and their constants are this project's proposals; the docs
 from __future__ import annotations
 
 import functools
-import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any
 
 import attrs
 
-from ._cues import agent_cues, material_refusals
+from ._competency_cues import CueMessage as _Msg
+from ._competency_cues import CueView as _View
+from ._competency_cues import cue_view
+from ._cues import agent_cues, bigram_set, material_refusals
 from ._escalation import EscalationScorer
-from ._matcher import PhraseMatcher
+from ._escalation import _repeats as _repeat_flags
+from ._politeness import PolitenessScorer
+from ._signals import Signals, signals
 from ._time import elapsed
-from .evidence import Evidence
-from .exceptions import ConfigError, ModelFileError, UnknownNameError
+from .evidence import Evidence, ScoreResult
+from .exceptions import ConfigError, UnknownNameError
 from .model import Conversation, Role
-from .resources import lazy, load_tsv
-from .scoring import ScoreResult
-from .text import fold, has_content, normalize
+from .text import normalize
 from .typing import Scorer
 
 __all__ = [
@@ -54,183 +54,14 @@ __all__ = [
     "no_escalation",
 ]
 
-_SIDES = ("buyer", "agent", "system")
-_CUE_FILE = "competency/cues.tsv"
-
-_T = TypeVar("_T")
-
 #: Roles bound once: ``_BUYER`` is an enum class-attribute look-up (about 0.1 µs) and
 #: the scorers test roles in every loop.
 _BUYER, _AGENT, _SYSTEM = Role.BUYER, Role.AGENT, Role.SYSTEM
 
 
-class _IdentityCache(Generic[_T]):
-    """A small LRU cache keyed by the *identity* of a conversation.
-
-    ``functools.lru_cache`` keyed on a :class:`Conversation` hashes (and on a hit
-    compares) every message and its meta on each call; the scorecard asks for
-    the same per-conversation values a dozen times per conversation, so the key
-    here is ``id(conversation)``.  Each entry keeps a reference to its
-    conversation, so the id cannot be reused by another object while cached, and
-    a hit checks ``entry[0] is conversation``.  Conversations are frozen, so a
-    cached value never goes stale.  Thread-safe (one lock; *fn* runs outside it).
-    """
-
-    def __init__(self, fn: Callable[[Conversation], _T], maxsize: int) -> None:
-        self._fn = fn
-        self._maxsize = maxsize
-        self._data: OrderedDict[int, tuple[Conversation, _T]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._last: tuple[Conversation, _T] | None = None  # the latest entry, read lock-free
-        functools.update_wrapper(self, fn)
-
-    def __call__(self, conversation: Conversation) -> _T:
-        last = self._last  # one atomic read: the scorecard asks again and again in a row
-        if last is not None and last[0] is conversation:
-            return last[1]
-        key = id(conversation)
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is not None and entry[0] is conversation:
-                self._data.move_to_end(key)
-                return entry[1]
-        value = self._fn(conversation)
-        with self._lock:
-            self._data[key] = (conversation, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._maxsize:
-                self._data.popitem(last=False)
-            self._last = (conversation, value)
-        return value
-
-    def cache_clear(self) -> None:
-        """Drop every cached entry."""
-        with self._lock:
-            self._data.clear()
-            self._last = None
-
-
-def _identity_cache(maxsize: int) -> Callable[[Callable[[Conversation], _T]], _IdentityCache[_T]]:
-    def wrap(fn: Callable[[Conversation], _T]) -> _IdentityCache[_T]:
-        return _IdentityCache(fn, maxsize)
-
-    return wrap
-
-
-# -- cues ------------------------------------------------------------------------
-
-
-@lazy
-def _cue_matchers() -> dict[str, PhraseMatcher[frozenset[str]]]:
-    per_side: dict[str, dict[str, frozenset[str]]] = {s: {} for s in _SIDES}
-    for entry in load_tsv(_CUE_FILE):
-        if len(entry.fields) < 2 or entry.fields[0] not in per_side:
-            msg = (
-                f"kefu_standards/data/{_CUE_FILE}, line {entry.line}: expected "
-                "phrase<TAB>side<TAB>kinds with side one of buyer, agent, system"
-            )
-            raise ModelFileError(msg)
-        kinds = frozenset(k.strip() for k in entry.fields[1].split(",") if k.strip())
-        per_side[entry.fields[0]][fold(entry.phrase)] = kinds
-    return {side: PhraseMatcher(phrases.items()) for side, phrases in per_side.items()}
-
-
-@attrs.frozen(slots=True)
-class _Hit:
-    start: int
-    end: int
-    kinds: frozenset[str]
-
-
-_QUESTION_RE = re.compile(
-    r"[?？]|吗|多少|什么|怎么|哪|几|是不是|有没有|能不能|可不可以|为什么|啥|咋"
-)
-
-
-@functools.lru_cache(maxsize=32768)
-def _text_cues(side: str, text: str) -> tuple[tuple[_Hit, ...], bool, bool, frozenset[str]]:
-    """Return ``(cue hits, has content, is a question, cue kinds)`` of one text (cached)."""
-    if not has_content(text):
-        return (), False, False, frozenset()
-    norm = normalize(text)
-    hits = tuple(
-        _Hit(m.start, m.end, m.payload)
-        for m in _cue_matchers()[side].find(norm)
-        if "neutral" not in m.payload
-    )
-    kinds = frozenset(k for h in hits for k in h.kinds)
-    return hits, True, _QUESTION_RE.search(norm) is not None, kinds
-
-
 _NUMBER_RE = re.compile(r"\d|\[数字x\]|\[金额x\]")
 _DEADLINE_RE = re.compile(r"(?:\d+|\[数字x\])\s*个?(?:小时|天|分钟|工作日|日)")
 _FOLLOWUP_S = 900.0  # 晓多 漏跟进: a holding reply must be followed up within 15 minutes
-
-
-class _Msg(NamedTuple):
-    """One message with its cues (a named tuple: built for every message, so kept cheap)."""
-
-    index: int  # type: ignore[assignment]  # shadows tuple.index (never called on it)
-    role: Role
-    text: str
-    hits: tuple[_Hit, ...]
-    content: bool
-    question: bool
-    kinds: frozenset[str]
-
-    def has(self, kind: str) -> bool:
-        return kind in self.kinds
-
-    def spans(self, kind: str) -> list[_Hit]:
-        if kind not in self.kinds:
-            return []
-        return [h for h in self.hits if kind in h.kinds]
-
-    def evidence(self, kind: str, weight: float, rule: str = "") -> list[Evidence]:
-        if kind not in self.kinds:
-            return []
-        return [
-            Evidence(h.start, h.end, self.text[h.start : h.end], kind, weight, rule, self.index)
-            for h in self.spans(kind)
-        ]
-
-
-def _side(role: Role) -> str:
-    if role is _BUYER:
-        return "buyer"
-    if role is _AGENT:
-        return "agent"
-    return "system"
-
-
-class _View(tuple[_Msg, ...]):
-    """The per-message cues of a conversation, with its agent and buyer messages picked once.
-
-    ``agents`` / ``buyers`` are the messages with content of that role (every
-    dimension asks for them; a plain tuple works too, see :func:`_agents`).
-    """
-
-    agents: tuple[_Msg, ...]
-    buyers: tuple[_Msg, ...]
-
-
-_SIDE_OF = {_BUYER: "buyer", _AGENT: "agent"}  # :func:`_side` as a look-up
-
-
-@_identity_cache(maxsize=16)
-def _view(conversation: Conversation) -> _View:
-    """Return the per-message cues of *conversation* (cached: every dimension reads it)."""
-    side, cues, new = _SIDE_OF.get, _text_cues, tuple.__new__
-    # tuple.__new__(_Msg, ...) is what _Msg(...) returns, without its Python-level __new__
-    view = _View(
-        [
-            new(_Msg, (i, m.role, m.text, *cues(side(m.role, "system"), m.text)))
-            for i, m in enumerate(conversation.messages)
-        ]
-    )
-    view.agents = tuple(m for m in view if m.role is _AGENT and m.content)
-    view.buyers = tuple(m for m in view if m.role is _BUYER and m.content)
-    return view
 
 
 def _agents(view: Sequence[_Msg]) -> list[_Msg]:
@@ -322,86 +153,23 @@ def _text_ev(m: _Msg, kind: str, weight: float, rule: str = "") -> Evidence:
 # -- borrowed signals (injectable; default to the library's analysers) ------------
 
 
-@lazy
-def _politeness_scorer() -> Any:
-    try:
-        from ._politeness import PolitenessScorer
-    except ImportError:  # pragma: no cover - documented fallback
-        return None
-    return PolitenessScorer()
-
-
-@functools.lru_cache(maxsize=32768)
-def _default_politeness(text: str) -> Any:
-    scorer = _politeness_scorer()
-    return None if scorer is None else scorer.score_text(text)
-
-
-def _sentiments(fn: Callable[[str], float | None] | None, texts: list[str]) -> list[float | None]:
+def _sentiments(
+    fn: Callable[[str], float | None] | None, sig: Signals, msgs: Sequence[_Msg]
+) -> list[float | None]:
+    """Buyer sentiment of *msgs*: the injected *fn*, else the signals' (``None``: undefined)."""
     if fn is not None:
-        return [fn(t) for t in texts]
-    if not texts:
-        return []
-    shared = _shared_sentiment()
-    if shared is not None:  # the per-text cache escalation fills for the same buyer texts
-        shared.prime(texts)
-        # read the cache directly (what shared(t) does first), else score the text
-        get, missing = shared._cache.get, _NOT_CACHED
-        return [v if (v := get(t, missing)) is not missing else shared(t) for t in texts]
-    try:
-        from ._sentiment import sentiment_scores
-
-        scores = sentiment_scores(texts)
-    except (ImportError, ModelFileError):  # documented fallback: the signal is off
-        return [None] * len(texts)
-    return [None if math.isnan(x) else float(x) for x in scores]
+        return [fn(m.text) for m in msgs]
+    return [sig.sentiment[m.index] for m in msgs]
 
 
-_NOT_CACHED: Any = object()
+def _escalation_of(fn: Callable[[Conversation], Any] | None, sig: Signals) -> Any:
+    """Return the escalation result of the conversation (``per_message``, ``reasons`` are read).
 
-
-def _shared_sentiment() -> Any:
-    """Return escalation's cached default sentiment (``None`` when it is off or missing).
-
-    It holds ``None if isnan(p) else float(p)`` of ``sentiment_scores`` per raw
-    text, exactly what :func:`_sentiments` computes, so one cache serves both.
+    The injected *fn*, else the signals' escalation.  Only those two public fields are
+    used, never a ``reason`` or ``score`` method, so any object with them works (and an
+    *fn* returning ``None`` turns the signal off).
     """
-    loader = _escalation_parts()[0]
-    return None if loader is None else loader()
-
-
-@functools.cache
-def _escalation_parts() -> tuple[Any, Any, Any]:
-    """Return escalation's ``_lazy_sentiment``, ``_repeats`` and ``bigram_set``.
-
-    Imported on first use (not at import), once rather than on every call;
-    ``(None, None, None)`` when escalation is missing (documented fallback).
-    """
-    try:
-        from ._cues import bigram_set
-        from ._escalation import _lazy_sentiment, _repeats
-    except ImportError:  # pragma: no cover - documented fallback
-        return None, None, None
-    return _lazy_sentiment, _repeats, bigram_set
-
-
-@_identity_cache(maxsize=16)
-def _default_escalation(conversation: Conversation) -> Any:
-    """Return the library's escalation risk (cached: several dimensions read it)."""
-    try:
-        from ._escalation import escalation
-    except ImportError:  # pragma: no cover - documented fallback
-        return None
-    return escalation(conversation)
-
-
-def _escalation_of(fn: Callable[[Conversation], Any] | None, conversation: Conversation) -> Any:
-    """Return the escalation result of *conversation* (``per_message``, ``reasons`` are read).
-
-    Only those two public fields are used, never a ``reason`` or ``score`` method, so any
-    object with them works (and ``None`` turns the signal off).
-    """
-    return (fn or _default_escalation)(conversation)
+    return sig.escalation if fn is None else fn(sig.conversation)
 
 
 def _risk_trajectory(esc: Any, n: int) -> tuple[float, ...] | None:
@@ -424,24 +192,6 @@ def _reason_indexes(esc: Any, kinds: frozenset[str]) -> dict[int, str]:
 
 def no_escalation(conversation: Conversation) -> None:
     """Return no escalation result: the signal is off (for ablations and tests)."""
-
-
-@_identity_cache(maxsize=16)
-def _default_timing(conversation: Conversation) -> Any:
-    """Return response times under the default policy (cached: analysis reads them too)."""
-    try:
-        from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - documented fallback
-        return None
-    return response_times(conversation, _timing_policy())
-
-
-@lazy
-def _timing_policy() -> Any:
-    """Return the default ``TimingPolicy()`` (frozen), built once, not per conversation."""
-    from .timing import TimingPolicy  # type: ignore[import-not-found,unused-ignore]
-
-    return TimingPolicy()
 
 
 def _is_timed(conversation: Conversation) -> bool:
@@ -475,19 +225,16 @@ def _neg_hits(p: Any, kinds: frozenset[str]) -> list[Evidence]:
 _RUDE = frozenset({"banned_phrase", "harsh_tone", "offensive"})
 
 
-def _rude_of(fn: Callable[[str], Any] | None, text: str) -> tuple[Any, Sequence[Evidence]]:
-    """``(politeness result, its rude markers)``: :func:`_neg_hits` of ``_RUDE``."""
-    if fn is not None:
-        p = fn(text)
-        return p, _neg_hits(p, _RUDE)
-    return _default_rude(text)
+def _rude_of(
+    fn: Callable[[str], Any] | None, sig: Signals, m: _Msg
+) -> tuple[Any, Sequence[Evidence]]:
+    """Return ``(politeness result, its rude markers)`` of agent message *m*.
 
-
-@functools.lru_cache(maxsize=32768)
-def _default_rude(text: str) -> tuple[Any, tuple[Evidence, ...]]:
-    """:func:`_rude_of` under the default politeness (cached by text: replies repeat)."""
-    p = _default_politeness(text)
-    return p, tuple(_neg_hits(p, _RUDE))
+    The markers are :func:`_neg_hits` of ``_RUDE`` under the injected *fn*, else under
+    the signals' politeness.
+    """
+    p = sig.politeness[m.index] if fn is None else fn(m.text)
+    return p, _neg_hits(p, _RUDE)
 
 
 def _check_fn(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
@@ -520,7 +267,14 @@ class ProductKnowledgeScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self._score(conversation, cue_view(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         positions = [
@@ -558,7 +312,7 @@ class ProductKnowledgeScorer:
 def _repeats(view: Sequence[_Msg]) -> list[_Msg]:
     """Buyer messages that say they repeat themselves, or re-ask an answered question."""
     # _repeats_any is any(is_repeat_of(..., min_bigrams=3))
-    _, _repeats_any, bigram_set = _escalation_parts()
+    _repeats_any = _repeat_flags
     out: list[_Msg] = []
     asked: list[frozenset[str]] = []
     answered_since = False
@@ -636,7 +390,11 @@ class CommunicationScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self.score_signals(signals(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its signals (see the class docstring)."""
+        conversation, view = sig.conversation, sig.cues
         if (na := _need_agent(view)) is not None:
             return na
         if not _buyers(view):
@@ -659,7 +417,7 @@ class CommunicationScorer:
         reply = answered / asked if asked else None
         timing: float | None = None
         if _is_timed(conversation):
-            times = (self.timing or _default_timing)(conversation)
+            times = self.timing(conversation) if self.timing is not None else sig.timing
             if times is not None:
                 rates = [getattr(times, k, None) for k in ("reply_rate", "within_sla_rate")]
                 timing = _mean(float(r) for r in rates if r is not None)
@@ -676,7 +434,7 @@ class CommunicationScorer:
             if (("not_understood" in m.kinds) or ("mismatch" in m.kinds)) and m.index not in events:
                 events[m.index] = "mismatch"
                 evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
-        esc = _escalation_of(self.escalation, conversation)
+        esc = _escalation_of(self.escalation, sig)
         for i, kind in sorted(_reason_indexes(esc, _BUYER_EVENTS).items()):
             if 0 <= i < len(view) and view[i].role is _BUYER and i not in events:
                 events[i] = kind
@@ -718,7 +476,11 @@ class ServiceAttitudeScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self.score_signals(signals(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its signals (see the class docstring)."""
+        view = sig.cues
         if (na := _need_agent(view)) is not None:
             return na
         agents = _agents(view)
@@ -731,7 +493,7 @@ class ServiceAttitudeScorer:
         counts = dict.fromkeys(_RUDE, 0)
         signal = False
         for m in agents:
-            p, rude = _rude_of(self.politeness, m.text)
+            p, rude = _rude_of(self.politeness, sig, m)
             if p is None:
                 continue
             signal = True
@@ -821,7 +583,11 @@ class ProblemHandlingScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self.score_signals(signals(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its signals (see the class docstring)."""
+        view = sig.cues
         if (na := _need_agent(view)) is not None:
             return na
         first = next(
@@ -842,14 +608,14 @@ class ProblemHandlingScorer:
         cant = [m for m in after if _unhelpful(m)]
         solution = (1.0 if deadline else 0.75) if remedy else (0.25 if holding else 0.0)
         declined = _clip(1.0 - self.unhelpful_penalty * len(cant))
-        esc = _escalation_of(self.escalation, conversation)
+        esc = _escalation_of(self.escalation, sig)
         risk = _risk_trajectory(esc, len(view))
         acted = next((m.index for m in after if ("solution" in m.kinds)), None)
         if acted is None and after:
             acted = after[0].index
         answered_at = after[0].index if after else None
         unhappy = _persisting(view, answered_at)
-        persisted = self._persisted(view, answered_at, {m.index for m in unhappy})
+        persisted = self._persisted(sig, view, answered_at, {m.index for m in unhappy})
         fall: float | None = None
         outcome: float | None = None
         if risk is not None:
@@ -859,7 +625,7 @@ class ProblemHandlingScorer:
             if before > 0 and acted is not None:
                 fall = _clip(0.5 + (before - final) / before)
         else:
-            outcome = self._sentiment_outcome(view)
+            outcome = self._sentiment_outcome(sig, view)
         closed, close_ev = _buyer_close(view, esc)
         parts = {
             "solution": solution,
@@ -895,7 +661,7 @@ class ProblemHandlingScorer:
         return ScoreResult(_clip(value), tuple(evidence), "; ".join(reasons), details)
 
     def _persisted(
-        self, view: Sequence[_Msg], answered_at: int | None, unhappy: set[int]
+        self, sig: Signals, view: Sequence[_Msg], answered_at: int | None, unhappy: set[int]
     ) -> float | None:
         """Mean contentment of the buyer's messages after the agent's first answer.
 
@@ -908,18 +674,18 @@ class ProblemHandlingScorer:
         later = [m for m in view[answered_at + 1 :] if m.role is _BUYER and m.content]
         if not later:
             return None
-        sents = _sentiments(self.sentiment, [m.text for m in later])
+        sents = _sentiments(self.sentiment, sig, later)
         values = [
             0.0 if m.index in unhappy else (1.0 if s is None else _clip(s))
             for m, s in zip(later, sents, strict=True)
         ]
         return sum(values) / len(values)
 
-    def _sentiment_outcome(self, view: Sequence[_Msg]) -> float | None:
+    def _sentiment_outcome(self, sig: Signals, view: Sequence[_Msg]) -> float | None:
         buyers = _buyers(view)
         if not buyers:
             return None
-        last = _sentiments(self.sentiment, [buyers[-1].text])[0]
+        last = _sentiments(self.sentiment, sig, [buyers[-1]])[0]
         return None if last is None else _clip(last)
 
 
@@ -965,11 +731,15 @@ class StressResilienceScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self.score_signals(signals(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its signals (see the class docstring)."""
+        view = sig.cues
         if (na := _need_agent(view)) is not None:
             return na
         positions = [p for p, m in enumerate(view) if m.role is _BUYER and m.content]
-        sents = _sentiments(self.sentiment, [view[p].text for p in positions])
+        sents = _sentiments(self.sentiment, sig, [view[p] for p in positions])
         negative = [
             p
             for p, s in zip(positions, sents, strict=True)
@@ -993,7 +763,7 @@ class StressResilienceScorer:
             rude: list[Evidence] = []
             labels: list[str | None] = []
             for m in block:
-                pol, hits = _rude_of(self.politeness, m.text)
+                pol, hits = _rude_of(self.politeness, sig, m)
                 labels.append(getattr(pol, "label", None))
                 rude += [e.at(m.index) for e in hits]
             evidence += rude
@@ -1050,7 +820,14 @@ class TeamworkScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self._score(conversation, cue_view(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         transfers = _transfers(view, conversation)
@@ -1083,6 +860,10 @@ class DataAnalysisScorer:
 
     name: str = attrs.field(default="data_analysis", init=False)
 
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """:meth:`score` of the signals' conversation (N/A: it needs no signal)."""
+        return self.score(sig.conversation)
+
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Return N/A: data analysis is an agent-level KPI, not a chat property."""
         return _na(
@@ -1100,6 +881,10 @@ class ContinuousLearningScorer:
     """
 
     name: str = attrs.field(default="continuous_learning", init=False)
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """:meth:`score` of the signals' conversation (N/A: it needs no signal)."""
+        return self.score(sig.conversation)
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Return N/A: learning is a trend across periods, see ``profile_agent``."""
@@ -1153,7 +938,14 @@ class ResponsibilityScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self._score(conversation, cue_view(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         agents = _agents(view)
@@ -1238,12 +1030,6 @@ def _insults(p: Any, threshold: float) -> tuple[Evidence, ...]:
     return tuple(fired)
 
 
-@functools.lru_cache(maxsize=32768)
-def _default_insults(text: str, threshold: float) -> tuple[Evidence, ...]:
-    """:func:`_insults` under the default politeness (cached by text: replies repeat)."""
-    return _insults(_default_politeness(text), threshold)
-
-
 @attrs.frozen(slots=True)
 class NoInsultScorer:
     """Critical: the agent insulted the buyer (0 = fired, 1 = clean).
@@ -1261,14 +1047,18 @@ class NoInsultScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self.score_signals(signals(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its signals (see the class docstring)."""
+        view = sig.cues
         if (na := _need_agent(view)) is not None:
             return na
         fired: list[Evidence] = []
         fn, threshold = self.politeness, self.model_threshold
         for m in _agents(view):
             if fn is None:
-                found = _default_insults(m.text, threshold)
+                found = _insults(sig.politeness[m.index], threshold)
             else:
                 found = _insults(fn(m.text), threshold)
             fired += [e.at(m.index) for e in found]
@@ -1294,7 +1084,14 @@ class MoneyPromiseScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        view = _view(conversation)
+        return self._score(conversation, cue_view(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
+
+    def _score(self, conversation: Conversation, view: _View) -> ScoreResult:
+        """Score from the cue view alone (this dimension needs no other signal)."""
         if (na := _need_agent(view)) is not None:
             return na
         arranged = False
@@ -1343,8 +1140,6 @@ class PolitenessAdapter:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (see the class docstring)."""
-        from ._politeness import PolitenessScorer
-
         r = PolitenessScorer(aggregate=self.aggregate).score(conversation)
         if r.score is None:
             return ScoreResult.na(r.reason or "no agent message with content")

@@ -40,7 +40,6 @@ without them those two signals are off (documented fallback).
 
 from __future__ import annotations
 
-import importlib
 import math
 import operator
 import warnings
@@ -48,10 +47,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 
+from . import _politeness, _sentiment
 from ._cues import (
     Cue,
     agent_cues,
@@ -62,14 +62,11 @@ from ._cues import (
     material_refusals,
 )
 from ._time import elapsed, wall_clock_exact
-from .evidence import Evidence
-from .exceptions import ConfigError, KefuWarning, ModelFileError
+from .evidence import Evidence, ScoreResult
+from .exceptions import ConfigError, InputTypeError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
 from .resources import lazy, load_tsv
 from .text import has_content
-
-if TYPE_CHECKING:
-    from .scoring import ScoreResult
 
 __all__ = [
     "FEATURES",
@@ -681,10 +678,9 @@ def _signal_off(name: str, why: str) -> None:
 
 def _default_sentiment() -> SentimentFn | None:
     try:
-        module = importlib.import_module(f"{__package__}._sentiment")
-        batched = _BatchedSentiment(module.sentiment_scores)
+        batched = _BatchedSentiment(_sentiment.sentiment_scores)
         batched("好的")
-    except Exception as exc:  # a missing module or a broken model file: the signal is off
+    except Exception as exc:  # a broken model file: the signal is off
         _signal_off("sentiment", f"{type(exc).__name__}: {exc}")
         return None
     return batched
@@ -692,12 +688,11 @@ def _default_sentiment() -> SentimentFn | None:
 
 def _default_politeness() -> PolitenessFn | None:
     try:
-        module = importlib.import_module(f"{__package__}._politeness")
         # score_text: the library's politeness, memoised by text, without the
         # undefined-text warning of politeness()
-        cached: PolitenessFn = module.PolitenessScorer().score_text
+        cached: PolitenessFn = _politeness.PolitenessScorer().score_text
         cached("您好")
-    except Exception as exc:  # a missing module or a broken model file: the signal is off
+    except Exception as exc:  # a broken model file: the signal is off
         _signal_off("politeness", f"{type(exc).__name__}: {exc}")
         return None
     return cached
@@ -1505,11 +1500,11 @@ def escalation(
     """
     if not isinstance(conversation, Conversation):
         msg = f"escalation() needs a Conversation, got {type(conversation).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     policy = _default_policy() if policy is None else policy
     if not isinstance(policy, EscalationPolicy):
         msg = f"policy must be an EscalationPolicy or None, got {type(policy).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     _check_fn("sentiment", sentiment)
     _check_fn("politeness", politeness)
     _check_model(model, "escalation(model=...)")
@@ -1589,8 +1584,6 @@ class EscalationScorer:
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation* (1 = no risk) under this scorer's policy."""
-        from .scoring import ScoreResult
-
         if self.escalation is not None:
             e = self.escalation(conversation)
         else:

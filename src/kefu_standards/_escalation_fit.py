@@ -43,7 +43,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import __version__, _fitcv
+from . import _fitcv
 from ._escalation import (
     FEATURES,
     EscalationPolicy,
@@ -53,6 +53,7 @@ from ._escalation import (
     _walk,
 )
 from ._fitcv import Design, Floats, Ints
+from ._version import __version__
 from .exceptions import ConfigError, KefuWarning, ModelFileError, NotEnoughDataError
 from .model import Conversation, Message, Role
 from .resources import lazy

@@ -38,7 +38,13 @@ from ._offensive import OffensiveModel
 from ._offensive import default_model as _default_model
 from ._textcache import TextCache
 from .evidence import Evidence
-from .exceptions import ConfigError, ReadError, UndefinedMetricWarning, UnknownNameError
+from .exceptions import (
+    ConfigError,
+    InputTypeError,
+    ReadError,
+    UndefinedMetricWarning,
+    UnknownNameError,
+)
 from .model import Conversation, Role
 from .resources import lazy, parse_tsv, read_text
 from .text import fold, normalize
@@ -652,7 +658,7 @@ def politeness(text: str, *, lexicon: Lexicon | None = None) -> Politeness:
     """
     if not isinstance(text, str):
         msg = f"politeness() needs a str, got {type(text).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     result = _score_text(text, _resolve(lexicon))
     if result.score is None:
         warnings.warn(
@@ -678,7 +684,7 @@ def politeness_many(
     for t in items:
         if not isinstance(t, str):
             msg = f"politeness_many() needs str items, got {type(t).__name__}"
-            raise ConfigError(msg)
+            raise InputTypeError(msg)
     return tuple(_score_many(items, _resolve(lexicon)))
 
 

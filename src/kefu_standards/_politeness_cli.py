@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ._cli_common import EXIT_INPUT, EXIT_OK, redaction_policy
 from ._jsontext import dumps, visible
-from .cli import EXIT_INPUT, EXIT_OK, redaction_policy
 from .evidence import Evidence
 from .exceptions import KefuError, ReadError
 from .redact import RedactionPolicy, redact

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from . import _features
 from ._textcache import TextCache
 from .evidence import Evidence
-from .exceptions import ConfigError, ModelFileError, UnknownNameError
+from .exceptions import ConfigError, InputTypeError, ModelFileError, UnknownNameError
 from .resources import lazy, load_npz, load_tsv, read_text
 from .text import normalize, placeholder_spans
 
@@ -490,7 +490,7 @@ class SentimentModel:
             raise ConfigError("epochs and batch_size must be >= 1, learning_rate > 0 and l2 >= 0")
         for t in texts:
             if not isinstance(t, str):
-                raise ConfigError(f"texts must be strings, got {type(t).__name__}")
+                raise InputTypeError(f"texts must be strings, got {type(t).__name__}")
         norms = [normalize(t) for t in texts]
         keep = np.array(
             [_undefined_reason(t, n) is None for t, n in zip(texts, norms, strict=True)], dtype=bool
@@ -737,7 +737,7 @@ class SentimentModel:
         tens of microseconds instead of the vectorised path's fixed numpy overhead.
         """
         if not isinstance(text, str):
-            raise TypeError(f"text must be str, got {type(text).__name__}")
+            raise InputTypeError(f"text must be str, got {type(text).__name__}")
         hit = self._cache.get(text)
         if hit is not None and hit[1] is not None:
             return self._result(text, hit)
@@ -762,7 +762,7 @@ class SentimentModel:
     def _run(self, texts: Sequence[str], evidence: bool) -> list[_Row]:
         if not all(isinstance(text, str) for text in texts):
             i, text = next((i, t) for i, t in enumerate(texts) if not isinstance(t, str))
-            raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
+            raise InputTypeError(f"texts must be str, got {type(text).__name__} at index {i}")
         results: list[_Row | None] = self._cache.get_many(texts)
         if not evidence and None not in results:
             return results  # type: ignore[return-value]  # every text was a hit
@@ -1065,7 +1065,7 @@ def _snownlp_scores(texts: Sequence[str]) -> list[Sentiment]:
     out = []
     for text in texts:
         if not isinstance(text, str):
-            raise TypeError(f"texts must be str, got {type(text).__name__}")
+            raise InputTypeError(f"texts must be str, got {type(text).__name__}")
         reason = _undefined_reason(text, normalize(text))
         if reason is not None:
             out.append(_undefined(reason))
@@ -1107,7 +1107,7 @@ def sentiment(
 
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be str, got {type(text).__name__}")
+        raise InputTypeError(f"text must be str, got {type(text).__name__}")
     _check_backend(backend, model)
     if backend == "snownlp":
         return _snownlp_scores([text])[0]

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from ._cli_common import EXIT_INPUT, redaction_policy
 from ._jsontext import dumps
-from .cli import EXIT_INPUT, redaction_policy
 from .exceptions import BadRecordError, KefuError, ReadError
 from .redact import redact
 

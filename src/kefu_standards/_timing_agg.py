@@ -29,17 +29,17 @@ from ._time import get_tz
 from ._timing_calendar import (
     DAY_US,
     HOUR_US,
-    _local_us,
-    _offset_table,
     business_us,
     local_day_and_time,
+    local_us,
+    offset_table,
     to_us,
 )
 from .exceptions import ConfigError
 from .model import Conversation, Message, Role
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .timing import TimingPolicy
+    from ._timing_policy import TimingPolicy
 
 __all__ = [
     "MISSING",
@@ -49,6 +49,7 @@ __all__ = [
     "RoundArrays",
     "compute_rounds",
     "fast_group_sums",
+    "finish_rounds",
     "group_sums",
     "is_transfer_line",
     "iter_columns",
@@ -259,7 +260,7 @@ def times_us(times: Sequence[datetime | None]) -> I64:
         lo, hi = int(wall.min()) - DAY_US, int(wall.max()) + DAY_US
         offset = None
         if hi // HOUR_US - lo // HOUR_US <= 50_000:
-            offset = _offset_table(tz, lo // HOUR_US, hi // HOUR_US)[1]
+            offset = offset_table(tz, lo // HOUR_US, hi // HOUR_US)[1]
     if offset is None:
         return _times_us_exact(times)
     wall -= offset
@@ -492,10 +493,10 @@ def compute_rounds(
             out[ext_pos] = ext[key]
             merged[key] = out
         rows = merged
-    return _finish(rows, cols, policy)
+    return finish_rounds(rows, cols, policy)
 
 
-def _finish(
+def finish_rounds(
     rows: dict[str, npt.NDArray[np.generic]], cols: MessageColumns, policy: TimingPolicy
 ) -> RoundArrays:
     conv = rows["conv"].astype(np.int64, copy=False)
@@ -736,7 +737,7 @@ def _hour_span(t_us: I64) -> tuple[int, int] | None:
 
 def _fixed_offset(span: tuple[int, int] | None, tz: tzinfo) -> int | None:
     """Return the UTC offset of *tz* in µs if it is the same all through *span*, else None."""
-    return None if span is None else _offset_table(tz, *span)[1]
+    return None if span is None else offset_table(tz, *span)[1]
 
 
 def _hourly_outside(
@@ -752,7 +753,7 @@ def _hourly_outside(
     if span is None or lo % HOUR_US or hi % HOUR_US:
         return None
     first, last = span
-    offsets = _offset_table(tz, first, last)[0]
+    offsets = offset_table(tz, first, last)[0]
     if np.any(offsets % HOUR_US):
         return None
     local_hour = (np.arange(first, last + 1, dtype=np.int64) * HOUR_US + offsets) % DAY_US
@@ -830,7 +831,7 @@ def fast_group_sums(
     offset = _fixed_offset(hours, tz)
 
     def local(times: I64) -> I64:
-        return times + offset if offset is not None else _local_us(times, tz)
+        return times + offset if offset is not None else local_us(times, tz)
 
     # dense group codes in table order: a composite of per-key ranks
     code_a = code_u = None
@@ -881,7 +882,7 @@ def fast_group_sums(
             else:
                 # (local time - window start) mod one day, outside when >= window
                 # length; // and a product are much faster than % here
-                x = times + (offset - lo) if offset is not None else _local_us(times, tz) - lo
+                x = times + (offset - lo) if offset is not None else local_us(times, tz) - lo
                 x -= (x // DAY_US) * DAY_US
                 moved = (x >= hi - lo) * spare
             np.maximum(code, moved, out=code)

@@ -27,6 +27,8 @@ __all__ = [
     "business_us",
     "epoch_day",
     "local_day_and_time",
+    "local_us",
+    "offset_table",
     "to_us",
     "workday_flags",
 ]
@@ -58,7 +60,7 @@ def _offset_of_hour(tz: tzinfo, hour: int) -> int:
 
 
 @lru_cache(maxsize=32)  # at most 32 x 50,001 x 8 bytes (13 MB), usually a few kB
-def _offset_table(tz: tzinfo, first: int, last: int) -> tuple[I64, int | None]:
+def offset_table(tz: tzinfo, first: int, last: int) -> tuple[I64, int | None]:
     """Return the offsets of UTC hours *first* .. *last*, and the offset if they are all equal."""
     table = np.fromiter(
         (_offset_of_hour(tz, h) for h in range(first, last + 1)), np.int64, last - first + 1
@@ -68,12 +70,12 @@ def _offset_table(tz: tzinfo, first: int, last: int) -> tuple[I64, int | None]:
     return table, const
 
 
-def _local_us(t_us: I64, tz: tzinfo) -> I64:
+def local_us(t_us: I64, tz: tzinfo) -> I64:
     if t_us.size == 0:
         return np.zeros(0, np.int64)
     first, last = int(t_us.min()) // HOUR_US, int(t_us.max()) // HOUR_US
     if last - first <= 50_000:  # under about 5.7 years: a dense table of hourly offsets
-        table, const = _offset_table(tz, first, last)
+        table, const = offset_table(tz, first, last)
         if const is not None:  # no offset change in range (e.g. Asia/Shanghai since 1991)
             return t_us + const
         out: I64 = t_us + table[t_us // HOUR_US - first]
@@ -85,7 +87,7 @@ def _local_us(t_us: I64, tz: tzinfo) -> I64:
 
 def local_day_and_time(t_us: I64, tz: tzinfo) -> tuple[I64, I64]:
     """Return (local day since epoch, local microseconds since midnight) of each time."""
-    local = _local_us(t_us, tz)
+    local = local_us(t_us, tz)
     days = local // DAY_US
     return days, local - days * DAY_US
 

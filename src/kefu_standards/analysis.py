@@ -12,7 +12,6 @@ worker count.
 from __future__ import annotations
 
 import csv
-import functools
 import heapq
 import math
 import os
@@ -27,14 +26,16 @@ import attrs
 
 from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
+from ._signals import Signals, signals, signals_many
 from ._topic_kpis import TopicKPIs
 from ._topics import topics as _conversation_topics
+from .competency import assess
 from .evidence import Evidence
-from .exceptions import ConfigError, UndefinedMetricWarning
-from .model import Conversation, Role
+from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
+from .model import Conversation
 from .outcomes._tables import agent_columns, shop_rows, write_shops_csv
 from .redact import RedactionPolicy, buyer_ids, pseudonym, redact
-from .text import has_content
+from .timing import TimingSummary, iter_columns, response_times
 
 __all__ = [
     "AgentRollup",
@@ -160,90 +161,35 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
     return tuple((k, tuple(v)) for k, v in out.items())
 
 
-#: Problem markers (``PROBLEM_KINDS``) of the politeness result of each agent text seen.
-_PROBLEMS: dict[str, tuple[Evidence, ...]] = {}
-_PROBLEMS_LIMIT = 65536
-
-
 def _problem_markers(text: str, result: Any) -> tuple[Evidence, ...]:
-    """Return the evidence of *result* (the politeness of *text*) of a ``PROBLEM_KINDS`` kind.
-
-    Kept by text, since the result depends on the text alone and replies repeat;
-    the cache is emptied when full (it refills with the texts that matter).
-    """
-    found = _PROBLEMS.get(text)
-    if found is None:
-        found = tuple([e for e in result.evidence if e.kind in PROBLEM_KINDS])
-        if len(_PROBLEMS) >= _PROBLEMS_LIMIT:
-            _PROBLEMS.clear()
-        _PROBLEMS[text] = found
-    return found
+    """Return the evidence of *result* (the politeness of *text*) of a ``PROBLEM_KINDS`` kind."""
+    return tuple([e for e in result.evidence if e.kind in PROBLEM_KINDS])
 
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _buyer_texts(conversation: Conversation) -> list[str]:
-    buyer = Role.BUYER
-    return [m.text for m in conversation.messages if m.role is buyer and has_content(m.text)]
-
-
-def _sentiment_table(texts: list[str]) -> dict[str, float]:
-    """Buyer sentiment of each distinct text (one batched model call), NaN when undefined."""
-    from ._sentiment import sentiment_scores
-
-    distinct = list(dict.fromkeys(texts))
-    if not distinct:
-        return {}
-    return dict(zip(distinct, sentiment_scores(distinct).tolist(), strict=True))
-
-
 def analyze_conversation(conversation: Conversation, policy: Any = None) -> ConversationResult:
     """Measure one conversation: timing, sentiment, politeness, escalation and competency."""
-    texts = _buyer_texts(conversation)
-    return _analyze_one(conversation, policy, _sentiment_table(texts), texts)
-
-
-@functools.cache
-def _analysers() -> tuple[Any, Any, Any, Any, Any]:
-    """Import the analysers on first use (not at import), once rather than per conversation."""
-    from ._dimensions import _default_escalation, _default_timing
-    from ._politeness import politeness_many
-    from .competency import assess
-    from .timing import response_times
-
-    return _default_escalation, _default_timing, politeness_many, assess, response_times
+    return _analyze_one(conversation, policy, signals(conversation))
 
 
 def _analyze_one(
-    conversation: Conversation,
-    policy: Any,
-    sentiments: dict[str, float],
-    buyer_texts: list[str] | None = None,
-    escalation_model: Any = None,
+    conversation: Conversation, policy: Any, sig: Signals, escalation_model: Any = None
 ) -> ConversationResult:
-    """:func:`analyze_conversation` given the buyer sentiment of every buyer text.
-
-    *buyer_texts* is ``_buyer_texts(conversation)`` when the caller has it already.
-    """
-    _default_escalation, _default_timing, politeness_many, assess, response_times = _analysers()
-
+    """:func:`analyze_conversation` given the conversation's signals."""
     conv = conversation
-    t = _default_timing(conv) if policy is None else response_times(conv, policy=policy)
-    texts = _buyer_texts(conv) if buyer_texts is None else buyer_texts
-    finite = [s for s in [sentiments[text] for text in texts] if not math.isnan(s)]
+    t = sig.timing if policy is None else response_times(conv, policy=policy)
+    finite = sig.buyer_sentiments()
 
     pol_values: list[float] = []
     impolite = 0
     hits: list[Evidence] = []
     per_agent: dict[str, list[float]] = {}
     per_agent_bad: dict[str, int] = {}
-    agent = Role.AGENT
-    agent_idx = [i for i, m in enumerate(conv.messages) if m.role is agent and has_content(m.text)]
-    scored = politeness_many([conv.messages[i].text for i in agent_idx]) if agent_idx else ()
     messages = conv.messages
-    for i, p in zip(agent_idx, scored, strict=True):
+    for i, p in sig.agent_politeness():
         if p.score is None:
             continue
         pol_values.append(p.score)
@@ -261,11 +207,11 @@ def _analyze_one(
                 hits += [e.at(i) for e in found]
 
     if escalation_model is None:
-        esc = _default_escalation(conv)  # shared with the scorecard's dimensions (cached)
-        a = assess(conv)
+        esc = sig.escalation  # the scorecard's dimensions read the same signals
+        a = assess(conv, signals=sig)
     else:
         esc = escalation(conv, model=escalation_model)
-        a = assess(conv, escalation_model=escalation_model)
+        a = assess(conv, escalation_model=escalation_model, signals=sig)
     top = _conversation_topics(conv).topics  # the buyer's topics, ranked
     topic = top[0] if top else None
     return ConversationResult(
@@ -308,20 +254,16 @@ def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
     chunk, policy, model = (*args, None) if len(args) == 2 else args
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        # one batched sentiment call for the whole chunk (chat repeats itself)
-        texts = [_buyer_texts(c) for c in chunk]
-        sentiments = _sentiment_table([t for ts in texts for t in ts])
-        return [
-            _analyze_one(c, policy, sentiments, ts, model)
-            for c, ts in zip(chunk, texts, strict=True)
-        ]
+        # one batched sentiment and politeness call for the whole chunk (chat repeats itself)
+        sigs = signals_many(chunk)
+        return [_analyze_one(c, policy, s, model) for c, s in zip(chunk, sigs, strict=True)]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
     chunk: list[Conversation] = []
     for c in items:
         if not isinstance(c, Conversation):
-            raise ConfigError(f"analyze() needs Conversation objects, got {type(c).__name__}")
+            raise InputTypeError(f"analyze() needs Conversation objects, got {type(c).__name__}")
         chunk.append(c)
         if len(chunk) >= size:
             yield chunk
@@ -621,8 +563,6 @@ def analyze(
        *redaction* and *pseudonymize*; results lines are redacted by default.
 
     """
-    from .timing import TimingSummary, iter_columns
-
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
     _check_model(escalation_model, "analyze(escalation_model=...)")
@@ -746,8 +686,6 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
     :func:`analyze` result of the whole stream.
     """
     import copy
-
-    from .timing import TimingSummary
 
     agents: dict[str, AgentRollup] = {}
     for part in parts:

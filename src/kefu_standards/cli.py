@@ -19,14 +19,23 @@ the skips are printed on stderr); 2 usage error; 3 input or configuration error
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._cli_common import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SKIPPED,
+    EXIT_USAGE,
+    PSEUDONYM_KEY_ENV,
+    redaction_policy,
+)
 from ._jsontext import dumps, visible
+from ._politeness_cli import cli_politeness
+from ._sentiment_cli import cli_score, cli_train
 from .exceptions import KefuError
 from .outcomes._cli import (
     add_outcome_options,
@@ -37,13 +46,17 @@ from .outcomes._cli import (
 )
 from .redact import RedactionPolicy, redact
 
-__all__ = ["main"]
+__all__ = [
+    "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SKIPPED",
+    "EXIT_USAGE",
+    "PSEUDONYM_KEY_ENV",
+    "main",
+    "redaction_policy",
+]
 
-EXIT_OK = 0
-EXIT_SKIPPED = 1
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_INTERRUPTED = 130
 
 _EPILOG = """\
 exit codes:
@@ -102,10 +115,6 @@ def _add_input_options(p: argparse.ArgumentParser, *, files_required: bool = Fal
     )
 
 
-#: Environment variable holding the secret behind buyer pseudonyms (any text).
-PSEUDONYM_KEY_ENV = "KEFU_STANDARDS_PSEUDONYM_KEY"
-
-
 def _add_redaction_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--redact",
@@ -116,13 +125,6 @@ def _add_redaction_options(p: argparse.ArgumentParser) -> None:
             "written for people (default: on; --no-redact for a shop's internal use)"
         ),
     )
-
-
-def redaction_policy(enabled: bool) -> RedactionPolicy:
-    """Return the CLI's redaction policy; the pseudonym key comes from the environment."""
-    secret = os.environ.get(PSEUDONYM_KEY_ENV, "")
-    key = hashlib.blake2b(secret.encode("utf-8")).digest() if secret else b""
-    return RedactionPolicy(enabled=enabled, key=key)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,23 +238,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_response_times)
 
     for name, target, text in (
-        ("sentiment", "_sentiment_cli:cli_score", "buyer sentiment of each input line"),
-        ("train-sentiment", "_sentiment_cli:cli_train", "train a sentiment model on your data"),
-        ("politeness", "_politeness_cli:cli_politeness", "politeness of each input line"),
+        ("sentiment", cli_score, "buyer sentiment of each input line"),
+        ("train-sentiment", cli_train, "train a sentiment model on your data"),
+        ("politeness", cli_politeness, "politeness of each input line"),
     ):
         p = sub.add_parser(name, help=text, add_help=False)
         p.set_defaults(run=_delegate(target))
     return parser
 
 
-def _delegate(target: str) -> Callable[[argparse.Namespace, list[str]], int]:
-    module, func = target.split(":")
-
+def _delegate(
+    target: Callable[[list[str]], int],
+) -> Callable[[argparse.Namespace, list[str]], int]:
     def run(_args: argparse.Namespace, rest: list[str]) -> int:
-        import importlib
-
-        fn = getattr(importlib.import_module(f"kefu_standards.{module}"), func)
-        return int(fn(rest))
+        return int(target(rest))
 
     return run
 

@@ -32,12 +32,14 @@ import attrs
 
 from ._escalation import escalation
 from ._frozendict import FrozenDict
+from ._signals import Signals, signals_of
 from .evidence import Evidence
-from .exceptions import ConfigError, UnknownNameError
+from .exceptions import ConfigError, InputTypeError, UnknownNameError
 from .model import Conversation, Role
 from .redact import RedactionPolicy, redact
 from .resources import lazy, read_text
 from .scoring import ScoreResult, as_score_result, get_scorer
+from .timing import response_times
 from .typing import KpiScorer, Scorer
 
 __all__ = [
@@ -126,7 +128,7 @@ def _check_na(_inst: object, _attr: object, value: object) -> None:
 
 def _check_str(_inst: object, attr: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"Criterion.{attr.name} must be a str, got {type(value).__name__}")
+        raise InputTypeError(f"Criterion.{attr.name} must be a str, got {type(value).__name__}")
 
 
 def _check_params(inst: Criterion, _attr: object, value: FrozenDict) -> None:
@@ -230,7 +232,7 @@ def _criterion_from(item: object, i: int) -> Criterion:
     if isinstance(item, Criterion):
         return item
     if not isinstance(item, Mapping):
-        raise ConfigError(f"criteria[{i}] must be a table/mapping, got {type(item).__name__}")
+        raise InputTypeError(f"criteria[{i}] must be a table/mapping, got {type(item).__name__}")
     unknown = set(item) - _CRITERION_KEYS
     if unknown:
         msg = (
@@ -264,7 +266,7 @@ def _check_criteria(_inst: object, _attr: object, value: tuple[Criterion, ...]) 
 
 def _check_card_str(_inst: object, attr: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"Scorecard.{attr.name} must be a str, got {type(value).__name__}")
+        raise InputTypeError(f"Scorecard.{attr.name} must be a str, got {type(value).__name__}")
 
 
 _CARD_KEYS = frozenset({"name", "version", "description", "criteria"})
@@ -307,7 +309,7 @@ class Scorecard:
     def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
         """Build from a mapping with ``name``, ``criteria`` (+ ``description``, ``version``)."""
         if not isinstance(data, Mapping):
-            raise ConfigError(f"a scorecard must be a mapping, got {type(data).__name__}")
+            raise InputTypeError(f"a scorecard must be a mapping, got {type(data).__name__}")
         unknown = set(data) - _CARD_KEYS
         if unknown:
             msg = f"unknown scorecard key(s) {sorted(unknown)}; valid keys are {sorted(_CARD_KEYS)}"
@@ -591,13 +593,28 @@ class Assessment:
         }
 
 
+def _call(scorer: Scorer, conversation: Conversation, sig: Signals | None) -> object:
+    """Return the scorer's result, from the shared signals when it reads them.
+
+    A :class:`~kefu_standards.typing.SignalsScorer` gets *sig*; others the conversation.
+    """
+    from_signals = getattr(scorer, "score_signals", None) if sig is not None else None
+    if from_signals is not None:
+        return from_signals(sig)
+    return scorer.score(conversation)
+
+
 def _run(
-    scorer: Scorer, criterion: Criterion, conversation: Conversation, errors: str
+    scorer: Scorer,
+    criterion: Criterion,
+    conversation: Conversation,
+    errors: str,
+    sig: Signals | None,
 ) -> ScoreResult:
     if errors == "raise":
-        return as_score_result(scorer.score(conversation), criterion.name)
+        return as_score_result(_call(scorer, conversation, sig), criterion.name)
     try:
-        return as_score_result(scorer.score(conversation), criterion.name)
+        return as_score_result(_call(scorer, conversation, sig), criterion.name)
     except Exception as exc:
         return ScoreResult.na(f"scorer {scorer.name!r} raised {type(exc).__name__}: {exc}")
 
@@ -608,6 +625,7 @@ def assess(
     *,
     errors: Literal["raise", "na"] = "raise",
     escalation_model: Any = None,
+    signals: Signals | None = None,
 ) -> Assessment:
     """Assess one conversation with *scorecard* (default: :meth:`Scorecard.default`).
 
@@ -621,6 +639,15 @@ def assess(
     :class:`~kefu_standards.EscalationModel`) replaces the shipped escalation
     risk wherever a criterion reads it (``.. versionadded:: 0.2.0``).
 
+    The analysers run once per conversation: scorers that read
+    :class:`~kefu_standards.Signals` (the built-in ones, through
+    ``score_signals``) share them, and *signals* passes ones computed already
+    (:func:`kefu_standards.signals`; they must describe *conversation*).  Other
+    scorers get the conversation.
+
+    .. versionchanged:: 0.2.0
+       ``signals=``.
+
     >>> from kefu_standards import Conversation
     >>> conv = Conversation.from_records([
     ...     {"role": "buyer", "text": "这款有货吗?"},
@@ -630,17 +657,20 @@ def assess(
     (True, ())
     """
     if not isinstance(conversation, Conversation):
-        raise ConfigError(f"assess() needs a Conversation, got {type(conversation).__name__}")
+        raise InputTypeError(f"assess() needs a Conversation, got {type(conversation).__name__}")
     if errors not in ("raise", "na"):
         raise UnknownNameError("errors policy", errors, ("raise", "na"))
     card = Scorecard.default() if scorecard is None else scorecard
     if not isinstance(card, Scorecard):
-        raise ConfigError(f"scorecard must be a Scorecard or None, got {type(card).__name__}")
+        raise InputTypeError(f"scorecard must be a Scorecard or None, got {type(card).__name__}")
     scorers = card.scorers
     if escalation_model is not None:
         scorers = _with_escalation_model(scorers, conversation, escalation_model)
+    sig = signals
+    if sig is not None or any(hasattr(s, "score_signals") for s in scorers):
+        sig = signals_of(conversation, sig)
     results = [
-        _run(s, c, conversation, errors) for c, s in zip(card.criteria, scorers, strict=True)
+        _run(s, c, conversation, errors, sig) for c, s in zip(card.criteria, scorers, strict=True)
     ]
     effective: list[float | None] = []
     for c, r in zip(card.criteria, results, strict=True):
@@ -862,10 +892,6 @@ def _trend(items: Sequence[tuple[Conversation, Assessment]], period: str) -> Tre
 
 
 def _default_response_times(conversation: Conversation) -> Any:
-    try:
-        from .timing import response_times  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # documented fallback: no timing KPIs
-        return None
     return response_times(conversation)
 
 

@@ -1,14 +1,16 @@
-"""Evidence: the span of text (or the event) that made a score move."""
+"""Evidence and ScoreResult: what made a score move, and a score with its evidence."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from .exceptions import ConfigError
+from ._frozendict import FrozenDict
+from .exceptions import ConfigError, InputTypeError
 
-__all__ = ["Evidence"]
+__all__ = ["Evidence", "ScoreResult"]
 
 
 def _check_span(inst: Evidence, _attr: attrs.Attribute[int], _value: int) -> None:
@@ -83,3 +85,86 @@ _set_index: Any = _slot["message_index"].__set__
 _START = attrs.fields(Evidence).start
 _validators_disabled = attrs.validators.get_disabled
 del _slot
+
+
+# -- ScoreResult: a score with the evidence behind it ----------------------------
+# Defined here, next to Evidence, so that the analysers (escalation's scorer) and the
+# dimension scorers below the scorecard can build one without importing ``scoring``;
+# ``kefu_standards.scoring.ScoreResult`` is the same class.
+def _to_score(value: object) -> float | None:
+    if value is None:
+        return None
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common case (NaN fails the test)
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"score must be a number in [0, 1] or None (N/A), not {type(value).__name__}"
+        raise InputTypeError(msg)
+    out = float(value)
+    if not (0.0 <= out <= 1.0):  # also rejects NaN
+        raise ConfigError(f"score must be in [0, 1] (1 = best) or None (N/A), got {value!r}")
+    return out
+
+
+def _to_evidence(value: object) -> tuple[Evidence, ...]:
+    if type(value) is tuple:  # the common case, checked without the general loop
+        for e in value:
+            if type(e) is not Evidence:
+                break
+        else:
+            return value
+    if not isinstance(value, (list, tuple)):
+        msg = f"evidence must be a tuple of Evidence, not {type(value).__name__}"
+        raise InputTypeError(msg)
+    for i, e in enumerate(value):
+        if not isinstance(e, Evidence):
+            raise InputTypeError(f"evidence[{i}] is a {type(e).__name__}, not an Evidence")
+    return tuple(value)
+
+
+def _to_details(value: Mapping[str, Any] | None = None) -> FrozenDict:
+    """Return *value* as a :class:`FrozenDict` (one that already is one is kept as is)."""
+    return value if type(value) is FrozenDict else FrozenDict(value)
+
+
+def _check_reason(inst: ScoreResult, _attr: object, value: object) -> None:
+    if not isinstance(value, str):
+        raise InputTypeError(f"reason must be a str, not {type(value).__name__}")
+    if inst.score is None and not value.strip():
+        msg = "an N/A result (score=None) needs a non-empty reason saying why it is N/A"
+        raise ConfigError(msg)
+
+
+@attrs.frozen(slots=True)
+class ScoreResult:
+    """What a scorer says about one conversation.
+
+    **Fields**
+
+    score:
+        In ``[0, 1]``, 1 = best; or ``None`` when the criterion does not apply
+        (N/A), in which case *reason* says why.
+    evidence:
+        The spans and events that moved the score
+        (:class:`~kefu_standards.evidence.Evidence`, with ``message_index``).
+    reason:
+        A short human-readable explanation; required when ``score`` is ``None``.
+    details:
+        Named sub-scores and counts (read-only mapping), e.g.
+        ``{"greeting": 1.0, "banned_hits": 0}``.
+
+    """
+
+    score: float | None = attrs.field(converter=_to_score)
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_to_evidence)
+    reason: str = attrs.field(default="", validator=_check_reason)
+    details: FrozenDict = attrs.field(factory=FrozenDict, converter=_to_details)
+
+    @classmethod
+    def na(cls, reason: str, *, details: Mapping[str, Any] | None = None) -> ScoreResult:
+        """Return an N/A result (``score=None``) that says why."""
+        return cls(score=None, reason=reason, details=_to_details(details))
+
+    @property
+    def applicable(self) -> bool:
+        """True unless the result is N/A."""
+        return self.score is not None

@@ -13,6 +13,7 @@ __all__ = [
     "BrokenBlockError",
     "ConfigError",
     "DecodeError",
+    "InputTypeError",
     "KefuError",
     "KefuWarning",
     "MessageOrderError",
@@ -33,6 +34,17 @@ class KefuError(Exception):
 
 class ConfigError(KefuError, ValueError):
     """An argument or configuration value is invalid; the message says what is valid."""
+
+
+class InputTypeError(ConfigError, TypeError):
+    """An argument is of the wrong type; the message names the type given and the one expected.
+
+    Also a :class:`ConfigError` (so a ``ValueError``), which is what the library
+    raised for a wrong type before, and a ``TypeError``, which is what Python
+    code raises for one.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 def _plural(noun: str) -> str:

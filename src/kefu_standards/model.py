@@ -22,7 +22,13 @@ import attrs
 
 from ._frozendict import FrozenDict, freeze
 from ._time import as_aware, elapsed, parse_time
-from .exceptions import BadRecordError, BadTimestampError, ConfigError, UnknownRoleError
+from .exceptions import (
+    BadRecordError,
+    BadTimestampError,
+    ConfigError,
+    InputTypeError,
+    UnknownRoleError,
+)
 
 __all__ = ["Conversation", "Message", "Role"]
 
@@ -108,13 +114,13 @@ def _to_time(value: datetime | None) -> datetime | None:
         return value  # already aware: what as_aware returns, without the checks' call
     if not isinstance(value, datetime):
         msg = f"sent_at must be a datetime or None, not {type(value).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     return as_aware(value)
 
 
 def _check_text(_inst: object, _attr: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"Message.text must be a str, not {type(value).__name__}")
+        raise InputTypeError(f"Message.text must be a str, not {type(value).__name__}")
 
 
 def _opt_str(value: object) -> str | None:
@@ -197,7 +203,7 @@ def _messages(value: Iterable[Message]) -> tuple[Message, ...]:
     for i, m in enumerate(out):
         if not isinstance(m, Message):
             msg = f"messages[{i}] is a {type(m).__name__}, not a Message"
-            raise ConfigError(msg)
+            raise InputTypeError(msg)
     return out
 
 

@@ -31,8 +31,8 @@ from typing import Any
 import attrs
 
 from ._frozendict import FrozenDict
-from .evidence import Evidence
-from .exceptions import ConfigError, KefuWarning, UnknownNameError
+from .evidence import ScoreResult
+from .exceptions import ConfigError, InputTypeError, KefuWarning, UnknownNameError
 from .model import Conversation
 from .typing import Scorer
 
@@ -50,86 +50,6 @@ __all__ = [
 ENTRY_POINT_GROUP = "kefu_standards.scorers"
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-
-
-# -- ScoreResult ---------------------------------------------------------------
-def _to_score(value: object) -> float | None:
-    if value is None:
-        return None
-    if type(value) is float and 0.0 <= value <= 1.0:  # the common case (NaN fails the test)
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        msg = f"score must be a number in [0, 1] or None (N/A), not {type(value).__name__}"
-        raise ConfigError(msg)
-    out = float(value)
-    if not (0.0 <= out <= 1.0):  # also rejects NaN
-        raise ConfigError(f"score must be in [0, 1] (1 = best) or None (N/A), got {value!r}")
-    return out
-
-
-def _to_evidence(value: object) -> tuple[Evidence, ...]:
-    if type(value) is tuple:  # the common case, checked without the general loop
-        for e in value:
-            if type(e) is not Evidence:
-                break
-        else:
-            return value
-    if not isinstance(value, (list, tuple)):
-        msg = f"evidence must be a tuple of Evidence, not {type(value).__name__}"
-        raise ConfigError(msg)
-    for i, e in enumerate(value):
-        if not isinstance(e, Evidence):
-            raise ConfigError(f"evidence[{i}] is a {type(e).__name__}, not an Evidence")
-    return tuple(value)
-
-
-def _to_details(value: Mapping[str, Any] | None = None) -> FrozenDict:
-    """Return *value* as a :class:`FrozenDict` (one that already is one is kept as is)."""
-    return value if type(value) is FrozenDict else FrozenDict(value)
-
-
-def _check_reason(inst: ScoreResult, _attr: object, value: object) -> None:
-    if not isinstance(value, str):
-        raise ConfigError(f"reason must be a str, not {type(value).__name__}")
-    if inst.score is None and not value.strip():
-        msg = "an N/A result (score=None) needs a non-empty reason saying why it is N/A"
-        raise ConfigError(msg)
-
-
-@attrs.frozen(slots=True)
-class ScoreResult:
-    """What a scorer says about one conversation.
-
-    **Fields**
-
-    score:
-        In ``[0, 1]``, 1 = best; or ``None`` when the criterion does not apply
-        (N/A), in which case *reason* says why.
-    evidence:
-        The spans and events that moved the score
-        (:class:`~kefu_standards.evidence.Evidence`, with ``message_index``).
-    reason:
-        A short human-readable explanation; required when ``score`` is ``None``.
-    details:
-        Named sub-scores and counts (read-only mapping), e.g.
-        ``{"greeting": 1.0, "banned_hits": 0}``.
-
-    """
-
-    score: float | None = attrs.field(converter=_to_score)
-    evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_to_evidence)
-    reason: str = attrs.field(default="", validator=_check_reason)
-    details: FrozenDict = attrs.field(factory=FrozenDict, converter=_to_details)
-
-    @classmethod
-    def na(cls, reason: str, *, details: Mapping[str, Any] | None = None) -> ScoreResult:
-        """Return an N/A result (``score=None``) that says why."""
-        return cls(score=None, reason=reason, details=_to_details(details))
-
-    @property
-    def applicable(self) -> bool:
-        """True unless the result is N/A."""
-        return self.score is not None
 
 
 def as_score_result(value: object, scorer_name: str = "<scorer>") -> ScoreResult:
@@ -216,7 +136,7 @@ def make_scorer(fn: Callable[..., Any], *, name: str | None = None, **kwargs: An
     make_scorer(short_replies, limit=20)
     """
     if not callable(fn):
-        raise ConfigError(f"make_scorer needs a callable, got {type(fn).__name__}")
+        raise InputTypeError(f"make_scorer needs a callable, got {type(fn).__name__}")
     if name is None:
         name = getattr(fn, "__name__", None)
         if name is None or not _NAME_RE.match(name):

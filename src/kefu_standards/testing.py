@@ -25,6 +25,10 @@ The checks (:data:`CHECKS`):
 - ``deterministic`` — the same conversation (and an equal copy) scores the same twice;
 - ``no_mutation`` — the conversation is unchanged after scoring;
 - ``picklable`` — the scorer survives ``pickle`` and scores the same afterwards.
+
+:func:`reference_rounds` is the readable definition of a response-time *round*
+(the oracle the library's fast round-finding is tested against; see
+``docs/explanation/response-times.md``).
 """
 
 from __future__ import annotations
@@ -39,10 +43,20 @@ from typing import Any
 import attrs
 
 from ._frozendict import FrozenDict
-from .exceptions import ScorerContractError
+from ._time import elapsed
+from ._timing_agg import is_transfer_line
+from ._timing_policy import TimingPolicy, as_policy
+from .exceptions import InputTypeError, ScorerContractError
 from .model import Conversation, Message, Role
 
-__all__ = ["CHECKS", "ScorerReport", "check_scorer", "probe_conversations"]
+__all__ = [
+    "CHECKS",
+    "ReferenceRound",
+    "ScorerReport",
+    "check_scorer",
+    "probe_conversations",
+    "reference_rounds",
+]
 
 #: The names of the checks :func:`check_scorer` runs, in order.
 CHECKS: tuple[str, ...] = (
@@ -311,3 +325,124 @@ def check_scorer(
             name, "picklable", "the unpickled scorer has another name or scores differently"
         )
     return ScorerReport(name, CHECKS, FrozenDict(scores), FrozenDict(reasons))
+
+
+# -- the reference definition of rounds -----------------------------------------------
+@attrs.frozen(slots=True)
+class ReferenceRound:
+    """One round as :func:`reference_rounds` finds it (message indexes, not times).
+
+    ``opened_index``: the round's first buyer message; ``start_index``: where its
+    clock starts (``opened_index``, or the transfer line for the agent who took
+    over under ``credit="holder"``); ``answered_index``: the answer, ``None`` when
+    unanswered; ``agent``: the sender credited; ``buyer_messages``: buyer
+    messages in the round; ``session``: 0, 1, ... (a new one after an idle gap).
+
+    .. versionadded:: 0.2.0
+    """
+
+    opened_index: int
+    start_index: int
+    answered_index: int | None
+    agent: str | None
+    buyer_messages: int
+    session: int
+
+    def wait_us(self, conversation: Conversation) -> int | None:
+        """Return the real elapsed wait in whole microseconds (``None``: unanswered/untimed)."""
+        if self.answered_index is None:
+            return None
+        start = conversation.messages[self.start_index].sent_at
+        answer = conversation.messages[self.answered_index].sent_at
+        if start is None or answer is None:
+            return None
+        return elapsed(answer, start) // timedelta(microseconds=1)
+
+
+def reference_rounds(
+    conversation: Conversation, policy: TimingPolicy | str | None = None
+) -> tuple[ReferenceRound, ...]:
+    """Find the rounds of *conversation*: the readable definition, for tests.
+
+    The library finds rounds with faster code (one conversation, and arrays for
+    the per-agent/day/shop tables); all of it must give these rounds.  Only the
+    policy's ``bot_answers``, ``credit`` and ``idle_gap_s`` change which rounds
+    there are; windows, caps, business hours and SLAs act on the rounds found.
+
+    The rules, in the order the messages are read:
+
+    1. A buyer message opens a round when none is open; later buyer messages
+       join it.  A new *session* starts with the first round and with a round
+       opened more than ``idle_gap_s`` after the previous buyer or answering
+       message.
+    2. The first later agent message (or bot message, with ``bot_answers``)
+       answers the open round; with no round open it answers nothing.  System
+       messages never open or answer rounds.
+    3. ``credit="answerer"``: the answer's sender gets the round.
+       ``credit="holder"``: the *holder* is the sender of the last agent
+       message before the round opened; when another agent answers, the holder
+       gets an unanswered round, and the answering agent a round whose clock
+       starts at the last transfer line inside the round (or at its opening).
+    4. A round still open at the end is unanswered, credited to its holder under
+       ``credit="holder"``, to nobody under ``credit="answerer"``.
+
+    .. versionadded:: 0.2.0
+    """
+    if not isinstance(conversation, Conversation):
+        msg = f"reference_rounds() takes a Conversation, not {type(conversation).__name__}"
+        raise InputTypeError(msg)
+    p = as_policy(policy)
+    answers = {Role.AGENT, Role.BOT} if p.bot_answers else {Role.AGENT}
+    by_holder = p.credit == "holder"
+    rounds: list[ReferenceRound] = []
+
+    holder: str | None = None  # sender of the latest agent message
+    last_transfer: int | None = None  # index of the latest transfer line
+    last_active: datetime | None = None  # time of the latest buyer or answering message
+    session = -1
+    # the open round, if any
+    opened: int | None = None
+    opened_holder: str | None = None
+    buyers = 0
+
+    for i, m in enumerate(conversation.messages):
+        if m.role is Role.SYSTEM and is_transfer_line(m):
+            last_transfer = i
+        if m.role is Role.BUYER:
+            if opened is None:
+                idle = (
+                    p.idle_gap_s is not None
+                    and m.sent_at is not None
+                    and last_active is not None
+                    and elapsed(m.sent_at, last_active) > timedelta(seconds=p.idle_gap_s)
+                )
+                if session < 0 or idle:
+                    session += 1
+                opened, opened_holder, buyers = i, holder, 0
+            buyers += 1
+            last_active = m.sent_at
+            continue
+        if m.role not in answers:
+            continue
+        if opened is not None:
+            start = opened
+            taken_over = (
+                by_holder
+                and m.role is Role.AGENT
+                and opened_holder is not None
+                and m.sender is not None
+                and m.sender != opened_holder
+            )
+            if taken_over:
+                rounds.append(ReferenceRound(opened, opened, None, opened_holder, buyers, session))
+                if last_transfer is not None and last_transfer > opened:
+                    start = last_transfer
+            rounds.append(ReferenceRound(opened, start, i, m.sender, buyers, session))
+            opened = None
+        if m.role is Role.AGENT:
+            holder = m.sender
+        last_active = m.sent_at
+    if opened is not None:
+        who = opened_holder if by_holder else None
+        rounds.append(ReferenceRound(opened, opened, None, who, buyers, session))
+    return tuple(rounds)

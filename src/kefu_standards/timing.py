@@ -16,12 +16,9 @@ Definitions, defaults and their sources are in ``docs/explanation/response-times
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
-from importlib.util import find_spec
-from typing import Any, ClassVar, Literal
+from datetime import datetime, timedelta, timezone
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -37,14 +34,16 @@ from ._timing_agg import (
     check_by,
     compute_rounds,
     fast_group_sums,
+    finish_rounds,
     group_sums,
     is_transfer_line,
     iter_columns,
     scored_waits,
     sla_flags,
 )
-from ._timing_calendar import DAY_US, to_us
-from .exceptions import ConfigError, UnknownNameError
+from ._timing_calendar import to_us
+from ._timing_policy import BusinessHours, TimingPolicy, as_policy
+from .exceptions import ConfigError, InputTypeError
 from .model import Conversation, Role
 
 __all__ = [
@@ -59,328 +58,6 @@ __all__ = [
     "response_times",
     "summarize_response_times",
 ]
-
-# ---------------------------------------------------------------------------
-# clock intervals
-_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
-
-
-def _clock_s(value: object) -> int:
-    if isinstance(value, time):
-        return value.hour * 3600 + value.minute * 60 + value.second
-    if isinstance(value, str):
-        m = _CLOCK.match(value)
-        if m:
-            h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
-            if (h < 24 and mi < 60 and s < 60) or (h == 24 and mi == 0 and s == 0):
-                return h * 3600 + mi * 60 + s
-    msg = f"bad clock time {value!r}; use 'HH:MM' or 'HH:MM:SS' (00:00 to 24:00) or a time"
-    raise ConfigError(msg)
-
-
-def _fmt_clock(seconds: int) -> str:
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
-
-
-def _interval(value: object) -> str:
-    """Normalise ``'08:00-23:00'`` / ``('08:00', '23:00')`` / ``(time, time)`` to text."""
-    if isinstance(value, str):
-        parts = value.split("-")
-        if len(parts) != 2:
-            msg = f"bad interval {value!r}; write it as 'HH:MM-HH:MM', e.g. '08:00-23:00'"
-            raise ConfigError(msg)
-        start, end = parts
-    elif isinstance(value, Sequence) and len(value) == 2:
-        start, end = value
-    else:
-        msg = f"bad interval {value!r}; write it as 'HH:MM-HH:MM' or a (start, end) pair"
-        raise ConfigError(msg)
-    a, b = _clock_s(start), _clock_s(end)
-    if not a < b:
-        msg = (
-            f"interval {value!r} must start before it ends, within one day (00:00-24:00); "
-            "split an overnight interval in two"
-        )
-        raise ConfigError(msg)
-    return f"{_fmt_clock(a)}-{_fmt_clock(b)}"
-
-
-def _interval_s(text: str) -> tuple[int, int]:
-    a, b = text.split("-")
-    return _clock_s(a), _clock_s(b)
-
-
-def _intervals(value: object) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-    out = sorted((_interval(v) for v in items), key=_interval_s)
-    if not out:
-        raise ConfigError("business hours need at least one interval, e.g. '09:00-18:00'")
-    for prev, nxt in itertools.pairwise(out):
-        if _interval_s(nxt)[0] < _interval_s(prev)[1]:
-            raise ConfigError(f"business-hour intervals {prev} and {nxt} overlap")
-    return tuple(out)
-
-
-def _opt_interval(value: object) -> str | None:
-    return None if value is None else _interval(value)
-
-
-def _weekdays(value: Iterable[int]) -> frozenset[int]:
-    out = frozenset(value)
-    if not out or not all(isinstance(d, int) and 0 <= d <= 6 for d in out):
-        msg = f"weekdays must be a non-empty set of 0 (Monday) .. 6 (Sunday), got {value!r}"
-        raise ConfigError(msg)
-    return out
-
-
-def _dates(value: Iterable[date | str]) -> frozenset[date]:
-    out: set[date] = set()
-    for d in value:
-        if isinstance(d, datetime):
-            out.add(d.date())
-        elif isinstance(d, date):
-            out.add(d)
-        elif isinstance(d, str):
-            try:
-                out.add(date.fromisoformat(d))
-            except ValueError:
-                raise ConfigError(f"bad date {d!r}; use 'YYYY-MM-DD' or a date") from None
-        else:
-            raise ConfigError(f"bad date {d!r}; use 'YYYY-MM-DD' or a date")
-    return frozenset(out)
-
-
-def _check_calendar(_inst: object, _attr: object, value: str) -> None:
-    if value not in ("none", "cn"):
-        msg = f"calendar must be 'none' or 'cn' (Chinese holidays and 调休), got {value!r}"
-        raise ConfigError(msg)
-    if value == "cn" and find_spec("chinese_calendar") is None:
-        msg = (
-            "calendar='cn' needs the optional package chinese-calendar; install it with "
-            "`pip install kefu-standards[calendar]`"
-        )
-        raise ConfigError(msg)
-
-
-@attrs.frozen
-class BusinessHours:
-    """When the shop is open: waits are counted only inside these hours.
-
-    Parameters
-    ----------
-    intervals
-        Open intervals of a work day in local time, e.g. ``("09:00-12:00",
-        "13:30-22:00")``; ``"24:00"`` may end the last one.
-    weekdays
-        Open days of the week, 0 = Monday .. 6 = Sunday (default: all seven;
-        online shops usually serve every day).
-    calendar
-        ``"none"`` or ``"cn"``: Chinese public holidays are closed and 调休
-        make-up weekend days are open, from the optional ``chinese-calendar``
-        package (``pip install kefu-standards[calendar]``).
-    holidays, workdays
-        Extra closed / open dates (``date`` or ``"YYYY-MM-DD"``); they win over
-        *weekdays* and *calendar*.
-
-    """
-
-    intervals: tuple[str, ...] = attrs.field(converter=_intervals)
-    weekdays: frozenset[int] = attrs.field(
-        default=frozenset(range(7)), converter=_weekdays, repr=lambda v: repr(sorted(v))
-    )
-    calendar: str = attrs.field(default="none", validator=_check_calendar)
-    holidays: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
-    workdays: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
-
-    @property
-    def intervals_us(self) -> tuple[tuple[int, int], ...]:
-        """The intervals as (start, end) microseconds since local midnight."""
-        return tuple((a * 1_000_000, b * 1_000_000) for a, b in map(_interval_s, self.intervals))
-
-
-# ---------------------------------------------------------------------------
-# policy
-
-
-def _choice(name: str, valid: tuple[str, ...]) -> Any:
-    def check(_inst: object, _attr: object, value: object) -> None:
-        if value not in valid:
-            choices = ", ".join(repr(v) for v in valid)
-            raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
-
-    return check
-
-
-def _positive(name: str, optional: bool = False) -> Any:
-    def check(_inst: object, _attr: object, value: object) -> None:
-        if value is None and optional:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            what = "a positive number of seconds" + (" or None" if optional else "")
-            raise ConfigError(f"{name} must be {what}, got {value!r}")
-
-    return check
-
-
-def _check_bool(_inst: object, attr: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{attr.name} must be True or False, got {value!r}")
-
-
-def _check_tz(_inst: object, _attr: object, value: str) -> None:
-    get_tz(value)
-
-
-def _bh(value: object) -> BusinessHours | None:
-    if value is None or isinstance(value, BusinessHours):
-        return value
-    if isinstance(value, (str, Sequence)):
-        return BusinessHours(value)
-    msg = f"business_hours must be a BusinessHours, interval text or None, got {value!r}"
-    raise ConfigError(msg)
-
-
-@attrs.frozen
-class TimingPolicy:
-    """How rounds are found and waits measured.  Every default is documented with its source.
-
-    Build the plain default with ``TimingPolicy()``, a platform preset with
-    ``TimingPolicy.preset("taobao")`` / ``("jd")``, and variations with
-    ``policy.evolve(cap_s=600)``.  Invalid values raise
-    :class:`~kefu_standards.exceptions.ConfigError` naming what is valid.
-
-    Parameters
-    ----------
-    name
-        A label shown in reports (presets set it).
-    sla_s
-        SLA threshold: a round counts as within the SLA when answered after at
-        most this many seconds (default 180 s, Taobao's 三分钟响应率).
-    cap_s
-        Cap per round for the mean (Taobao 平响 counts waits above 600 s as 600 s);
-        ``None`` = no cap.
-    unanswered
-        ``"exclude"`` (unanswered rounds stay out of the mean) or ``"cap"``
-        (they count as ``cap_s``, the diantuoyi version of Taobao 平响).
-    window
-        Assessment window ``"HH:MM-HH:MM"`` in local time; rounds opened outside it
-        are left out of every statistic.  ``None`` = all day.
-    window_by
-        ``"round"`` (each round's opening time) or ``"session"`` (the opening of its
-        session's first round, JD's rule).
-    business_hours
-        :class:`BusinessHours` (or interval text): waits are counted in business time.
-    tz
-        Time zone of the window, business hours and days (default Asia/Shanghai).
-    idle_gap_s
-        Idle gap that starts a new session when no round is pending
-        (JD: 600 s).  ``None`` = one session per conversation.
-    sla_scope
-        ``"rounds"`` (every round) or ``"first"`` (only the first round of each
-        session: JD's 首次30秒应答率).
-    bot_answers
-        Whether ``bot`` messages answer rounds (Taobao counts 智能辅助 replies).
-        Bots never open rounds.
-    credit
-        ``"answerer"`` (a round belongs to the agent who answered it) or
-        ``"holder"`` (Taobao 子账号 rule: a transfer without reply charges the
-        agent who held the buyer an unanswered round).
-    zero_waits
-        ``"keep"`` or ``"exclude"`` 0-second replies (Taobao 2022-07 text).
-
-    """
-
-    name: str = attrs.field(default="default", converter=str)
-    sla_s: float = attrs.field(default=180.0, validator=_positive("sla_s"))
-    cap_s: float | None = attrs.field(default=None, validator=_positive("cap_s", optional=True))
-    unanswered: Literal["exclude", "cap"] = attrs.field(
-        default="exclude", validator=_choice("unanswered", ("exclude", "cap"))
-    )
-    window: str | None = attrs.field(default=None, converter=_opt_interval)
-    window_by: Literal["round", "session"] = attrs.field(
-        default="round", validator=_choice("window_by", ("round", "session"))
-    )
-    business_hours: BusinessHours | None = attrs.field(default=None, converter=_bh)
-    tz: str = attrs.field(default="Asia/Shanghai", validator=_check_tz)
-    idle_gap_s: float | None = attrs.field(
-        default=None, validator=_positive("idle_gap_s", optional=True)
-    )
-    sla_scope: Literal["rounds", "first"] = attrs.field(
-        default="rounds", validator=_choice("sla_scope", ("rounds", "first"))
-    )
-    bot_answers: bool = attrs.field(default=False, validator=_check_bool)
-    credit: Literal["answerer", "holder"] = attrs.field(
-        default="answerer", validator=_choice("credit", ("answerer", "holder"))
-    )
-    zero_waits: Literal["keep", "exclude"] = attrs.field(
-        default="keep", validator=_choice("zero_waits", ("keep", "exclude"))
-    )
-
-    _PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "default": {},
-        # DOMAIN.md §1 rows 旺旺人工平响时长 (diantuoyi [C]) and 三分钟(人工)响应率
-        # (dingjiuxi / g8108 [C]); window and unanswered rule UNVERIFIED (sources disagree).
-        "taobao": {
-            "name": "taobao",
-            "sla_s": 180.0,
-            "window": "08:00-23:00",
-            "cap_s": 600.0,
-            "unanswered": "cap",
-            "credit": "holder",
-        },
-        # DOMAIN.md §1 row JD 咚咚首次30秒应答率 (maijiaw [C], 晓多 FAQ [B]).
-        "jd": {
-            "name": "jd",
-            "sla_s": 30.0,
-            "window": "09:00-23:00",
-            "window_by": "session",
-            "idle_gap_s": 600.0,
-            "sla_scope": "first",
-        },
-    }
-
-    def __attrs_post_init__(self) -> None:
-        if self.unanswered == "cap" and self.cap_s is None:
-            raise ConfigError("unanswered='cap' needs cap_s (e.g. cap_s=600, Taobao's 10-min cap)")
-
-    @classmethod
-    def preset(cls, name: str) -> TimingPolicy:
-        """Return the named preset: ``"default"``, ``"taobao"`` or ``"jd"``."""
-        try:
-            return cls(**cls._PRESETS[name])
-        except KeyError:
-            raise UnknownNameError("timing preset", name, cls.preset_names()) from None
-
-    @classmethod
-    def preset_names(cls) -> tuple[str, ...]:
-        """Return the names :meth:`preset` accepts."""
-        return tuple(cls._PRESETS)
-
-    def evolve(self, **changes: Any) -> TimingPolicy:
-        """Return a copy with *changes* applied (validated again)."""
-        return attrs.evolve(self, **changes)
-
-    @property
-    def window_us(self) -> tuple[int, int]:
-        """The window as (start, end) microseconds since local midnight."""
-        if self.window is None:
-            return 0, DAY_US
-        a, b = _interval_s(self.window)
-        return a * 1_000_000, b * 1_000_000
-
-
-def _policy(value: TimingPolicy | str | None) -> TimingPolicy:
-    if value is None:
-        return TimingPolicy()
-    if isinstance(value, str):
-        return TimingPolicy.preset(value)
-    if isinstance(value, TimingPolicy):
-        return value
-    msg = f"policy must be a TimingPolicy, a preset name or None, got {type(value).__name__}"
-    raise ConfigError(msg)
-
 
 # ---------------------------------------------------------------------------
 # one conversation
@@ -438,10 +115,86 @@ class ResponseTimes:
     undefined_reason: str | None = None
 
 
-def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -> dict[str, Any]:
-    """Find rounds with a plain loop over the messages (the readable specification)."""
-    answer_roles = {Role.AGENT, Role.BOT} if p.bot_answers else {Role.AGENT}
+class _Found(NamedTuple):
+    """One round as :func:`_walk_rounds` finds it (message indexes)."""
+
+    opened: int  # the round's first buyer message
+    start: int  # where its clock starts (the transfer line for a take-over)
+    answered: int | None
+    agent: str | None  # the sender credited
+    buyer_messages: int
+    session: int
+    first_in_session: bool
+    session_start: int  # the first buyer message of the session
+
+
+def _walk_rounds(conv: Conversation, p: TimingPolicy) -> Iterator[_Found]:
+    """Find the rounds of *conv* in one loop over its messages, in order.
+
+    The one per-conversation implementation of the round rules (both
+    :func:`response_times` routes use it); ``kefu_standards.testing.reference_rounds``
+    states the rules and is the oracle the tests hold it to, and the array code
+    of ``_timing_agg`` (many conversations) is held to the same oracle.
+    """
+    messages = conv.messages
+    buyer, agent, system = Role.BUYER, Role.AGENT, Role.SYSTEM
+    answer_roles = {agent, Role.BOT} if p.bot_answers else {agent}
+    holder_credit = p.credit == "holder"
     idle = None if p.idle_gap_s is None else timedelta(seconds=p.idle_gap_s)
+    holder: str | None = None
+    last_transfer: int | None = None
+    open_i: int | None = None
+    open_holder: str | None = None
+    open_first = False
+    n_buyer = 0
+    prev_time: datetime | None = None
+    session, sess_start = -1, 0
+    for i, m in enumerate(messages):
+        role = m.role
+        if role is system and is_transfer_line(m):
+            last_transfer = i
+        if role is buyer:
+            if open_i is None:
+                gap = (
+                    m.sent_at is not None
+                    and prev_time is not None
+                    and idle is not None
+                    and elapsed(m.sent_at, prev_time) > idle
+                )
+                open_first = session < 0 or gap
+                if open_first:
+                    session += 1
+                    sess_start = i
+                open_i, open_holder, n_buyer = i, holder, 0
+            n_buyer += 1
+            prev_time = m.sent_at
+        elif role in answer_roles:
+            if open_i is not None:
+                start = open_i
+                if (
+                    holder_credit
+                    and role is agent
+                    and open_holder is not None
+                    and m.sender is not None
+                    and open_holder != m.sender
+                ):
+                    yield _Found(
+                        open_i, open_i, None, open_holder, n_buyer, session, open_first, sess_start
+                    )
+                    if last_transfer is not None and last_transfer > open_i:
+                        start = last_transfer
+                yield _Found(open_i, start, i, m.sender, n_buyer, session, open_first, sess_start)
+                open_i = None
+            if role is agent:
+                holder = m.sender
+            prev_time = m.sent_at
+    if open_i is not None:
+        who = open_holder if holder_credit else None
+        yield _Found(open_i, open_i, None, who, n_buyer, session, open_first, sess_start)
+
+
+def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -> dict[str, Any]:
+    """Return the rounds of :func:`_walk_rounds` as the columns ``finish_rounds`` reads."""
     rows: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -458,77 +211,21 @@ def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -
         )
     }
 
-    def code(sender: str | None) -> int:
-        return -1 if sender is None else senders.setdefault(sender, len(senders))
-
     def us(i: int) -> int:
         t = conv.messages[i].sent_at
         return int(MISSING) if t is None else to_us(t)
 
-    def emit(
-        opened: int, answered: int | None, agent: int, *, n: int, open_us: int, first: bool
-    ) -> None:
-        rows["opened_index"].append(opened)
-        rows["answered_index"].append(-1 if answered is None else answered)
-        rows["buyer_messages"].append(n)
-        rows["open_us"].append(open_us)
-        rows["answer_us"].append(int(MISSING) if answered is None else us(answered))
-        rows["answered"].append(answered is not None)
-        rows["agent"].append(agent)
-        rows["session"].append(session)
-        rows["first_in_session"].append(first)
-        rows["sess_open"].append(sess_open)
-
-    holder: str | None = None
-    last_transfer: int | None = None
-    open_i: int | None = None
-    open_holder: str | None = None
-    open_first = False
-    n_buyer = 0
-    prev_time: datetime | None = None
-    session, sess_open = -1, 0
-    for i, m in enumerate(conv.messages):
-        if m.role is Role.SYSTEM and is_transfer_line(m):
-            last_transfer = i
-        if m.role is Role.BUYER:
-            if open_i is None:
-                gap = (
-                    m.sent_at is not None
-                    and prev_time is not None
-                    and idle is not None
-                    and elapsed(m.sent_at, prev_time) > idle
-                )
-                open_first = session < 0 or gap
-                if open_first:
-                    session += 1
-                    sess_open = us(i)
-                open_i, open_holder, n_buyer = i, holder, 0
-            n_buyer += 1
-            prev_time = m.sent_at
-        elif m.role in answer_roles:
-            if open_i is not None:
-                transfer = (
-                    p.credit == "holder"
-                    and m.role is Role.AGENT
-                    and open_holder is not None
-                    and m.sender is not None
-                    and open_holder != m.sender
-                )
-                start = us(open_i)
-                if transfer:
-                    emit(
-                        open_i, None, code(open_holder), n=n_buyer, open_us=start, first=open_first
-                    )
-                    if last_transfer is not None and last_transfer > open_i:
-                        start = us(last_transfer)
-                emit(open_i, i, code(m.sender), n=n_buyer, open_us=start, first=open_first)
-                open_i = None
-            if m.role is Role.AGENT:
-                holder = m.sender
-            prev_time = m.sent_at
-    if open_i is not None:
-        who = open_holder if p.credit == "holder" else None
-        emit(open_i, None, code(who), n=n_buyer, open_us=us(open_i), first=open_first)
+    for r in _walk_rounds(conv, p):
+        rows["opened_index"].append(r.opened)
+        rows["answered_index"].append(-1 if r.answered is None else r.answered)
+        rows["buyer_messages"].append(r.buyer_messages)
+        rows["open_us"].append(us(r.start))
+        rows["answer_us"].append(int(MISSING) if r.answered is None else us(r.answered))
+        rows["answered"].append(r.answered is not None)
+        rows["agent"].append(-1 if r.agent is None else senders.setdefault(r.agent, len(senders)))
+        rows["session"].append(r.session)
+        rows["first_in_session"].append(r.first_in_session)
+        rows["sess_open"].append(us(r.session_start))
     return rows
 
 
@@ -547,7 +244,7 @@ def _single_columns(conv: Conversation, senders: dict[str, int]) -> MessageColum
             for m in conv.messages
         ],
         time_us=[int(MISSING) if m.sent_at is None else to_us(m.sent_at) for m in conv.messages],
-        sender=np.zeros(n, np.int32),  # not used by _finish
+        sender=np.zeros(n, np.int32),  # not used by finish_rounds
         transfer=np.zeros(n, np.bool_),
         conv_shop=[-1],
         senders=tuple(senders),
@@ -568,10 +265,10 @@ def response_times(
     time-based fields ``None`` (``undefined_reason`` says why); ``reply_rate``
     and the counts are still given when no window applies.
     """
-    p = _policy(policy)
+    p = as_policy(policy)
     if not isinstance(conversation, Conversation):
         msg = f"response_times() takes a Conversation, not {type(conversation).__name__}"
-        raise ConfigError(msg)
+        raise InputTypeError(msg)
     if _plain_policy(p):
         return _plain_response_times(conversation, p)
     return _vectorised_response_times(conversation, p)
@@ -579,8 +276,6 @@ def response_times(
 
 def _vectorised_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
     """:func:`response_times` through the same array code as the many-conversation path."""
-    from ._timing_agg import _finish
-
     senders: dict[str, int] = {}
     rows = _scalar_rows(conversation, p, senders)
     n = len(rows["opened_index"])
@@ -594,7 +289,7 @@ def _vectorised_response_times(conversation: Conversation, p: TimingPolicy) -> R
     arr["first_in_session"] = arr["first_in_session"].astype(np.bool_)
     arr["sess_open"] = arr["sess_open"].astype(np.int64)
     arr["session"] = arr["session"].astype(np.int64)
-    r = _finish(arr, _single_columns(conversation, senders), p)
+    r = finish_rounds(arr, _single_columns(conversation, senders), p)
     return _summarise_one(conversation, r, p, tuple(senders))
 
 
@@ -643,22 +338,18 @@ def _untimed(counts: dict[str, Any], reason: str) -> ResponseTimes:
 def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
     """:func:`_vectorised_response_times` for a :func:`_plain_policy`, without numpy.
 
-    One loop over the messages finds the rounds exactly as the readable
-    specification (``_scalar_rows``) does and builds each :class:`Round` at once;
+    The rounds come from :func:`_walk_rounds` (as on the array route) and each
+    :class:`Round` is built at once;
     under a plain policy every round is in the window and counted, a
     conversation is timed when all its buyer/answering messages are, the wait is
     ``answer - open`` in whole microseconds, and the SLA counts every round:
-    what ``_finish`` and ``_summarise_one`` compute, minus the array set-up that
+    what ``finish_rounds`` and ``_summarise_one`` compute, minus the array set-up that
     costs more than the work on one conversation.  The result is the same
     :class:`ResponseTimes` (``tests/test_timing_plain.py`` compares the routes).
     """
     messages = conversation.messages
     tz = get_tz(p.tz)
     sla_us = round(p.sla_s * 1e6)
-    buyer, agent, system = Role.BUYER, Role.AGENT, Role.SYSTEM
-    answer_roles = {agent, Role.BOT} if p.bot_answers else {agent}
-    holder_credit = p.credit == "holder"
-    idle = None if p.idle_gap_s is None else timedelta(seconds=p.idle_gap_s)
     timed = _all_timed(conversation, p)
     missing = int(MISSING)
 
@@ -675,13 +366,12 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     rounds: list[Round] = []
     total_us = n_scored = n_hit = n_answered = 0
 
-    def emit(opened: int, start: int, answered: int | None, who: str | None, n: int) -> None:
-        nonlocal total_us, n_scored, n_hit, n_answered
-        open_us, opened_at = at(start)
+    for r in _walk_rounds(conversation, p):
+        open_us, opened_at = at(r.start)
         wait_s = answered_at = None
-        if answered is not None:
+        if r.answered is not None:
             n_answered += 1
-            answer_us, answered_at = at(answered)
+            answer_us, answered_at = at(r.answered)
             if timed:
                 wait_us = answer_us - open_us
                 wait_s = wait_us / 1e6
@@ -689,53 +379,19 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
                 n_scored += 1
                 n_hit += wait_us <= sla_us
         rounds.append(
-            Round(opened_at, answered_at, wait_s, who, n, opened, answered, True, session, True)
+            Round(
+                opened_at,
+                answered_at,
+                wait_s,
+                r.agent,
+                r.buyer_messages,
+                r.opened,
+                r.answered,
+                True,  # in_window: a plain policy has no window
+                r.session,
+                True,  # counted: nor a rule that leaves rounds out
+            )
         )
-
-    holder: str | None = None
-    last_transfer: int | None = None
-    open_i: int | None = None
-    open_holder: str | None = None
-    n_buyer = 0
-    prev_time: datetime | None = None
-    session = -1
-    for i, m in enumerate(messages):
-        role = m.role
-        if role is system and is_transfer_line(m):
-            last_transfer = i
-        if role is buyer:
-            if open_i is None:
-                gap = (
-                    m.sent_at is not None
-                    and prev_time is not None
-                    and idle is not None
-                    and elapsed(m.sent_at, prev_time) > idle
-                )
-                if session < 0 or gap:
-                    session += 1
-                open_i, open_holder, n_buyer = i, holder, 0
-            n_buyer += 1
-            prev_time = m.sent_at
-        elif role in answer_roles:
-            if open_i is not None:
-                start = open_i
-                if (
-                    holder_credit
-                    and role is agent
-                    and open_holder is not None
-                    and m.sender is not None
-                    and open_holder != m.sender
-                ):
-                    emit(open_i, open_i, None, open_holder, n_buyer)
-                    if last_transfer is not None and last_transfer > open_i:
-                        start = last_transfer
-                emit(open_i, start, i, m.sender, n_buyer)
-                open_i = None
-            if role is agent:
-                holder = m.sender
-            prev_time = m.sent_at
-    if open_i is not None:
-        emit(open_i, open_i, None, open_holder if holder_credit else None, n_buyer)
 
     times = [m.sent_at for m in messages if m.sent_at is not None]
     n = len(rounds)
@@ -895,7 +551,7 @@ class TimingSummary:
         z = np.zeros(0, np.int64)
         return cls(
             check_by(by),
-            _policy(policy),
+            as_policy(policy),
             (),
             z,
             z,
@@ -917,7 +573,7 @@ class TimingSummary:
         policy: TimingPolicy | str | None = None,
     ) -> TimingSummary:
         """Summarise one :class:`MessageColumns` chunk (vectorised)."""
-        p, names = _policy(policy), check_by(by)
+        p, names = as_policy(policy), check_by(by)
         fast = fast_group_sums(columns, p, names)
         if fast is not None:  # common policies on timed data: the lean path
             return cls._from_sums(fast, names, p, columns.n_conversations, 0)
@@ -935,7 +591,7 @@ class TimingSummary:
         chunk_messages: int = 262_144,
     ) -> TimingSummary:
         """Summarise a stream of conversations chunk by chunk (memory bounded by a chunk)."""
-        p, names = _policy(policy), check_by(by)
+        p, names = as_policy(policy), check_by(by)
         out = cls.empty(names, p)
         for cols in iter_columns(conversations, chunk_messages):
             out = out.merge(cls.from_columns(cols, names, p))

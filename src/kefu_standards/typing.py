@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
+    from ._signals import Signals
+    from .evidence import ScoreResult
     from .model import Conversation
-    from .scoring import ScoreResult
 
-__all__ = ["KpiScorer", "Scorer"]
+__all__ = ["KpiScorer", "Scorer", "SignalsScorer"]
 
 
 @runtime_checkable
@@ -45,6 +46,24 @@ class Scorer(Protocol):
 
     def score(self, conversation: Conversation, /) -> ScoreResult:
         """Score *conversation*: ``[0, 1]`` (1 = best) or N/A with a reason."""
+        ...  # pragma: no cover
+
+
+@runtime_checkable
+class SignalsScorer(Scorer, Protocol):
+    """A :class:`Scorer` that can also score from shared :class:`~kefu_standards.Signals`.
+
+    ``score_signals(signals)`` must equal ``score(signals.conversation)``; it
+    lets :func:`~kefu_standards.assess` run the analysers (politeness,
+    sentiment, timing, escalation, cues) once per conversation for all its
+    scorers.  The built-in scorers have it; a custom scorer needs only
+    ``score``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def score_signals(self, signals: Signals, /) -> ScoreResult:
+        """Score the conversation of *signals* from them."""
         ...  # pragma: no cover
 
 

@@ -52,6 +52,12 @@ a: ks.Assessment = ks.assess(conv)
 total: float | None = a.total
 dimension_scores: dict[str, float | None] = {n: d.score for n, d in a.dimensions.items()}
 
+sig: ks.Signals = ks.signals(conv)  # every analyser once, shared by the scorers
+same: ks.Assessment = ks.assess(conv, signals=sig)
+buyer_mood: list[float] = sig.buyer_sentiments()
+agent_tone: list[tuple[int, ks.Politeness]] = sig.agent_politeness()
+batch: tuple[ks.Signals, ...] = ks.signals_many([conv, conv])
+
 
 def short_replies(conversation: ks.Conversation) -> float | None:
     """A custom metric: share of agent replies shorter than 4 characters."""
