@@ -57,7 +57,7 @@ def main() -> int:
     ap.add_argument("--no-cv", action="store_true", help="skip the 5-fold cross-validation")
     ap.add_argument("--bits", type=int, default=18)
     ap.add_argument("--l2", type=float, default=1e-5)
-    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--epochs", type=int, default=600)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     if not COLD.exists():
