@@ -16,8 +16,11 @@ the other (half A: even dialogue id, half B: odd, as ``bench_escalation.py``):
    characters, online_shopping accuracy, and the escalation AUCs it gives;
 2. **escalation, direct**: the escalation log-odds plus ``lam`` times the head's
    negativity (``bias - logit``) of the rated buyer message (turn head) or its mean
-   over the buyer messages (dialogue head).  Shipping this needs a new escalation
-   feature; nothing here changes the package;
+   over the buyer messages (dialogue head).  This route is shipped as the escalation
+   feature ``chat_negativity`` (turn weight 1.0, chosen here on half A; head trained by
+   ``tools/train_cped_head.py``): the turn rows start from the shipped turn head
+   *without* that term, so ``lam`` is the weight it would have; the blend rows (1)
+   include the shipped term.  Nothing here changes the package;
 3. with ``--recipe``: CPED lines added to the packaged training recipe
    (:meth:`SentimentModel.train_default`, seed 0 only; slow, about 2 minutes a row).
 
@@ -44,6 +47,7 @@ import bench_escalation as be
 import bench_sentiment as bs
 from _metrics import roc_auc
 from kefu_standards._escalation import (
+    FEATURES,
     EscalationPolicy,
     _BatchedSentiment,
     _default_model,
@@ -171,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         _trace(c, policy=policy, sentiment=_sf, politeness=politeness_fn) for c, _o, _r in data
     ]
     d_raw, d_y, d_f, t_raw, t_y, t_f = [], [], [], [], [], []
+    k_chat = FEATURES.index("chat_negativity")
+    w_chat = esc.turn.weights[k_chat]
     for tr, (conv, overall, rated) in zip(traces, data, strict=True):
         buyer = [i for i, m in enumerate(conv.messages) if m.role is Role.BUYER]
         sc = head.scores([conv.messages[i].text for i in buyer]) if buyer else np.zeros(0)
@@ -180,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         d_y.append(overall == 0)
         d_f.append(float(np.mean(list(neg_of.values()))) if neg_of else 0.0)
         for i, sat in rated:
-            t_raw.append(esc.turn.raw(tr.features[i]))
+            # the shipped turn head without its chat_negativity term (that term is this head)
+            t_raw.append(esc.turn.raw(tr.features[i]) - w_chat * tr.features[i][k_chat])
             t_y.append(sat == 0)
             t_f.append(neg_of.get(i, 0.0))
     direct = []
@@ -230,7 +237,7 @@ def report(res: dict[str, Any]) -> None:
             f"{r['sent6_B']:.4f} | {r['shopping_acc']:.4f} | {r['esc_turn_A']:.4f} / "
             f"{r['esc_turn_B']:.4f} | {r['esc_dialogue_A']:.4f} / {r['esc_dialogue_B']:.4f} |"
         )
-    print("\n2. escalation log-odds + lam * CPED head negativity (needs a new escalation feature)")
+    print("\n2. escalation log-odds (turn: without chat_negativity) + lam * CPED head negativity")
     print("| lam | escalation turn all / A / B | escalation dialogue all / A / B |")
     print("|---|---|---|")
     for r in res["direct"]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import itertools
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import attrs
 import pytest
@@ -22,7 +24,10 @@ from kefu_standards._escalation import (
     EscalationPolicy,
     EscalationScorer,
     _default_model,
+    _defaults,
     _model_from_table,
+    _sigmoid,
+    _trace,
     escalation,
 )
 from kefu_standards.evidence import Evidence
@@ -676,3 +681,83 @@ def test_jddc_dissatisfied_dialogues_score_higher_on_average() -> None:
             assert e.score is not None
             scores[rec["overall"] == 0].append(e.score)
     assert sum(scores[True]) / len(scores[True]) > sum(scores[False]) / len(scores[False])
+
+
+class TestChatNegativity:
+    """The CPED chat-negativity head: a turn feature read from the library's own sentiment."""
+
+    @staticmethod
+    def state(text: str, **kw: object) -> dict[str, float]:
+        """The escalation state after one buyer line, with the library's default signals."""
+        sentiment, politeness = _defaults()
+        kw.setdefault("sentiment", sentiment)
+        trace = _trace(
+            conv([("buyer", text, None)]),
+            policy=EscalationPolicy(),
+            politeness=politeness,
+            **kw,  # type: ignore[arg-type]
+        )
+        return dict(zip(FEATURES, trace.features[-1], strict=True))
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "烦死了，说了多少遍了还是不行",
+            "你们这什么破服务，等了三天都没人管，气死我了",
+            "我真的很失望",
+        ],
+    )
+    def test_fires_on_frustration(self, text: str) -> None:
+        """A frustrated buyer line reads strongly negative to the head (log-odds above 1)."""
+        assert self.state(text)["chat_negativity"] > 1.0
+
+    @pytest.mark.parametrize("text", ["好的，谢谢", "请问这个有蓝色的吗", "明天能发货吗", "嗯嗯"])
+    def test_quiet_on_neutral_lines(self, text: str) -> None:
+        """A neutral question or thanks does not read negative (log-odds at most 0.5)."""
+        assert self.state(text)["chat_negativity"] <= 0.5
+
+    @pytest.mark.parametrize("sentiment", [None, lambda _t: 0.5])
+    def test_off_without_the_library_sentiment(self, sentiment: object) -> None:
+        """With sentiment off or the caller's own function the feature stays 0."""
+        assert (
+            self.state("烦死了，说了多少遍了还是不行", sentiment=sentiment)["chat_negativity"] == 0
+        )
+
+    def test_turn_only(self) -> None:
+        """The shipped model uses it in the turn head only, and it is no reason kind of its own."""
+        k = FEATURES.index("chat_negativity")
+        model = _default_model()
+        assert model.turn.weights[k] > 0
+        assert model.outcome.weights[k] == 0
+        assert "chat_negativity" not in REASON_KINDS.values()
+
+    def test_raises_the_turn_risk(self) -> None:
+        """The same frustrated line scores a higher turn risk with the head than without it."""
+        text = "烦死了，说了多少遍了还是不行"
+        sentiment, _ = _defaults()
+        with_head = escalation(conv([("buyer", text, None)]), sentiment=sentiment, politeness=None)
+        off = _default_model()
+        k = FEATURES.index("chat_negativity")
+        weights = (*off.turn.weights[:k], 0.0, *off.turn.weights[k + 1 :])
+        no_head = attrs.evolve(off, turn=attrs.evolve(off.turn, weights=weights))
+        state = self.state(text)
+        row = [state[f] for f in FEATURES]
+        assert with_head.per_message[0] > round(_sigmoid(no_head.turn.logit(row)), 6)
+
+    @pytest.mark.skipif(
+        not (SHARED_DATA / "cped.valid.jsonl.gz").exists(), reason="needs ../shared/data (CPED)"
+    )
+    def test_training_tool_rebuilds_the_shipped_file(self, tmp_path: Path) -> None:
+        """tools/train_cped_head.py is deterministic: it rewrites the shipped head byte for byte."""
+        root = Path(__file__).resolve().parents[1]
+        spec = importlib.util.spec_from_file_location(
+            "train_cped_head", root / "tools" / "train_cped_head.py"
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        tool = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tool)
+        out = tmp_path / "head.npz"
+        assert tool.main(["--out", str(out)]) == 0
+        shipped = root / "src" / "kefu_standards" / "data" / "escalation" / "cped_negativity.npz"
+        assert out.read_bytes() == shipped.read_bytes()

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import kefu_standards as ks
 from kefu_standards import Conversation, EscalationModel, _fitcv, escalation
 from kefu_standards import _escalation_fit as fit_module
-from kefu_standards._escalation import EscalationScorer
+from kefu_standards._escalation import FEATURES, EscalationScorer
 from kefu_standards.cli import main
 from kefu_standards.exceptions import ConfigError, ModelFileError, NotEnoughDataError
 
@@ -278,6 +278,10 @@ class TestFiles:
         [
             ({"format_version": 99}, "format version 99"),
             ({"shipped_model": "0" * 16}, "another version of the shipped"),
+            (  # a file fitted before the chat_negativity feature (issue 18)
+                {"features": [f for f in FEATURES if f != "chat_negativity"]},
+                "another version of the shipped",
+            ),
             ({"format": "something.else"}, "not an escalation model file"),
             ({"label_definition": None, "trained_at": None}, None),
         ],

@@ -50,6 +50,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
+import numpy as np
 
 from . import _politeness, _sentiment
 from ._cues import (
@@ -65,7 +66,7 @@ from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence, ScoreResult
 from .exceptions import ConfigError, InputTypeError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
-from .resources import lazy, load_tsv
+from .resources import lazy, load_npz, load_tsv
 from .text import has_content
 
 __all__ = [
@@ -114,6 +115,7 @@ FEATURES: tuple[str, ...] = (
     "refused_problem",  # the same, counted only once the buyer has raised a problem or complaint
     "agent_lapse",  # decayed count of lapses: no apology after a long wait, holding not followed up
     "deescalation",  # decayed credit of apology + concrete remedy (+ deadline)
+    "chat_negativity",  # CPED chat-negativity head of the latest buyer message, 0 if undefined
 )
 
 #: Reason kinds, each tied to one feature.
@@ -698,7 +700,34 @@ def _default_politeness() -> PolitenessFn | None:
     return cached
 
 
+def _chat_negativity_scores(texts: list[str]) -> Any:
+    """Return the CPED head's negativity ``bias - logit(P)`` of *texts* (NaN: undefined)."""
+    head = _chat_head_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = np.clip(head.scores(texts), 1e-9, 1.0 - 1e-9)
+        return head.bias - np.log(p / (1.0 - p))
+
+
+@lazy
+def _chat_head_model() -> _sentiment.SentimentModel:
+    name = "escalation/cped_negativity.npz"
+    return _sentiment.SentimentModel._from_arrays(load_npz(name), f"kefu_standards/data/{name}")
+
+
+def _default_chat_head() -> SentimentFn | None:
+    """Return the chat-negativity head (a CPED-trained model), batched and cached."""
+    try:
+        batched = _BatchedSentiment(_chat_negativity_scores)
+        batched("好的")
+    except Exception as exc:  # a broken model file: the feature is off
+        _signal_off("chat-negativity", f"{type(exc).__name__}: {exc}")
+        return None
+    return batched
+
+
 _lazy_sentiment = lazy(_default_sentiment)
+_lazy_chat_head = lazy(_default_chat_head)
 _lazy_politeness = lazy(_default_politeness)
 
 
@@ -893,7 +922,7 @@ def _clear_caches() -> None:
     _default_impolite.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
-    for fn in _defaults():
+    for fn in (*_defaults(), _lazy_chat_head()):
         cache = getattr(fn, "_cache", None)
         if isinstance(cache, dict):
             cache.clear()
@@ -908,6 +937,15 @@ def _prime(sentiment: SentimentFn | None, messages: Sequence[Message]) -> None:
         ]
         if todo:  # usually none: chat repeats itself
             sentiment.prime(todo)
+
+
+def _prime_chat(chat: _BatchedSentiment | None, messages: Sequence[Message]) -> None:
+    """Score the buyer texts of a conversation with the chat-negativity head in one batch."""
+    if chat is not None:
+        cache, buyer = chat._cache, Role.BUYER
+        todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
+        if todo:
+            chat.prime(todo)
 
 
 def _politeness_fn() -> PolitenessFn | None:
@@ -972,6 +1010,12 @@ def _walk(
     holding reply never followed up is charged after the last message.
     """
     _prime(sentiment, messages)
+    # the chat-negativity head goes with the library's own sentiment signal: it is off
+    # with sentiment=None or a sentiment function of the caller's
+    chat = _lazy_chat_head() if isinstance(sentiment, _BatchedSentiment) else None
+    chat_head = chat if isinstance(chat, _BatchedSentiment) else None
+    _prime_chat(chat_head, messages)
+    chat_cached = None if chat_head is None else chat_head._cache.get
     timed = [m.sent_at for m in messages if m.sent_at is not None]
     seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
@@ -997,7 +1041,7 @@ def _walk(
     negativity_mean = agent_negativity = repetition = impatience_now = gratitude_now = 0.0
     acknowledged_now = question_now = issue_now = correction_now = content_now = 0.0
     open_issue = unanswered_run = length = waiting = agent_impolite = agent_refusal = 0.0
-    refused_problem = agent_lapse = deescalation = 0.0
+    refused_problem = agent_lapse = deescalation = chat_negativity = 0.0
     # the bookkeeping: buyer messages so far and in a row, the open round (its first
     # unanswered buyer message) and when a wait was last charged, an apology owed after a
     # long wait, a pending holding reply, whether the buyer has raised a problem
@@ -1026,6 +1070,11 @@ def _walk(
         role = msg.role
         if role is buyer:
             bt = buyer_text(msg.text)
+            if chat_cached is not None:  # every buyer message, cards and answers included
+                cn = chat_cached(msg.text, _MISSING)
+                if cn is _MISSING:  # evicted since _prime_chat: score it again
+                    cn = chat_head(msg.text)  # type: ignore[misc]
+                chat_negativity = 0.0 if cn is None else cn
             if bt.card:
                 pass
             elif bt.info_only:
@@ -1246,7 +1295,7 @@ def _walk(
             agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
             question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
             length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
-            deescalation,
+            deescalation, chat_negativity,
         )  # fmt: skip
         rows.append(row)
         logits.append(offset + scale * sum(map(mul, weights, row)))
