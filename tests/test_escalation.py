@@ -380,9 +380,18 @@ class TestInjectedSignals:
         assert negative.score > positive.score
 
     def test_undefined_sentiment_is_neutral(self) -> None:
-        """A sentiment function returning None (undefined) is the same as no sentiment."""
+        """A sentiment function returning None (undefined) adds no sentiment: like 0.5 (neutral).
+
+        Its sentiment features are those of no sentiment at all; the risk differs from
+        ``sentiment=None`` only by the chat-negativity head, which that switches off too.
+        """
         c = conv(BASE)
-        assert risk(c, sentiment=lambda _t: None).per_message == risk(c).per_message
+        undefined = risk(c, sentiment=lambda _t: None)
+        assert undefined.per_message == risk(c, sentiment=lambda _t: 0.5).per_message
+        cols = [FEATURES.index(f) for f in ("negativity_now", "negativity_avg", "negativity_mean")]
+        for fn in (lambda _t: None, None):
+            trace = _trace(c, policy=EscalationPolicy(), sentiment=fn, politeness=None)
+            assert all(row[k] == 0.0 for row in trace.features for k in cols)
 
     def test_defaults_run(self) -> None:
         """The default analysers (whatever is installed) give a valid result."""
@@ -716,11 +725,15 @@ class TestChatNegativity:
         """A neutral question or thanks does not read negative (log-odds at most 0.5)."""
         assert self.state(text)["chat_negativity"] <= 0.5
 
-    @pytest.mark.parametrize("sentiment", [None, lambda _t: 0.5])
-    def test_off_without_the_library_sentiment(self, sentiment: object) -> None:
-        """With sentiment off or the caller's own function the feature stays 0."""
-        assert (
-            self.state("烦死了，说了多少遍了还是不行", sentiment=sentiment)["chat_negativity"] == 0
+    def test_off_with_the_sentiment_signal(self) -> None:
+        """sentiment=None switches the head off with the sentiment signal: the feature stays 0."""
+        assert self.state("烦死了，说了多少遍了还是不行", sentiment=None)["chat_negativity"] == 0
+
+    def test_on_with_a_callers_sentiment(self) -> None:
+        """A caller's sentiment replaces P(positive) only; the head still reads the line."""
+        text = "烦死了，说了多少遍了还是不行"
+        assert self.state(text, sentiment=lambda _t: 0.5)["chat_negativity"] == pytest.approx(
+            self.state(text)["chat_negativity"]
         )
 
     def test_turn_only(self) -> None:

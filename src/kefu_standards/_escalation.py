@@ -1010,9 +1010,8 @@ def _walk(
     holding reply never followed up is charged after the last message.
     """
     _prime(sentiment, messages)
-    # the chat-negativity head goes with the library's own sentiment signal: it is off
-    # with sentiment=None or a sentiment function of the caller's
-    chat = _lazy_chat_head() if isinstance(sentiment, _BatchedSentiment) else None
+    # the chat-negativity head is part of the sentiment signal: off with sentiment=None
+    chat = _lazy_chat_head() if sentiment is not None else None
     chat_head = chat if isinstance(chat, _BatchedSentiment) else None
     _prime_chat(chat_head, messages)
     chat_cached = None if chat_head is None else chat_head._cache.get
@@ -1519,7 +1518,9 @@ def escalation(
         Thresholds and time rules; ``None`` means :class:`EscalationPolicy()`.
     sentiment:
         ``text -> P(positive) | None`` for buyer messages.  Omitted: the
-        library's sentiment model if available; ``None``: signal off.
+        library's sentiment model if available; ``None``: signal off, the
+        chat-negativity feature (``chat_negativity``, a head trained on CPED)
+        included.  A function of your own replaces P(positive) only.
     politeness:
         ``text -> result with label and evidence`` for agent messages.
         Omitted: :func:`kefu_standards._politeness.politeness` if available;
