@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta, tzinfo
-from typing import IO, Any, Literal, Union, cast
+from typing import IO, Any, ClassVar, Literal, Union, cast
 
 import attrs
 
@@ -114,6 +114,11 @@ class _Context:
     detect_roles: bool
     warned: bool = False
 
+    #: How the first skip's warning tells the caller to see every skip.
+    SKIP_HINT: ClassVar[str] = "pass report=ReadReport() to read_conversations to see every skip"
+    #: ``stacklevel`` of that warning: the frames between the caller and :meth:`record`.
+    WARN_STACKLEVEL: ClassVar[int] = 4
+
     def fail(self, exc: ReadError, lost: int | None) -> None:
         """Raise *exc*, or (collect mode) record it as a skip and warn once."""
         if self.errors == "raise":
@@ -126,10 +131,9 @@ class _Context:
         if not self.warned:
             self.warned = True
             warnings.warn(
-                f"skipped input while reading {self.source} (first: {skip}); "
-                "pass report=ReadReport() to read_conversations to see every skip",
+                f"skipped input while reading {self.source} (first: {skip}); {self.SKIP_HINT}",
                 SkippedInputWarning,
-                stacklevel=4,
+                stacklevel=self.WARN_STACKLEVEL,
             )
 
     def finish(

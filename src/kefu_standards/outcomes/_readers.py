@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import IO, Any, Literal, TypeVar
@@ -31,10 +30,9 @@ from kefu_standards.exceptions import (
     BadRecordError,
     ConfigError,
     ReadError,
-    SkippedInputWarning,
     UnknownNameError,
 )
-from kefu_standards.io import ReadReport, Skip
+from kefu_standards.io import ReadReport
 from kefu_standards.io._common import (
     LineReader,
     _Context,
@@ -105,17 +103,8 @@ class OutcomeReadReport(ReadReport):
 class _OutcomeContext(_Context):
     """The chat readers' error policy, with a warning that names the outcome reader."""
 
-    def record(self, skip: Skip) -> None:
-        """Append *skip*; the first one of a file issues one ``SkippedInputWarning``."""
-        self.report.skips.append(skip)
-        if not self.warned:
-            self.warned = True
-            warnings.warn(
-                f"skipped input while reading {self.source} (first: {skip}); "
-                "pass report=OutcomeReadReport() to see every skip",
-                SkippedInputWarning,
-                stacklevel=5,
-            )
+    SKIP_HINT = "pass report=OutcomeReadReport() to see every skip"
+    WARN_STACKLEVEL = 5  # one frame more than the chat readers: _read's generator
 
 
 # -- rows ------------------------------------------------------------------------------
