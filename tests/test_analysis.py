@@ -121,3 +121,54 @@ def test_bad_arguments_say_what_is_valid(kwargs: dict[str, int], message: str) -
 def test_items_that_are_not_conversations_are_rejected() -> None:
     with pytest.raises(ConfigError, match="needs Conversation objects, got dict"):
         analyze(iter([{"id": "c1"}]))  # type: ignore[list-item]
+
+
+class TestFrozenResults:
+    """An Analysis and its agent rollups are frozen: merging builds new objects."""
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("conversations", 0), ("agents", {}), ("riskiest", []), ("outcomes", None)],
+    )
+    def test_an_analysis_cannot_be_assigned_to(
+        self, examples: list[Conversation], field: str, value: object
+    ) -> None:
+        """Setting a field raises attrs' FrozenInstanceError (an AttributeError)."""
+        a = analyze(iter(examples))
+        with pytest.raises(AttributeError):
+            setattr(a, field, value)
+
+    def test_its_containers_are_read_only(self, examples: list[Conversation]) -> None:
+        """agents / dimension_labels are read-only mappings; riskiest, problems, waits tuples."""
+        a = analyze(iter(examples))
+        assert isinstance(a.riskiest, tuple)
+        assert isinstance(a.problems, tuple)
+        with pytest.raises(TypeError):
+            a.agents["x"] = a.agents[next(iter(a.agents))]  # type: ignore[index]
+        with pytest.raises(TypeError):
+            a.dimension_labels["x"] = "y"  # type: ignore[index]
+        roll = next(iter(a.agents.values()))
+        assert isinstance(roll.wait_buckets, tuple)
+        with pytest.raises(TypeError):
+            roll.dim_sum["x"] = 1.0  # type: ignore[index]
+        with pytest.raises(AttributeError):
+            roll.conversations = 0  # type: ignore[misc]
+
+    def test_merging_leaves_the_parts_unchanged(self, examples: list[Conversation]) -> None:
+        """merge_analyses / Analysis.merge / AgentRollup.merge return new objects."""
+        half = len(examples) // 2
+        left, right = analyze(iter(examples[:half])), analyze(iter(examples[half:]))
+        before = (_summary(left), _summary(right), dict(left.agents), dict(right.agents))
+        merged = left.merge(right)
+        assert merged is not left
+        assert merged is not right
+        assert (_summary(left), _summary(right), dict(left.agents), dict(right.agents)) == before
+        name = next(n for n in left.agents if n in right.agents)
+        one, two = left.agents[name], right.agents[name]
+        both = one.merge(two)
+        assert both.conversations == one.conversations + two.conversations
+        assert both.wait_buckets == tuple(
+            a + b for a, b in zip(one.wait_buckets, two.wait_buckets, strict=True)
+        )
+        assert (one, two) == (left.agents[name], right.agents[name])
+        assert merged.agents[name] == both

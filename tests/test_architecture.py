@@ -93,6 +93,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "_politeness_cli",
                 "_escalation_cli",
                 "_cli_common",
+                "_outputs",
                 "_report_topics",
                 "__main__",
                 "testing",
@@ -101,13 +102,6 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         ),
     ),
 )
-
-#: Upward imports that remain, each with the reason and the way out.  Keep it short.
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    ("analysis", "frames"): "Analysis.agents_frame() (public) delegates to frames.agents_to_pandas",
-    ("analysis", "report"): "Analysis.write() (public) renders report.html",
-    ("analysis", "_report_view"): "Analysis.write() (public) builds the report's view",
-}
 
 
 def _name(path: Path) -> str:
@@ -189,15 +183,9 @@ def test_imports_never_go_up_the_layers() -> None:
         f"{m or PACKAGE}:{line} imports {t} ({LAYERS[_layer(t)][0]!r})"
         for m, targets in GRAPH.items()
         for t, line in targets
-        if _layer(t) > _layer(m) and (m, t) not in KNOWN_UPWARD
+        if _layer(t) > _layer(m)
     )
     assert up == []
-
-
-def test_known_upward_imports_still_exist() -> None:
-    """Each listed exception is still needed (remove it from the list once it is gone)."""
-    present = {(m, t) for m, targets in GRAPH.items() for t, _ in targets}
-    assert set(KNOWN_UPWARD) <= present
 
 
 def test_no_import_cycles() -> None:

@@ -105,7 +105,7 @@ def test_unassigned_row_counts_its_rounds(tmp_path: Path) -> None:
     team_rounds = sum(t.n_rounds for t in map(ks.response_times, convs))
     assert sum(r["rounds"] for r in rows.values()) == team_rounds
 
-    analysis.write(tmp_path)
+    ks.write_report(analysis, tmp_path)
     with (tmp_path / "agents.csv").open(encoding="utf-8-sig", newline="") as fh:
         written = {r["agent"]: r for r in csv.DictReader(fh)}
     assert written["未分配 (unassigned)"]["rounds"] == str(sum(buckets))

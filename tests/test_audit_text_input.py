@@ -85,10 +85,10 @@ def test_write_jsonl_round_trips_a_lone_surrogate(tmp_path: Path) -> None:
 
 
 def test_analyze_writes_results_and_report(tmp_path: Path) -> None:
-    """analyze(results=...) and Analysis.write() finish on such text."""
+    """analyze(results=...) and write_report() finish on such text."""
     results = tmp_path / "results.jsonl"
     report = ks.analyze([_chat()], results=results)
-    paths = report.write(tmp_path / "report")
+    paths = ks.write_report(report, tmp_path / "report")
     for line in results.read_text(encoding="utf-8").splitlines():
         json.loads(line)
     assert all(p.exists() for p in paths)

@@ -101,6 +101,7 @@ def _wrong_type_calls() -> dict[str, object]:
         "make_scorer(fn)": lambda: ks.make_scorer("communication"),
         "ScoreResult(reason=)": lambda: ks.ScoreResult(0.5, (), 3),
         "Scorecard.from_dict(data)": lambda: ks.Scorecard.from_dict([]),
+        "write_report(analysis)": lambda: ks.write_report([_conv()], "out"),
     }
 
 

@@ -83,7 +83,7 @@ class TestAnalyzeOutputs:
         (the buyer id stays as data in results.jsonl's buyer field only)."""
         sink = io.StringIO()
         result = analyze([_chat()], results=sink)
-        html = (result.write(tmp_path)[-1]).read_text(encoding="utf-8")
+        html = ks.write_report(result, tmp_path)[-1].read_text(encoding="utf-8")
         assert _leaks(html) == []
         assert "pd-001" in html  # the conversation is in the report, with its chat
         assert "买家#" + pseudonym(BUYER) in html
@@ -94,14 +94,16 @@ class TestAnalyzeOutputs:
 
     def test_the_report_says_what_was_masked(self, tmp_path: Path) -> None:
         """The notes describe the policy; no warning banner when masking is on."""
-        html = analyze([_chat()]).write(tmp_path)[-1].read_text(encoding="utf-8")
+        html = ks.write_report(analyze([_chat()]), tmp_path)[-1].read_text(encoding="utf-8")
         assert RedactionPolicy().describe() in html
         assert 'class="unmasked"' not in html
 
     def test_masking_off_is_stated_at_the_top(self, tmp_path: Path) -> None:
         """With RedactionPolicy.off() the text is shown and the report says so before anything."""
         off = RedactionPolicy.off()
-        html = analyze([_chat()]).write(tmp_path, redaction=off)[-1].read_text(encoding="utf-8")
+        html = ks.write_report(analyze([_chat()]), tmp_path, redaction=off)[-1].read_text(
+            encoding="utf-8"
+        )
         assert "0571-88886666" in html
         assert BUYER in html
         banner = html.index('class="unmasked"')
@@ -161,7 +163,7 @@ class TestAnalyzeOutputs:
             )
             for i in range(3)
         ]
-        html = analyze(convs).write(tmp_path)[-1].read_text(encoding="utf-8")
+        html = ks.write_report(analyze(convs), tmp_path)[-1].read_text(encoding="utf-8")
         assert "什么时候发货？收件人王**电话138****5678" in html
         assert _leaks(html) == []
 

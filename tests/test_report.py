@@ -201,7 +201,7 @@ class TestInBrowser:
             id="<script>alert('id')</script>",
         )
         out = tmp_path / "report"
-        ks.analyze([*examples, hostile, *_weeks_of_chats()]).write(out)
+        ks.write_report(ks.analyze([*examples, hostile, *_weeks_of_chats()]), out)
         page = out / "report.html"
         shot = Path(os.environ.get("KS_SCREENSHOT_DIR", tmp_path)) / "report.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
@@ -241,3 +241,19 @@ def _examples() -> Path:
     from kefu_standards.resources import data_file
 
     return Path(str(data_file("examples/conversations.jsonl")))
+
+
+class TestWriteReport:
+    def test_writes_the_tables_and_the_report_and_returns_their_paths(self, tmp_path: Path) -> None:
+        """write_report(analysis, out) creates *out* and writes the CSV tables and report.html."""
+        out = tmp_path / "new" / "folder"
+        paths = ks.write_report(ks.analyze(ks.read_conversations(_examples())), out)
+        assert [p.name for p in paths] == ["agents.csv", "trends.csv", "topics.csv", "report.html"]
+        assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
+        assert paths[-1].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+    def test_the_analysis_itself_does_not_write(self) -> None:
+        """Writing belongs to the outputs layer: Analysis has no write / agents_frame methods."""
+        analysis = ks.analyze(ks.read_conversations(_examples()))
+        assert not hasattr(analysis, "write")
+        assert not hasattr(analysis, "agents_frame")

@@ -100,7 +100,7 @@ class TestOutputs:
 
     def test_write_adds_topics_csv_and_section(self, tmp_path: Path) -> None:
         """write() writes topics.csv with one row per topic and a topics section."""
-        paths = ks.analyze(CHATS).write(tmp_path)
+        paths = ks.write_report(ks.analyze(CHATS), tmp_path)
         assert [p.name for p in paths] == ["agents.csv", "trends.csv", "topics.csv", "report.html"]
         with (tmp_path / "topics.csv").open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -155,7 +155,7 @@ class TestFrequentQuestionsInAnalysis:
     def test_report_lists_repeated_questions(self, tmp_path: Path) -> None:
         """The report's topics section lists questions asked at least twice."""
         convs = [*CHATS, chat("e", "快递怎么还没到", 10)]
-        ks.analyze(convs).write(tmp_path)
+        ks.write_report(ks.analyze(convs), tmp_path)
         html = (tmp_path / "report.html").read_text(encoding="utf-8")
         assert "常见问题 Most frequent questions" in html
         assert "<td>快递怎么还没到</td>" in html

@@ -267,7 +267,7 @@ class TestOutputs:
         self, analysis: ks.Analysis, tmp_path: Path
     ) -> None:
         """write() puts trends.csv beside agents.csv: agent, period, conversations, ..."""
-        paths = analysis.write(tmp_path)
+        paths = ks.write_report(analysis, tmp_path)
         assert tmp_path / "trends.csv" in paths
         with (tmp_path / "trends.csv").open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))

@@ -83,6 +83,7 @@ _LAZY: dict[str, str] = {
     "Analysis": "analysis",
     "ConversationResult": "analysis",
     "trends_of": "analysis",
+    "write_report": "_outputs",
     "Trends": "_trends",
     "TrendRow": "_trends",
     "AgentLearning": "_trends",
@@ -178,6 +179,7 @@ __all__ = [
     "topics",
     "trends_of",
     "write_jsonl",
+    "write_report",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -185,6 +187,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._escalation import Escalation, EscalationPolicy, escalation
     from ._escalation_fit import EscalationFitReport, EscalationModel, HeadEvaluation
     from ._faq import FrequentQuestion, frequent_questions
+    from ._outputs import write_report
     from ._politeness import Lexicon, Politeness, PolitenessScorer, politeness, politeness_many
     from ._sentiment import Sentiment, SentimentModel, sentiment, sentiment_many, sentiment_scores
     from ._sentiment_cv import cross_validate_sentiment

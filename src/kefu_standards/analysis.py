@@ -11,13 +11,12 @@ worker count.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import math
 import os
 import warnings
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -25,16 +24,17 @@ from typing import IO, Any
 import attrs
 
 from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
+from ._frozendict import FrozenDict
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
 from ._topic_kpis import TopicKPIs
 from ._topics import topics as _conversation_topics
-from ._trends import TREND_COLUMNS, Trends, TrendSums, build_trends
+from ._trends import Trends, TrendSums, build_trends
 from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
 from .model import Conversation
-from .outcomes._tables import agent_columns, shop_rows, write_shops_csv
+from .outcomes._tables import agent_columns
 from .redact import RedactionPolicy, buyer_ids, pseudonym, redact
 from .timing import TimingSummary, iter_columns, response_times
 
@@ -307,9 +307,28 @@ def iter_results(
             yield first, job.get()
 
 
-@attrs.define
+def _frozen_map(value: Mapping[str, Any]) -> FrozenDict:
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
+
+
+def _as_tuple(items: Iterable[Any]) -> tuple[Any, ...]:
+    return items if type(items) is tuple else tuple(items)
+
+
+def _no_waits() -> tuple[int, ...]:
+    return (0,) * (len(WAIT_BUCKETS_S) + 1)
+
+
+@attrs.frozen
 class AgentRollup:
-    """Mergeable per-agent sums (politeness, problems, competency, escalation)."""
+    """Mergeable per-agent sums (politeness, problems, competency, escalation).
+
+    Frozen: :meth:`merge` returns a new rollup.
+
+    .. versionchanged:: 0.2.0
+       Frozen; ``wait_buckets`` is a tuple, ``dim_sum`` and ``dim_n`` are read-only
+       mappings, and :meth:`merge` no longer adds into ``self``.
+    """
 
     agent: str
     conversations: int = 0
@@ -320,27 +339,33 @@ class AgentRollup:
     high_risk: int = 0
     total_sum: float = 0.0
     total_n: int = 0
-    dim_sum: dict[str, float] = attrs.field(factory=dict)
-    dim_n: dict[str, int] = attrs.field(factory=dict)
-    wait_buckets: list[int] = attrs.field(factory=lambda: [0] * (len(WAIT_BUCKETS_S) + 1))
+    dim_sum: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=_frozen_map)
+    dim_n: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=_frozen_map)
+    wait_buckets: tuple[int, ...] = attrs.field(factory=_no_waits, converter=_as_tuple)
 
     def merge(self, other: AgentRollup) -> AgentRollup:
-        """Add *other*'s sums into this rollup (same agent) and return it."""
-        self.conversations += other.conversations
-        self.politeness_sum += other.politeness_sum
-        self.politeness_n += other.politeness_n
-        self.impolite_messages += other.impolite_messages
-        self.problem_hits += other.problem_hits
-        self.high_risk += other.high_risk
-        self.total_sum += other.total_sum
-        self.total_n += other.total_n
-        self.wait_buckets = [
-            a + b for a, b in zip(self.wait_buckets, other.wait_buckets, strict=True)
-        ]
+        """Return the sums of this rollup and *other* (the same agent) as a new rollup."""
+        dim_sum = dict(self.dim_sum)
+        dim_n = dict(self.dim_n)
         for k, v in other.dim_sum.items():
-            self.dim_sum[k] = self.dim_sum.get(k, 0.0) + v
-            self.dim_n[k] = self.dim_n.get(k, 0) + other.dim_n.get(k, 0)
-        return self
+            dim_sum[k] = dim_sum.get(k, 0.0) + v
+            dim_n[k] = dim_n.get(k, 0) + other.dim_n.get(k, 0)
+        return AgentRollup(
+            agent=self.agent,
+            conversations=self.conversations + other.conversations,
+            politeness_sum=self.politeness_sum + other.politeness_sum,
+            politeness_n=self.politeness_n + other.politeness_n,
+            impolite_messages=self.impolite_messages + other.impolite_messages,
+            problem_hits=self.problem_hits + other.problem_hits,
+            high_risk=self.high_risk + other.high_risk,
+            total_sum=self.total_sum + other.total_sum,
+            total_n=self.total_n + other.total_n,
+            dim_sum=dim_sum,
+            dim_n=dim_n,
+            wait_buckets=tuple(
+                a + b for a, b in zip(self.wait_buckets, other.wait_buckets, strict=True)
+            ),
+        )
 
     @property
     def politeness(self) -> float | None:
@@ -358,15 +383,50 @@ class AgentRollup:
         return self.dim_sum[name] / n if n else None
 
 
-def _rollup(rollups: dict[str, AgentRollup], who: str) -> AgentRollup:
-    """``rollups.setdefault(who, AgentRollup(who))``, building the rollup only when new."""
+@attrs.define
+class _AgentSums:
+    """The running sums of one agent inside :func:`analyze` (frozen into an AgentRollup)."""
+
+    agent: str
+    conversations: int = 0
+    politeness_sum: float = 0.0
+    politeness_n: int = 0
+    impolite_messages: int = 0
+    problem_hits: int = 0
+    high_risk: int = 0
+    total_sum: float = 0.0
+    total_n: int = 0
+    dim_sum: dict[str, float] = attrs.field(factory=dict)
+    dim_n: dict[str, int] = attrs.field(factory=dict)
+    wait_buckets: list[int] = attrs.field(factory=lambda: [0] * (len(WAIT_BUCKETS_S) + 1))
+
+    def frozen(self) -> AgentRollup:
+        """Return these sums as a frozen :class:`AgentRollup`."""
+        return AgentRollup(
+            agent=self.agent,
+            conversations=self.conversations,
+            politeness_sum=self.politeness_sum,
+            politeness_n=self.politeness_n,
+            impolite_messages=self.impolite_messages,
+            problem_hits=self.problem_hits,
+            high_risk=self.high_risk,
+            total_sum=self.total_sum,
+            total_n=self.total_n,
+            dim_sum=self.dim_sum,
+            dim_n=self.dim_n,
+            wait_buckets=self.wait_buckets,
+        )
+
+
+def _rollup(rollups: dict[str, _AgentSums], who: str) -> _AgentSums:
+    """``rollups.setdefault(who, _AgentSums(who))``, building the sums only when new."""
     roll = rollups.get(who)
     if roll is None:
-        roll = rollups[who] = AgentRollup(who)
+        roll = rollups[who] = _AgentSums(who)
     return roll
 
 
-def _add_result(rollups: dict[str, AgentRollup], r: ConversationResult) -> None:
+def _add_result(rollups: dict[str, _AgentSums], r: ConversationResult) -> None:
     for who in r.agents:
         roll = _rollup(rollups, who)
         roll.conversations += 1
@@ -388,26 +448,34 @@ def _add_result(rollups: dict[str, AgentRollup], r: ConversationResult) -> None:
         roll.wait_buckets = [a + b for a, b in zip(roll.wait_buckets, counts, strict=True)]
 
 
-@attrs.define
+@attrs.frozen
 class Analysis:
     """The outcome of :func:`analyze`: rollups, team KPIs and the worst examples.
 
     Per-conversation results are not kept (memory stays flat); pass
-    ``results=`` to :func:`analyze` to stream them to a file.
+    ``results=`` to :func:`analyze` to stream them to a file.  Frozen:
+    :meth:`merge` and :func:`merge_analyses` return a new analysis, and
+    ``attrs.evolve(analysis, outcomes=...)`` one with outcomes joined.
+
+    .. versionchanged:: 0.2.0
+       Frozen; ``agents`` and ``dimension_labels`` are read-only mappings,
+       ``riskiest`` and ``problems`` tuples.
     """
 
     conversations: int
     messages: int
-    agents: dict[str, AgentRollup]
+    agents: Mapping[str, AgentRollup] = attrs.field(converter=_frozen_map)
     timing_by_agent: Any
     timing_by_day: Any
     timing_by_shop: Any
-    riskiest: list[tuple[ConversationResult, Conversation]]
-    problems: list[tuple[ConversationResult, Conversation, Evidence]]
+    riskiest: tuple[tuple[ConversationResult, Conversation], ...] = attrs.field(converter=_as_tuple)
+    problems: tuple[tuple[ConversationResult, Conversation, Evidence], ...] = attrs.field(
+        converter=_as_tuple
+    )
     first_time: datetime | None
     last_time: datetime | None
-    dimension_names: tuple[str, ...]
-    dimension_labels: dict[str, str] = attrs.field(factory=dict)
+    dimension_names: tuple[str, ...] = attrs.field(converter=_as_tuple)
+    dimension_labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen_map)
     # timing by (agent, day) (counts and sums, no quantile sketch) and per-(agent, day)
     # sums: the material of ``trends``
     timing_by_agent_day: Any = None
@@ -492,58 +560,6 @@ class Analysis:
         """Return the analysis of this and *others* (disjoint conversations) together."""
         return merge_analyses((self, *others), top_k=top_k)
 
-    def agents_frame(self) -> Any:
-        """Return :meth:`agent_rows` as a pandas DataFrame (needs the ``frames`` extra)."""
-        from .frames import agents_to_pandas
-
-        return agents_to_pandas(self)
-
-    def write(
-        self, out: str | os.PathLike[str], *, redaction: RedactionPolicy | None = None
-    ) -> list[Path]:
-        """Write ``agents.csv``, ``trends.csv``, ``topics.csv`` and ``report.html`` into *out*.
-
-        Return the paths written.
-
-        *redaction* (default: masking on) is what the report masks;
-        ``RedactionPolicy.off()`` shows everything and says so at the top.
-        """
-        from ._report_view import build_view
-        from .report import render_html
-
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        agents_csv = folder / "agents.csv"
-        _write_csv(agents_csv, self.agent_rows(), ["agent"])
-        trends_csv = folder / "trends.csv"
-        _write_csv(trends_csv, self.trend_rows(), list(TREND_COLUMNS))
-        topics_csv = _write_topics_csv(folder, self.topic_rows())
-        html = folder / "report.html"
-        view = build_view(self, redaction=redaction)
-        html.write_text(render_html(view), encoding="utf-8", errors="replace")
-        # -- outcomes (#15): shops.csv, one row per shop with timing and outcome KPIs
-        if self.outcomes is not None:
-            rows = shop_rows(self.outcomes, self.timing_by_shop.table().rows())
-            return [
-                agents_csv,
-                trends_csv,
-                topics_csv,
-                html,
-                write_shops_csv(folder / "shops.csv", rows),
-            ]
-        return [agents_csv, trends_csv, topics_csv, html]
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:
-    """Write *rows* as UTF-8 CSV with a BOM (Excel), ``None`` as an empty cell."""
-    # errors="replace": a lone surrogate (a truncated emoji in the input) is written
-    # as "?" rather than failing the whole report.
-    with path.open("w", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else header)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-
 
 def trends_of(
     analysis: Analysis,
@@ -572,13 +588,6 @@ def trends_of(
         learning_scale=learning_scale,
         labels=analysis.dimension_labels,
     )
-
-
-def _write_topics_csv(folder: Path, rows: list[dict[str, Any]]) -> Path:
-    """Write ``topics.csv`` (one row per topic, see :meth:`Analysis.topic_rows`)."""
-    path = folder / "topics.csv"
-    _write_csv(path, rows, ["topic"])
-    return path
 
 
 def analyze(
@@ -646,7 +655,7 @@ def analyze(
     by_shop = TimingSummary.empty(("shop",), policy)
     by_agent_day = TimingSummary.empty(("agent", "day"), policy)
     trend_sums = TrendSums()
-    rollups: dict[str, AgentRollup] = {}
+    rollups: dict[str, _AgentSums] = {}
     risk_heap: list[tuple[float, int, ConversationResult, Conversation]] = []
     hit_heap: list[tuple[float, int, ConversationResult, Conversation, Evidence]] = []
     n_conv = n_msg = seq = hit_seq = 0
@@ -720,7 +729,7 @@ def analyze(
     return Analysis(
         conversations=n_conv,
         messages=n_msg,
-        agents=rollups,
+        agents={name: sums.frozen() for name, sums in rollups.items()},
         timing_by_agent=by_agent,
         timing_by_day=by_day,
         timing_by_shop=by_shop,
@@ -770,15 +779,11 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
     part's own order), so merging consecutive shards in order gives exactly the
     :func:`analyze` result of the whole stream.
     """
-    import copy
-
     agents: dict[str, AgentRollup] = {}
     for part in parts:
         for name, roll in part.agents.items():
-            if name in agents:
-                agents[name].merge(roll)
-            else:
-                agents[name] = copy.deepcopy(roll)
+            have = agents.get(name)
+            agents[name] = roll if have is None else have.merge(roll)
     timing: dict[str, TimingSummary] = {}
     for attr, by in (
         ("timing_by_agent", "agent"),

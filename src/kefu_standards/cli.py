@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
+
 from ._cli_common import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -435,6 +437,7 @@ def _cmd_response_times(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
+    from ._outputs import write_report
     from ._progress import Progress
     from .analysis import analyze
 
@@ -466,9 +469,10 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     progress.close()
     skipped_outcomes, outcome_lines = False, list[str]()
     if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
-        report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
+        outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
+        report = attrs.evolve(report, outcomes=outcomes)
     if args.out is not None:
-        paths = report.write(args.out, redaction=redaction)
+        paths = write_report(report, args.out, redaction=redaction)
         paths += write_platform_compare(report, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
