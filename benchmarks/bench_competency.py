@@ -133,7 +133,7 @@ def main() -> None:
 
     # ablation: the same scorecard with the escalation signal off (its weights are hand-set;
     # only its Platt calibration was tuned on this dev set, which cannot change a ranking)
-    from kefu_standards._dimensions import (
+    from kefu_standards.scorers import (
         CommunicationScorer,
         ProblemHandlingScorer,
         no_escalation,

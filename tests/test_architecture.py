@@ -78,7 +78,10 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         ),
     ),
     ("signals: the analysers' results of one conversation", frozenset({"_signals"})),
-    ("scorers and scorecard", frozenset({"_dimensions", "scoring", "competency"})),
+    (
+        "scorers and scorecard",
+        frozenset({"scorers", "scorers.*", "scoring", "_scorecard", "_profiles", "competency"}),
+    ),
     ("analysis: many conversations", frozenset({"analysis"})),
     (
         "outputs: report, frames, Spark, command line, test helpers, the package",

@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_standards import Conversation
-from kefu_standards._dimensions import no_escalation
 from kefu_standards.competency import (
     NA_RULES,
     AgentProfile,
@@ -25,6 +24,7 @@ from kefu_standards.competency import (
 )
 from kefu_standards.evidence import Evidence
 from kefu_standards.exceptions import ConfigError, UnknownNameError
+from kefu_standards.scorers import no_escalation
 from kefu_standards.scoring import ScoreResult, get_scorer, make_scorer
 
 CST = timezone(timedelta(hours=8))

@@ -15,20 +15,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_standards import Conversation
-from kefu_standards._competency_cues import cue_view
+from kefu_standards._competency_cues import CueMessage, cue_view
 from kefu_standards._cues import _bigrams, bigram_set, is_repeat_of
-from kefu_standards._dimensions import (
-    _DEADLINE_RE,
-    _agents,
-    _buyers,
-    _deadlines,
-    _Msg,
-    _substantive,
-)
 from kefu_standards._escalation import _repeats
 from kefu_standards._frozendict import FrozenDict
 from kefu_standards.evidence import _to_details
 from kefu_standards.model import Role
+from kefu_standards.scorers._base import (
+    DEADLINE_RE,
+    agent_messages,
+    buyer_messages,
+    deadline_spans,
+)
+from kefu_standards.scorers._responsibility import _substantive
 from kefu_standards.scoring import ScoreResult
 from kefu_standards.text import _CONTENT_RE, blank_placeholders, has_content, normalize
 
@@ -126,10 +125,10 @@ def test_view_picks_agent_and_buyer_messages_with_content() -> None:
     conv = chat("b:在吗", "a:您好", "a:", "s:系统消息", "b:[数字x]", "b:订单号多少")
     view = cue_view(conv)
     plain = tuple(view)
-    assert [m.index for m in _agents(view)] == [1]
-    assert [m.index for m in _buyers(view)] == [0, 5]
-    assert _agents(plain) == _agents(view)
-    assert _buyers(plain) == _buyers(view)
+    assert [m.index for m in agent_messages(view)] == [1]
+    assert [m.index for m in buyer_messages(view)] == [0, 5]
+    assert agent_messages(plain) == agent_messages(view)
+    assert buyer_messages(plain) == buyer_messages(view)
 
 
 @pytest.mark.parametrize(
@@ -148,11 +147,11 @@ def test_substantive_counts_content_outside_holding_cues(
 
     hits = tuple(CueHit(s, e, frozenset({"holding"})) for s, e in spans)
     kinds = frozenset({"holding"}) if hits else frozenset()
-    m = _Msg(0, Role.AGENT, text, hits, True, False, kinds)
+    m = CueMessage(0, Role.AGENT, text, hits, True, False, kinds)
     assert _substantive(m) is expected
 
 
 @pytest.mark.parametrize("text", ["24小时内处理", "[数字x]个工作日到账", "3天 和 2 日", "马上", ""])
 def test_cached_deadlines_equal_the_regex(text: str) -> None:
-    expected = tuple((x.start(), x.end(), x.group()) for x in _DEADLINE_RE.finditer(text))
-    assert _deadlines(text) == expected
+    expected = tuple((x.start(), x.end(), x.group()) for x in DEADLINE_RE.finditer(text))
+    assert deadline_spans(text) == expected

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from kefu_standards import Conversation
 from kefu_standards._competency_cues import cue_view
-from kefu_standards._dimensions import no_escalation
 from kefu_standards._signals import signals
 from kefu_standards.competency import assess
+from kefu_standards.scorers import no_escalation
 from kefu_standards.scoring import get_scorer
 
 

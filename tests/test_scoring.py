@@ -370,7 +370,7 @@ class TestPlugins:
             "calls = []\n"
             "md.entry_points = lambda **kw: calls.append(kw) or []\n"
             "import sys, kefu_standards.scoring, kefu_standards.competency\n"
-            "print(len(calls), 'kefu_standards._dimensions' in sys.modules)\n"
+            "print(len(calls), 'kefu_standards.scorers' in sys.modules)\n"
         )
         out = subprocess.run(
             [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kefu_standards as ks
-from kefu_standards._dimensions import BUILTIN_SCORERS
 from kefu_standards.exceptions import ConfigError, KefuError
+from kefu_standards.scorers import BUILTIN_SCORERS
 from strategies import conversations
 
 CHAT = ks.Conversation.from_records(

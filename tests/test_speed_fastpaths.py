@@ -360,7 +360,7 @@ def _default_politeness_fn() -> Callable[[str], Any]:
 
 def _politeness_scorers() -> list[tuple[Any, Any]]:
     """``(default scorer, the same scorer with the default politeness injected)`` pairs."""
-    from kefu_standards._dimensions import (
+    from kefu_standards.scorers import (
         NoInsultScorer,
         ServiceAttitudeScorer,
         StressResilienceScorer,
@@ -571,7 +571,8 @@ def test_evidence_span_check_follows_the_attrs_switch() -> None:
 
 
 def test_shared_fixed_results_equal_fresh_ones() -> None:
-    from kefu_standards._dimensions import _clean, _na
+    from kefu_standards.scorers._base import clean_result as _clean
+    from kefu_standards.scorers._base import not_applicable as _na
     from kefu_standards.scoring import ScoreResult
 
     assert _na("the buyer raised no problem") == ScoreResult.na("the buyer raised no problem")

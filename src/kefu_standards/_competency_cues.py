@@ -4,7 +4,7 @@ One text gives its cue hits (greeting, apology, solution, question, product
 topic ...), whether it has content and whether it asks a question
 (:func:`text_cues`, cached by text: chat repeats itself); one conversation gives
 a :class:`CueView`, those cues message by message.  The scorers of
-``_dimensions`` read the view from :class:`~kefu_standards.Signals`.
+``scorers`` read the view from :class:`~kefu_standards.Signals`.
 """
 
 from __future__ import annotations

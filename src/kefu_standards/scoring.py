@@ -149,7 +149,7 @@ def make_scorer(fn: Callable[..., Any], *, name: str | None = None, **kwargs: An
 
 # -- registry ------------------------------------------------------------------
 def _builtin_factories() -> dict[str, Callable[..., Scorer]]:
-    from ._dimensions import BUILTIN_SCORERS
+    from .scorers import BUILTIN_SCORERS
 
     return dict(BUILTIN_SCORERS)
 
