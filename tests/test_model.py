@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -244,3 +245,41 @@ class TestConversation:
         """messages must be Message objects; the error names the index."""
         with pytest.raises(ConfigError, match=r"messages\[0\]"):
             ks.Conversation(id="x", messages=[{"role": "buyer"}])  # type: ignore[list-item]
+
+
+# -- frozen meta --------------------------------------------------------------------
+# Audit regression: meta is frozen all the way down (sets and bytearrays too).
+#
+# ``Conversation.from_records`` puts unknown record keys into ``Message.meta``; a set
+# there stayed a mutable ``set`` inside the frozen message, so the "immutable"
+# message could be changed and ``hash(conversation)`` raised ``TypeError``.
+
+
+@pytest.mark.parametrize(
+    ("value", "frozen"),
+    [
+        ({"a", "b"}, frozenset({"a", "b"})),
+        (frozenset({1}), frozenset({1})),
+        (bytearray(b"x"), b"x"),
+        ([{"s": {1}}], ({"s": frozenset({1})},)),
+        (["a", 1, None], ("a", 1, None)),  # lists were already frozen to tuples
+        ("text", "text"),
+    ],
+)
+def test_meta_values_are_frozen(value: Any, frozen: Any) -> None:
+    """Each mutable container in a record's extra keys or meta becomes its frozen form."""
+    conv = ks.Conversation.from_records(
+        [{"role": "buyer", "text": "在吗", "extra": value}], id="c", meta={"k": value}
+    )
+    assert conv.messages[0].meta["extra"] == frozen
+    assert conv.meta["k"] == frozen
+    hash(conv)  # a frozen conversation is hashable
+
+
+def test_a_set_in_meta_cannot_be_changed() -> None:
+    """The frozen set has no add(); the message stays as built."""
+    conv = ks.Conversation.from_records([{"role": "buyer", "text": "x", "tags": {"vip"}}], id="c")
+    tags = conv.messages[0].meta["tags"]
+    with pytest.raises(AttributeError):
+        tags.add("z")
+    assert conv.messages[0].meta["tags"] == frozenset({"vip"})

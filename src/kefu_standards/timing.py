@@ -345,7 +345,7 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     ``answer - open`` in whole microseconds, and the SLA counts every round:
     what ``finish_rounds`` and ``_summarise_one`` compute, minus the array set-up that
     costs more than the work on one conversation.  The result is the same
-    :class:`ResponseTimes` (``tests/test_timing_plain.py`` compares the routes).
+    :class:`ResponseTimes` (``tests/test_equivalence.py`` compares the routes).
     """
     messages = conversation.messages
     tz = get_tz(p.tz)
