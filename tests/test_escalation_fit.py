@@ -8,6 +8,7 @@ model must learn.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -515,3 +516,40 @@ class TestDialoguePenalty:
             std, np.zeros(n), y, labelled=np.arange(n), inner=inner, folds=3
         )
         assert math.isinf(chosen) is expected_inf
+
+
+class TestComputedOnce:
+    def test_analyze_with_a_model_computes_each_escalation_once(
+        self, convs: list[Conversation], fitted: EscalationModel, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """analyze(escalation_model=m): one escalation per conversation, under m, none by default.
+
+        The signals carry the fitted escalation; the scorecard and the result read it.
+        """
+        from kefu_standards import _scorecard, _signals, analysis
+
+        calls: list[object] = []
+
+        def counting(conv: Conversation, **kw: object) -> object:
+            calls.append(kw.get("model"))
+            return escalation(conv, **kw)  # type: ignore[arg-type]
+
+        for module in (_signals, _scorecard, analysis):
+            monkeypatch.setattr(module, "escalation", counting, raising=False)
+        report = ks.analyze(convs[:8], escalation_model=fitted, chunk_size=3)
+        assert calls == [fitted] * 8
+        assert report.conversations == 8
+
+    def test_the_results_equal_assess_and_escalation_with_the_model(
+        self, convs: list[Conversation], fitted: EscalationModel
+    ) -> None:
+        """Per conversation: risk = escalation(c, model=m); total = assess(c, escalation_model=m)
+
+        (what analyze computed before the signals carried the fitted escalation).
+        """
+        sink = io.StringIO()
+        ks.analyze(convs[:8], escalation_model=fitted, results=sink)
+        rows = [json.loads(line) for line in sink.getvalue().splitlines()]
+        for conv, row in zip(convs[:8], rows, strict=True):
+            assert row["escalation"] == escalation(conv, model=fitted).score
+            assert row["total"] == ks.assess(conv, escalation_model=fitted).total

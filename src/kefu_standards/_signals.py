@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -67,7 +68,8 @@ class Signals:
         solution, question ...).
     escalation:
         :func:`~kefu_standards.escalation` under the default policy (reasons
-        and the risk after each message).
+        and the risk after each message), with the ``escalation_model`` given
+        to :func:`signals` (the shipped model by default).
 
     .. versionadded:: 0.2.0
     """
@@ -102,6 +104,7 @@ def _build(
     conv: Conversation,
     sentiment_of: Mapping[str, float],
     politeness_of: Mapping[str, Politeness],
+    escalation_model: Any = None,
 ) -> Signals:
     sentiment: list[float | None] = []
     polite: list[Politeness | None] = []
@@ -121,7 +124,7 @@ def _build(
         tuple(sentiment),
         tuple(polite),
         cue_view(conv),
-        escalation(conv),
+        escalation(conv) if escalation_model is None else escalation(conv, model=escalation_model),
     )
 
 
@@ -135,12 +138,16 @@ def _texts(convs: Sequence[Conversation], role: Role) -> list[str]:
     return list(seen)
 
 
-def signals_many(conversations: Iterable[Conversation]) -> tuple[Signals, ...]:
+def signals_many(
+    conversations: Iterable[Conversation], *, escalation_model: Any = None
+) -> tuple[Signals, ...]:
     """:func:`signals` of each conversation, with one batched sentiment and politeness call.
 
     Chat repeats itself (greetings, scripts, "好的"): each distinct text is
     scored once for the whole batch.  The results equal ``signals(c)`` for each
-    conversation.
+    conversation.  *escalation_model* (an
+    :class:`~kefu_standards.EscalationModel`) gives the escalation signal;
+    ``None`` is the shipped model.
 
     .. versionadded:: 0.2.0
     """
@@ -151,15 +158,17 @@ def signals_many(conversations: Iterable[Conversation]) -> tuple[Signals, ...]:
         dict(zip(buyer, sentiment_scores(buyer).tolist(), strict=True)) if buyer else {}
     )
     politeness_of = dict(zip(agent, politeness_many(agent), strict=True)) if agent else {}
-    return tuple(_build(c, sentiment_of, politeness_of) for c in convs)
+    return tuple(_build(c, sentiment_of, politeness_of, escalation_model) for c in convs)
 
 
-def signals(conversation: Conversation) -> Signals:
+def signals(conversation: Conversation, *, escalation_model: Any = None) -> Signals:
     """Compute the :class:`Signals` of one conversation (every analyser once).
+
+    *escalation_model*: see :func:`signals_many`.
 
     .. versionadded:: 0.2.0
     """
-    return signals_many((conversation,))[0]
+    return signals_many((conversation,), escalation_model=escalation_model)[0]
 
 
 def signals_of(conversation: Conversation, given: Signals | None) -> Signals:

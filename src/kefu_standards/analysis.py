@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
+from ._escalation import NOTHING_MATERIAL_ZH, _check_model
 from ._frozendict import FrozenDict
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
@@ -177,10 +177,12 @@ def analyze_conversation(conversation: Conversation, policy: Any = None) -> Conv
     return _analyze_one(conversation, policy, signals(conversation))
 
 
-def _analyze_one(
-    conversation: Conversation, policy: Any, sig: Signals, escalation_model: Any = None
-) -> ConversationResult:
-    """:func:`analyze_conversation` given the conversation's signals."""
+def _analyze_one(conversation: Conversation, policy: Any, sig: Signals) -> ConversationResult:
+    """:func:`analyze_conversation` given the conversation's signals.
+
+    ``sig.escalation`` is the escalation under the analysis's model (see
+    :func:`~kefu_standards.signals_many`).
+    """
     conv = conversation
     t = sig.timing if policy is None else response_times(conv, policy=policy)
     finite = sig.buyer_sentiments()
@@ -208,12 +210,10 @@ def _analyze_one(
             if found:
                 hits += [e.at(i) for e in found]
 
-    if escalation_model is None:
-        esc = sig.escalation  # the scorecard's dimensions read the same signals
-        a = assess(conv, signals=sig)
-    else:
-        esc = escalation(conv, model=escalation_model)
-        a = assess(conv, escalation_model=escalation_model, signals=sig)
+    # the signals hold the escalation of the analysis's model (computed once): the
+    # scorecard's dimensions read the same one
+    esc = sig.escalation
+    a = assess(conv, signals=sig)
     top = _conversation_topics(conv).topics  # the buyer's topics, ranked
     topic = top[0] if top else None
     return ConversationResult(
@@ -257,8 +257,8 @@ def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         # one batched sentiment and politeness call for the whole chunk (chat repeats itself)
-        sigs = signals_many(chunk)
-        return [_analyze_one(c, policy, s, model) for c, s in zip(chunk, sigs, strict=True)]
+        sigs = signals_many(chunk, escalation_model=model)
+        return [_analyze_one(c, policy, s) for c, s in zip(chunk, sigs, strict=True)]
 
 
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
