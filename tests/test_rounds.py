@@ -184,3 +184,101 @@ def test_per_agent_tables_count_the_reference_rounds(
     table = ks.summarize_response_times(convs, by=("agent",), policy=p).rows()
     assert {row["agent"]: row["rounds"] for row in table} == dict(rounds)
     assert {row["agent"]: row["answered"] for row in table} == {k: answered[k] for k in rounds}
+
+
+# -- escalation's waits ------------------------------------------------------------------
+
+#: Buyer texts: questions, a card, an order number, a picture, an emoticon, a bare "？".
+ESC_BUYER_TEXTS = ("快递怎么还没到啊", "在吗", "订单号：123456789012", "[图片]", "😀", "？")
+#: Agent texts: replies with content, and a sticker / an emoticon (no content).
+ESC_AGENT_TEXTS = ("您好，已为您查询", "好的", "[表情]", "😀")
+
+
+@st.composite
+def escalation_chats(draw: st.DrawFn) -> ks.Conversation:
+    """Timed buyer/agent/bot/system turns, some with no content (cards, pictures, stickers)."""
+    n = draw(st.integers(0, 12))
+    t = T0
+    messages = []
+    for _ in range(n):
+        role = draw(st.sampled_from(["buyer", "buyer", "agent", "agent", "bot", "system"]))
+        t += timedelta(seconds=draw(st.sampled_from([0, 1, 30, 200, 700, 4000])))
+        if role == "buyer":
+            text = draw(st.sampled_from(ESC_BUYER_TEXTS))
+        elif role == "agent":
+            text = draw(st.sampled_from(ESC_AGENT_TEXTS))
+        else:
+            text = draw(st.sampled_from(SYSTEM_TEXTS)) if role == "system" else "您好"
+        messages.append(ks.Message(role, text, t, "小美" if role == "agent" else None))
+    return ks.Conversation("c", tuple(messages), shop="小店")
+
+
+def _turn_reference(conv: ks.Conversation) -> tuple[list[int], tuple[ReferenceRound, ...]]:
+    """The turns' indexes and the reference rounds of the conversation of the turns only."""
+    from kefu_standards._escalation import _is_turn
+
+    turns = [i for i, m in enumerate(conv.messages) if _is_turn(m)]
+    sub = ks.Conversation("c", tuple(conv.messages[i] for i in turns))
+    return turns, reference_rounds(sub, ks.TimingPolicy(credit="answerer"))
+
+
+@pytest.mark.parametrize(
+    ("lines", "openers", "answers"),
+    [
+        # a card, a picture and an order number open no round: the question does
+        ((("buyer", "订单号：123456789012"), ("buyer", "[图片]"), ("buyer", "在吗")), {2}, {}),
+        # a sticker answers nothing: the reply with content does
+        ((("buyer", "在吗"), ("agent", "[表情]"), ("agent", "好的")), {0}, {2: 0}),
+        # a bot never answers; a buyer message after the answer opens the next round
+        ((("buyer", "在吗"), ("bot", "您好"), ("agent", "好的"), ("buyer", "？")), {0, 3}, {2: 0}),
+    ],
+)
+def test_escalation_rounds_table(
+    lines: tuple[tuple[str, str], ...], openers: set[int], answers: dict[int, int]
+) -> None:
+    """Escalation's rounds: opened by a buyer turn with content or cues, answered by content."""
+    from kefu_standards._escalation import _turn_rounds
+
+    conv = ks.Conversation("c", tuple(ks.Message(r, t) for r, t in lines))
+    assert _turn_rounds(conv.messages) == (frozenset(openers), answers)
+
+
+@SETTINGS
+@given(escalation_chats())
+def test_escalation_rounds_are_the_reference_rounds_of_its_turns(conv: ks.Conversation) -> None:
+    """Escalation's rounds are ``reference_rounds`` over its turns (buyer turns with content
+    or cues, agent turns with content), mapped back to the conversation's indexes."""
+    from kefu_standards._escalation import _turn_rounds
+
+    turns, ref = _turn_reference(conv)
+    openers, answers = _turn_rounds(conv.messages)
+    assert openers == {turns[r.opened_index] for r in ref}
+    assert answers == {
+        turns[r.answered_index]: turns[r.opened_index] for r in ref if r.answered_index is not None
+    }
+
+
+@SETTINGS
+@given(escalation_chats())
+def test_escalation_charges_the_reference_waits(conv: ks.Conversation) -> None:
+    """A reply after a long wait is charged exactly at the answers of the reference rounds
+    (of the turns) that waited at least ``EscalationPolicy.long_wait_s``, with that wait."""
+    from kefu_standards._escalation import EscalationPolicy, _default_model, _walk
+
+    policy = EscalationPolicy()
+    turns, ref = _turn_reference(conv)
+    sub = ks.Conversation("c", tuple(conv.messages[i] for i in turns))
+    expected = {}
+    for r in ref:
+        wait = r.wait_us(sub)
+        if wait is not None and wait >= policy.long_wait_s * 1_000_000:
+            expected[turns[r.answered_index or 0]] = f"reply after {wait // 1_000_000} s"
+    _, _, events = _walk(
+        conv.messages, policy=policy, sentiment=None, politeness=None, model=_default_model()
+    )
+    charged = {
+        e.index: e.evidence[0].rule
+        for e in events
+        if e.kind == "waiting" and e.evidence[0].rule.startswith("reply after")
+    }
+    assert charged == expected

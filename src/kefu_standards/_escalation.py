@@ -68,6 +68,7 @@ from .exceptions import ConfigError, InputTypeError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
 from .resources import lazy, load_npz, load_tsv
 from .text import has_content
+from .timing import TimingPolicy, walk_rounds
 
 __all__ = [
     "FEATURES",
@@ -992,6 +993,41 @@ def _decay_factors(policy: EscalationPolicy) -> tuple[float, ...]:
     )
 
 
+# -- rounds (#14): the one round rule, over the messages escalation reads as turns --------
+#: Rounds only: no idle-gap sessions, no bot answers, the answering agent credited.
+_TURN_ROUNDS = TimingPolicy(credit="answerer")
+
+
+def _is_turn(message: Message) -> bool:
+    """Return whether *message* opens or answers escalation's rounds (is a *turn*).
+
+    Turns are buyer messages with content or cues (not a card, not a bare answer)
+    and agent messages with content.
+    """
+    if message.role is Role.BUYER:
+        bt = _buyer_text(message.text)
+        return not bt.card and not bt.info_only and bool(bt.content or bt.cues)
+    return message.role is Role.AGENT and _agent_text(message.text).content
+
+
+def _turn_rounds(messages: Sequence[Message]) -> tuple[frozenset[int], dict[int, int]]:
+    """Return ``(openers, answer index -> opener index)`` of escalation's rounds.
+
+    The rounds are :func:`~kefu_standards.timing.walk_rounds`' (the rule that
+    ``testing.reference_rounds`` states) over the turns (:func:`_is_turn`), with
+    the indexes of *messages*.
+    """
+    turns = [i for i, m in enumerate(messages) if _is_turn(m)]
+    openers: set[int] = set()
+    answers: dict[int, int] = {}
+    for r in walk_rounds([messages[i] for i in turns], _TURN_ROUNDS):
+        openers.add(turns[r.opened])
+        if r.answered is not None:
+            answers[turns[r.answered]] = turns[r.opened]
+    return frozenset(openers), answers
+
+
+# -- the walk --------------------------------------------------------------------------
 def _walk(
     messages: Sequence[Message],
     *,
@@ -1048,6 +1084,7 @@ def _walk(
     n_buyer = run = n_sentiment = n_agent = apology_due = 0
     round_open: int | None = None
     round_clock: datetime | None = None
+    openers, answer_of = _turn_rounds(messages)  # the rounds, from the one round rule
     apology_from: int | None = None
     holding_at: int | None = None
     problem_raised = False
@@ -1194,10 +1231,10 @@ def _walk(
                         _whole(msg, i, "open_issue", "problem raised"),
                     )
                     add(_Event("open_issue", i, ev_open, unanswered_again or bool(repeat)))
-                if round_open is None:
+                if i in openers:
                     round_open = i
                     round_clock = msg.sent_at
-                else:
+                elif round_open is not None:  # inside the open round: a wait while chasing
                     waited = seconds(msg.sent_at, round_clock)
                     if waited is not None and waited >= long_wait:
                         n = min(3.0, waited // long_wait)
@@ -1231,14 +1268,15 @@ def _walk(
                         )
                 run = 0
                 unanswered_run = 0.0
-                if round_open is not None:
-                    waited = seconds(msg.sent_at, messages[round_open].sent_at)
+                opener = answer_of.get(i)
+                if opener is not None:  # this reply answers the round *opener* opened
+                    waited = seconds(msg.sent_at, messages[opener].sent_at)
                     if waited is not None and waited >= long_wait:
                         waiting += 1.0
                         ev = _whole(msg, i, "waiting", f"reply after {int(waited)} s", 1.0)
                         add(_Event("waiting", i, (ev,)))
                         apology_due = apology_window
-                        apology_from = round_open
+                        apology_from = opener
                     round_open = None
                     round_clock = None
                 if apology_due:

@@ -44,7 +44,7 @@ from ._timing_agg import (
 from ._timing_calendar import to_us
 from ._timing_policy import BusinessHours, TimingPolicy, as_policy
 from .exceptions import ConfigError, InputTypeError
-from .model import Conversation, Role
+from .model import Conversation, Message, Role
 
 __all__ = [
     "BusinessHours",
@@ -116,7 +116,7 @@ class ResponseTimes:
 
 
 class _Found(NamedTuple):
-    """One round as :func:`_walk_rounds` finds it (message indexes)."""
+    """One round as :func:`walk_rounds` finds it (message indexes)."""
 
     opened: int  # the round's first buyer message
     start: int  # where its clock starts (the transfer line for a take-over)
@@ -128,15 +128,15 @@ class _Found(NamedTuple):
     session_start: int  # the first buyer message of the session
 
 
-def _walk_rounds(conv: Conversation, p: TimingPolicy) -> Iterator[_Found]:
-    """Find the rounds of *conv* in one loop over its messages, in order.
+def walk_rounds(messages: Sequence[Message], p: TimingPolicy) -> Iterator[_Found]:
+    """Find the rounds of *messages* (a conversation's) in one loop, in order.
 
     The one per-conversation implementation of the round rules (both
-    :func:`response_times` routes use it); ``kefu_standards.testing.reference_rounds``
-    states the rules and is the oracle the tests hold it to, and the array code
-    of ``_timing_agg`` (many conversations) is held to the same oracle.
+    :func:`response_times` routes use it, and escalation's waits);
+    ``kefu_standards.testing.reference_rounds`` states the rules and is the
+    oracle the tests hold it to, and the array code of ``_timing_agg`` (many
+    conversations) is held to the same oracle.
     """
-    messages = conv.messages
     buyer, agent, system = Role.BUYER, Role.AGENT, Role.SYSTEM
     answer_roles = {agent, Role.BOT} if p.bot_answers else {agent}
     holder_credit = p.credit == "holder"
@@ -194,7 +194,7 @@ def _walk_rounds(conv: Conversation, p: TimingPolicy) -> Iterator[_Found]:
 
 
 def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -> dict[str, Any]:
-    """Return the rounds of :func:`_walk_rounds` as the columns ``finish_rounds`` reads."""
+    """Return the rounds of :func:`walk_rounds` as the columns ``finish_rounds`` reads."""
     rows: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -215,7 +215,7 @@ def _scalar_rows(conv: Conversation, p: TimingPolicy, senders: dict[str, int]) -
         t = conv.messages[i].sent_at
         return int(MISSING) if t is None else to_us(t)
 
-    for r in _walk_rounds(conv, p):
+    for r in walk_rounds(conv.messages, p):
         rows["opened_index"].append(r.opened)
         rows["answered_index"].append(-1 if r.answered is None else r.answered)
         rows["buyer_messages"].append(r.buyer_messages)
@@ -338,7 +338,7 @@ def _untimed(counts: dict[str, Any], reason: str) -> ResponseTimes:
 def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> ResponseTimes:
     """:func:`_vectorised_response_times` for a :func:`_plain_policy`, without numpy.
 
-    The rounds come from :func:`_walk_rounds` (as on the array route) and each
+    The rounds come from :func:`walk_rounds` (as on the array route) and each
     :class:`Round` is built at once;
     under a plain policy every round is in the window and counted, a
     conversation is timed when all its buyer/answering messages are, the wait is
@@ -366,7 +366,7 @@ def _plain_response_times(conversation: Conversation, p: TimingPolicy) -> Respon
     rounds: list[Round] = []
     total_us = n_scored = n_hit = n_answered = 0
 
-    for r in _walk_rounds(conversation, p):
+    for r in walk_rounds(conversation.messages, p):
         open_us, opened_at = at(r.start)
         wait_s = answered_at = None
         if r.answered is not None:
