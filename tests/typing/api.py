@@ -6,9 +6,12 @@ changes in a way that breaks ordinary user code, ``mypy`` (strict) fails here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import kefu_standards as ks
+from kefu_standards.analysis import AgentRollup
 from kefu_standards.typing import Scorer
 
 CST = timezone(timedelta(hours=8))
@@ -71,6 +74,14 @@ card: ks.Scorecard = ks.Scorecard.default()
 
 report: ks.Analysis = ks.analyze([conv], workers=1)
 n: int = report.conversations
+rollups: Mapping[str, AgentRollup] = report.agents  # frozen: a read-only mapping
+both: ks.Analysis = report.merge(report)  # a new analysis; the parts are unchanged
+
+
+def save(analysis: ks.Analysis, folder: Path) -> list[Path]:
+    """Write the CSV tables and report.html (the outputs layer writes an analysis)."""
+    return ks.write_report(analysis, folder)
+
 
 policy: ks.RedactionPolicy = ks.RedactionPolicy(kinds={"mobile", "address"}, partial=False)
 shown: ks.Redaction = ks.redact.redact("电话13812345678", policy, known=("tb1",))
