@@ -158,11 +158,15 @@ class TestFrozenResults:
         """merge_analyses / Analysis.merge / AgentRollup.merge return new objects."""
         half = len(examples) // 2
         left, right = analyze(iter(examples[:half])), analyze(iter(examples[half:]))
-        before = (_summary(left), _summary(right), dict(left.agents), dict(right.agents))
+
+        def state(a: Analysis) -> tuple[object, ...]:
+            return (_summary(a), dict(a.agents), a.trend_rows(), a.topic_rows())
+
+        before = (state(left), state(right))
         merged = left.merge(right)
         assert merged is not left
         assert merged is not right
-        assert (_summary(left), _summary(right), dict(left.agents), dict(right.agents)) == before
+        assert (state(left), state(right)) == before
         name = next(n for n in left.agents if n in right.agents)
         one, two = left.agents[name], right.agents[name]
         both = one.merge(two)
