@@ -29,7 +29,7 @@ from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
 from ._topic_kpis import TopicKPIs
 from ._topics import topics as _conversation_topics
-from ._trends import TREND_COLUMNS, Trends, TrendSums, build_trends
+from ._trends import Trends, TrendSums, build_trends
 from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
@@ -516,7 +516,7 @@ class Analysis:
         agents_csv = folder / "agents.csv"
         _write_csv(agents_csv, self.agent_rows(), ["agent"])
         trends_csv = folder / "trends.csv"
-        _write_csv(trends_csv, self.trend_rows(), list(TREND_COLUMNS))
+        _write_csv(trends_csv, self.trend_rows(), list(self.trends.columns))
         topics_csv = _write_topics_csv(folder, self.topic_rows())
         html = folder / "report.html"
         view = build_view(self, redaction=redaction)
@@ -559,7 +559,9 @@ def trends_of(
     with at least *min_conversations* conversations; its score is
     ``0.5 + slope / (2 * learning_scale)`` clipped to [0, 1], the slope being
     that of the agent's mean total per period, in points per week (so +2 points
-    a week scores 1 by default).
+    a week scores 1 by default).  When outcome files were joined
+    (``analysis.outcomes``), each row also has the outcome KPIs of
+    :data:`~kefu_standards._trends.OUTCOME_TREND_COLUMNS` for its period.
 
     .. versionadded:: 0.2.0
     """
@@ -571,6 +573,7 @@ def trends_of(
         min_conversations=min_conversations,
         learning_scale=learning_scale,
         labels=analysis.dimension_labels,
+        outcomes=analysis.outcomes,
     )
 
 
@@ -667,8 +670,8 @@ def analyze(
             by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
             by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
             by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
-            by_agent_day = by_agent_day.merge(
-                _without_sketch(TimingSummary.from_columns(cols, ("agent", "day"), policy))
+            by_agent_day = by_agent_day.merge(  # trends: no quantile sketch, flat memory
+                TimingSummary.from_columns(cols, ("agent", "day"), policy, sketch=False)
             )
         pending.clear()
         pending_msg = 0
@@ -734,18 +737,6 @@ def analyze(
         trend_sums=trend_sums,
         topics=topic_kpis,
     )
-
-
-def _without_sketch(summary: Any) -> Any:
-    """*summary* without its quantile sketch: counts and sums only (trends need no quantile).
-
-    The sketch has up to a few thousand bins per group, and (agent, day) groups are
-    many, so keeping it would grow memory with the data; its quantiles read NaN.
-    """
-    import numpy as np  # not at import time: importing the package loads no numpy
-
-    empty = np.zeros(0, np.int64)
-    return attrs.evolve(summary, hist_key=empty, hist_count=empty)
 
 
 #: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).
