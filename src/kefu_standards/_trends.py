@@ -176,7 +176,9 @@ class TrendRow:
     """One agent (or the team, :data:`TEAM`) in one period.
 
     Rates are fractions in [0, 1], times seconds; ``None`` when undefined
-    (no conversation, round or score in the period).
+    (no conversation, round or score in the period).  The outcome KPIs
+    (:data:`OUTCOME_TREND_COLUMNS`) are ``None`` unless outcome files were
+    joined, and then ``None`` when their denominator is 0 in the period.
 
     .. versionadded:: 0.2.0
     """
@@ -257,6 +259,10 @@ class AgentLearning:
 @attrs.frozen
 class Trends:
     """Per-period rows for each agent and the team, plus each agent's 持续学习.
+
+    ``outcomes_given`` names the outcome kinds joined (``ratings``, ``orders``,
+    ...); when it is not empty the rows carry the outcome KPIs and
+    :attr:`columns` includes them.
 
     .. versionadded:: 0.2.0
     """
