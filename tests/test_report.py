@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import os
 import re
@@ -320,6 +321,10 @@ class TestPageFits:
         assert dom.count('class="spark"') == 10 * 11  # team + 9 agents, 6 + 5 outcome KPIs
         assert "&lt;img src=x onerror=alert(1)&gt;" in dom
         assert "<img" not in dom
+        with (out / "trends.csv").open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == 10 * 13
+        assert all(r["satisfaction_rate"] and r["inquiry_conversion"] for r in rows)
         assert width <= SCREEN[0]
         assert height <= MAX_SCREENS * SCREEN[1], f"{height} px = {height / SCREEN[1]:.2f} screens"
 
