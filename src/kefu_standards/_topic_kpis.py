@@ -262,38 +262,35 @@ class TopicKPIs:
                 r.add(result)
 
     def _add_questions(self, conversation: Conversation, high_risk: bool) -> None:
-        messages = conversation.messages
         buyer, agent = Role.BUYER, Role.AGENT
-        asked: list[tuple[int, str, str]] = []
-        for i, msg in enumerate(messages):
-            if msg.role is not buyer or len(msg.text) > QUESTION_MAX_CHARS:
+        waiting: list[QuestionCount] = []  # questions no agent message has followed yet
+        questions = self.questions
+        for msg in conversation.messages:
+            role = msg.role
+            if role is agent:
+                if waiting:
+                    reply = msg.text.strip()  # the first agent message after the question
+                    for q in waiting:
+                        q.add_answer(reply)
+                    waiting.clear()
+                continue
+            if role is not buyer or len(msg.text) > QUESTION_MAX_CHARS:
                 continue
             found = _question(msg.text)
-            if found is not None:
-                asked.append((i, *found))
-        if not asked:
-            return
-        # the first agent message after each question (one backward pass)
-        reply_at: dict[int, str] = {}
-        nxt: str | None = None
-        wanted = {i for i, _, _ in asked}
-        for i in range(len(messages) - 1, -1, -1):
-            if i in wanted and nxt is not None:
-                reply_at[i] = nxt
-            if messages[i].role is agent:
-                nxt = messages[i].text
-        for i, key, label in asked:
-            q = self.questions.get(key)
-            if q is None:
-                q = self.questions[key] = QuestionCount(0, label, messages[i].text.strip())
+            if found is None:
+                continue
+            key, label = found
+            have = questions.get(key)
+            if have is None:
+                q = questions[key] = QuestionCount(0, label, msg.text.strip())
+            else:
+                q = have
             q.count += 1
             q.high_risk += high_risk
-            reply = reply_at.get(i)
-            if reply is None:
-                q.unanswered += 1
-            else:
-                q.add_answer(reply.strip())
-        if len(self.questions) > 2 * QUESTION_KEEP:
+            waiting.append(q)
+        for q in waiting:
+            q.unanswered += 1
+        if len(questions) > 2 * QUESTION_KEEP:
             self._prune()
 
     def _prune(self) -> None:
