@@ -207,9 +207,10 @@ def _merge_into(mine: dict[K, TopicRollup], theirs: dict[K, TopicRollup]) -> Non
 
 @attrs.define
 class TopicKPIs:
-    """Topic rollups of an analysis, by topic, by topic and agent, by topic and day.
+    """Topic rollups of an analysis: by topic, topic and agent, topic and day, and all three.
 
-    ``names`` maps topic ids to display names (the taxonomy's Chinese names).
+    ``names`` maps topic ids to display names (the taxonomy's Chinese names);
+    ``questions`` holds the bounded question counts (see the module docstring).
 
     .. versionadded:: 0.2.0
     """
@@ -218,8 +219,8 @@ class TopicKPIs:
     by_agent: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
     by_day: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
     names: dict[str, str] = attrs.field(factory=dict)
-    by_agent_day: dict[tuple[str | None, str, str], TopicRollup] = attrs.field(factory=dict)
     questions: dict[str, QuestionCount] = attrs.field(factory=dict)
+    by_agent_day: dict[tuple[str | None, str, str], TopicRollup] = attrs.field(factory=dict)
 
     @property
     def conversations(self) -> int:
