@@ -178,6 +178,8 @@ class TestFrequentQuestionsInAnalysis:
         html = (tmp_path / "report.html").read_text(encoding="utf-8")
         assert "常见问题 Most frequent questions" in html
         assert "<td>快递怎么还没到</td>" in html
+        assert "常见回复 usual answers" in html
+        assert "亲，这边帮您处理哦 <span class='na'>×2</span>" in html  # the agents' reply, twice
 
 
 class TestTopicsByAgentAndDay:
