@@ -217,6 +217,13 @@ class TestTopicsByAgentAndDay:
         assert merged.topic_agent_rows() == whole.topic_agent_rows()
 
 
+def _result(conv: ks.Conversation) -> ks.ConversationResult:
+    """The analysis result of one conversation."""
+    from kefu_standards.analysis import iter_results
+
+    return next(iter(iter_results([conv])))[1][0]
+
+
 class TestQuestionAnswersAndBounds:
     """The frequent questions keep the agents' usual answers, in bounded memory."""
 
@@ -227,6 +234,18 @@ class TestQuestionAnswersAndBounds:
         for r in replies:
             q.add_answer(r)
             assert len(q.answers) <= 2 * ANSWER_KEEP
+
+    def test_questions_stay_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Distinct questions beyond 2 * QUESTION_KEEP are pruned to the most frequent."""
+        monkeypatch.setattr("kefu_standards._topic_kpis.QUESTION_KEEP", 5)
+        kpis = TopicKPIs()
+        convs = [chat(f"c{i}", f"快递{i}号单怎么还没到呀", 10) for i in range(3)]  # one key
+        convs += [chat(f"d{i}", f"发票抬头写{chr(0x4E00 + i)}", 10) for i in range(40)]
+        for conv in convs:
+            kpis.add(_result(conv), "logistics", None, conv)
+            assert len(kpis.questions) <= 10
+        top = kpis.top_questions(1)
+        assert (top[0]["question"], top[0]["count"]) == ("快递0号单怎么还没到呀", 3)
 
     def test_answers_are_the_most_common_first_replies(self) -> None:
         """The answers are ranked by how often agents gave them."""
