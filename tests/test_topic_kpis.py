@@ -19,6 +19,7 @@ from kefu_standards._topic_kpis import (
     TopicKPIs,
     question_text_key,
 )
+from kefu_standards.analysis import iter_results
 from kefu_standards.redact import RedactionPolicy
 from kefu_standards.resources import data_file
 
@@ -219,8 +220,6 @@ class TestTopicsByAgentAndDay:
 
 def _result(conv: ks.Conversation) -> ks.ConversationResult:
     """The analysis result of one conversation."""
-    from kefu_standards.analysis import iter_results
-
     return next(iter(iter_results([conv])))[1][0]
 
 
