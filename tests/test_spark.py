@@ -314,3 +314,17 @@ def test_analyze_dataframe_topic_table_equals_analyze(messages: Any, expected: A
     assert [r["topic"] for r in got_rows] == [r["topic"] for r in want_rows]
     for g, w in zip(got_rows, want_rows, strict=True):
         assert _same(g, w), (g, w)
+
+
+def test_analyze_dataframe_topics_by_agent_and_questions_equal_analyze(
+    messages: Any, expected: Analysis
+) -> None:
+    """The Spark adapter gives the same topic rows per agent and day, and the same questions."""
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    got = analyze_dataframe(messages, columns=SparkColumns(order="seq"), partitions=3)
+    want_rows = expected.topic_agent_rows()
+    assert want_rows  # the fixture has dated, answered chats
+    assert expected.topics.top_questions(10)  # and repeated questions
+    assert _same(got.topic_agent_rows(), want_rows)
+    assert got.topics.top_questions(10) == expected.topics.top_questions(10)

@@ -190,7 +190,8 @@ def build_view(
         banned=tuple(banned),
         redaction=policy,
         topics=topics_section(
-            analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
+            analysis.topic_rows(),
+            analysis.topics.top_questions(10, min_count=2, policy=policy),
         ),
         notes=(
             policy.describe(),

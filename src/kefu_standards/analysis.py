@@ -27,7 +27,7 @@ import attrs
 from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
-from ._topic_kpis import TopicKPIs
+from ._topic_kpis import TOPIC_AGENT_COLUMNS, TopicKPIs
 from ._topics import topics as _conversation_topics
 from ._trends import Trends, TrendSums, build_trends
 from .competency import assess
@@ -436,6 +436,16 @@ class Analysis:
         """
         return self.topics.rows()
 
+    def topic_agent_rows(self) -> list[dict[str, Any]]:
+        """One row per agent, day and topic (the rows of ``topics_by_agent.csv``).
+
+        Columns: ``agent``, ``day``, ``topic``, ``name`` and the KPI columns of
+        :meth:`topic_rows` (``share`` is of the agent's conversations that day).
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.agent_day_rows()
+
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
         # the timing table keys rounds credited to no agent by None; the rollups by _UNASSIGNED
@@ -501,9 +511,10 @@ class Analysis:
     def write(
         self, out: str | os.PathLike[str], *, redaction: RedactionPolicy | None = None
     ) -> list[Path]:
-        """Write ``agents.csv``, ``trends.csv``, ``topics.csv`` and ``report.html`` into *out*.
+        """Write the CSV tables and ``report.html`` into *out*; return the paths written.
 
-        Return the paths written.
+        The tables: ``agents.csv``, ``trends.csv``, ``topics.csv`` and
+        ``topics_by_agent.csv`` (plus ``shops.csv`` when outcomes were joined).
 
         *redaction* (default: masking on) is what the report masks;
         ``RedactionPolicy.off()`` shows everything and says so at the top.
@@ -518,6 +529,9 @@ class Analysis:
         trends_csv = folder / "trends.csv"
         _write_csv(trends_csv, self.trend_rows(), list(self.trends.columns))
         topics_csv = _write_topics_csv(folder, self.topic_rows())
+        # -- topics (#17): KPIs per agent, day and topic
+        topics_by_agent_csv = folder / "topics_by_agent.csv"
+        _write_csv(topics_by_agent_csv, self.topic_agent_rows(), list(TOPIC_AGENT_COLUMNS))
         html = folder / "report.html"
         view = build_view(self, redaction=redaction)
         html.write_text(render_html(view), encoding="utf-8", errors="replace")
@@ -528,10 +542,11 @@ class Analysis:
                 agents_csv,
                 trends_csv,
                 topics_csv,
+                topics_by_agent_csv,
                 html,
                 write_shops_csv(folder / "shops.csv", rows),
             ]
-        return [agents_csv, trends_csv, topics_csv, html]
+        return [agents_csv, trends_csv, topics_csv, topics_by_agent_csv, html]
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:
