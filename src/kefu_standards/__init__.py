@@ -72,6 +72,7 @@ _LAZY: dict[str, str] = {
     "TopicLexicon": "_topics",
     "TopicShare": "_topics",
     "ConversationTopics": "_topics",
+    "is_pasted": "_topics",
     "TopicModel": "_topic_model",
     "frequent_questions": "_faq",
     "FrequentQuestion": "_faq",
@@ -155,6 +156,7 @@ __all__ = [
     "frequent_questions",
     "get_scorer",
     "get_scorer_names",
+    "is_pasted",
     "make_scorer",
     "politeness",
     "politeness_many",
@@ -200,6 +202,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TopicDef,
         TopicLexicon,
         TopicShare,
+        is_pasted,
         topic,
         topics,
     )

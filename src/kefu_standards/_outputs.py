@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._report_view import build_view
-from ._trends import TREND_COLUMNS
+from ._topic_kpis import TOPIC_AGENT_COLUMNS
 from .analysis import Analysis
 from .exceptions import InputTypeError
 from .outcomes._tables import shop_rows, write_shops_csv
@@ -28,10 +28,11 @@ def write_report(
     *,
     redaction: RedactionPolicy | None = None,
 ) -> list[Path]:
-    """Write ``agents.csv``, ``trends.csv``, ``topics.csv`` and ``report.html`` into *out*.
+    """Write the CSV tables and ``report.html`` into *out*; return the paths written.
 
-    Return the paths written (``shops.csv`` too when *analysis* has joined
-    outcomes).  The folder is created if needed.
+    The tables: ``agents.csv``, ``trends.csv``, ``topics.csv`` and
+    ``topics_by_agent.csv`` (plus ``shops.csv`` when outcomes were joined).  The
+    folder is created if needed.
 
     *redaction* (default: masking on) is what the report masks;
     ``RedactionPolicy.off()`` shows everything and says so at the top.
@@ -49,9 +50,12 @@ def write_report(
     agents_csv = folder / "agents.csv"
     _write_csv(agents_csv, analysis.agent_rows(), ["agent"])
     trends_csv = folder / "trends.csv"
-    _write_csv(trends_csv, analysis.trend_rows(), list(TREND_COLUMNS))
+    _write_csv(trends_csv, analysis.trend_rows(), list(analysis.trends.columns))
     topics_csv = folder / "topics.csv"
     _write_csv(topics_csv, analysis.topic_rows(), ["topic"])
+    # -- topics (#17): KPIs per agent, day and topic
+    topics_by_agent_csv = folder / "topics_by_agent.csv"
+    _write_csv(topics_by_agent_csv, analysis.topic_agent_rows(), list(TOPIC_AGENT_COLUMNS))
     html = folder / "report.html"
     view = build_view(analysis, redaction=redaction)
     html.write_text(render_html(view), encoding="utf-8", errors="replace")
@@ -62,10 +66,11 @@ def write_report(
             agents_csv,
             trends_csv,
             topics_csv,
+            topics_by_agent_csv,
             html,
             write_shops_csv(folder / "shops.csv", rows),
         ]
-    return [agents_csv, trends_csv, topics_csv, html]
+    return [agents_csv, trends_csv, topics_csv, topics_by_agent_csv, html]
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:

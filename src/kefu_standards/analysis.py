@@ -504,6 +504,16 @@ class Analysis:
         """
         return self.topics.rows()
 
+    def topic_agent_rows(self) -> list[dict[str, Any]]:
+        """One row per agent, day and topic (the rows of ``topics_by_agent.csv``).
+
+        Columns: ``agent``, ``day``, ``topic``, ``name`` and the KPI columns of
+        :meth:`topic_rows` (``share`` is of the agent's conversations that day).
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.agent_day_rows()
+
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
         # the timing table keys rounds credited to no agent by None; the rollups by _UNASSIGNED
@@ -575,7 +585,9 @@ def trends_of(
     with at least *min_conversations* conversations; its score is
     ``0.5 + slope / (2 * learning_scale)`` clipped to [0, 1], the slope being
     that of the agent's mean total per period, in points per week (so +2 points
-    a week scores 1 by default).
+    a week scores 1 by default).  When outcome files were joined
+    (``analysis.outcomes``), each row also has the outcome KPIs of
+    :data:`~kefu_standards._trends.OUTCOME_TREND_COLUMNS` for its period.
 
     .. versionadded:: 0.2.0
     """
@@ -587,6 +599,7 @@ def trends_of(
         min_conversations=min_conversations,
         learning_scale=learning_scale,
         labels=analysis.dimension_labels,
+        outcomes=analysis.outcomes,
     )
 
 
@@ -676,8 +689,8 @@ def analyze(
             by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
             by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
             by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
-            by_agent_day = by_agent_day.merge(
-                _without_sketch(TimingSummary.from_columns(cols, ("agent", "day"), policy))
+            by_agent_day = by_agent_day.merge(  # trends: no quantile sketch, flat memory
+                TimingSummary.from_columns(cols, ("agent", "day"), policy, sketch=False)
             )
         pending.clear()
         pending_msg = 0
@@ -743,18 +756,6 @@ def analyze(
         trend_sums=trend_sums,
         topics=topic_kpis,
     )
-
-
-def _without_sketch(summary: Any) -> Any:
-    """*summary* without its quantile sketch: counts and sums only (trends need no quantile).
-
-    The sketch has up to a few thousand bins per group, and (agent, day) groups are
-    many, so keeping it would grow memory with the data; its quantiles read NaN.
-    """
-    import numpy as np  # not at import time: importing the package loads no numpy
-
-    empty = np.zeros(0, np.int64)
-    return attrs.evolve(summary, hist_key=empty, hist_count=empty)
 
 
 #: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).
