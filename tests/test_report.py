@@ -381,7 +381,13 @@ class TestWriteReport:
         """write_report(analysis, out) creates *out* and writes the CSV tables and report.html."""
         out = tmp_path / "new" / "folder"
         paths = ks.write_report(ks.analyze(ks.read_conversations(_examples())), out)
-        assert [p.name for p in paths] == ["agents.csv", "trends.csv", "topics.csv", "report.html"]
+        assert [p.name for p in paths] == [
+            "agents.csv",
+            "trends.csv",
+            "topics.csv",
+            "topics_by_agent.csv",
+            "report.html",
+        ]
         assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
         assert paths[-1].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
