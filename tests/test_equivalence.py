@@ -19,6 +19,7 @@ The references, all in this file:
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import attrs
@@ -112,8 +113,9 @@ _LONG = st.lists(_PIECES, min_size=60, max_size=140).map("".join)
 _ANY = st.one_of(_TEXTS, _LONG, st.just(""), st.text(max_size=40))
 
 
+@functools.cache
 def _uncached() -> SentimentModel:
-    """The packaged model without a result cache, so every call computes."""
+    """The packaged model without a result cache, so every call computes (one, shared)."""
     return attrs.evolve(SentimentModel.default(), cache_size=0)
 
 
@@ -154,6 +156,37 @@ class TestFeatures:
         )
         assert [np.float32(sign) * scale for *_, sign in one] == batch.value.tolist()
 
+    @settings(deadline=None)
+    @given(_ANY)
+    def test_weighed_text_equals_the_hashes(self, text: str) -> None:
+        """The compiled tables give each feature of ``hashes_one`` its key and signed weight.
+
+        Same features in the same order; the weight is the bucket's weight times the sign.
+        """
+        model = _uncached()
+        weighed = model._compile()
+        assert weighed is not None  # the packaged lexicon is known by string
+        norm, emoticons = normalize(text), _emoticon_codes(text)
+        spans, hashes = model.features.hashes_one(norm, emoticons)
+        keys, signed = weighed.weigh(norm, emoticons)
+        assert keys == [(s, e, _features.KIND_NAMES[k]) for s, e, k in spans]
+        shift = 64 - model.features.bits
+        weights = model.weights.astype(np.float64)
+        want = [-weights[h >> shift] if h & 1 else weights[h >> shift] for h in hashes]
+        assert signed == [float(w) for w in want]
+
+    def test_unknown_lexicon_words_fall_back_to_hashing(self) -> None:
+        """A lexicon entry not known by string: no compiled tables, the same results."""
+        default = SentimentModel.default()
+        extra = _features.string_hashes(["zzqq"])
+        lexicon = np.sort(np.concatenate([default.features.lexicon_pos, extra]))
+        features = attrs.evolve(default.features, lexicon_pos=lexicon)
+        model = attrs.evolve(default, features=features, cache_size=0)
+        assert model._compile() is None
+        for text in ("zzqq 很好", "不zzqq", "好的谢谢", "太差了!!"):
+            assert sentiment(text, model=model) == sentiment_many([text], model=model)[0]
+        assert sentiment("zzqq", model=model).evidence[0].kind == "lexicon"
+
     @given(st.lists(st.integers(0, 2**64 - 1), max_size=20))
     def test_unmix_inverts_the_finaliser(self, values: list[int]) -> None:
         """The look-up tables rely on the finaliser being a bijection of uint64."""
@@ -184,7 +217,11 @@ class TestSentiment:
         """The plain-Python scoring holds past the length where ``sentiment`` stops using it."""
         model, norm = _uncached(), normalize(text)
         if _undefined_reason(text, norm) is None:
-            assert model._compute_one(text, norm) == model._compute([text], [norm], True)[0]
+            want = model._compute([text], [norm], True)[0]
+            assert model._compute_one(text, norm) == want
+            weighed = model._compile()
+            assert weighed is not None
+            assert model._compute_weighed(weighed, text, norm) == want
 
     def test_long_text_takes_the_vectorised_path(self) -> None:
         """Past the limit the one-text call scores through the batch path, with equal results."""
