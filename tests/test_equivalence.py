@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from importlib import resources
 
 import attrs
 import numpy as np
@@ -39,9 +40,11 @@ from kefu_standards._sentiment import (
     _undefined_reason,
     sentiment,
     sentiment_many,
+    shared_scores,
 )
 from kefu_standards._textcache import TextCache
 from kefu_standards.exceptions import UndefinedMetricWarning
+from kefu_standards.resources import data_file
 from kefu_standards.text import _fold_table, fold, normalize
 
 # ---------------------------------------------------------------- generated texts
@@ -242,6 +245,41 @@ class TestSentiment:
     def test_batch_normalisation_matches_per_text(self, texts: list[str]) -> None:
         """The one-pass batch normalisation equals normalising text by text."""
         assert _normalize_many(texts) == [normalize(t) for t in texts]
+
+
+@functools.cache
+def _chat_head_model() -> SentimentModel:
+    """The escalation chat-negativity head: another model with the packaged features."""
+    with resources.as_file(data_file("escalation/cped_negativity.npz")) as path:
+        return SentimentModel.load(path)
+
+
+class TestSharedScores:
+    """``shared_scores`` gives each model's ``scores``, with one feature batch for all."""
+
+    @settings(deadline=None)
+    @given(st.lists(_ANY, max_size=6), st.lists(_ANY, max_size=6))
+    def test_equals_each_model_alone(self, texts: list[str], head_texts: list[str]) -> None:
+        """The packaged model and the chat-negativity head: each value as ``scores`` gives it."""
+        default = attrs.evolve(SentimentModel.default(), cache_size=64)
+        head = attrs.evolve(_chat_head_model(), cache_size=64)
+        got = shared_scores(((default, texts), (head, head_texts)))
+        want = [_uncached().scores(texts), attrs.evolve(head, cache_size=0).scores(head_texts)]
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w, equal_nan=True)
+        # the texts are now kept by each model: a later call is a cache read of the same values
+        assert np.array_equal(default.scores(texts), want[0], equal_nan=True)
+
+    def test_models_with_other_features_are_scored_alone(self) -> None:
+        """Different feature configurations: no shared batch, the same values."""
+        default = SentimentModel.default()
+        other = SentimentModel.train(["好的谢谢", "太差了"], [1, 0], bits=10, use_lexicon=False)
+        texts = ["好的谢谢亲", "太差了吧", ""]
+        got = shared_scores(((default, texts), (other, texts)))
+        assert np.array_equal(got[0], _uncached().scores(texts), equal_nan=True)
+        assert np.array_equal(
+            got[1], attrs.evolve(other, cache_size=0).scores(texts), equal_nan=True
+        )
 
 
 class TestSentimentCache:

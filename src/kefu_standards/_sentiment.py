@@ -60,6 +60,7 @@ __all__ = [
     "sentiment",
     "sentiment_many",
     "sentiment_scores",
+    "shared_scores",
 ]
 
 #: The labels, from the lowest score band to the highest.
@@ -904,6 +905,58 @@ def _ngram_vocabulary() -> tuple[str, ...]:
     words = [*_lexicon_words(), *(w for ws in _cue_lists().values() for w in ws)]
     chars = {c for w in words for c in w} | {chr(c) for c in range(0x21, 0x7F)}
     return tuple(sorted(chars)) + tuple(sorted({w for w in words if 2 <= len(w) <= 3}))
+
+
+def shared_scores(
+    jobs: Sequence[tuple[SentimentModel, Sequence[str]]],
+) -> list[npt.NDArray[np.float64]]:
+    """Return ``model.scores(texts)`` for each ``(model, texts)``, the features computed once.
+
+    When the models compute the same features (the same cue lists, windows,
+    lexicon and bits, as every model :meth:`SentimentModel.train` builds with the
+    packaged cue lists), the texts missing from any model's cache are normalised
+    and turned into one :class:`~kefu_standards._features.FeatureBatch`, scored
+    with each model's weights, and kept in each model's cache for the texts it
+    was asked about.  A document's margin is summed over its own occurrences in
+    their own order, so each value is the one ``model.scores(texts)`` gives.
+    Models with different features are scored one by one.
+    """
+    if len(jobs) > 1 and all(
+        _same_features(jobs[0][0].features, model.features) for model, _ in jobs[1:]
+    ):
+        _score_together(jobs)
+    return [model.scores(texts) for model, texts in jobs]
+
+
+def _score_together(jobs: Sequence[tuple[SentimentModel, Sequence[str]]]) -> None:
+    """Put the texts of *jobs* missing from each model's cache there, from one feature batch."""
+    missing: list[list[str]] = []
+    for model, texts in jobs:
+        if not all(isinstance(t, str) for t in texts):
+            return  # model.scores names the bad item
+        rows = model._cache.get_many(texts)
+        missing.append([t for t, row in zip(texts, rows, strict=True) if row is None])
+    keys = list(dict.fromkeys(t for texts in missing for t in texts))
+    if not keys:
+        return
+    norms = _normalize_many(keys)
+    reasons = [_undefined_reason(t, n) for t, n in zip(keys, norms, strict=True)]
+    defined = [k for k, reason in enumerate(reasons) if reason is None]
+    batch = (
+        jobs[0][0].features.transform(
+            [norms[k] for k in defined], [_emoticon_codes(keys[k]) for k in defined]
+        )
+        if defined
+        else None
+    )
+    for (model, _), texts in zip(jobs, missing, strict=True):
+        fresh: dict[str, _Row] = {
+            keys[k]: (math.nan, (), why) for k, why in enumerate(reasons) if why is not None
+        }
+        if batch is not None:
+            probs = _sigmoid(batch.margins(model.weights) + model.bias).tolist()
+            fresh.update((keys[k], (p, None, None)) for k, p in zip(defined, probs, strict=True))
+        model._cache.put_many((t, fresh[t]) for t in dict.fromkeys(texts))
 
 
 def _average(models: Sequence[SentimentModel]) -> SentimentModel:
