@@ -1089,16 +1089,32 @@ class WeighedText:
         found = list(map(get, grams))
         if None not in found:
             return found  # type: ignore[return-value]  # no None
-        signed = self._signed
-        return [
-            signed(_string_raw(g) ^ salt) if w is None else w
-            for g, w in zip(grams, found, strict=True)
-        ]
+        hashed = iter(
+            self._hashed([g for g, w in zip(grams, found, strict=True) if w is None], salt)
+        )
+        return [next(hashed) if w is None else w for w in found]
 
     def _hashed(self, grams: Iterable[str], salt: int) -> list[float]:
-        """Signed weights of *grams* in feature space *salt*, hashed one by one."""
-        signed = self._signed
-        return [signed(_string_raw(g) ^ salt) for g in grams]
+        """Signed weights of *grams* in feature space *salt*, hashed one by one.
+
+        :func:`_string_raw`, the salt and :func:`_mix_all` written out in two loops
+        (this runs for every n-gram outside the tables).
+        """
+        raws = []
+        for gram in grams:
+            h = _FNV_OFFSET_INT
+            for ch in gram:
+                h = ((h ^ ord(ch)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+            raws.append(h ^ salt)
+        weight_of, shift = self._weight_of, self._shift
+        out = []
+        for raw in raws:
+            h = ((raw ^ (raw >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+            h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+            h ^= h >> 31
+            w = weight_of(h >> shift)
+            out.append(-w if h & 1 else w)
+        return out
 
     def weigh(
         self, text: str, emoticons: Sequence[tuple[int, int, str]] = ()
