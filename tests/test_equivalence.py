@@ -30,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kefu_standards import _features, _politeness
+from kefu_standards._escalation import buyer_sentiment_scores
 from kefu_standards._offensive import default_model as offensive_model
 from kefu_standards._politeness import Lexicon, politeness, politeness_many
 from kefu_standards._sentiment import (
@@ -269,6 +270,13 @@ class TestSharedScores:
             assert np.array_equal(g, w, equal_nan=True)
         # the texts are now kept by each model: a later call is a cache read of the same values
         assert np.array_equal(default.scores(texts), want[0], equal_nan=True)
+
+    @settings(deadline=None)
+    @given(st.lists(_ANY, max_size=8))
+    def test_buyer_scores_are_the_sentiment_scores(self, texts: list[str]) -> None:
+        """What ``signals_many`` reads: ``sentiment_scores``, the head primed on the way."""
+        got = buyer_sentiment_scores(texts)
+        assert np.array_equal(got, _uncached().scores(texts), equal_nan=True)
 
     def test_models_with_other_features_are_scored_alone(self) -> None:
         """Different feature configurations: no shared batch, the same values."""

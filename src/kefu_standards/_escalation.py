@@ -83,6 +83,7 @@ __all__ = [
     "PolitenessLike",
     "Reason",
     "SentimentFn",
+    "buyer_sentiment_scores",
     "escalation",
 ]
 
@@ -724,6 +725,20 @@ def _default_chat_head() -> SentimentFn | None:
         _signal_off("chat-negativity", f"{type(exc).__name__}: {exc}")
         return None
     return batched
+
+
+def buyer_sentiment_scores(texts: list[str]) -> Any:
+    """Return :func:`~kefu_standards.sentiment_scores` of buyer *texts*, priming the chat head.
+
+    The chat-negativity head scores the same texts from the same features
+    (:func:`~kefu_standards._sentiment.shared_scores`), so :func:`escalation` later
+    finds them in the head's cache instead of extracting the features again.  The
+    returned values are ``sentiment_scores(texts)``.  With the head off, only those.
+    """
+    if not texts or _lazy_chat_head() is None:
+        return _sentiment.sentiment_scores(texts)
+    default = _sentiment.SentimentModel.default()
+    return _sentiment.shared_scores(((default, texts), (_chat_head_model(), texts)))[0]
 
 
 _lazy_sentiment = lazy(_default_sentiment)
