@@ -8,6 +8,7 @@ model must learn.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -654,3 +655,45 @@ class TestQuiet:
         )
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
+
+
+class TestLearnedEvidence:
+    """evidence(): the buyer's words behind the learned part of the turn risk."""
+
+    def test_points_at_what_the_shop_labels(self, fitted: EscalationModel) -> None:
+        """In a blue-model chat the top evidence is a span of the message naming 蓝色款."""
+        chat = shop_chat(600, True, random.Random(5))
+        found = fitted.evidence(chat)
+        assert found
+        top = found[0]
+        assert top.message_index == 2
+        assert top.kind == "learned_text"
+        assert "蓝" in top.text
+        assert top.text == chat.messages[2].text[top.start : top.end]
+        assert top.weight > 0
+        assert [e.weight for e in found] == sorted((e.weight for e in found), reverse=True)
+
+    def test_spans_of_a_message_do_not_overlap(self, fitted: EscalationModel) -> None:
+        """Within one message, no two evidence spans overlap."""
+        found = fitted.evidence(shop_chat(601, True, random.Random(6)), limit=50)
+        by_message: dict[int | None, list[tuple[int, int]]] = {}
+        for e in found:
+            by_message.setdefault(e.message_index, []).append((e.start, e.end))
+        for spans in by_message.values():
+            spans.sort()
+            assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+    @pytest.mark.parametrize("limit", [0, 1, 3])
+    def test_limit(self, fitted: EscalationModel, limit: int) -> None:
+        """At most *limit* items."""
+        assert len(fitted.evidence(shop_chat(602, True, random.Random(7)), limit=limit)) <= limit
+
+    def test_no_turn_head_no_evidence(self, dialogue_only: EscalationModel) -> None:
+        """Without message labels nothing was learned from text: no evidence."""
+        assert dialogue_only.evidence(shop_chat(603, True, random.Random(8))) == ()
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, True])
+    def test_bad_limit(self, fitted: EscalationModel, bad: object) -> None:
+        """limit must be an int >= 0."""
+        with pytest.raises(ConfigError, match="limit"):
+            fitted.evidence(shop_chat(604, True, random.Random(9)), limit=bad)  # type: ignore[arg-type]

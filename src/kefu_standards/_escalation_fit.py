@@ -11,8 +11,11 @@ learns from them, **starting from the shipped model**:
   itself and the shipped state (:data:`~kefu_standards._escalation.FEATURES`).
   The shipped log-odds are an *offset*: with every learned weight at 0 the model
   is the shipped one, and the L2 penalty pulls each weight towards 0, so with
-  little data the fitted model stays close to the shipped one.  It is learned
-  only from message labels;
+  little data the fitted model stays close to the shipped one.  The text grams'
+  penalty is ``l2``; the shipped signals' penalty is chosen by inner
+  cross-validation from :data:`TURN_SIGNAL_L2`, leaning to the largest (the
+  shipped weights) unless a smaller one is better by more than one standard
+  error.  It is learned only from message labels;
 - the *dialogue head* (``score``) adds to the shipped outcome log-odds a term
   in the mean, maximum and last of the turn head's log-odds over the buyer's
   messages and the shipped outcome log-odds; its penalty is chosen by
@@ -55,6 +58,7 @@ from ._escalation import (
 from ._fitcv import Design, Floats, Ints
 from ._segment import words
 from ._version import __version__
+from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError, NotEnoughDataError
 from .model import Conversation, Message, Role
 from .text import has_content, normalize
@@ -971,6 +975,55 @@ class EscalationModel:
             digest.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
         return digest.hexdigest()[:16]
 
+    def evidence(self, conversation: Conversation, *, limit: int = 5) -> tuple[Evidence, ...]:
+        """Return the buyer's words that raised the fitted turn risk most (the learned part).
+
+        ``reasons`` of :func:`~kefu_standards.escalation` explain the shipped
+        signals only; this explains what the turn head learned from the shop's
+        labels.  Each :class:`~kefu_standards.Evidence` (``kind``
+        ``"learned_text"``) is a span of a buyer message whose character gram or
+        word has a positive learned weight; ``weight`` is its contribution to
+        that message's calibrated log-odds, ``rule`` the gram (``c`` character
+        gram, ``w`` word).  Spans of one message do not overlap (the larger
+        contribution wins); the *limit* largest contributions over the
+        conversation are returned, largest first.  Empty when the turn head was
+        not fitted (no message labels) or no learned word raised the risk.
+
+        .. versionadded:: 0.2.0
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ConfigError(f"limit must be an int >= 0, got {limit!r}")
+        h = self._heads
+        if not h.has_turn or not limit:
+            return ()
+        scale = h.turn_calibration[0]
+        sparse = h.turn_weights[2 + _N_STATE :]  # intercept, shipped log-odds, state, grams
+        found: list[Evidence] = []
+        for i, m in enumerate(conversation.messages):
+            if m.role is not Role.BUYER or not has_content(m.text):
+                continue
+            grams = _own_grams(m.text)
+            value = 1.0 / math.sqrt(len(grams))
+            norm = normalize(m.text)
+            taken: list[tuple[int, int]] = []
+            ranked = sorted(
+                ((scale * value * float(sparse[k]), g) for g in grams
+                 if (k := h._index.get(g)) is not None and sparse[k] > 0),
+                reverse=True,
+            )  # fmt: skip
+            for weight, gram in ranked:
+                start = norm.find(gram[1:])
+                end = start + len(gram) - 1
+                if start < 0 or any(start < b and a < end for a, b in taken):
+                    continue
+                taken.append((start, end))
+                found.append(
+                    Evidence(start, end, m.text[start:end], "learned_text", round(weight, 4),
+                             f"fitted:{gram}", i)
+                )  # fmt: skip
+        found.sort(key=lambda e: -e.weight)
+        return tuple(found[:limit])
+
     def describe(self) -> str:
         """Return one line naming the model: fingerprint, file, training data, version.
 
@@ -1030,13 +1083,17 @@ class EscalationModel:
             Ratings ``<= dissatisfied_max`` are dissatisfied (default 1: the two
             lowest of five points).
         l2:
-            Penalty of the turn head's weights (larger = closer to the shipped
-            model).  The dialogue head's penalty is chosen by cross-validation
+            Penalty of the turn head's text weights (larger = closer to the
+            shipped model).  The penalty of its weights on the shipped signals
+            (the shipped log-odds and state) is chosen by inner cross-validation
+            from :data:`TURN_SIGNAL_L2` (one-standard-error rule towards the
+            largest).  The dialogue head's penalty is chosen by cross-validation
             from :data:`DIALOGUE_L2` (``inf``, the shipped score recalibrated,
             unless a finite one is better by more than one standard error).
         folds:
             Cross-validation folds (by conversation) for the report; the
-            calibration and the dialogue head use 3 inner folds.
+            signals' penalty, the calibration and the dialogue head use 3 inner
+            folds.
         seed:
             Seed of the folds and the bootstrap.
         bootstrap, confidence:
