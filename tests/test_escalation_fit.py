@@ -119,6 +119,26 @@ class TestFit:
             _fitcv.roc_auc(np.array(y), np.array(s)), abs=1e-4
         )
 
+    @pytest.mark.parametrize(
+        ("folds", "shipped", "expected"),
+        [
+            ((0.8, 0.6), (0.7, 0.7), (0.7, 0.7)),
+            ((0.8, None), (0.7, 0.5), (0.8, 0.7)),
+            ((None, None), (0.7, 0.5), None),
+        ],
+    )
+    def test_fold_means_skip_undefined_folds(
+        self,
+        fitted: EscalationModel,
+        folds: tuple[float | None, ...],
+        shipped: tuple[float | None, ...],
+        expected: tuple[float, float] | None,
+    ) -> None:
+        """fold_means: mean per-fold AUC of fitted and shipped over folds where both exist."""
+        head = attrs.evolve(fitted.report.turn, fold_aucs=folds, shipped_fold_aucs=shipped)
+        assert head.fold_means == expected
+        assert ("mean per fold" in head.summary()) is (expected is not None)
+
     def test_intervals_are_ordered(self, fitted: EscalationModel) -> None:
         """Every bootstrap interval has lo <= hi inside [-1, 1]."""
         for head in (fitted.report.turn, fitted.report.dialogue):

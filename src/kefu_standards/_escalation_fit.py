@@ -703,20 +703,45 @@ class HeadEvaluation:
             return None
         return round(self.auc - self.shipped_auc, 4)
 
+    @property
+    def fold_means(self) -> tuple[float, float] | None:
+        """Mean per-fold AUC of the fitted and of the shipped model, over folds where both exist.
+
+        Each fold is scored by its own model, so this is the expected AUC of one
+        model; the pooled ``auc`` also ranks items across folds whose models
+        were calibrated apart, which lowers it when the calibration varies (with
+        few conversations).  ``None`` when no fold has both classes.
+
+        .. versionadded:: 0.2.0
+        """
+        pairs = [
+            (a, b)
+            for a, b in zip(self.fold_aucs, self.shipped_fold_aucs, strict=True)
+            if a is not None and b is not None
+        ]
+        if not pairs:
+            return None
+        return (
+            round(sum(a for a, _ in pairs) / len(pairs), 4),
+            round(sum(b for _, b in pairs) / len(pairs), 4),
+        )
+
     def summary(self) -> str:
-        """One line of text: the AUCs with their intervals."""
+        """One line of text: the AUCs with their intervals, and the per-fold means."""
         if self.auc is None:
             return f"{self.head}: not fitted ({self.reason})"
 
         def ci(v: tuple[float, float] | None) -> str:
             return "" if v is None else f" [{v[0]:.3f}, {v[1]:.3f}]"
 
+        means = self.fold_means
+        per_fold = "" if means is None else f"; mean per fold {means[0]:.3f} vs {means[1]:.3f}"
         return (
             f"{self.head}: AUC {self.auc:.3f}{ci(self.auc_interval)} vs shipped "
             f"{self.shipped_auc:.3f}{ci(self.shipped_interval)}, difference "
             f"{self.difference:+.3f}{ci(self.difference_interval)} "
             f"({self.items} items, {self.positives} dissatisfied, "
-            f"{self.conversations} conversations)"
+            f"{self.conversations} conversations{per_fold})"
         )
 
     def to_record(self) -> dict[str, Any]:
