@@ -363,10 +363,6 @@ def main() -> int:
         f"{seconds / max(base, 1e-9):.1f}x)"
     )
     print(model.report.summary())
-    print(
-        f"\nlearning curve: {CURVE_FOLDS} folds of all {len(data)} dialogues; fitted on the "
-        "first n of the other folds (message labels), pooled held-out AUC"
-    )
     _curve(data, results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
