@@ -302,6 +302,7 @@ class TestFiles:
         ("changes", "match"),
         [
             ({"format_version": 99}, "format version 99"),
+            ({"format_version": 1}, "format version 1"),  # before the signals' penalty (#16)
             ({"shipped_model": "0" * 16}, "another version of the shipped"),
             (  # a file fitted before the chat_negativity feature (issue 18)
                 {"features": [f for f in FEATURES if f != "chat_negativity"]},

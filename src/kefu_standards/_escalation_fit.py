@@ -67,7 +67,9 @@ __all__ = ["EscalationFitReport", "EscalationModel", "HeadEvaluation"]
 
 #: Identifies the file format; a file of another format version is refused.
 FORMAT = "kefu_standards.escalation_model"
-FORMAT_VERSION = 1
+#: 2: jieba words from the package's segmenter (numbers folded to ``0``), and the
+#: shipped signals' own penalty (``turn_signal_l2``); a version-1 file is refused.
+FORMAT_VERSION = 2
 #: Ratings run from 0 (very dissatisfied) to this (very satisfied).
 RATING_MAX = 4
 #: Fewest labelled conversations ``fit`` accepts (besides ``folds`` of each class).
