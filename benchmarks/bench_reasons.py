@@ -68,13 +68,20 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "human_request": ("human_request",),
     "impatience": ("impatience",),
     "repetition": ("repetition",),
-    "negative_emotion": ("negative_emotion", "unresolved"),
+    # one kind per family, by definition: the label is anger / frustration / sarcasm in the
+    # buyer's words; "not solved / does not help" is the refused_problem label below
+    "negative_emotion": ("negative_emotion",),
     # buyer-side label (the buyer says it is not solved); the library's refused_problem
     # reason marks the agent's refusal, so only the buyer-side unresolved reason can match
     "refused_problem": ("unresolved",),
     "open_issue": ("open_issue",),
 }
 HARSH = frozenset({"harsh_tone", "banned_phrase"})
+#: Families left out of the pooled figure of the *negative* reasons: the labelling brief
+#: says a stalling reply is "not negative by itself" and marks every one, while the
+#: library lists ``holding_unfollowed`` only for one never followed up (a holding reply
+#: answered in time is good service).  Reported on its own, and in a second pool.
+NOT_NEGATIVE = frozenset({"agent_holding"})
 
 
 def half(key: str) -> str:
@@ -138,8 +145,14 @@ def score_labels(
             elif gold == "1":
                 c[2] += 1
     per = {f: prf(*c) for f, c in counts.items()}
-    tp, fp, fn = (sum(c[j] for c in counts.values()) for j in range(3))
-    return {"families": per, "pooled": prf(tp, fp, fn)}
+    negative = [c for f, c in counts.items() if f not in NOT_NEGATIVE]
+    tp, fp, fn = (sum(c[j] for c in negative) for j in range(3))
+    tp_all, fp_all, fn_all = (sum(c[j] for c in counts.values()) for j in range(3))
+    return {
+        "families": per,
+        "pooled": prf(tp, fp, fn),
+        "pooled_with_holding": prf(tp_all, fp_all, fn_all),
+    }
 
 
 def impolite_on_polite(
@@ -273,11 +286,12 @@ def _print(r: dict[str, Any]) -> None:
                 f"| {f} | {c['tp']} | {c['fp']} | {c['fn']} | {_fmt(c['precision'])} "
                 f"| {_fmt(c['recall'])} |"
             )
-        p = r[subset]["pooled"]
-        print(
-            f"| **pooled** | {p['tp']} | {p['fp']} | {p['fn']} "
-            f"| {_fmt(p['precision'])} | {_fmt(p['recall'])} |"
-        )
+        for name, key in (("**pooled** (negative)", "pooled"), ("pooled + holding", "pooled_with_holding")):
+            p = r[subset][key]
+            print(
+                f"| {name} | {p['tp']} | {p['fp']} | {p['fn']} "
+                f"| {_fmt(p['precision'])} | {_fmt(p['recall'])} |"
+            )
     print("\nagent_impolite on agent messages labelled not impolite:")
     for k, v in r["agent_impolite_on_polite"].items():
         print(f"  {k}: {v['agent_impolite_listed']} of {v['polite_agent_messages']}")

@@ -36,9 +36,11 @@ __all__ = [
     "content_length",
     "is_acceptance",
     "is_acknowledgement",
+    "is_bare_okay",
     "is_card",
     "is_repeat_of",
     "material_refusals",
+    "says_what_happens",
 ]
 
 BUYER_KINDS = frozenset(
@@ -58,6 +60,7 @@ BUYER_KINDS = frozenset(
         "issue",
         "correction",
         "unresolved",
+        "exasperation",
     }
 )
 AGENT_KINDS = frozenset({"apology", "remedy", "deadline", "holding", "refusal"})
@@ -171,7 +174,14 @@ def _buyer_cues(text: str, norm: str) -> tuple[Cue, ...]:
         out.append(Cue(first, last, text[first:last], "impatience", strength))
     elif _CJK_OR_WORD.search(norm):
         for m in _PUNCT_RUN.finditer(norm):
-            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "impatience", 1.0))
+            # ?? / !! in words chase; a trailing-off 。。。 / …… is exasperation (无语),
+            # except right after thanks or an acknowledgement (谢谢。。。, 好的…)
+            kind = "impatience"
+            if m.group()[0] in ".。…" and not _THANKS_BEFORE.search(
+                norm[max(0, m.start() - 3) : m.start()]
+            ):
+                kind = "exasperation"
+            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], kind, 1.0))
             break
     mark = _QUESTION_MARK.search(norm)
     if mark is not None and not any(c.kind == "question" for c in out):
@@ -179,6 +189,23 @@ def _buyer_cues(text: str, norm: str) -> tuple[Cue, ...]:
         out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "question", 1.0))
     out.sort(key=lambda c: (c.start, c.end))
     return tuple(out)
+
+
+# Context rules of the buyer cues (each has a firing and a non-firing case in the tests).
+# 。。。 right after thanks or an acknowledgement trails off politely (谢谢。。。).
+_THANKS_BEFORE = re.compile(r"(?:谢|好的|好滴|好哒|嗯|哦|收到|明白|知道了)$")
+# 好吧 / 行吧 as the whole message (particles and punctuation aside) accepts; …好吧 and
+# 那好吧 are resignation (the labelling brief's judgement call).
+_BARE_RESIGNED = re.compile(r"^[\s,.!~。，！]*(?:好吧|行吧)[\s,.!~。，！啊呀哦]*$")
+
+
+def is_bare_okay(text: str) -> bool:
+    """Tell whether *text* is only 好吧 / 行吧 (an acceptance, not resignation).
+
+    ``好吧`` alone accepts an answer; ``…好吧`` or ``那好吧`` resign.  The cue still
+    weighs on the emotion feature (the risk is unchanged); the reason is not listed.
+    """
+    return _BARE_RESIGNED.match(normalize(text)) is not None
 
 
 def is_acknowledgement(text: str) -> bool:
@@ -222,8 +249,10 @@ _CONDITION_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,8}?的话")
 _DECLINED_ACTION = re.compile(r"(?:给|为|帮|退|换|补|办|处理|修改|取消|申请|保证|开|发|改|查)")
 _DECLINING_BEFORE = re.compile(r"(?:这边|我们|我这边|是|暂时|目前|确实)$")
 # The reply offers a way forward, so it is not a bare refusal (无法开普票，可以开电子发票).
+# 仅支持移动卡，不支持电信卡 names what is supported; 这边是留言的 / 已备注 passes it on.
 _ALTERNATIVE = re.compile(
-    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|流程|会[有在给帮为]|或者|或是|只有"
+    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|流程|会[有在给帮为]|或者|或是|只有|"
+    r"[仅只]支持|留言|备注|登记"
 )
 _QUESTION_AFTER = re.compile(r"^[^,.!;:。，！；：]{0,12}?(?:\?|吗|么)")
 _CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
@@ -290,6 +319,19 @@ def asking_for_human(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
         and not _WHETHER_BEFORE.search(norm[max(0, c.start - 3) : c.start])
         and not _WHETHER_AFTER.match(norm[c.end :])
     )
+
+
+# The reply says what will happen next (审核通过后就会给您地址): not a bare holding reply.
+_SAYS_NEXT = re.compile(r"(?:后|之后|以后)[就便]?会|就会")
+
+
+def says_what_happens(text: str) -> bool:
+    """Tell whether an agent reply says what happens next (``审核通过后就会给您地址``).
+
+    Such a reply has content even when it starts with 请稍等: it is not a bare
+    holding reply that must be followed up.
+    """
+    return _SAYS_NEXT.search(normalize(text)) is not None
 
 
 def is_card(text: str) -> bool:

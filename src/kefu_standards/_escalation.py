@@ -60,7 +60,9 @@ from ._cues import (
     buyer_cues,
     buyer_view,
     is_acceptance,
+    is_bare_okay,
     material_refusals,
+    says_what_happens,
 )
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence, ScoreResult
@@ -813,6 +815,7 @@ class _BuyerText:
     grams: frozenset[str]
     ack: bool
     accepts: bool  # thanks, 好的, 那我拍了, 没有了 (closes the open issues before it)
+    bare_okay: bool  # only 好吧 / 行吧: accepts; its disappointment cue is minor
     log_length: float  # log(1 + content characters)
 
 
@@ -830,7 +833,8 @@ def _buyer_text(text: str) -> _BuyerText:
     gratitude = _of(cues, _GRATITUDE_KINDS)
     corrections = _of(cues, frozenset({"correction"}))
     repeat = _of(cues, frozenset({"repeat"}))
-    nudges = _of(cues, frozenset({"nudge", "impatience"}))
+    # a trailing-off 。。。 weighs on the impatience feature as before; it is listed as emotion
+    nudges = _of(cues, frozenset({"nudge", "impatience", "exasperation"}))
     return _BuyerText(
         card=view.card,
         content=content,
@@ -857,6 +861,7 @@ def _buyer_text(text: str) -> _BuyerText:
         grams=view.grams,
         ack=view.ack,
         accepts=view.ack or is_acceptance(text),
+        bare_okay=is_bare_okay(text),
         log_length=math.log1p(view.length),
     )
 
@@ -907,7 +912,8 @@ def _agent_text(text: str) -> _AgentText:
         apology=apology,
         holding="holding" in kinds
         and not (kinds & {"remedy", "apology"})
-        and len(text.strip()) <= 40,
+        and len(text.strip()) <= 40
+        and not says_what_happens(text),
         refusal=_of(cues, frozenset({"refusal"})),
         refusal_material=material_refusals(text, _of(cues, frozenset({"refusal"}))),
         credit=credit,
@@ -1056,6 +1062,7 @@ def _walk(
     asked_again: list[int] = []
     last_reply = -1
     since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
+    pending = False  # a buyer message of any sort (order number, card) awaits a reply
     for i, msg in enumerate(messages):
         repetition *= d  # decay
         waiting *= d
@@ -1069,6 +1076,7 @@ def _walk(
         role = msg.role
         if role is buyer:
             bt = buyer_text(msg.text)
+            chasing, pending = pending, pending or bool(msg.text.strip())
             if chat_cached is not None:  # every buyer message, cards and answers included
                 cn = chat_cached(msg.text, _MISSING)
                 if cn is _MISSING:  # evicted since _prime_chat: score it again
@@ -1112,7 +1120,7 @@ def _walk(
                     felt, urging = bt.felt, bt.urging
                     if felt:
                         ev_emotion = _cue_evidence(felt, i, "negative_emotion")
-                        add(_Event("negative_emotion", i, ev_emotion))
+                        add(_Event("negative_emotion", i, ev_emotion, not bt.bare_okay))
                     if bt.unsolved:
                         ev_unsolved = _cue_evidence(bt.unsolved, i, "unresolved")
                         add(_Event("unresolved", i, ev_unsolved))
@@ -1144,8 +1152,8 @@ def _walk(
                     count += 1.0
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
                     # material when it repeats a message no agent has replied to yet
-                    # and asks or raises something (not a pasted order line sent twice)
-                    unanswered_again = bool(bt.questions or bt.issues) and _repeats(
+                    # and asks, raises or states something (not a pasted order line)
+                    unanswered_again = bool(bt.questions or bt.issues or bt.content) and _repeats(
                         grams, buyer_bigrams[since_reply:], similarity
                     )
                 if nudges and not first:
@@ -1162,10 +1170,17 @@ def _walk(
                 buyer_bigrams.append(grams)
                 impatience_now = bt.nudge_strength if not first else 0.0
                 if impatience_now:
-                    # material: a nudge (在吗, 人呢), or a bare ?? / 。。。 after the buyer's own
-                    # unanswered message; a ?? right after an agent reply is minor (puzzled)
-                    chased = run > 1 or any(c.kind == "nudge" for c in nudges)
-                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience"), chased))
+                    # material: a nudge (在吗, 人呢), or a bare ? / 。。。 after the buyer's own
+                    # unanswered message (an order number too); a ?? right after an agent
+                    # reply is minor (puzzled)
+                    chased = chasing or any(c.kind == "nudge" for c in nudges)
+                    chase = tuple(c for c in nudges if c.kind != "exasperation")
+                    if chase:
+                        add(_Event("impatience", i, _cue_evidence(chase, i, "impatience"), chased))
+                    if len(chase) < len(nudges):  # 。。。 in words: exasperation (无语)
+                        sighs = tuple(c for c in nudges if c.kind == "exasperation")
+                        ev_sigh = _cue_evidence(sighs, i, "negative_emotion")
+                        add(_Event("negative_emotion", i, ev_sigh, via="impatience"))
                 grat = bt.gratitude
                 gratitude_now = bt.gratitude_strength
                 if grat and not emotion and not threats:
@@ -1217,6 +1232,7 @@ def _walk(
         elif role is agent:
             at = agent_text(msg.text)
             if at.content:
+                pending = False
                 last_reply = i
                 since_reply = len(buyer_bigrams)
                 if sentiment is not None:
