@@ -286,7 +286,10 @@ def _print(r: dict[str, Any]) -> None:
                 f"| {f} | {c['tp']} | {c['fp']} | {c['fn']} | {_fmt(c['precision'])} "
                 f"| {_fmt(c['recall'])} |"
             )
-        for name, key in (("**pooled** (negative)", "pooled"), ("pooled + holding", "pooled_with_holding")):
+        for name, key in (
+            ("**pooled** (negative)", "pooled"),
+            ("pooled + holding", "pooled_with_holding"),
+        ):
             p = r[subset][key]
             print(
                 f"| {name} | {p['tp']} | {p['fp']} | {p['fn']} "

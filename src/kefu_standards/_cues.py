@@ -34,6 +34,7 @@ __all__ = [
     "buyer_cues",
     "buyer_view",
     "content_length",
+    "echo_challenge",
     "is_acceptance",
     "is_acknowledgement",
     "is_bare_okay",
@@ -160,7 +161,9 @@ def buyer_cues(text: str) -> tuple[Cue, ...]:
 
     Besides the phrase list this finds *impatience*: a message made only of
     ``?``/``。。。``/``!`` (strength 2 when it is a run, else 1), or a ``??``/``!!``
-    run inside a longer message (strength 1).
+    run inside a longer message (strength 1); a ``。。。``/``……`` run inside a longer
+    message is *exasperation* (strength 1; impatience right after thanks or an
+    acknowledgement: ``谢谢。。。``).
     """
     return _buyer_cues(text, normalize(text))
 
@@ -319,6 +322,27 @@ def asking_for_human(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
         and not _WHETHER_BEFORE.search(norm[max(0, c.start - 3) : c.start])
         and not _WHETHER_AFTER.match(norm[c.end :])
     )
+
+
+# 什么好的 / 啥好的 right after the agent's 好的哦: the buyer throws the agent's words back.
+_ECHO = re.compile(r"^\s*(?:什么|啥)\s*([\u3400-\u9fff]{1,4})")
+
+
+def echo_challenge(text: str, reply: str) -> tuple[Cue, ...]:
+    """Return an ``unresolved`` cue when *text* throws the agent's *reply* back (什么好的).
+
+    A buyer message that opens with 什么 / 啥 followed by words of the agent's last
+    reply dismisses that reply: it did not help.  Fires: ``什么好的`` after ``好的哦``
+    — not: ``什么时候到`` after ``好的哦`` (a question), ``什么好的`` with no reply.
+    """
+    m = _ECHO.match(normalize(text))
+    if m is None or not reply:
+        return ()
+    said = normalize(reply)
+    words = m.group(1)
+    if len(words) < 2 or words[:2] not in said:
+        return ()
+    return (Cue(m.start(), m.end(), text[m.start() : m.end()], "unresolved", 1.0),)
 
 
 # The reply says what will happen next (审核通过后就会给您地址): not a bare holding reply.

@@ -59,6 +59,7 @@ from ._cues import (
     asking_for_human,
     buyer_cues,
     buyer_view,
+    echo_challenge,
     is_acceptance,
     is_bare_okay,
     material_refusals,
@@ -155,21 +156,25 @@ REASON_DEFINITIONS: dict[str, str] = {
     "request, not a threat (it weighs on the threat feature as before); asking whether the "
     "agent is human (你是人工吗) is minor",
     "negative_emotion": "an anger or disappointment cue in a buyer message (太过分, 失望, "
-    "无语, 好吧); urgency words are the impatience reason",
+    "无语, 那好吧), or a trailing-off 。。。 / …… in words (exasperation, weighed on the "
+    "impatience feature as before; not right after thanks); urgency words are the impatience "
+    "reason; 好吧 / 行吧 alone accepts and is minor",
     "unresolved": "the buyer says the problem is not solved or the answer does not help "
-    "(没解决, 还是不行, 没用, 看不懂); weighed as negative emotion",
+    "(没解决, 还是不行, 没用, 看不懂), or throws the agent's last reply back (什么好的 after "
+    "好的哦); weighed as negative emotion",
     "negative_sentiment": "the buyer's recent messages read negative to the sentiment model "
     "(moving average of 0.5 - P(positive) above 0.25)",
-    "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same "
-    "question again before any agent reply; a re-ask after a reply, or a nudge alone, is minor",
+    "repetition": "the buyer says they are repeating themselves (我说过了) or asks, raises or "
+    "states the same thing again before any agent reply (not a pasted order number); a "
+    "re-ask after a reply, or a nudge alone, is minor",
     "impatience": "the buyer chases after their first message: a nudge (在吗, 人呢), an "
-    "urgency word (怎么还没, 等了很久, 催了), or a bare ?? / 。。。 after their own unanswered "
-    "message (right after an agent reply it is minor)",
+    "urgency word (怎么还没, 等了很久, 催了), or a bare ? / 。。。 after their own unanswered "
+    "message, an order number included (right after an agent reply it is minor)",
     "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
     "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
     "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
-    "again, or that the buyer raised again later; never when the buyer accepted afterwards "
-    "(谢谢, 好的, 那我拍了)",
+    "again, or that the buyer raised again later; never when the buyer accepted in it or "
+    "afterwards (谢谢, 好的, 好吧, 那我拍了)",
     "unanswered_run": "three or more buyer messages in a row that no agent reply followed "
     "(a run that was answered is minor: the buyer wrote in several lines)",
     "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
@@ -178,12 +183,12 @@ REASON_DEFINITIONS: dict[str, str] = {
     "harsh-tone markers alone are minor",
     "agent_refusal": "the agent declines or sends the buyer elsewhere (无法, 没办法, 不支持, "
     "请您联系商家) outside a condition (…的话, 如果) or a question, offering no way forward "
-    "(可以, 为您, 建议, 申请); 建议您, 以…为准, 只能 are minor",
+    "(可以, 为您, 建议, 申请, 仅支持…, 留言, 备注); 建议您, 以…为准, 只能 are minor",
     "refused_problem": "an agent_refusal after the buyer raised a problem or complaint",
     "no_apology": "no apology within EscalationPolicy.apology_window agent messages after a "
     "long wait (needs timestamps)",
-    "holding_unfollowed": "a holding reply (稍等) not followed up in time, or the buyer chased "
-    "after it",
+    "holding_unfollowed": "a bare holding reply (稍等; not one that says what happens next, "
+    "审核通过后就会…) not followed up in time, or the buyer chased after it",
     "deescalation": "the agent apologised and offered a concrete remedy (lowers the risk)",
 }
 
@@ -860,7 +865,7 @@ def _buyer_text(text: str) -> _BuyerText:
         correction_strength=min(2.0, max((c.strength for c in corrections), default=0.0)),
         grams=view.grams,
         ack=view.ack,
-        accepts=view.ack or is_acceptance(text),
+        accepts=view.ack or is_acceptance(text) or is_bare_okay(text),
         bare_okay=is_bare_okay(text),
         log_length=math.log1p(view.length),
     )
@@ -1063,6 +1068,7 @@ def _walk(
     last_reply = -1
     since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
     pending = False  # a buyer message of any sort (order number, card) awaits a reply
+    reply_text = ""  # the latest agent reply with content (什么好的 throws it back)
     for i, msg in enumerate(messages):
         repetition *= d  # decay
         waiting *= d
@@ -1115,6 +1121,11 @@ def _walk(
                         ev_human = _cue_evidence(asks or human, i, "human_request")
                         add(_Event("human_request", i, ev_human, bool(asks)))
                 emotion_now = bt.emotion_strength
+                echo = echo_challenge(msg.text, reply_text) if reply_text and not chasing else ()
+                if echo:  # 什么好的 after 好的哦: the reply did not help (weighed as emotion)
+                    emotion = (*emotion, *echo)
+                    emotion_now = min(3.0, emotion_now + 1.0)
+                    add(_Event("unresolved", i, _cue_evidence(echo, i, "unresolved")))
                 emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
                 if emotion:
                     felt, urging = bt.felt, bt.urging
@@ -1233,6 +1244,7 @@ def _walk(
             at = agent_text(msg.text)
             if at.content:
                 pending = False
+                reply_text = msg.text
                 last_reply = i
                 since_reply = len(buyer_bigrams)
                 if sentiment is not None:
@@ -1332,15 +1344,15 @@ def _settle_open_issues(
 
     Material: no agent replied after it, the message itself asks again, or the
     buyer asked again after it (a material repetition event); never when the buyer
-    accepted after it (谢谢, 好的, 那我拍了).  An unanswered run is material only when
-    no agent replied after it (a buyer who writes in several lines and gets an
-    answer was not ignored; a slow answer is the waiting reason).
+    accepted in it or after it (谢谢, 好的, 好吧, 那我拍了).  An unanswered run is
+    material only when no agent replied after it (a buyer who writes in several
+    lines and gets an answer was not ignored; a slow answer is the waiting reason).
     """
     out = []
     for e in events:
         if e.kind == "open_issue":
             i = e.index
-            later_accept = any(a > i for a in accepted)
+            later_accept = any(a >= i for a in accepted)  # 好吧 / 明白了 accept themselves
             unanswered = last_reply < i
             again = any(r > i for r in asked_again)
             reasked = e.material  # set by the walk when the message itself asks again
