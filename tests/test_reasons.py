@@ -313,6 +313,17 @@ class TestMaterial:
                 "repetition",
                 False,
             ),
+            # two pasted records that differ in the order number are not a repetition
+            (
+                (
+                    ("buyer", "开发票"),
+                    ("agent", "请提供资料"),
+                    ("buyer", "订单[ORDERID_10027074]已出票，长沙，谨防诈骗"),
+                    ("buyer", "订单[ORDERID_10027083]已出票，长沙，谨防诈骗"),
+                ),
+                "repetition",
+                False,
+            ),
             # a ? after the buyer's own order number chases; right after a reply it is puzzled
             (
                 (

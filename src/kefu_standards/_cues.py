@@ -33,6 +33,7 @@ __all__ = [
     "bigram_set",
     "buyer_cues",
     "buyer_view",
+    "carries_identifier",
     "content_length",
     "echo_challenge",
     "is_acceptance",
@@ -343,6 +344,19 @@ def echo_challenge(text: str, reply: str) -> tuple[Cue, ...]:
     if len(words) < 2 or words[:2] not in said:
         return ()
     return (Cue(m.start(), m.end(), text[m.start() : m.end()], "unresolved", 1.0),)
+
+
+# An order / user number, anonymised ([ORDERID_123]) or not (8+ digits): a pasted record.
+_IDENTIFIER = re.compile(r"\[[A-Z]+_\d+\]|\d{8,}")
+
+
+def carries_identifier(text: str) -> bool:
+    """Tell whether *text* carries an order or user number (a pasted record or notice).
+
+    Two such messages that differ only in the number are two records, not the
+    buyer saying the same thing again.
+    """
+    return _IDENTIFIER.search(text) is not None
 
 
 # The reply says what will happen next (审核通过后就会给您地址): not a bare holding reply.

@@ -59,6 +59,7 @@ from ._cues import (
     asking_for_human,
     buyer_cues,
     buyer_view,
+    carries_identifier,
     echo_challenge,
     is_acceptance,
     is_bare_okay,
@@ -821,6 +822,7 @@ class _BuyerText:
     ack: bool
     accepts: bool  # thanks, 好的, 那我拍了, 没有了 (closes the open issues before it)
     bare_okay: bool  # only 好吧 / 行吧: accepts; its disappointment cue is minor
+    statement: bool  # content that is not a pasted record (an order number): said again, counts
     log_length: float  # log(1 + content characters)
 
 
@@ -867,6 +869,7 @@ def _buyer_text(text: str) -> _BuyerText:
         ack=view.ack,
         accepts=view.ack or is_acceptance(text) or is_bare_okay(text),
         bare_okay=is_bare_okay(text),
+        statement=content and not carries_identifier(text),
         log_length=math.log1p(view.length),
     )
 
@@ -1164,7 +1167,7 @@ def _walk(
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
                     # material when it repeats a message no agent has replied to yet
                     # and asks, raises or states something (not a pasted order line)
-                    unanswered_again = bool(bt.questions or bt.issues or bt.content) and _repeats(
+                    unanswered_again = bool(bt.questions or bt.issues or bt.statement) and _repeats(
                         grams, buyer_bigrams[since_reply:], similarity
                     )
                 if nudges and not first:
