@@ -124,6 +124,10 @@ class TestWordsNotSubstrings:
             ("这款不支持电信卡", ["不支持"]),
             ("目前仅支持移动卡，不支持电信卡", []),  # names what is supported
             ("这边是留言的 无法直接联系售后的哦", []),  # the message is passed on
+            ("亲这边也看不到哟", ["看不到"]),  # the agent cannot see, nothing offered
+            ("妹子不清楚呢", ["不清楚"]),
+            ("不清楚您说的是哪个", []),  # not said of itself: asks which one
+            ("您那边看不到的话刷新一下", []),  # a condition
         ],
     )
     def test_material_refusals(self, text: str, material: list[str]) -> None:

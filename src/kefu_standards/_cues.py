@@ -260,13 +260,25 @@ _ALTERNATIVE = re.compile(
 )
 _QUESTION_AFTER = re.compile(r"^[^,.!;:。，！；：]{0,12}?(?:\?|吗|么)")
 _CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
+# Not knowing / not seeing (0.5) is a refusal when the agent says it of itself, with no
+# way forward: 这边也看不到哟, 妹子不清楚呢 (not: 您那边看不到的话…, a condition).
+_NOT_KNOWING = frozenset({"看不到", "不清楚", "不太清楚", "不是很清楚", "不了解", "不知道"})
+_AGENT_SIDE = re.compile(r"这边|我们|我这边|小妹|妹子|客服|我")
+
+
+def _clause_before(norm: str, start: int) -> str:
+    """Return *norm* from the start of the clause holding *start* up to it (<= 12 chars)."""
+    head = norm[max(0, start - 12) : start]
+    cut = max((m.end() for m in _CLAUSE_START.finditer(head)), default=0)
+    return head[cut:]
 
 
 def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
     """Return the refusal cues of *cues* that a QC inspector would call a refusal (推诿).
 
     A cue counts when its strength is 1 (not the 0.5 of 建议您, 以…为准, 只能,
-    不清楚; a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能),
+    不清楚; a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能;
+    看不到 / 不清楚 / 不知道 count when the agent says them of itself: 这边看不到),
     it is not inside a condition (no 如果 / 要是 / 若 earlier in its clause, no
     …的话 right after it) or a question (能不能, …吗?), and the reply offers no way
     forward (可以, 帮您, 为您, 建议, 申请, 或者 …: then it explains a limit).
@@ -284,11 +296,14 @@ def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
         if c.kind != "refusal":
             continue
         if c.strength < 1.0 and not (
-            c.phrase == "不能"
-            and (
-                _DECLINED_ACTION.match(norm, c.end) is not None
-                or _DECLINING_BEFORE.search(norm[max(0, c.start - 3) : c.start]) is not None
+            (
+                c.phrase == "不能"
+                and (
+                    _DECLINED_ACTION.match(norm, c.end) is not None
+                    or _DECLINING_BEFORE.search(norm[max(0, c.start - 3) : c.start]) is not None
+                )
             )
+            or (c.phrase in _NOT_KNOWING and _AGENT_SIDE.search(_clause_before(norm, c.start)))
         ):
             continue
         head = norm[max(0, c.start - 12) : c.start]
