@@ -351,8 +351,10 @@ def echo_challenge(text: str, reply: str) -> tuple[Cue, ...]:
     reply dismisses that reply: it did not help.  Fires: ``什么好的`` after ``好的哦``
     — not: ``什么时候到`` after ``好的哦`` (a question), ``什么好的`` with no reply.
     """
+    if not reply or ("什" not in text and "啥" not in text):  # cheap: most messages
+        return ()
     m = _ECHO.match(normalize(text))
-    if m is None or not reply:
+    if m is None:
         return ()
     said = normalize(reply)
     words = m.group(1)
