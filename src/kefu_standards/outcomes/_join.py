@@ -238,6 +238,7 @@ class OutcomeResult:
     read); ``by_agent``, ``by_day`` and ``by_shop`` the mergeable
     :class:`~kefu_standards.outcomes.OutcomeSummary`; ``links`` every row's
     :class:`Link` when ``keep_links=True`` (else empty, so memory stays flat).
+    ``by_agent_day`` (keys ``(agent, day)``) is what the trends sum into weeks.
 
     .. versionadded:: 0.2.0
     """
@@ -250,6 +251,8 @@ class OutcomeResult:
     flags: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
     stubs: Mapping[str, ChatStub] = attrs.field(factory=dict)
     diagnosis: tuple[Any, ...] = ()
+    # -- trends (#20): counts per (agent, day), summed into periods by the trends
+    by_agent_day: OutcomeSummary = attrs.field(factory=lambda: OutcomeSummary.empty("agent_day"))
 
     def merge(self, *others: OutcomeResult) -> OutcomeResult:
         """Return this and *others* together (counts per file and summaries added)."""
@@ -269,6 +272,7 @@ class OutcomeResult:
             _union(part.flags for part in (self, *others)),
             {k: v for part in (self, *others) for k, v in part.stubs.items()},
             tuple(d for part in (self, *others) for d in part.diagnosis),
+            self.by_agent_day.merge(*(o.by_agent_day for o in others)),  # trends (#20)
         )
 
     def summary_lines(self) -> list[str]:
@@ -479,6 +483,7 @@ class OutcomeJoin:
         files: dict[tuple[str, str], JoinCounts] = {}
         links: list[Link] = []
         groups: dict[str, dict[Any, OutcomeCounts]] = {"agent": {}, "day": {}, "shop": {}}
+        groups["agent_day"] = {}  # trends (#20)
 
         def count(link: Link) -> None:
             key = (link.kind, link.file)
@@ -489,7 +494,12 @@ class OutcomeJoin:
                 links.append(link)
 
         def bump(stub: ChatStub, agent: str | None, **fields: int) -> None:
-            for by, key in (("agent", agent), ("day", _day(stub)), ("shop", stub.shop)):
+            for by, key in (
+                ("agent", agent),
+                ("day", _day(stub)),
+                ("shop", stub.shop),
+                ("agent_day", (agent, _day(stub))),  # trends (#20)
+            ):
                 counts = groups[by].setdefault(key, OutcomeCounts())
                 for name, n in fields.items():
                     setattr(counts, name, getattr(counts, name) + n)
@@ -498,6 +508,9 @@ class OutcomeJoin:
             for agent in chat.agents or (None,):
                 counts = groups["agent"].setdefault(agent, OutcomeCounts())
                 counts.conversations += 1
+                groups["agent_day"].setdefault(
+                    (agent, _day(chat)), OutcomeCounts()
+                ).conversations += 1
             groups["day"].setdefault(_day(chat), OutcomeCounts()).conversations += 1
             groups["shop"].setdefault(chat.shop, OutcomeCounts()).conversations += 1
 
@@ -651,6 +664,7 @@ class OutcomeJoin:
             tuple(links),
             flags,
             kept,
+            by_agent_day=summaries["agent_day"],  # trends (#20)
         )
 
     def _inquiries(
