@@ -457,9 +457,13 @@ class Analysis:
     :meth:`merge` and :func:`merge_analyses` return a new analysis, and
     ``attrs.evolve(analysis, outcomes=...)`` one with outcomes joined.
 
+    ``escalation_model`` names the fitted escalation model the risks came from
+    (:meth:`EscalationModel.describe <kefu_standards.EscalationModel.describe>`:
+    fingerprint, file, training data), ``None`` for the shipped model.
+
     .. versionchanged:: 0.2.0
        Frozen; ``agents`` and ``dimension_labels`` are read-only mappings,
-       ``riskiest`` and ``problems`` tuples.
+       ``riskiest`` and ``problems`` tuples.  ``escalation_model``.
     """
 
     conversations: int
@@ -496,6 +500,8 @@ class Analysis:
     topics: TopicKPIs = attrs.field(factory=TopicKPIs)
     # -- outcomes (#15): an OutcomeResult when ratings/orders/refunds were joined
     outcomes: Any = None
+    # -- escfit (#16): which escalation model scored the conversations
+    escalation_model: str | None = None
 
     def topic_rows(self) -> list[dict[str, Any]]:
         """One row per consultation topic: share, response times, reply, escalation, impolite rates.
@@ -755,7 +761,16 @@ def analyze(
         timing_by_agent_day=by_agent_day,
         trend_sums=trend_sums,
         topics=topic_kpis,
+        escalation_model=_model_name(escalation_model),
     )
+
+
+def _model_name(model: Any) -> str | None:
+    """One line naming a fitted escalation model (``None``: the shipped model)."""
+    if model is None:
+        return None
+    describe = getattr(model, "describe", None)
+    return str(describe()) if callable(describe) else type(model).__name__
 
 
 #: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).
@@ -846,7 +861,18 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
         # -- outcomes (#15): the parts' join results added
         outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
+        escalation_model=_merge_model_names([p.escalation_model for p in parts]),
     )
+
+
+def _merge_model_names(names: list[str | None]) -> str | None:
+    """Return the parts' escalation model: the one they share, or each named when they differ."""
+    distinct = list(dict.fromkeys(names))
+    if distinct in ([], [None]):
+        return None
+    if len(distinct) == 1:
+        return distinct[0]
+    return "mixed: " + "; ".join(n or "the shipped model" for n in distinct)
 
 
 def _merge_outcomes(parts: list[Any]) -> Any:
