@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import chain
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
@@ -33,6 +33,7 @@ from kefu_standards.outcomes import (
     Rating,
     Refund,
     Satisfaction,
+    _diagsums,
     compare_with_platform,
     read_orders,
     read_platform_report,
@@ -40,7 +41,7 @@ from kefu_standards.outcomes import (
     read_refunds,
     read_reviews,
 )
-from kefu_standards.outcomes._diagnosis import SignalSink, diagnose
+from kefu_standards.outcomes._diagnosis import diagnose, summary_sentences
 from kefu_standards.outcomes._join import (
     BEFORE_ANY_CHAT,
     NO_BUYER,
@@ -571,16 +572,18 @@ class TestConservation:
 
 class TestPartitionedJoin:
     @settings(max_examples=60, deadline=None)
-    @given(worlds(), st.integers(1, 4))
+    @given(worlds(), st.integers(1, 4), st.integers(1, 12))
     def test_same_counts_and_kpis_as_the_in_memory_join(
         self,
         world: tuple[list[Conversation], list[Rating], list[Order], list[Refund]],
         partitions: int,
+        max_rows: int,
     ) -> None:
-        """Spilled to disk in any number of partitions, the join gives the in-memory result."""
+        """Spilled in any number of partitions, each split again when large, the join
+        gives the in-memory result."""
         convs, ratings, orders, refunds = world
         whole = joined(convs, ratings=ratings, orders=orders, refunds=refunds)
-        spilled = PartitionedOutcomeJoin(partitions=partitions)
+        spilled = PartitionedOutcomeJoin(partitions=partitions, max_rows=max_rows)
         for c in convs:
             spilled.add(c)
         got = spilled.join(ratings=ratings, orders=orders, refunds=refunds)
@@ -726,41 +729,192 @@ class TestBundledExamples:
         assert (k["rated"].value, k["satisfaction_rate"].value) == (3, 1.0)
 
 
+def result_like(
+    mean_wait: float | None = None, politeness: float | None = 0.8, topic: str | None = None
+) -> SimpleNamespace:
+    """The attributes of a ConversationResult that the diagnosis reads."""
+    return SimpleNamespace(
+        first_response_s=None,
+        mean_response_s=mean_wait,
+        rounds=2,
+        answered=2,
+        impolite_messages=0,
+        politeness=politeness,
+        escalation=None,
+        total=None,
+        dimensions=(),
+        topic=topic,
+    )
+
+
 class TestDiagnosis:
     @staticmethod
-    def world(waits: list[tuple[float, int]]) -> tuple[OutcomeResult, dict[str, dict[str, Any]]]:
+    def world(
+        waits: list[tuple[float, int]], topics: list[str | None] | None = None
+    ) -> OutcomeResult:
         """Chats c0.. rated by their buyers (level per chat) with the given mean waits."""
-        chats = [chat(f"c{i}", f"b{i}", "店:a", T0) for i in range(len(waits))]
+        j = OutcomeJoin()
+        for i, (wait, _) in enumerate(waits):
+            topic = None if topics is None else topics[i]
+            j.add(chat(f"c{i}", f"b{i}", "店:a", T0), result_like(wait, topic=topic))
         ratings = [
             rating(f"b{i}", "a", T0 + timedelta(minutes=5), level=lv)
             for i, (_, lv) in enumerate(waits)
         ]
-        res = joined(chats, ratings=ratings)
-        sink = SignalSink()
-        for i, (wait, _) in enumerate(waits):
-            rec = {"id": f"c{i}", "mean_response_s": wait, "politeness": 0.8, "rounds": 2}
-            text = json.dumps(rec) + "\n"
-            sink.write(text[:7])  # records may arrive in pieces
-            sink.write(text[7:])
-        return res, sink.signals
+        return j.join(ratings=ratings)
 
     def test_longer_waits_of_dissatisfied_chats_are_found_with_an_interval(self) -> None:
         """Dissatisfied chats waiting ~3x longer give a ratio near 3 whose CI excludes 1."""
         waits = [(30.0, 1), (33.0, 2), (27.0, 1), (10.0, 5), (11.0, 4), (9.0, 5), (10.0, 5)]
-        res, signals = self.world(waits)
-        found = {(f.group, f.signal): f for f in diagnose(res, signals)}
+        res = self.world(waits)
+        found = {(f.group, f.signal): f for f in diagnose(res)}
         f = found["*", "mean_response_s"]
         assert (f.n_bad, f.n_rest, f.differs) == (3, 4, True)
+        assert (f.sampled_bad, f.sampled_rest) == (3, 4)
         assert f.effect == pytest.approx(3.0)
         assert f.low > 1
         assert f.delta == 1.0
         assert "waited 3.0× longer" in f.sentence()
         assert not found["*", "politeness"].differs  # equal politeness does not differ
+        assert found["店:a", "mean_response_s"].effect == pytest.approx(3.0)  # the agent's own
 
     def test_too_few_chats_give_no_finding(self) -> None:
         """With fewer than 3 bad chats nothing is claimed."""
-        res, signals = self.world([(30.0, 1), (10.0, 5), (11.0, 4), (9.0, 5)])
-        assert diagnose(res, signals) == ()
+        res = self.world([(30.0, 1), (10.0, 5), (11.0, 4), (9.0, 5)])
+        assert diagnose(res) == ()
+
+    def test_a_topic_of_the_bad_chats_is_a_finding(self) -> None:
+        """Dissatisfied chats all about logistics, the rest never: a topic finding that differs."""
+        waits = [(10.0, 1)] * 4 + [(10.0, 5)] * 5
+        topics: list[str | None] = ["物流"] * 4 + ["商品咨询"] * 5
+        found = {(f.group, f.signal): f for f in diagnose(self.world(waits, topics))}
+        f = found["*", "topic:物流"]
+        assert (f.mean_bad, f.mean_rest, f.effect, f.differs) == (1.0, 0.0, 1.0, True)
+        assert "were about 物流 more often" in f.sentence()
+        assert "100 % vs 0 %" in f.sentence()
+
+    def test_chats_without_signals_give_counts_but_no_signal_finding(self) -> None:
+        """Joined without analysis results, the diagnosis has chats but no signal to compare."""
+        j = OutcomeJoin()
+        for i in range(8):
+            j.add(chat(f"c{i}", f"b{i}", "店:a", T0))
+        res = j.join(
+            ratings=[
+                rating(f"b{i}", "a", T0 + timedelta(minutes=5), level=1 + i % 5) for i in range(8)
+            ]
+        )
+        assert res.sums.side("*", "dissatisfied", "bad").chats == 4
+        assert diagnose(res) == ()
+
+    def test_the_sample_is_bounded_and_the_means_stay_exact(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With a sample of 5 chats per side, the counts and means still cover every chat."""
+        monkeypatch.setattr(_diagsums, "SAMPLE_SIZE", 5)
+        waits = [(30.0 + i, 1) for i in range(12)] + [(10.0 + i % 3, 5) for i in range(20)]
+        f = next(
+            f
+            for f in diagnose(self.world(waits))
+            if f.group == "*" and f.signal == "mean_response_s"
+        )
+        assert (f.n_bad, f.n_rest, f.sampled_bad, f.sampled_rest) == (12, 20, 5, 5)
+        assert f.mean_bad == pytest.approx(35.5)
+        assert f.mean_rest == pytest.approx(sum(10.0 + i % 3 for i in range(20)) / 20)
+        assert f.differs
+
+
+@st.composite
+def rated_worlds(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[Conversation, SimpleNamespace]], list[Rating], list[Order], list[Refund]]:
+    """Enough rated and ordering chats for findings, each with random signals and a topic."""
+    n = draw(st.integers(6, 30))
+    chats = []
+    ratings, orders, refunds = [], [], []
+    for i in range(n):
+        buyer, start = f"b{draw(st.integers(0, n))}", T0 + timedelta(hours=draw(st.integers(0, 60)))
+        conv = chat(f"c{i}", buyer, draw(st.sampled_from(AGENTS)), start)
+        wait = draw(st.one_of(st.none(), st.floats(1, 600, allow_nan=False)))
+        res = result_like(
+            wait, draw(st.floats(0, 1)), draw(st.sampled_from([None, "物流", "售后"]))
+        )
+        chats.append((conv, res))
+        ratings.append(
+            rating(
+                buyer,
+                conv.agents[0].split(":")[-1],
+                start + timedelta(minutes=5),
+                draw(st.integers(1, 5)),
+                line=i,
+            )
+        )
+        if draw(st.booleans()):
+            orders.append(order(f"o{i}", buyer, start + timedelta(minutes=30), True, line=i))
+            refunds.append(
+                Refund(
+                    order_id=f"o{i}",
+                    success=draw(st.booleans()),
+                    intervened=draw(st.booleans()),
+                    line=i,
+                )
+            )
+    return chats, ratings, orders, refunds
+
+
+def exact_part(sums: _diagsums.DiagnosisSums) -> dict[Any, Any]:
+    """Every accumulator of the sums, in a stable order."""
+    return {
+        key: (
+            side.chats,
+            side.product,
+            side.service,
+            side.n,
+            side.sums,
+            side.topics,
+            side.sample,
+        )
+        for key, side in side_items(sums)
+    }
+
+
+def side_items(sums: _diagsums.DiagnosisSums) -> list[tuple[Any, _diagsums.SideSums]]:
+    return sorted(sums.sides.items())
+
+
+class TestFlatDiagnosis:
+    @settings(max_examples=20, deadline=None)
+    @given(rated_worlds(), st.integers(1, 4), st.integers(2, 40), st.sampled_from([3, 400]))
+    def test_partitioned_diagnosis_equals_the_in_memory_one(
+        self,
+        world: tuple[
+            list[tuple[Conversation, SimpleNamespace]], list[Rating], list[Order], list[Refund]
+        ],
+        partitions: int,
+        max_rows: int,
+        sample: int,
+    ) -> None:
+        """Spilled in any partitions and pieces, the sums, findings and sentences are the same.
+
+        Also with a sample of 3 chats per side, where the interval is computed on
+        the bounded sample: the sample does not depend on the partitioning.
+        """
+        chats, ratings, orders, refunds = world
+        old = _diagsums.SAMPLE_SIZE
+        _diagsums.SAMPLE_SIZE = sample
+        try:
+            memory = OutcomeJoin()
+            spilled = PartitionedOutcomeJoin(partitions=partitions, max_rows=max_rows)
+            for conv, res in chats:
+                memory.add(conv, res)
+                spilled.add(conv, res)
+            whole = memory.join(ratings=ratings, orders=orders, refunds=refunds)
+            got = spilled.join(ratings=ratings, orders=orders, refunds=refunds)
+        finally:
+            _diagsums.SAMPLE_SIZE = old
+        assert exact_part(got.sums) == exact_part(whole.sums)
+        found = diagnose(got)
+        assert found == diagnose(whole)
+        assert summary_sentences(found, got) == summary_sentences(found, whole)
 
 
 class TestPlatformReport:

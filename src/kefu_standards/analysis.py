@@ -17,7 +17,7 @@ import math
 import os
 import warnings
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -592,6 +592,7 @@ def analyze(
     escalation_model: Any = None,
     redaction: RedactionPolicy | None = None,
     pseudonymize: bool = False,
+    on_result: Callable[[Conversation, ConversationResult], object] | None = None,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -623,6 +624,13 @@ def analyze(
     pseudonymize:
         Write each buyer id in *results* as a keyed hash
         (:meth:`ConversationResult.redacted`) instead of the id itself.
+    on_result:
+        Called with each conversation and its (unredacted)
+        :class:`ConversationResult`, in stream order, e.g.
+        ``on_result=join.add`` of an :class:`~kefu_standards.outcomes.OutcomeJoin`
+        so the outcome diagnosis gets the measured signals in the same pass.
+
+        .. versionadded:: 0.2.0
 
     .. versionchanged:: 0.2.0
        *redaction* and *pseudonymize*; results lines are redacted by default.
@@ -707,6 +715,8 @@ def analyze(
                     _push(hit_heap, (-e.weight, -hit_seq, r, conv, e), top_k)
                 if r.escalation is not None:
                     _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
+                if on_result is not None:  # outcomes (#15): e.g. OutcomeJoin.add
+                    on_result(conv, r)
                 if sink is not None:
                     out = r.redacted(conv, shown, pseudonymize=pseudonymize)
                     sink.write(dumps(out.to_record()) + "\n")

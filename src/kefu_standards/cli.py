@@ -40,7 +40,6 @@ from .exceptions import KefuError
 from .outcomes._cli import (
     add_outcome_options,
     outcome_join,
-    outcome_results,
     run_outcome_join,
     write_platform_compare,
 )
@@ -453,20 +452,20 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     redaction = redaction_policy(args.redact)
     join = outcome_join(args)  # outcomes (#15): None without outcome files
     conversations = progress.wrap(inputs)
-    with outcome_results(join, results_path) as results:  # outcomes (#15): keeps signals
-        report = analyze(
-            conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
-            policy=policy,
-            workers=args.workers,
-            results=results,
-            redaction=redaction,
-            pseudonymize=args.pseudonymize,
-            escalation_model=model,
-        )
+    report = analyze(
+        conversations,  # type: ignore[arg-type]
+        policy=policy,
+        workers=args.workers,
+        results=results_path,
+        redaction=redaction,
+        pseudonymize=args.pseudonymize,
+        escalation_model=model,
+        on_result=None if join is None else join.add,  # outcomes (#15): stubs and signals
+    )
     progress.close()
     skipped_outcomes, outcome_lines = False, list[str]()
     if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
-        report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
+        report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args)
     if args.out is not None:
         paths = report.write(args.out, redaction=redaction)
         paths += write_platform_compare(report, args)  # outcomes (#15)

@@ -6,7 +6,6 @@ import argparse
 import csv
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import attrs
 
 from kefu_standards.resources import data_file
 
-from ._diagnosis import SignalSink, diagnose, summary_sentences
+from ._diagnosis import diagnose, summary_sentences
 from ._join import OutcomeJoin, OutcomeResult
 from ._platform import compare_with_platform, read_platform_report
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
@@ -24,7 +23,6 @@ __all__ = [
     "BUNDLED",
     "add_outcome_options",
     "outcome_join",
-    "outcome_results",
     "run_outcome_join",
     "write_platform_compare",
 ]
@@ -64,10 +62,11 @@ def add_outcome_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--outcome-partitions",
         type=int,
-        default=0,
+        default=None,
         metavar="K",
-        help="join outcomes in K partitions spilled to a temporary folder (memory about 1/K; "
-        "no diagnosis); default 0: in memory",
+        help="join outcomes in K partitions spilled to a temporary folder, each split "
+        "further when large, so memory does not grow with the input (default 16); "
+        "0 joins in memory (memory grows about 1 KB per conversation)",
     )
     p.add_argument(
         "--rating-scale",
@@ -90,9 +89,11 @@ def outcome_join(args: argparse.Namespace) -> OutcomeJoin | PartitionedOutcomeJo
     """Return a join to feed the analysed conversations to, or ``None`` without outcomes."""
     if all(_files(args, k) is None for k in BUNDLED):
         return None
-    if args.outcome_partitions:
-        return PartitionedOutcomeJoin(partitions=args.outcome_partitions, tz=args.tz)
-    return OutcomeJoin(tz=args.tz)
+    if args.outcome_partitions == 0:
+        return OutcomeJoin(tz=args.tz)
+    if args.outcome_partitions is None:
+        return PartitionedOutcomeJoin(tz=args.tz)
+    return PartitionedOutcomeJoin(partitions=args.outcome_partitions, tz=args.tz)
 
 
 def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None:
@@ -106,34 +107,15 @@ def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None
     return rows()
 
 
-@contextmanager
-def outcome_results(
-    join: OutcomeJoin | PartitionedOutcomeJoin | None, path: Path | None
-) -> Iterator[Any]:
-    """Give what to pass as ``analyze(results=...)``: with outcomes, a :class:`SignalSink`.
-
-    The sink keeps each conversation's signals for the diagnosis and forwards
-    the records to *path* (``results.jsonl``) when one is given.
-    """
-    if not isinstance(join, OutcomeJoin):  # no outcomes, or partitioned: no diagnosis
-        yield path
-        return
-    if path is None:
-        yield SignalSink()
-        return
-    with path.open("w", encoding="utf-8") as fh:
-        yield SignalSink(fh)
-
-
 def run_outcome_join(
-    join: OutcomeJoin | PartitionedOutcomeJoin, args: argparse.Namespace, results: object = None
+    join: OutcomeJoin | PartitionedOutcomeJoin, args: argparse.Namespace
 ) -> tuple[OutcomeResult, list[str], bool]:
-    """Read and join the outcome files.
+    """Read and join the outcome files, and diagnose.
 
-    With the :class:`SignalSink` of :func:`outcome_results`, the diagnosis runs
-    too and its sentences go into the result.  Returns the result, the lines
-    for stderr (one count line per file, then the skips) and whether outcome
-    rows were skipped.
+    The diagnosis reads the signals the join was given with each conversation
+    (``analyze(..., on_result=join.add)``); its sentences go into the result.
+    Returns the result, the lines for stderr (one count line per file, then
+    the skips) and whether outcome rows were skipped.
     """
     report = OutcomeReadReport()
     kw: dict[str, Any] = {
@@ -155,9 +137,8 @@ def run_outcome_join(
             f"kefu-standards: outcomes: {report.unrated_rows} 会话记录 rows without 满意度 "
             "(sessions nobody rated)"
         )
-    if isinstance(results, SignalSink):
-        findings = diagnose(result, results.signals)
-        result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
+    findings = diagnose(result)
+    result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
     return result, lines, bool(report.skips)
 
 
