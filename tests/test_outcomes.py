@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kefu_standards._frozendict import FrozenDict
+from kefu_standards._report_view import _team_kpis, _team_timing
+from kefu_standards.analysis import analyze, merge_analyses
 from kefu_standards.cli import EXIT_OK, main
 from kefu_standards.exceptions import BadRecordError, ConfigError, SkippedInputWarning
 from kefu_standards.io import read_conversations
@@ -55,6 +57,7 @@ from kefu_standards.outcomes._join import (
 )
 from kefu_standards.outcomes._records import satisfaction_from_code
 from kefu_standards.resources import data_file
+from kefu_standards.timing import TimingSummary
 
 T0 = datetime.fromisoformat("2024-05-06T10:00:00+08:00")
 
@@ -915,6 +918,45 @@ class TestFlatDiagnosis:
         found = diagnose(got)
         assert found == diagnose(whole)
         assert summary_sentences(found, got) == summary_sentences(found, whole)
+
+
+class TestPlatformPresetKpis:
+    """The report holds timing KPIs against a platform's target under that platform's preset."""
+
+    @pytest.fixture(scope="class")
+    @staticmethod
+    def convs() -> list[Conversation]:
+        """The bundled example chats."""
+        return list(read_conversations(data_file("examples/conversations.jsonl")))
+
+    @pytest.mark.parametrize(("preset", "row", "pick"), [("taobao", 1, 3), ("jd", 3, 4)])
+    def test_targeted_row_is_computed_under_the_preset(
+        self, convs: list[Conversation], preset: str, row: int, pick: int
+    ) -> None:
+        """A plain run's target rows equal a separate pass under the platform's preset."""
+        analysis = analyze(convs)
+        kpis = _team_kpis(analysis)
+        expected = _team_timing(TimingSummary.from_conversations(convs, ("shop",), preset))[pick]
+        assert kpis[row].value == pytest.approx(expected)
+        assert kpis[row].policy.startswith(f"TimingPolicy {preset!r}")
+        assert kpis[row].target  # held against the target
+        assert not kpis[row + 1].target  # the run's own value is shown without one
+        assert kpis[row + 1].policy.startswith("TimingPolicy 'default'")
+
+    def test_a_run_under_the_preset_shows_one_row(self, convs: list[Conversation]) -> None:
+        """Run under the JD preset, the mean-response row is the run's, shown once."""
+        names = [k.name for k in _team_kpis(analyze(convs, policy="jd"))]
+        assert names.count("平均响应时间 mean response") == 1
+        assert not any("本次口径" in n and "mean" in n for n in names)
+
+    def test_platform_timing_merges_across_shards(self, convs: list[Conversation]) -> None:
+        """merge_analyses adds the platform-preset timing of the parts."""
+        whole = analyze(convs)
+        merged = merge_analyses([analyze(convs[:10]), analyze(convs[10:])])
+        for preset in ("taobao", "jd"):
+            assert _team_timing(merged.timing_by_platform[preset]) == pytest.approx(
+                _team_timing(whole.timing_by_platform[preset])
+            )
 
 
 class TestPlatformReport:
