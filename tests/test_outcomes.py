@@ -920,6 +920,49 @@ class TestFlatDiagnosis:
         assert summary_sentences(found, got) == summary_sentences(found, whole)
 
 
+class TestRecordsFormat:
+    @pytest.mark.parametrize(
+        ("reader", "name"),
+        [
+            (read_ratings, "ratings.csv"),
+            (read_orders, "orders_taobao.csv"),
+            (read_orders, "orders_jd.csv"),
+            (read_refunds, "refunds.csv"),
+            (read_reviews, "reviews.csv"),
+        ],
+    )
+    def test_records_read_as_the_file(self, reader: Any, name: str) -> None:
+        """Rows given as mappings (e.g. DataFrame rows) give the file's records, numbered from 1."""
+        path = data_file(f"examples/{name}")
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        got = list(reader(rows, format="records"))
+        want = list(reader(path))
+        assert [attrs.evolve(r, file="", line=0) for r in got] == [
+            attrs.evolve(r, file="", line=0) for r in want
+        ]
+        assert {r.file for r in got} == {"<records>"}
+        assert got[0].line == 1
+
+    def test_a_bad_record_names_its_row(self) -> None:
+        """A record without its rating code fails naming the records and the row number."""
+        rows = [
+            {
+                "eval_sender": "b",
+                "eval_recer": "a",
+                "eval_code": "0",
+                "eval_time": "2024-05-06 10:00:00",
+            },
+            {
+                "eval_sender": "b",
+                "eval_recer": "a",
+                "eval_code": "9",
+                "eval_time": "2024-05-06 10:00:00",
+            },
+        ]
+        with pytest.raises(BadRecordError, match=r"<records>.*2"):
+            list(read_ratings(rows, format="records", scale="qianniu"))
+
+
 class TestPlatformPresetKpis:
     """The report holds timing KPIs against a platform's target under that platform's preset."""
 
