@@ -1055,14 +1055,44 @@ class TestPlatformReport:
         ]
 
 
-def test_cli_partitioned_join_gives_the_same_agents_csv(
+def test_cli_flat_join_gives_the_in_memory_outputs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--outcome-partitions 3` writes the same agents.csv as the in-memory join."""
-    assert main(["analyze", "--out", str(tmp_path / "a"), "--no-results"]) == EXIT_OK
-    argv = ["analyze", "--out", str(tmp_path / "b"), "--no-results", "--outcome-partitions", "3"]
+    """The default (flat, spilled) join writes the agents.csv and diagnosis of the in-memory one."""
+    argv = ["analyze", "--out", str(tmp_path / "a"), "--no-results", "--outcome-partitions", "0"]
+    assert main(argv) == EXIT_OK
+    assert main(["analyze", "--out", str(tmp_path / "b"), "--no-results"]) == EXIT_OK
+    argv = ["analyze", "--out", str(tmp_path / "c"), "--no-results", "--outcome-partitions", "3"]
     assert main(argv) == EXIT_OK
     capsys.readouterr()
-    a = (tmp_path / "a" / "agents.csv").read_text(encoding="utf-8-sig")
-    b = (tmp_path / "b" / "agents.csv").read_text(encoding="utf-8-sig")
-    assert a == b
+
+    def outputs(folder: str) -> tuple[str, str]:
+        html = (tmp_path / folder / "report.html").read_text(encoding="utf-8")
+        diagnosis = html[html.index("诊断 Diagnosis") : html.index("关联结果")]
+        return (tmp_path / folder / "agents.csv").read_text(encoding="utf-8-sig"), diagnosis
+
+    assert outputs("a") == outputs("b") == outputs("c")
+    assert "waited" in outputs("b")[1] or "higher" in outputs("b")[1]
+
+
+def test_cli_platform_report_is_compared_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--platform-report writes platform_compare.csv and shows the same rows in report.html."""
+    p = write(
+        tmp_path / "platform.csv",
+        "旺旺昵称,询单人数,平均响应时长（秒),客户满意率\n小美,12,21.5,98.5%\n全店平均值,1,1,1%\n",
+    )
+    out = tmp_path / "o"
+    assert main(["analyze", "--out", str(out), "--no-results", "--platform-report", str(p)]) == 0
+    _, err = capsys.readouterr()
+    assert "platform report: 1 agents (1 matched ours), 1 summary rows" in err
+    rows = list(csv.DictReader(io.StringIO((out / "platform_compare.csv").read_text("utf-8-sig"))))
+    assert sorted(r["figure"] for r in rows) == ["inquiries", "mean_wait_s", "satisfaction_rate"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "平台报表对照 Platform report vs ours" in html
+    table = html[html.index("平台报表对照") :]
+    assert (
+        "<td>小美</td><td>青柚童装旗舰店:小美</td><td>satisfaction_rate</td><td>98.5%</td>" in table
+    )
+    assert "<td>mean_wait_s</td><td>21.5秒</td>" in table

@@ -39,6 +39,7 @@ from ._sentiment_cli import cli_score, cli_train
 from .exceptions import KefuError
 from .outcomes._cli import (
     add_outcome_options,
+    compare_platform,
     outcome_join,
     run_outcome_join,
     write_platform_compare,
@@ -466,9 +467,10 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     skipped_outcomes, outcome_lines = False, list[str]()
     if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
         report.outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args)
+    compared = compare_platform(report, args)  # outcomes (#15): into report.html too
     if args.out is not None:
         paths = report.write(args.out, redaction=redaction)
-        paths += write_platform_compare(report, args)  # outcomes (#15)
+        paths += write_platform_compare(compared, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)

@@ -22,6 +22,7 @@ from ._spill import PartitionedOutcomeJoin
 __all__ = [
     "BUNDLED",
     "add_outcome_options",
+    "compare_platform",
     "outcome_join",
     "run_outcome_join",
     "write_platform_compare",
@@ -142,9 +143,14 @@ def run_outcome_join(
     return result, lines, bool(report.skips)
 
 
-def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path]:
-    """With ``--platform-report`` and ``--out``, write ``platform_compare.csv``; return its path."""
-    if not getattr(args, "platform_report", None) or args.out is None:
+def compare_platform(analysis: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """With ``--platform-report``, compare its figures with ours, row by row.
+
+    The rows go into ``analysis.outcomes.platform`` (so ``report.html`` shows
+    them) and are returned for :func:`write_platform_compare`; the count line
+    and any skips go to stderr.
+    """
+    if not getattr(args, "platform_report", None):
         return []
     report = OutcomeReadReport()
     rows = [
@@ -155,13 +161,8 @@ def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path
         )
     ]
     table = compare_with_platform(rows, analysis.agent_rows())
-    out = Path(args.out) / "platform_compare.csv"
-    with out.open("w", encoding="utf-8-sig", newline="") as fh:
-        names = ["agent", "matched_agent", "figure", "platform", "ours", "difference"]
-        writer = csv.DictWriter(fh, fieldnames=names)
-        writer.writeheader()
-        for r in table:
-            writer.writerow({k: "" if v is None else v for k, v in r.items()})
+    if analysis.outcomes is not None:
+        analysis.outcomes = attrs.evolve(analysis.outcomes, platform=tuple(table))
     matched = len({r["agent"] for r in table if r["matched_agent"] is not None})
     print(
         f"kefu-standards: outcomes: platform report: {len(rows)} agents "
@@ -171,4 +172,18 @@ def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path
     )
     for skip in report.skips:
         print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+    return table
+
+
+def write_platform_compare(table: list[dict[str, Any]], args: argparse.Namespace) -> list[Path]:
+    """With ``--platform-report`` and ``--out``, write ``platform_compare.csv``; return its path."""
+    if not getattr(args, "platform_report", None) or args.out is None:
+        return []
+    out = Path(args.out) / "platform_compare.csv"
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        names = ["agent", "matched_agent", "figure", "platform", "ours", "difference"]
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for r in table:
+            writer.writerow({k: "" if v is None else v for k, v in r.items()})
     return [out]

@@ -256,7 +256,9 @@ class OutcomeResult:
     :class:`Link` when ``keep_links=True`` (else empty, so memory stays flat);
     ``flags``/``stubs`` the outcome flags and stubs of the joined chats when
     ``keep_flags=True``; ``sums`` the bounded accumulators the diagnosis reads
-    (:func:`~kefu_standards.outcomes.diagnose`), ``diagnosis`` its sentences.
+    (:func:`~kefu_standards.outcomes.diagnose`), ``diagnosis`` its sentences;
+    ``platform`` the rows of :func:`~kefu_standards.outcomes.compare_with_platform`
+    when a platform report was compared (shown in ``report.html``).
 
     .. versionadded:: 0.2.0
     """
@@ -270,6 +272,7 @@ class OutcomeResult:
     stubs: Mapping[str, ChatStub] = attrs.field(factory=dict)
     diagnosis: tuple[Any, ...] = ()
     sums: DiagnosisSums = attrs.field(factory=DiagnosisSums)
+    platform: tuple[Mapping[str, Any], ...] = ()
 
     def merge(self, *others: OutcomeResult) -> OutcomeResult:
         """Return this and *others* together (counts per file and summaries added)."""
@@ -290,6 +293,7 @@ class OutcomeResult:
             {k: v for part in (self, *others) for k, v in part.stubs.items()},
             tuple(d for part in (self, *others) for d in part.diagnosis),
             self.sums.merge(*(o.sums for o in others)),
+            tuple(row for part in (self, *others) for row in part.platform),
         )
 
     def summary_lines(self) -> list[str]:
