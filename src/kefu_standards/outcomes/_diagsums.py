@@ -105,8 +105,10 @@ def _expand(values: list[float]) -> tuple[float, ...]:
 #: One joined chat: (id, agents, outcome flags, signals, topic, product cues, service cues).
 Chat = tuple[str, Sequence[str], frozenset[str], Signals, str | None, int, int]
 
-#: One sampled chat: (priority, conversation id, {signal: value}).
-Sampled = tuple[int, str, dict[str, float]]
+#: One sampled chat: (priority, conversation id, its signal names, their values).
+#: The names tuple is shared by the chats of one batch and an entry by every side
+#: it is sampled in, so a sample costs a few hundred bytes per chat.
+Sampled = tuple[int, str, tuple[str, ...], tuple[float, ...]]
 
 
 @attrs.define
@@ -134,7 +136,11 @@ class SideSums:
 
     def sampled(self, name: str) -> np.ndarray[Any, Any]:
         """Return the sampled values of signal *name*, in sample (hash) order."""
-        return np.asarray([v[name] for _, _, v in self.sample if name in v], float)
+        out = []
+        for _, _, names, values in self.sample:
+            if name in names:
+                out.append(values[names.index(name)])
+        return np.asarray(out, float)
 
     def merge_into(self, other: SideSums) -> None:
         """Add *other*'s counts, sums and sample into this side."""
@@ -207,13 +213,13 @@ class DiagnosisSums:
         for i, r in enumerate(rows):
             for agent in dict.fromkeys(r[1]):
                 groups.setdefault(agent, []).append(i)
+        batch = _Batch(rows, tuple(names), values, present, prio)
         for outcome, (flag, population, _) in OUTCOMES.items():
             for group, members in groups.items():
                 bad = [i for i in members if population in rows[i][2] and flag in rows[i][2]]
                 rest = [i for i in members if population in rows[i][2] and flag not in rows[i][2]]
                 for which, idx in (("bad", bad), ("rest", rest)):
                     if idx:
-                        batch = _Batch(rows, names, values, present, prio)
                         _add_side(self.side(group, outcome, which), idx, batch)
 
     def merge(self, *others: DiagnosisSums) -> DiagnosisSums:
@@ -237,10 +243,29 @@ class _Batch:
     """The chats of one :meth:`DiagnosisSums.add` call as arrays (one row per chat)."""
 
     rows: list[Chat]
-    names: list[str]
+    names: tuple[str, ...]
     values: np.ndarray[Any, Any]
     present: np.ndarray[Any, Any]
     prio: list[int]
+    entries: dict[int, Sampled] = attrs.field(factory=dict)
+
+    names_of: dict[tuple[str, ...], tuple[str, ...]] = attrs.field(factory=dict)
+
+    def entry(self, i: int) -> Sampled:
+        """Return chat *i*'s sample entry (built once, shared by every side).
+
+        The entry holds the chat's own defined signals, so it is the same
+        whichever batch the chat came in (the sample does not depend on the
+        partitioning); equal name tuples are shared within the batch.
+        """
+        got = self.entries.get(i)
+        if got is None:
+            pairs = self.rows[i][3]
+            names = tuple(name for name, _ in pairs)
+            names = self.names_of.setdefault(names, names)
+            values = tuple(v for _, v in pairs)
+            got = self.entries[i] = (self.prio[i], self.rows[i][0], names, values)
+        return got
 
 
 def _add_side(side: SideSums, idx: list[int], batch: _Batch) -> None:
@@ -257,9 +282,5 @@ def _add_side(side: SideSums, idx: list[int], batch: _Batch) -> None:
             side.n[name] = side.n.get(name, 0) + len(col)
             side.sums[name] = _expand([*side.sums.get(name, ()), *col.tolist()])
     limit = side.threshold()
-    cands = [
-        (prio[i], rows[i][0], dict(rows[i][3]))
-        for i in idx
-        if limit is None or (prio[i], rows[i][0]) < limit
-    ]
+    cands = [batch.entry(i) for i in idx if limit is None or (prio[i], rows[i][0]) < limit]
     side.keep(cands)
