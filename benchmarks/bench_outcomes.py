@@ -18,7 +18,7 @@ the diagnosis compares, as ``analyze(on_result=join.add)`` hands them over.
   the stream, then ``join`` of the two CSV files and ``diagnose``, and the
   ratio to a baseline measured in the same run: the same stream of
   conversations and results consumed with nothing else (building them
-  dominates both).  Three interleaved rounds at the small size; medians.
+  dominates both).  ``--rounds`` (default 3) interleaved rounds at the small size; medians.
 Both joins are measured: the in-memory ``OutcomeJoin`` and the flat
 ``PartitionedOutcomeJoin`` (``--partitions``, default 16, ``--max-rows``,
 default 5000), which spills to a temporary folder and is what ``analyze`` uses.
@@ -222,6 +222,9 @@ def main() -> None:
         help="first partitions of the flat (spilling) join (default 16)",
     )
     parser.add_argument(
+        "--rounds", type=int, default=3, help="speed rounds at the small size (default 3)"
+    )
+    parser.add_argument(
         "--in-memory-large",
         action="store_true",
         help="also measure the in-memory join's memory at the large size (GBs at 1M)",
@@ -242,6 +245,7 @@ def main() -> None:
         "large": large,
         "partitions": args.partitions,
         "max_rows": args.max_rows,
+        "rounds": args.rounds,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folders = {}
@@ -253,7 +257,7 @@ def main() -> None:
         msgs = small * MESSAGES_PER_CONVERSATION
         for label, parts in (("in_memory", 0), ("flat", args.partitions)):
             rates, ratios, counts = [], [], {}
-            for _ in range(3):
+            for _ in range(args.rounds):
                 base = baseline(small)
                 took, counts = run_join(small, *files, parts, args.max_rows)
                 rates.append(msgs / took)
