@@ -6,6 +6,7 @@ import gzip
 import importlib.util
 import itertools
 import json
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -774,3 +775,77 @@ class TestChatNegativity:
         assert tool.main(["--out", str(out)]) == 0
         shipped = root / "src" / "kefu_standards" / "data" / "escalation" / "cped_negativity.npz"
         assert out.read_bytes() == shipped.read_bytes()
+
+
+class TestNegativityTotal:
+    """``negativity_total``: the buyer's dissatisfaction accumulated over the chat (issue 18)."""
+
+    @staticmethod
+    def totals(pos: list[float], **kw: object) -> list[float]:
+        """``negativity_total`` after each buyer line whose P(positive) is ``pos[i]``."""
+        texts = [f"这个订单第{i}次有问题" for i in range(len(pos))]
+        by_text = dict(zip(texts, pos, strict=True))
+        kw.setdefault("sentiment", by_text.get)
+        trace = _trace(
+            conv([("buyer", t, None) for t in texts]),
+            policy=EscalationPolicy(),
+            politeness=None,
+            **kw,  # type: ignore[arg-type]
+        )
+        k = FEATURES.index("negativity_total")
+        return [row[k] for row in trace.features]
+
+    @pytest.mark.parametrize(
+        ("pos", "negative_sum"),
+        [
+            ([0.1], 0.4),  # one clearly negative line: 0.5 - 0.1
+            ([0.1, 0.3], 0.6),  # negative lines add up
+            ([0.9, 0.2], 0.3),  # a positive line adds nothing
+            ([0.9, 0.8], 0.0),  # a chat with no negative line stays at 0
+            ([0.1, 0.9, 0.1], 0.8),  # no decay, and positive lines do not pay it back
+            ([0.5, 0.5], 0.0),  # neutral lines add nothing
+        ],
+    )
+    def test_log_of_the_summed_negative_parts(self, pos: list[float], negative_sum: float) -> None:
+        """The feature is log(1 + sum of max(0, 0.5 - P(positive))) over the buyer lines."""
+        assert self.totals(pos)[-1] == pytest.approx(math.log1p(negative_sum))
+
+    @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12))
+    def test_never_decreases(self, pos: list[float]) -> None:
+        """Accumulated dissatisfaction only grows along a chat and matches its definition."""
+        totals = self.totals(pos)
+        assert all(b >= a for a, b in itertools.pairwise(totals))
+        expected = math.log1p(sum(max(0.0, 0.5 - p) for p in pos))
+        assert totals[-1] == pytest.approx(expected)
+
+    def test_off_with_the_sentiment_signal(self) -> None:
+        """sentiment=None: no negativity is read, so nothing accumulates."""
+        assert self.totals([0.1, 0.1], sentiment=None) == [0.0, 0.0]
+
+    def test_undefined_sentiment_adds_nothing(self) -> None:
+        """A line whose sentiment is undefined (None) counts as neutral."""
+        assert self.totals([0.1, None, 0.1])[-1] == pytest.approx(math.log1p(0.8))  # type: ignore[list-item]
+
+    def test_agent_lines_do_not_count(self) -> None:
+        """Only buyer lines accumulate: a negative-sounding agent reply adds nothing."""
+        rows: list[Row] = [("buyer", "东西坏了", None), ("agent", "非常抱歉给您带来不便", None)]
+        trace = _trace(
+            conv(rows), policy=EscalationPolicy(), sentiment=lambda _t: 0.1, politeness=None
+        )
+        k = FEATURES.index("negativity_total")
+        assert [row[k] for row in trace.features] == pytest.approx([math.log1p(0.4)] * 2)
+
+    def test_dialogue_head_only(self) -> None:
+        """The shipped model uses it in the outcome head only, and it is no reason kind."""
+        k = FEATURES.index("negativity_total")
+        model = _default_model()
+        assert model.outcome.weights[k] > 0
+        assert model.turn.weights[k] == 0
+        assert "negativity_total" not in REASON_KINDS.values()
+
+    def test_each_negative_line_weighs(self) -> None:
+        """Three clearly negative lines add more than half a log-odds unit over one line."""
+        k = FEATURES.index("negativity_total")
+        model = _default_model()
+        one, three = self.totals([0.1])[-1], self.totals([0.1, 0.1, 0.1])[-1]
+        assert model.outcome.weights[k] * (three - one) > 0.5

@@ -282,6 +282,10 @@ class TestFiles:
                 {"features": [f for f in FEATURES if f != "chat_negativity"]},
                 "another version of the shipped",
             ),
+            (  # a file fitted before the negativity_total feature (issue 18)
+                {"features": [f for f in FEATURES if f != "negativity_total"]},
+                "another version of the shipped",
+            ),
             ({"format": "something.else"}, "not an escalation model file"),
             ({"label_definition": None, "trained_at": None}, None),
         ],
@@ -302,6 +306,17 @@ class TestFiles:
             return
         with pytest.raises(ModelFileError, match=match):
             EscalationModel.load(dst)
+
+    def test_a_retrained_chat_head_refuses_old_files(
+        self, tmp_path: Path, fitted: EscalationModel, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The shipped fingerprint covers the CPED head's file: a new head refuses old fits."""
+        path = fitted.save(tmp_path / "m.npz")
+        before = fit_module._shipped_fingerprint()
+        monkeypatch.setattr(fit_module, "_chat_head_digest", lambda: "another head")
+        assert fit_module._shipped_fingerprint() != before
+        with pytest.raises(ModelFileError, match="another version of the shipped"):
+            EscalationModel.load(path)
 
     @pytest.mark.parametrize("content", [b"", b"not a zip file", None])
     def test_unreadable_files(self, tmp_path: Path, content: bytes | None) -> None:

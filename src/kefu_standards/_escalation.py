@@ -40,6 +40,7 @@ without them those two signals are off (documented fallback).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import operator
 import warnings
@@ -66,7 +67,7 @@ from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence, ScoreResult
 from .exceptions import ConfigError, InputTypeError, KefuWarning, ModelFileError
 from .model import Conversation, Message, Role
-from .resources import lazy, load_npz, load_tsv
+from .resources import data_file, lazy, load_npz, load_tsv
 from .text import has_content
 
 __all__ = [
@@ -116,6 +117,7 @@ FEATURES: tuple[str, ...] = (
     "agent_lapse",  # decayed count of lapses: no apology after a long wait, holding not followed up
     "deescalation",  # decayed credit of apology + concrete remedy (+ deadline)
     "chat_negativity",  # CPED chat-negativity head of the latest buyer message, 0 if undefined
+    "negativity_total",  # log(1 + sum of the positive parts of negativity_now so far): accumulated
 )
 
 #: Reason kinds, each tied to one feature.
@@ -709,10 +711,19 @@ def _chat_negativity_scores(texts: list[str]) -> Any:
         return head.bias - np.log(p / (1.0 - p))
 
 
+_CHAT_HEAD_FILE = "escalation/cped_negativity.npz"
+
+
 @lazy
 def _chat_head_model() -> _sentiment.SentimentModel:
-    name = "escalation/cped_negativity.npz"
+    name = _CHAT_HEAD_FILE
     return _sentiment.SentimentModel._from_arrays(load_npz(name), f"kefu_standards/data/{name}")
+
+
+@lazy
+def _chat_head_digest() -> str:
+    """Return a SHA-256 digest of the shipped chat-negativity head file (its exact bytes)."""
+    return hashlib.sha256(data_file(_CHAT_HEAD_FILE).read_bytes()).hexdigest()
 
 
 def _default_chat_head() -> SentimentFn | None:
@@ -1041,6 +1052,7 @@ def _walk(
     acknowledged_now = question_now = issue_now = correction_now = content_now = 0.0
     open_issue = unanswered_run = length = waiting = agent_impolite = agent_refusal = 0.0
     refused_problem = agent_lapse = deescalation = chat_negativity = 0.0
+    negativity_total = negativity_sum = 0.0  # the feature, and the sum it is the log1p of
     # the bookkeeping: buyer messages so far and in a row, the open round (its first
     # unanswered buyer message) and when a wait was last charged, an apology owed after a
     # long wait, a pending holding reply, whether the buyer has raised a problem
@@ -1128,6 +1140,9 @@ def _walk(
                     negativity_avg = neg if first else (1 - w) * negativity_avg + w * neg
                     n_sentiment += 1
                     negativity_mean += (neg - negativity_mean) / n_sentiment
+                    if neg > 0.0:  # accumulated dissatisfaction: negative lines only, no decay
+                        negativity_sum += neg
+                        negativity_total = log1p(negativity_sum)
                     if pos is not None and negativity_avg > 0.25:
                         ev = _whole(msg, i, "negative_sentiment", "sentiment", round(neg, 3))
                         add(_Event("negative_sentiment", i, (ev,)))
@@ -1294,7 +1309,7 @@ def _walk(
             agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
             question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
             length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
-            deescalation, chat_negativity,
+            deescalation, chat_negativity, negativity_total,
         )  # fmt: skip
         rows.append(row)
         logits.append(offset + scale * sum(map(mul, weights, row)))

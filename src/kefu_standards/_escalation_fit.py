@@ -47,6 +47,7 @@ from . import _fitcv
 from ._escalation import (
     FEATURES,
     EscalationPolicy,
+    _chat_head_digest,
     _default_model,
     _defaults,
     _outcome_logit,
@@ -1117,7 +1118,11 @@ def _check_shapes(h: _Heads) -> None:
 
 
 def _shipped_fingerprint() -> str:
-    """Return a digest of the shipped model's coefficients (a fitted model sits on top of them)."""
+    """Return a digest of the shipped model (a fitted model sits on top of it).
+
+    It covers the coefficients of both heads and the exact bytes of the chat-negativity
+    head (``escalation/cped_negativity.npz``) that computes the ``chat_negativity`` state.
+    """
     m = _default_model()
     numbers = [
         *m.turn.weights,
@@ -1127,7 +1132,8 @@ def _shipped_fingerprint() -> str:
         m.outcome.scale,
         m.outcome.offset,
     ]
-    text = ",".join(f"{x:.6g}" for x in numbers)
+    # esc (#18): the CPED head's file digest, so a retrained head refuses old fitted files
+    text = ",".join(f"{x:.6g}" for x in numbers) + f";chat_head={_chat_head_digest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
