@@ -11,7 +11,8 @@ two halves by the parity of the number in their id (even: the half the cue
 lexicon was tuned on; odd: the other half).  Reports:
 
 - default lexicon, no training: turn accuracy of ``ks.topic(text)`` alone and of
-  the in-context topic of ``ks.topics(conversation)`` (no topic counts as wrong),
+  the in-context topic of ``ks.topics(conversation)`` (no topic counts as wrong;
+  the share of turns ``ks.topic`` leaves without a topic is printed too),
   and the share of dialogues whose top topic equals the topic of their most
   frequent mapped intent; per half, and per-topic precision / recall;
 - the same with cue matches kept only when they line up with jieba word
@@ -106,7 +107,7 @@ def lexicon_figures(dialogues: list[dict[str, Any]], mapping: dict[str, str]) ->
     out: dict[str, Any] = {}
     per_topic: dict[str, Counter[str]] = {}
     for part in ("even", "odd", "all"):
-        n = iso = ctx = seg = 0
+        n = iso = ctx = seg = none = 0
         conv_n = conv_ok = 0
         for d in dialogues:
             if part != "all" and half(d) != part:
@@ -123,6 +124,7 @@ def lexicon_figures(dialogues: list[dict[str, Any]], mapping: dict[str, str]) ->
                 label = in_context.label if in_context is not None else None
                 n += 1
                 iso += single.label == gold
+                none += single.label is None
                 ctx += label == gold
                 seg += jieba_aligned(turn["text"], single) == gold
                 if part == "all":
@@ -137,6 +139,7 @@ def lexicon_figures(dialogues: list[dict[str, Any]], mapping: dict[str, str]) ->
         out[part] = {
             "turns": n,
             "turn_accuracy_single": iso / n,
+            "no_topic_rate_single": none / n,
             "turn_accuracy_in_context": ctx / n,
             "turn_accuracy_single_jieba_aligned": seg / n,
             "dialogues": conv_n,
@@ -278,6 +281,7 @@ def report(results: dict[str, Any]) -> None:
         tuned = {"even": " (tuned on)", "odd": " (held out)", "all": ""}[part]
         print(
             f"  {part:4}{tuned:12} turns {r['turns']:5}  single {r['turn_accuracy_single']:.3f}"
+            f" (no topic {r['no_topic_rate_single']:.3f})"
             f"  in context {r['turn_accuracy_in_context']:.3f}"
             f"  single, jieba-aligned cues {r['turn_accuracy_single_jieba_aligned']:.3f}"
             f"  | dialogues {r['dialogues']:4}  top topic {r['top_topic_accuracy']:.3f}"

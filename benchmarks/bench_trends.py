@@ -9,6 +9,12 @@ weeks (log-normal, sigma 0.9), and the share of curt replies drifts from
 ``START_CURT[k]`` to ``END_CURT[k]``.  Buyers' lines, polite replies and curt
 replies are drawn from small template lists below.
 
+``write`` also writes seeded outcome files beside the chats (``ratings.csv``,
+``orders.csv``, ``refunds.csv``, the layouts ``kefu-standards analyze --ratings
+… --orders … --refunds …`` reads): a rating for about 30 % of the chats, an
+order for about 25 %, a refund for about 8 % of the paid orders; each agent's
+satisfaction and conversion drift with its wait and curtness over the weeks.
+
 Usage (from the repo root)::
 
     python benchmarks/bench_trends.py write --out /tmp/team.jsonl   # 492k messages
@@ -120,9 +126,62 @@ def stream(n_messages: int, seed: int = 20240304) -> Iterator[Any]:
         yield Conversation(id=f"t{seq:07d}", messages=tuple(messages), shop=shop)
 
 
+#: per agent: the share of its chats ending in a paid order, in week 1 and week 13
+START_CONVERT = (0.20, 0.30, 0.28, 0.15, 0.30, 0.22, 0.12, 0.32, 0.25)
+END_CONVERT = (0.30, 0.30, 0.22, 0.25, 0.30, 0.28, 0.20, 0.32, 0.15)
+
+
+def _outcome_rows(c: Any, seq: int) -> dict[str, list[list[str]]]:
+    """Seeded rating, order and refund rows of conversation *c* (number *seq*)."""
+    rng = random.Random(seq * 7919 + 17)
+    names = [sender for _, sender in _agents()]
+    agent = c.agents[0]
+    k = names.index(agent)
+    frac = (c.started_at - START).days / (WEEKS * 7 - 1)
+    curt = START_CURT[k] + (END_CURT[k] - START_CURT[k]) * frac
+    wait = START_WAIT[k] + (END_WAIT[k] - START_WAIT[k]) * frac
+    end = c.ended_at
+    buyer = c.buyer
+    out: dict[str, list[list[str]]] = {"ratings": [], "orders": [], "refunds": []}
+    stamp = "%Y-%m-%d %H:%M:%S"
+    if rng.random() < 0.3:
+        # wangwang scale: 1 非常满意, 2 满意, 3 一般, 4 不满意; worse with waits and curtness
+        bad = min(0.9, 0.03 + 2.5 * curt + wait / 600)
+        code = 4 if rng.random() < bad * 0.5 else 3 if rng.random() < bad else rng.choice((1, 2))
+        when = end + timedelta(minutes=rng.randint(1, 30))
+        out["ratings"].append([buyer, agent, str(code), when.strftime(stamp), "wangwang"])
+    convert = START_CONVERT[k] + (END_CONVERT[k] - START_CONVERT[k]) * frac
+    if rng.random() < convert:
+        oid = f"20470{seq:014d}"
+        when = end + timedelta(minutes=rng.randint(1, 600))
+        out["orders"].append([oid, buyer, when.strftime(stamp), when.strftime(stamp)])
+        if rng.random() < 0.05 + curt:
+            cs = "需要客服介入" if rng.random() < 0.15 + curt else "不需客服介入"
+            out["refunds"].append([oid, f"r{seq:08d}", "退款成功", cs])
+    return out
+
+
+_OUTCOME_HEADERS = {
+    "ratings": ["eval_sender", "eval_recer", "eval_code", "eval_time", "scale"],
+    "orders": ["订单编号", "买家会员名", "订单创建时间", "订单付款时间"],
+    "refunds": ["订单编号", "退款编号", "退款状态", "客服介入状态"],
+}
+
+
 def _write(path: Path, n_messages: int) -> None:
+    import csv
+
+    outs = {
+        kind: path.with_name(f"{kind}.csv").open("w", encoding="utf-8", newline="")
+        for kind in _OUTCOME_HEADERS
+    }
+    writers = {kind: csv.writer(fh) for kind, fh in outs.items()}
+    for kind, header in _OUTCOME_HEADERS.items():
+        writers[kind].writerow(header)
     with path.open("w", encoding="utf-8") as fh:
-        for c in stream(n_messages):
+        for seq, c in enumerate(stream(n_messages)):
+            for kind, rows in _outcome_rows(c, seq).items():
+                writers[kind].writerows(rows)
             rec = {
                 "id": c.id,
                 "shop": c.shop,
@@ -137,6 +196,8 @@ def _write(path: Path, n_messages: int) -> None:
                 ],
             }
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    for out in outs.values():
+        out.close()
 
 
 def _rss(n_messages: int) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import os
 import re
 import shutil
@@ -9,10 +11,12 @@ import subprocess
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import kefu_standards as ks
+import kefu_standards.cli
 from kefu_standards.report import (
     AgentView,
     ChatLine,
@@ -216,6 +220,135 @@ class TestInBrowser:
         assert "<script" not in dom
         assert shot.exists()
         assert shot.stat().st_size > 10_000
+
+
+#: One of the nine agents of the 13-week team stream gets this name (no comma or quote,
+#: so it passes through the ratings CSV unquoted).
+HOSTILE_AGENT = "京选数码旗舰店:<b>坏</b><img src=x onerror=alert(1)>"
+
+#: A 1280 x 1024 screen; the report of 9 agents over 13 weeks must read in about two.
+SCREEN = (1280, 1024)
+MAX_SCREENS = 2.1
+
+
+def _page_size(page: Path, tmp: Path) -> tuple[int, int]:
+    """Return the (height, width) in CSS px of *page* laid out in a 1280 x 1024 window.
+
+    The page itself runs no script: the measured copy drops its CSP and appends one
+    script that writes ``scrollHeight`` and ``scrollWidth`` into an attribute, read
+    back from ``--dump-dom``.
+    """
+    exe = _chromium()
+    assert exe is not None
+    html = re.sub(
+        r'<meta http-equiv="Content-Security-Policy"[^>]*>',
+        "",
+        page.read_text(encoding="utf-8"),
+    )
+    probe = (
+        "<script>var e=document.documentElement;document.body.setAttribute("
+        "'data-size',e.scrollHeight+'x'+e.scrollWidth)</script></body>"
+    )
+    copy = tmp / "measured.html"
+    copy.write_text(html.replace("</body>", probe), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--window-size={SCREEN[0]},{SCREEN[1]}",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                copy.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        ).stdout
+    found = re.search(r'data-size="(\d+)x(\d+)"', dom)
+    assert found is not None, dom[:500]
+    return int(found.group(1)), int(found.group(2))
+
+
+def _bench_trends() -> Any:
+    """The seeded 9-agent, 13-week team stream of ``benchmarks/bench_trends.py``."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_trends.py"
+    spec = importlib.util.spec_from_file_location("bench_trends", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@needs_browser
+class TestPageFits:
+    def test_nine_agents_thirteen_weeks_fit_in_about_two_screens(self, tmp_path: Path) -> None:
+        """9 agents x 13 weeks with outcomes: every section in <= 2.1 screens, no side scroll.
+
+        The page's length depends on agents, periods, topics and the top-10 lists,
+        not on the number of messages, so 20,000 messages of the stream show it.
+        One agent has a hostile name: it stays text.
+        """
+        bench = _bench_trends()
+        chats = tmp_path / "team.jsonl"
+        bench._write(chats, 20_000)
+        for path in (chats, tmp_path / "ratings.csv"):
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace(bench._agents()[8][1], HOSTILE_AGENT), encoding="utf-8")
+        out = tmp_path / "out"
+        outcomes = [f"--{k}={tmp_path / k}.csv" for k in ("ratings", "orders", "refunds")]
+        assert ks.cli.main(["analyze", str(chats), f"--out={out}", *outcomes]) == 0
+        page = out / "report.html"
+        height, width = _page_size(page, tmp_path)
+        shots = Path(os.environ.get("KS_SCREENSHOT_DIR", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        _screenshot(page, shots / "report_9x13.png", height)
+        dom = page.read_text(encoding="utf-8")
+        for section in (
+            "团队指标",
+            "能力矩阵",
+            "趋势 Trends",
+            "咨询主题",
+            "高风险会话",
+            "服务禁语",
+        ):
+            assert section in dom
+        assert "结果指标 Outcomes" in dom
+        assert dom.count('class="spark"') == 10 * 11  # team + 9 agents, 6 + 5 outcome KPIs
+        assert "&lt;img src=x onerror=alert(1)&gt;" in dom
+        assert "<img" not in dom
+        with (out / "trends.csv").open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == 10 * 13
+        assert all(r["satisfaction_rate"] and r["inquiry_conversion"] for r in rows)
+        assert width <= SCREEN[0]
+        assert height <= MAX_SCREENS * SCREEN[1], f"{height} px = {height / SCREEN[1]:.2f} screens"
+
+
+def _screenshot(page: Path, shot: Path, height: int) -> None:
+    """Save the whole page as one 1280-px-wide PNG (the CI artifact)."""
+    exe = _chromium()
+    assert exe is not None
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--window-size={SCREEN[0]},{height}",
+                f"--user-data-dir={profile}",
+                f"--screenshot={shot}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def _weeks_of_chats() -> list[ks.Conversation]:

@@ -199,6 +199,31 @@ def test_rollup_frames(spark: Any, expected: Analysis) -> None:
     assert [r["rounds"] for r in days] == list(expected.timing_by_day.table()["rounds"])
 
 
+def test_rollup_trends_frame_has_the_outcome_kpis(spark: Any) -> None:
+    """With outcomes joined, the trends frame has the outcome KPI columns and values."""
+    import attrs
+
+    from kefu_standards._trends import OUTCOME_TREND_COLUMNS
+    from kefu_standards.outcomes import OutcomeJoin, Rating
+    from kefu_standards.spark import rollup_frames
+
+    convs = list(read_conversations(str(data_file("examples/conversations.jsonl"))))
+    join = OutcomeJoin()
+    analysis = analyze(join.watch(convs))
+    rated = [c for c in convs if c.buyer and c.agents and c.ended_at]
+    ratings = [
+        Rating(buyer=c.buyer, agent=c.agents[-1], level=5, rated_at=c.ended_at) for c in rated
+    ]
+    analysis = attrs.evolve(analysis, outcomes=join.join(ratings=ratings))
+    frame = rollup_frames(analysis, spark)["trends"]
+    assert frame.columns == list(analysis.trends.columns)
+    assert set(OUTCOME_TREND_COLUMNS) <= set(frame.columns)
+    got = [r["satisfaction_rate"] for r in frame.collect()]
+    want = [r["satisfaction_rate"] for r in analysis.trend_rows()]
+    assert [None if g is None or math.isnan(g) else g for g in got] == want
+    assert 1.0 in want
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -289,6 +314,20 @@ def test_analyze_dataframe_topic_table_equals_analyze(messages: Any, expected: A
     assert [r["topic"] for r in got_rows] == [r["topic"] for r in want_rows]
     for g, w in zip(got_rows, want_rows, strict=True):
         assert _same(g, w), (g, w)
+
+
+def test_analyze_dataframe_topics_by_agent_and_questions_equal_analyze(
+    messages: Any, expected: Analysis
+) -> None:
+    """The Spark adapter gives the same topic rows per agent and day, and the same questions."""
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    got = analyze_dataframe(messages, columns=SparkColumns(order="seq"), partitions=3)
+    want_rows = expected.topic_agent_rows()
+    assert want_rows  # the fixture has dated, answered chats
+    assert expected.topics.top_questions(10)  # and repeated questions
+    assert _same(got.topic_agent_rows(), want_rows)
+    assert got.topics.top_questions(10) == expected.topics.top_questions(10)
 
 
 # -- outcomes (#15): outcome DataFrames joined as on the local path ------------------------

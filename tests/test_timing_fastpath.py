@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -117,6 +118,32 @@ class TestFastAggregate:
         for fast, plain in summaries(convs, p, by):
             assert fast == plain
             assert fast.table().to_dict() == plain.table().to_dict()
+
+    @given(
+        st.lists(chats(), max_size=8),
+        fast_policies,
+        st.sampled_from(BYS),
+        st.booleans(),
+    )
+    def test_without_sketch_the_same_sums(
+        self, convs: list[ks.Conversation], p: TimingPolicy, by: tuple[str, ...], cap: bool
+    ) -> None:
+        """sketch=False (fast and plain path) keeps every count, sum, min and max; no histogram."""
+        if cap and p.cap_s is not None:
+            p = p.evolve(unanswered="cap")
+        empty = np.zeros(0, np.int64)
+        for cols in iter_columns(convs, chunk_messages=40):
+            whole = TimingSummary.from_columns(cols, by, p)
+            lean = TimingSummary.from_columns(cols, by, p, sketch=False)
+            assert lean == attrs.evolve(whole, hist_key=empty, hist_count=empty)
+            plain = group_sums(compute_rounds(cols, p, detail=False), cols, p, by, sketch=False)
+            fast = fast_group_sums(cols, p, by, sketch=False)
+            assert fast is not None
+            assert len(fast.hist_key) == len(plain.hist_key) == 0
+            n = cols.n_conversations
+            assert TimingSummary._from_sums(fast, by, p, n, 0) == TimingSummary._from_sums(
+                plain, by, p, n, 0
+            )
 
     @pytest.mark.parametrize(
         ("changes", "applies"),

@@ -7,9 +7,20 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import kefu_standards as ks
-from kefu_standards._topic_kpis import NO_TOPIC, TopicKPIs, question_text_key
+from kefu_standards._topic_kpis import (
+    ANSWER_KEEP,
+    NO_TOPIC,
+    TOPIC_AGENT_COLUMNS,
+    QuestionCount,
+    TopicKPIs,
+    question_text_key,
+)
+from kefu_standards.analysis import iter_results
+from kefu_standards.redact import RedactionPolicy
 from kefu_standards.resources import data_file
 
 T0 = datetime(2024, 5, 6, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -101,7 +112,13 @@ class TestOutputs:
     def test_write_adds_topics_csv_and_section(self, tmp_path: Path) -> None:
         """write() writes topics.csv with one row per topic and a topics section."""
         paths = ks.analyze(CHATS).write(tmp_path)
-        assert [p.name for p in paths] == ["agents.csv", "trends.csv", "topics.csv", "report.html"]
+        assert [p.name for p in paths] == [
+            "agents.csv",
+            "trends.csv",
+            "topics.csv",
+            "topics_by_agent.csv",
+            "report.html",
+        ]
         with (tmp_path / "topics.csv").open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
         assert [r["topic"] for r in rows] == ["logistics", "invoice", NO_TOPIC]
@@ -135,12 +152,15 @@ class TestFrequentQuestionsInAnalysis:
         """Repeated topical questions are counted with their topic; fillers are not."""
         convs = [*CHATS, chat("e", "快递怎么还没到？", None)]
         top = ks.analyze(convs).topics.top_questions(5)
+        high = sum(ks.escalation(c).level == "high" for c in (CHATS[0], convs[-1]))
         assert top[0] == {
             "question": "快递怎么还没到",
             "topic": "logistics",
             "name": "物流配送",
             "count": 2,
             "unanswered": 1,
+            "high_risk": high,
+            "answers": [("亲，这边帮您处理哦", 1)],
         }
         assert all(q["question"] != "好的" for q in top)
 
@@ -159,3 +179,102 @@ class TestFrequentQuestionsInAnalysis:
         html = (tmp_path / "report.html").read_text(encoding="utf-8")
         assert "常见问题 Most frequent questions" in html
         assert "<td>快递怎么还没到</td>" in html
+        assert "常见回复 usual answers" in html
+        assert "亲，这边帮您处理哦 <span class='na'>×2</span>" in html  # the agents' reply, twice
+
+
+class TestTopicsByAgentAndDay:
+    """topics_by_agent.csv: KPIs per agent, day and topic, mergeable across shards."""
+
+    def test_rows_per_agent_day_and_topic(self) -> None:
+        """Each agent's conversations of a day are counted under their top topic."""
+        rows = ks.analyze(CHATS).topic_agent_rows()
+        got = [(r["agent"], r["day"], r["topic"], r["conversations"], r["share"]) for r in rows]
+        assert got == [
+            ("小王", "2024-05-06", "invoice", 1, 1.0),
+            ("小美", "2024-05-06", "logistics", 2, 1.0),
+        ]
+        assert rows[1]["first_response_s"] == pytest.approx(60.0)
+        assert list(rows[0]) == list(TOPIC_AGENT_COLUMNS)
+
+    def test_csv_has_the_stable_columns(self, tmp_path: Path) -> None:
+        """topics_by_agent.csv has the documented header, even with no rows."""
+        ks.analyze(CHATS).write(tmp_path / "a")
+        ks.analyze([]).write(tmp_path / "b")
+        for folder, n in (("a", 2), ("b", 0)):
+            with (tmp_path / folder / "topics_by_agent.csv").open(
+                encoding="utf-8-sig", newline=""
+            ) as fh:
+                reader = csv.DictReader(fh)
+                rows = list(reader)
+            assert tuple(reader.fieldnames or ()) == TOPIC_AGENT_COLUMNS
+            assert len(rows) == n
+
+    def test_shards_merge_to_the_same_rows(self) -> None:
+        """Rows of merged shards equal the rows of the whole."""
+        convs = [*CHATS, chat("e", "快递怎么还没到", 10, agent="小王")]
+        whole = ks.analyze(convs)
+        merged = ks.analyze(convs[:3]).merge(ks.analyze(convs[3:]))
+        assert merged.topic_agent_rows() == whole.topic_agent_rows()
+
+
+def _result(conv: ks.Conversation) -> ks.ConversationResult:
+    """The analysis result of one conversation."""
+    return next(iter(iter_results([conv])))[1][0]
+
+
+class TestQuestionAnswersAndBounds:
+    """The frequent questions keep the agents' usual answers, in bounded memory."""
+
+    @given(st.lists(st.sampled_from("abcdefghij"), max_size=200))
+    def test_answers_stay_bounded(self, replies: list[str]) -> None:
+        """However many distinct replies come, at most 2 * ANSWER_KEEP are held."""
+        q = QuestionCount(0, "logistics", "快递呢")
+        for r in replies:
+            q.add_answer(r)
+            assert len(q.answers) <= 2 * ANSWER_KEEP
+
+    def test_questions_stay_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Distinct questions beyond 2 * QUESTION_KEEP are pruned to the most frequent."""
+        monkeypatch.setattr("kefu_standards._topic_kpis.QUESTION_KEEP", 5)
+        kpis = TopicKPIs()
+        convs = [chat(f"c{i}", f"快递{i}号单怎么还没到呀", 10) for i in range(3)]  # one key
+        convs += [chat(f"d{i}", f"发票抬头写{chr(0x4E00 + i)}", 10) for i in range(40)]
+        for conv in convs:
+            kpis.add(_result(conv), "logistics", None, conv)
+            assert len(kpis.questions) <= 10
+        top = kpis.top_questions(1)
+        assert (top[0]["question"], top[0]["count"]) == ("快递0号单怎么还没到呀", 3)
+
+    def test_answers_are_the_most_common_first_replies(self) -> None:
+        """The answers are ranked by how often agents gave them."""
+        q = QuestionCount(0, "logistics", "快递呢")
+        for r in ["已发货", "已发货", "稍等", "已发货", "稍等", "您好"]:
+            q.add_answer(r)
+        kpis = TopicKPIs(questions={"k": q})
+        q.count = 6
+        assert kpis.top_questions(1, answers=2)[0]["answers"] == [("已发货", 3), ("稍等", 2)]
+
+    def test_texts_are_masked_under_the_policy(self) -> None:
+        """Question and answers are masked by default and shown with the policy off."""
+        phone = "13812345678"
+        convs = [chat(c, f"快递怎么还没到 {phone}", 10) for c in "xy"]
+        kpis = ks.analyze(convs).topics
+        masked = kpis.top_questions(1)[0]["question"]
+        assert phone not in masked
+        shown = kpis.top_questions(1, policy=RedactionPolicy.off())[0]["question"]
+        assert phone in shown
+
+    @pytest.mark.parametrize(
+        "card",
+        [
+            "咨询订单号:[ORDERID_1]订单金额:[金额x]下单时间:[日期x]",
+            "订单号：123456789",
+            "https://item.jd.com/123.html",
+        ],
+    )
+    def test_pasted_cards_are_not_questions(self, card: str) -> None:
+        """Order cards and bare links carry a topic but are never counted as questions."""
+        assert ks.is_pasted(card)
+        convs = [chat(c, card, 10) for c in "xyz"]
+        assert ks.analyze(convs).topics.top_questions(5) == []

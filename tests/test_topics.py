@@ -92,6 +92,13 @@ class TestTopic:
             ("怎么删除评价", "review"),
             ("转人工", "contact_human"),
             ("我要投诉你们", "complaint_dispute"),
+            # version 2 cues (tuned on dev): order cards, 换, 联系, 电话, 钱, 票
+            ("咨询订单号:[ORDERID_1]订单金额:[金额x]下单时间:[日期x]", "order"),
+            ("能换一个吗", "returns_repair"),
+            ("怎么联系你们", "contact_human"),
+            ("钱什么时候给我", "refund"),
+            ("能开在一张票上吗", "invoice"),
+            ("明天能送吗", "logistics"),
         ],
     )
     def test_label(self, text: str, expected: str) -> None:
@@ -104,7 +111,7 @@ class TestTopic:
             ("好的", "no topic cue"),
             ("[ORDERID_10337264]", "no content"),
             ("", "no content"),
-            ("咨询订单号:[ORDERID_1]订单金额:[金额x]下单时间:[日期x]", "no topic cue"),
+            ("嗯嗯，谢谢", "no topic cue"),
         ],
     )
     def test_no_topic_is_explicit(self, text: str, reason: str) -> None:
@@ -240,15 +247,37 @@ class TestTopicLexicon:
             ks.TopicLexicon.from_toml(path)
 
 
+class TestIsPasted:
+    """ks.is_pasted: order cards and bare links, which carry a topic but are no question."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("咨询订单号:[ORDERID_1]订单金额:[金额x]下单时间:[日期x]", True),
+            ("咨询订单号:[ORDERID_1]商品ID:4274549", True),
+            ("[订单编号:[ORDERID_1]，订单金额:[金额x]，下单时间:[日期x]]", True),
+            ("订单号：123456789", True),
+            ("https://item.jd.com/123.html", True),
+            ("https://item.jd.com/123.html 这个有货吗", False),
+            ("订单号:123 怎么还没发货", False),
+            ("请问:怎么退货", False),
+            ("好的", False),
+        ],
+    )
+    def test_cards_and_links(self, text: str, *, expected: bool) -> None:
+        """Two label: fields, one field and no words, or only URLs: pasted."""
+        assert ks.is_pasted(text) is expected
+
+
 class TestConversationTopics:
     """ks.topics: per-message topics with context, ranked topics with shares."""
 
     def test_context_follows_the_topic_before(self) -> None:
-        """A bare 这个 / 明天的呢 takes the previous buyer topic, with context evidence."""
+        """A bare 这个 / 后天的呢 takes the previous buyer topic, with context evidence."""
         c = conv(
             ("buyer", "快递什么时候到"),
             ("agent", "亲，明天送达哦"),
-            ("buyer", "明天的呢"),
+            ("buyer", "后天的呢"),
             ("buyer", "好的"),
         )
         result = ks.topics(c)

@@ -8,7 +8,9 @@ import math
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 import kefu_standards as ks
 from kefu_standards import Conversation, Message, Role
 from kefu_standards._trends import (
+    OUTCOME_TREND_COLUMNS,
     TEAM,
     TREND_COLUMNS,
     TrendSums,
@@ -25,6 +28,7 @@ from kefu_standards._trends import (
 )
 from kefu_standards.analysis import analyze, iter_results, merge_analyses, trends_of
 from kefu_standards.exceptions import ConfigError
+from kefu_standards.outcomes import Order, OutcomeCounts, OutcomeJoin, Rating, Refund, Satisfaction
 from kefu_standards.report import _fmt, render_html
 
 TZ = timezone(timedelta(hours=8))
@@ -319,3 +323,149 @@ def test_build_trends_of_nothing_is_empty() -> None:
     """No dated conversation: no rows, no learning, the period defaults to week."""
     t = build_trends(TrendSums(), None, None)
     assert (t.rows, t.learning, t.period) == ((), (), "week")
+
+
+# -- outcome KPIs in the trends ------------------------------------------------------------
+
+WEEKS_OUT = 4
+
+
+def outcome_world() -> tuple[list[Conversation], list[Rating], list[Order], list[Refund]]:
+    """Four weeks of chats with ratings, orders and refunds whose weekly rates are known.
+
+    Week *w* (0-3): 小美 serves 4 buyers, each rates once; buyer *k* is satisfied
+    when ``k >= w`` (满意率 (4 - w)/4, 不满意率 w/4) and pays an order the same day
+    when ``k <= w`` (询单转化率 (w + 1)/4).  The first paid order of each week is
+    refunded (退款率 1/(w + 1)); the refund is a dispute in weeks 0 and 2 only.
+    阿珍 serves 2 satisfied buyers a week who order nothing.
+    """
+    convs, ratings, orders, refunds = [], [], [], []
+    for w in range(WEEKS_OUT):
+        for agent, n in (("店:小美", 4), ("店:阿珍", 2)):
+            for k in range(n):
+                buyer = f"b-{agent[-2:]}-{w}-{k}"
+                start = MONDAY + timedelta(days=7 * w + k, hours=k)
+                convs.append(
+                    Conversation(
+                        id=f"o-{agent[-2:]}-{w}-{k}",
+                        messages=(
+                            Message(Role.BUYER, "在吗，这个有货吗", start, buyer),
+                            Message(Role.AGENT, "亲，有的", start + timedelta(seconds=30), agent),
+                        ),
+                        shop="店",
+                    )
+                )
+                mei = agent == "店:小美"
+                happy = not mei or k >= w
+                level = Satisfaction.SATISFIED if happy else Satisfaction.DISSATISFIED
+                at = start + timedelta(minutes=5)
+                ratings.append(Rating(buyer=buyer, agent=agent, level=level, rated_at=at))
+                if mei and k <= w:
+                    oid = f"{w}{k}0000000000"
+                    paid = start + timedelta(minutes=30)
+                    orders.append(
+                        Order(order_id=oid, buyer=buyer, created_at=paid, paid=True, paid_at=paid)
+                    )
+                    if k == 0:
+                        why = "需要客服介入" if w % 2 == 0 else "不需客服介入"
+                        refunds.append(
+                            Refund(order_id=oid, success=True, cs_status=why, intervened=w % 2 == 0)
+                        )
+    return convs, ratings, orders, refunds
+
+
+def with_outcomes(convs: list[Conversation], **given: Any) -> ks.Analysis:
+    """analyze(convs) with the outcome rows *given* joined (as the CLI does)."""
+    join = OutcomeJoin()
+    analysis = analyze(join.watch(convs))
+    return attrs.evolve(analysis, outcomes=join.join(**given))
+
+
+@pytest.fixture(scope="module")
+def outcome_analysis() -> ks.Analysis:
+    convs, ratings, orders, refunds = outcome_world()
+    return with_outcomes(convs, ratings=ratings, orders=orders, refunds=refunds)
+
+
+class TestOutcomeTrends:
+    def test_weekly_rates_are_the_designed_ones(self, outcome_analysis: ks.Analysis) -> None:
+        """满意率, 不满意率, 询单转化率, 退款率, 纠纷退款率 of each week, exactly."""
+        mei = outcome_analysis.trends.of("店:小美")
+        assert [r.satisfaction_rate for r in mei] == [1.0, 0.75, 0.5, 0.25]
+        assert [r.dissatisfaction_rate for r in mei] == [0.0, 0.25, 0.5, 0.75]
+        assert [r.inquiry_conversion for r in mei] == [0.25, 0.5, 0.75, 1.0]
+        assert [r.refund_rate for r in mei] == [1.0, 0.5, 1 / 3, 0.25]
+        assert [r.dispute_rate for r in mei] == [1.0, 0.0, 1 / 3, 0.0]
+
+    def test_undefined_rates_are_none(self, outcome_analysis: ks.Analysis) -> None:
+        """阿珍 has no paid order: her refund rates are None, not 0; conversion is 0."""
+        zhen = outcome_analysis.trends.of("店:阿珍")
+        assert {r.refund_rate for r in zhen} == {None}
+        assert {r.dispute_rate for r in zhen} == {None}
+        assert {r.inquiry_conversion for r in zhen} == {0.0}
+        assert {r.satisfaction_rate for r in zhen} == {1.0}
+
+    def test_team_rows_pool_every_agent(self, outcome_analysis: ks.Analysis) -> None:
+        """The team's 满意率 of week w is ((4 - w) + 2) / 6."""
+        team = outcome_analysis.trends.of(TEAM)
+        assert [r.satisfaction_rate for r in team] == pytest.approx(
+            [(4 - w + 2) / 6 for w in range(WEEKS_OUT)]
+        )
+
+    def test_periods_sum_to_the_agent_totals(self, outcome_analysis: ks.Analysis) -> None:
+        """Summing the per-(agent, day) counts over all days gives the per-agent counts."""
+        result = outcome_analysis.outcomes
+        for agent, counts in result.by_agent.groups.items():
+            summed = OutcomeCounts()
+            for (who, _), c in result.by_agent_day.groups.items():
+                if who == agent:
+                    summed.add(c)
+            assert summed == counts
+
+    def test_shards_merge_to_the_whole(self) -> None:
+        """Analyses of two buyer-disjoint shards, each with its own join, merge exactly."""
+        convs, ratings, orders, refunds = outcome_world()
+        whole = with_outcomes(convs, ratings=ratings, orders=orders, refunds=refunds)
+        halves = []
+        for keep in (lambda b: b.endswith(("-0", "-1")), lambda b: not b.endswith(("-0", "-1"))):
+            part = [c for c in convs if keep(c.buyer or "")]
+            buyers = {c.buyer for c in part}
+            halves.append(
+                with_outcomes(
+                    part,
+                    ratings=[r for r in ratings if r.buyer in buyers],
+                    orders=[o for o in orders if o.buyer in buyers],
+                    refunds=[
+                        x
+                        for x in refunds
+                        if any(o.order_id == x.order_id and o.buyer in buyers for o in orders)
+                    ],
+                )
+            )
+        merged = merge_analyses(halves)
+        assert merged.trend_rows() == whole.trend_rows()
+
+    def test_csv_has_the_outcome_columns_only_when_joined(
+        self, outcome_analysis: ks.Analysis, analysis: ks.Analysis, tmp_path: Path
+    ) -> None:
+        """trends.csv: the outcome KPI columns come before ``policy`` when outcomes were joined."""
+        outcome_analysis.write(tmp_path / "with")
+        analysis.write(tmp_path / "without")
+        heads = {}
+        for name in ("with", "without"):
+            with (tmp_path / name / "trends.csv").open(encoding="utf-8-sig", newline="") as fh:
+                heads[name] = next(csv.reader(fh))
+        assert heads["without"] == list(TREND_COLUMNS)
+        assert heads["with"] == [*TREND_COLUMNS[:-1], *OUTCOME_TREND_COLUMNS, "policy"]
+
+    def test_report_draws_outcome_sparklines_and_names_their_policy(
+        self, outcome_analysis: ks.Analysis
+    ) -> None:
+        """11 sparklines a row (6 chat metrics + 5 outcome KPIs); the KPI definitions named."""
+        from kefu_standards._report_view import build_view
+
+        page = render_html(build_view(outcome_analysis))
+        assert page.count('class="spark"') == 11 * 3  # team + 2 agents
+        assert "结果指标口径: outcomes.KPI_DEFINITIONS" in page
+        assert "满意率" in page
+        assert "纠纷退款率" in page

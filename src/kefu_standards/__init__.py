@@ -72,6 +72,7 @@ _LAZY: dict[str, str] = {
     "TopicLexicon": "_topics",
     "TopicShare": "_topics",
     "ConversationTopics": "_topics",
+    "is_pasted": "_topics",
     "TopicModel": "_topic_model",
     "frequent_questions": "_faq",
     "FrequentQuestion": "_faq",
@@ -154,6 +155,7 @@ __all__ = [
     "frequent_questions",
     "get_scorer",
     "get_scorer_names",
+    "is_pasted",
     "make_scorer",
     "politeness",
     "politeness_many",
@@ -197,6 +199,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TopicDef,
         TopicLexicon,
         TopicShare,
+        is_pasted,
         topic,
         topics,
     )

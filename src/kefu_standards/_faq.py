@@ -16,7 +16,7 @@ import attrs
 
 from ._escalation import escalation
 from ._segment import words
-from ._topics import topic
+from ._topics import is_pasted, topic
 from .exceptions import ConfigError
 from .model import Conversation, Role
 from .redact import redact
@@ -92,7 +92,8 @@ def frequent_questions(
     1 and *max_words* words (longer messages are narratives, not reusable
     questions).  With ``topical`` (the default) only messages that carry a topic
     (:func:`~kefu_standards.topic`) take part, so acknowledgements (好的, 对, 没有了)
-    and pasted order cards do not crowd out the questions.  Groups smaller than
+    do not crowd out the questions; pasted order cards and bare links never take
+    part (:func:`~kefu_standards.is_pasted`).  Groups smaller than
     *min_count* are left out.  With
     ``escalation_rate`` the escalation of each conversation that holds a grouped
     question is computed (the slow part) to fill ``escalated_rate``.
@@ -120,7 +121,7 @@ def frequent_questions(
             msg = f"frequent_questions() takes Conversations, got {type(conv).__name__}"
             raise ConfigError(msg)
         for i, msg in enumerate(conv.messages):
-            if msg.role is not Role.BUYER or not has_content(msg.text):
+            if msg.role is not Role.BUYER or not has_content(msg.text) or is_pasted(msg.text):
                 continue
             if topical and topic(msg.text).label is None:
                 continue

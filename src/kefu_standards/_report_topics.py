@@ -35,15 +35,26 @@ class TopicView:
     impolite_rate: float | None
 
 
+def _answers(value: Any) -> tuple[tuple[str, int], ...]:
+    return tuple((str(text), int(n)) for text, n in value)
+
+
 @attrs.frozen
 class QuestionView:
-    """One frequent buyer question (already masked), its topic and counts."""
+    """One frequent buyer question (already masked), its topic, counts and usual answers.
+
+    ``unanswered`` and ``high_risk`` count the asks no agent message followed and
+    the asks in conversations at escalation level ``"high"``; ``answers`` are the
+    agents' most common first replies (masked) with their counts.
+    """
 
     question: str
     topic: str
     name: str
     count: int
     unanswered: int
+    high_risk: int = 0
+    answers: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_answers)
 
 
 @attrs.frozen
@@ -107,19 +118,49 @@ def _ranked(views: Sequence[TopicView], key: str, title: str, fmt: Any) -> str:
     return f"<h3>{escape(title)}</h3><ol>{items}</ol>"
 
 
-def _questions(items: Sequence[QuestionView]) -> str:
-    if not items:
-        return ""
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.0f}%" if whole else '<span class="na">—</span>'
+
+
+_SHOWN_QUESTIONS = 5  # the rest of the top questions are folded, like the riskiest chats
+_SHOWN_ANSWERS = 2  # usual answers per question on the page; all of them are in the data
+
+
+def _replies(q: QuestionView) -> str:
+    if not q.answers:
+        return '<span class="na">—</span>'
+    return "<br>".join(
+        f"{escape(text)} <span class='na'>×{n}</span>" for text, n in q.answers[:_SHOWN_ANSWERS]
+    )
+
+
+def _question_table(items: Sequence[QuestionView]) -> str:
     rows = "".join(
         f"<tr><td>{escape(q.question)}</td><td>{escape(q.name or q.topic)}</td>"
-        f"<td class='num'>{q.count}</td><td class='num'>{q.unanswered}</td></tr>"
+        f"<td class='num'>{q.count}</td><td>{_replies(q)}</td>"
+        f"<td class='num'>{_share(q.unanswered, q.count)}</td>"
+        f"<td class='num'>{_share(q.high_risk, q.count)}</td></tr>"
         for q in items
     )
     return (
+        "<table><tr><th>问题 question</th><th>主题</th><th>次数</th>"
+        "<th>常见回复 usual answers</th><th>未回复</th><th>高风险</th></tr>" + rows + "</table>"
+    )
+
+
+def _questions(items: Sequence[QuestionView]) -> str:
+    if not items:
+        return ""
+    shown, folded = items[:_SHOWN_QUESTIONS], items[_SHOWN_QUESTIONS:]
+    more = (
+        f"<details><summary>更多常见问题 ({len(folded)})</summary>{_question_table(folded)}</details>"
+        if folded
+        else ""
+    )
+    return (
         "<h3>常见问题 Most frequent questions</h3>"
-        "<table><tr><th>问题 question</th><th>主题</th><th>次数</th><th>未回复</th></tr>"
-        + rows
-        + "</table>"
+        "<p class='na'>客服最常见的首次回复；未回复 = 之后没有客服消息；"
+        "高风险 = 会话升级风险为 high (预测的不满意).</p>" + _question_table(shown) + more
     )
 
 

@@ -12,6 +12,7 @@ from ._trends import TEAM
 from .outcomes._tables import outcomes_html
 from .redact import RedactionPolicy, buyer_ids
 from .report import (
+    OUTCOME_TREND_METRICS,
     TREND_METRICS,
     AgentView,
     BannedHitView,
@@ -254,7 +255,8 @@ def build_view(
         banned=tuple(banned),
         redaction=policy,
         topics=topics_section(
-            analysis.topic_rows(), analysis.topics.top_questions(10, min_count=2)
+            analysis.topic_rows(),
+            analysis.topics.top_questions(10, min_count=2, policy=policy),
         ),
         notes=(
             policy.describe(),
@@ -294,12 +296,13 @@ def _trends_view(trends: Any, order: list[str]) -> TrendsView:
         by_agent.setdefault(r.agent, []).append(r)
     learning = {x.agent: x.sentence for x in trends.learning}
     rank = {name: i for i, name in enumerate([TEAM, *order])}
+    metrics = TREND_METRICS + (OUTCOME_TREND_METRICS if trends.outcomes_given else ())
     for agent, rows in sorted(by_agent.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])):
         values = tuple(
             tuple(
                 float(r.conversations) if key == "conversations" else getattr(r, key) for r in rows
             )
-            for key, _, _, _ in TREND_METRICS
+            for key, _, _, _ in metrics
         )
         series.append(
             TrendSeries(agent, values, learning=learning.get(agent, ""), team=agent == TEAM)
@@ -310,4 +313,14 @@ def _trends_view(trends: Any, order: list[str]) -> TrendsView:
         series=tuple(series),
         policy=f"TimingPolicy {trends.policy!r}",
         min_conversations=trends.min_conversations,
+        metrics=metrics,
+        outcome_policy=_OUTCOME_POLICY if trends.outcomes_given else "",
     )
+
+
+#: How the outcome KPIs of the trends are defined (outcomes.KPI_DEFINITIONS, in short).
+_OUTCOME_POLICY = (
+    "outcomes.KPI_DEFINITIONS — 满意率 (非常满意+满意)/评价数, "
+    "不满意率 (不满意+非常不满意)/评价数, 询单转化率 当日或次日付款/询单人数, "
+    "退款率 退款成功/付款订单, 纠纷退款率 客服介入的退款成功/付款订单; 按会话所在周期计"
+)

@@ -643,9 +643,17 @@ def sparse_hist(gid: I64, bins: npt.NDArray[np.intp], g: int) -> tuple[I64, I64]
 
 
 def group_sums(
-    r: RoundArrays, cols: MessageColumns, policy: TimingPolicy, by: Sequence[str]
+    r: RoundArrays,
+    cols: MessageColumns,
+    policy: TimingPolicy,
+    by: Sequence[str],
+    *,
+    sketch: bool = True,
 ) -> GroupSums:
-    """Sum the counted rounds of *r* per group of *by* (``agent``, ``day``, ``shop``)."""
+    """Sum the counted rounds of *r* per group of *by* (``agent``, ``day``, ``shop``).
+
+    With ``sketch=False`` the quantile histogram is left empty (counts and sums only).
+    """
     sel = np.flatnonzero(r.counted)
     key_cols: list[I64] = []
     for name in by:
@@ -678,7 +686,10 @@ def group_sums(
     mx = np.full(g, -1, np.int64)
     np.minimum.at(mn, gh, wh)
     np.maximum.at(mx, gh, wh)
-    hist_key, hist_count = sparse_hist(gh, _quantiles.bin_index(wh), g)
+    if sketch:
+        hist_key, hist_count = sparse_hist(gh, _quantiles.bin_index(wh), g)
+    else:
+        hist_key = hist_count = np.zeros(0, np.int64)
     return GroupSums(
         keys=keys,
         rounds=count(None),
@@ -808,8 +819,75 @@ def _chunk_events(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I6
     return np.take(rel, events), answers, answers - 1, np.flatnonzero(unanswered)
 
 
+def _sums_only(
+    decoders: list[tuple[int, Callable[[int], object]]],
+    code_a: I64,
+    scored: I64,
+    *,
+    counts: tuple[I64, I64, I64],
+    total: I64,
+    extremes: tuple[I64, I64],
+    cap_unanswered: int | None,
+) -> GroupSums:
+    """Finish :func:`fast_group_sums` without the histogram (min/max by ``ufunc.at``).
+
+    *counts* are the answered, unanswered and (per group, SLA miss/hit) counts,
+    *extremes* the minimum and maximum accumulators, one slot per group + spare;
+    *cap_unanswered* is the cap when unanswered rounds count as capped waits.
+    """
+    n_a, n_u, n_hit = counts
+    mn, mx = extremes
+    dense = len(n_a) - 1
+    np.minimum.at(mn, code_a, scored)
+    np.maximum.at(mx, code_a, scored)
+    cap_mode = cap_unanswered is not None
+    if cap_unanswered is not None:
+        cap_us = cap_unanswered
+        has_u = n_u > 0
+        total = total + n_u * cap_us
+        mn = np.where(has_u, np.minimum(mn, cap_us), mn)
+        mx = np.where(has_u, np.maximum(mx, cap_us), mx)
+    rounds = n_a + n_u
+    rounds[dense] = 0
+    present = np.flatnonzero(rounds)
+    n_scored = n_a + n_u if cap_mode else n_a
+    empty = np.zeros(0, np.int64)
+    return GroupSums(
+        keys=_decode_keys(present, decoders),
+        rounds=rounds[present],
+        answered=n_a[present],
+        sla_rounds=rounds[present],
+        sla_hits=n_hit[present, 1],
+        scored=n_scored[present],
+        sum_us=total[present],
+        min_us=mn[present],
+        max_us=mx[present],
+        hist_key=empty,
+        hist_count=empty,
+        ordered=True,
+    )
+
+
+def _decode_keys(
+    present: I64, decoders: list[tuple[int, Callable[[int], object]]]
+) -> tuple[tuple[object, ...], ...]:
+    """Decode the dense codes *present* into group keys (per-key digits, last key fastest)."""
+    if len(decoders) == 1:
+        decode = decoders[0][1]
+        return tuple((decode(c),) for c in present.tolist())
+    group_keys = []
+    for value in present.tolist():
+        parts: list[object] = []
+        rest = value
+        for span, decode in reversed(decoders):
+            rest, digit = divmod(rest, span)
+            parts.append(decode(digit))
+        group_keys.append(tuple(reversed(parts)))
+    return tuple(group_keys)
+
+
 def fast_group_sums(
-    cols: MessageColumns, policy: TimingPolicy, by: Sequence[str]
+    cols: MessageColumns, policy: TimingPolicy, by: Sequence[str], *, sketch: bool = True
 ) -> GroupSums | None:
     """Per-group sums straight from the columns, or ``None`` if the policy needs the full path.
 
@@ -819,6 +897,9 @@ def fast_group_sums(
     by dense integer codes already in table order (no sorting or reordering),
     and rounds left out (outside the window, excluded 0-second replies) go to
     one spare group that is dropped at the end instead of being filtered out.
+    With ``sketch=False`` no histogram is counted (its keys and counts are empty):
+    the working memory is then a few arrays per round and per group, never
+    groups x bins (the (agent, day) grouping of the trends needs no quantile).
     """
     t = cols.time_us
     if not fast_path_applies(policy) or (len(t) and int(t.min()) == MISSING):
@@ -909,6 +990,16 @@ def fast_group_sums(
     mx = np.full(slots, -1, np.int64)
     nb = _quantiles.N_BINS
     cap_mode = policy.unanswered == "cap" and cap is not None
+    if not sketch:
+        return _sums_only(
+            decoders,
+            code_a,
+            scored,
+            counts=(n_a, n_u, n_hit),
+            total=total,
+            extremes=(mn, mx),
+            cap_unanswered=cap if cap_mode else None,
+        )
     bins = _quantiles.bin_index(scored)
     cap_bin = int(_quantiles.bin_index(np.array([cap or 0], np.int64))[0])
     # the histogram is counted over the bins in use only (waits are often capped)
@@ -955,21 +1046,9 @@ def fast_group_sums(
     if len(present) < dense:
         row = (np.cumsum(rounds > 0) - 1)[row]
     hist_key += row * nb
-    if len(decoders) == 1:
-        decode = decoders[0][1]
-        group_keys: list[tuple[object, ...]] = [(decode(c),) for c in present.tolist()]
-    else:
-        group_keys = []
-        for value in present.tolist():
-            parts: list[object] = []
-            rest = value
-            for span, decode in reversed(decoders):
-                rest, digit = divmod(rest, span)
-                parts.append(decode(digit))
-            group_keys.append(tuple(reversed(parts)))
     n_scored = n_a + n_u if cap_mode else n_a
     return GroupSums(
-        keys=tuple(group_keys),
+        keys=_decode_keys(present, decoders),
         rounds=rounds[present],
         answered=n_a[present],
         sla_rounds=rounds[present],

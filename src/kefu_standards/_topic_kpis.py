@@ -18,12 +18,27 @@ KPIs per row:
 
 A KPI with no defined input is ``None``, not 0.
 
+Rows come per topic (:meth:`TopicKPIs.rows`, ``topics.csv``), per topic and agent,
+per topic and day, and per topic, agent and day (:meth:`TopicKPIs.agent_day_rows`,
+``topics_by_agent.csv``).  The number of rollups is bounded by topics × agents ×
+days, like the timing summaries by agent and day.
+
 The rollup also counts the buyers' most frequent questions (topical buyer messages
-of at most ``QUESTION_MAX_CHARS`` characters, keyed by their folded letters and
-digits, numbers as ``0``), without jieba so the analysis stays fast; the counts are
-exact while there are at most ``QUESTION_KEEP`` distinct questions, approximate
-(least frequent ones dropped) beyond.  :func:`~kefu_standards.frequent_questions`
-is the fuller tool (jieba words, agents' answers).
+of at most ``QUESTION_MAX_CHARS`` characters that are not pasted cards or links,
+keyed by their folded letters and digits, numbers as ``0``), without jieba so the
+analysis stays fast.  Per question it keeps how often it was asked, how often no
+agent message followed it (unanswered), how often its conversation's escalation
+level was ``"high"`` (the library's prediction of a dissatisfied buyer), and the
+agents' most common first replies to it.
+
+Memory is bounded: at most ``2 * QUESTION_KEEP`` questions are held (beyond that
+the rarer half is dropped, so the counts are exact while there are at most
+``QUESTION_KEEP`` distinct questions and approximate beyond), and per question at
+most ``2 * ANSWER_KEEP`` distinct replies of at most ``ANSWER_MAX_CHARS``
+characters (pruned the same way): about 4,000 × (6 × 80 + 40) characters, a few
+megabytes at most, whatever the number of conversations.
+:func:`~kefu_standards.frequent_questions` is the fuller tool (jieba words, exact
+groups, but it holds the conversations it groups).
 """
 
 from __future__ import annotations
@@ -35,19 +50,45 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ._topics import is_pasted
 from ._topics import topic as _topic_of
 from .model import Conversation, Role
-from .redact import redact
+from .redact import RedactionPolicy, redact
 from .text import fold
 
-__all__ = ["NO_TOPIC", "QuestionCount", "TopicKPIs", "TopicRollup", "question_text_key"]
+__all__ = [
+    "KPI_COLUMNS",
+    "NO_TOPIC",
+    "TOPIC_AGENT_COLUMNS",
+    "QuestionCount",
+    "TopicKPIs",
+    "TopicRollup",
+    "question_text_key",
+]
 
 #: How conversations without a topic are named in rows and ``topics.csv``.
 NO_TOPIC = "(no topic)"
+#: The KPI columns of every topic row, in order (stable: ``topics.csv`` and
+#: ``topics_by_agent.csv`` keep these names).
+KPI_COLUMNS = (
+    "conversations",
+    "share",
+    "first_response_s",
+    "mean_response_s",
+    "reply_rate",
+    "escalation_rate",
+    "impolite_rate",
+)
+#: The columns of ``topics_by_agent.csv``.
+TOPIC_AGENT_COLUMNS = ("agent", "day", "topic", "name", *KPI_COLUMNS)
 #: Longest buyer message (characters) counted as a question.
 QUESTION_MAX_CHARS = 40
 #: Distinct questions kept exactly; beyond twice this, the rarer half is dropped.
 QUESTION_KEEP = 2000
+#: Distinct first replies kept per question; beyond twice this, the rarer half is dropped.
+ANSWER_KEEP = 3
+#: A reply is kept (and grouped) by its first this many characters.
+ANSWER_MAX_CHARS = 80
 
 _NOT_KEY = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 _DIGITS = re.compile(r"[0-9]+")
@@ -62,7 +103,7 @@ def question_text_key(text: str) -> str:
 def _question(text: str) -> tuple[str, str] | None:
     """``(key, topic)`` of a buyer message that counts as a question, else None (cached by text)."""
     label = _topic_of(text).label
-    if label is None:
+    if label is None or is_pasted(text):
         return None
     key = question_text_key(text)
     return (key, label) if key else None
@@ -70,12 +111,28 @@ def _question(text: str) -> tuple[str, str] | None:
 
 @attrs.define
 class QuestionCount:
-    """A frequent buyer question: how often, its topic, one example (masked), unanswered count."""
+    """A frequent buyer question: how often, its topic, one example, and what followed.
+
+    ``example`` is the first text seen (masked only when shown); ``unanswered``
+    counts the asks no agent message followed; ``high_risk`` the asks whose
+    conversation's escalation level was ``"high"``; ``answers`` the agents' first
+    replies (their first ``ANSWER_MAX_CHARS`` characters) with their counts.
+    """
 
     count: int
     topic: str
     example: str
     unanswered: int = 0
+    high_risk: int = 0
+    answers: dict[str, int] = attrs.field(factory=dict)
+
+    def add_answer(self, text: str, n: int = 1) -> None:
+        """Count a first reply (*n* times); keep at most ``2 * ANSWER_KEEP`` distinct replies."""
+        key = text[:ANSWER_MAX_CHARS]
+        self.answers[key] = self.answers.get(key, 0) + n
+        if len(self.answers) > 2 * ANSWER_KEEP:
+            kept = sorted(self.answers.items(), key=lambda kv: (-kv[1], kv[0]))[:ANSWER_KEEP]
+            self.answers = dict(kept)
 
 
 @attrs.define
@@ -150,9 +207,10 @@ def _merge_into(mine: dict[K, TopicRollup], theirs: dict[K, TopicRollup]) -> Non
 
 @attrs.define
 class TopicKPIs:
-    """Topic rollups of an analysis, by topic, by topic and agent, by topic and day.
+    """Topic rollups of an analysis: by topic, topic and agent, topic and day, and all three.
 
-    ``names`` maps topic ids to display names (the taxonomy's Chinese names).
+    ``names`` maps topic ids to display names (the taxonomy's Chinese names);
+    ``questions`` holds the bounded question counts (see the module docstring).
 
     .. versionadded:: 0.2.0
     """
@@ -162,6 +220,7 @@ class TopicKPIs:
     by_day: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
     names: dict[str, str] = attrs.field(factory=dict)
     questions: dict[str, QuestionCount] = attrs.field(factory=dict)
+    by_agent_day: dict[tuple[str | None, str, str], TopicRollup] = attrs.field(factory=dict)
 
     @property
     def conversations(self) -> int:
@@ -177,7 +236,7 @@ class TopicKPIs:
     ) -> None:
         """Count *result* (a ``ConversationResult``) under *topic*; its questions if given."""
         if conversation is not None:
-            self._add_questions(conversation)
+            self._add_questions(conversation, result.escalation_level == "high")
         if topic is not None and name:
             self.names.setdefault(topic, name)
         roll = self.by_topic.get(topic)
@@ -196,37 +255,64 @@ class TopicKPIs:
             if r is None:
                 r = self.by_day[topic, day] = TopicRollup()
             r.add(result)
+            for agent in result.agents:
+                key3 = (topic, agent, day)
+                r = self.by_agent_day.get(key3)
+                if r is None:
+                    r = self.by_agent_day[key3] = TopicRollup()
+                r.add(result)
 
-    def _add_questions(self, conversation: Conversation) -> None:
-        messages = conversation.messages
+    def _add_questions(self, conversation: Conversation, high_risk: bool) -> None:
         buyer, agent = Role.BUYER, Role.AGENT
-        last_agent = -1
-        for i, m in enumerate(messages):
-            if m.role is agent:
-                last_agent = i
-        for i, msg in enumerate(messages):
-            if msg.role is not buyer or len(msg.text) > QUESTION_MAX_CHARS:
+        waiting: list[QuestionCount] = []  # questions no agent message has followed yet
+        questions = self.questions
+        for msg in conversation.messages:
+            role = msg.role
+            if role is agent:
+                if waiting:
+                    reply = msg.text.strip()  # the first agent message after the question
+                    for q in waiting:
+                        q.add_answer(reply)
+                    waiting.clear()
+                continue
+            if role is not buyer or len(msg.text) > QUESTION_MAX_CHARS:
                 continue
             found = _question(msg.text)
             if found is None:
                 continue
             key, label = found
-            answered = i < last_agent  # an agent message follows it
-            q = self.questions.get(key)
-            if q is None:
-                q = self.questions[key] = QuestionCount(0, label, redact(msg.text.strip()).text)
+            have = questions.get(key)
+            if have is None:
+                q = questions[key] = QuestionCount(0, label, msg.text.strip())
+            else:
+                q = have
             q.count += 1
-            q.unanswered += not answered
-        if len(self.questions) > 2 * QUESTION_KEEP:
+            q.high_risk += high_risk
+            waiting.append(q)
+        for q in waiting:
+            q.unanswered += 1
+        if len(questions) > 2 * QUESTION_KEEP:
             self._prune()
 
     def _prune(self) -> None:
         kept = sorted(self.questions.items(), key=lambda kv: (-kv[1].count, kv[0]))
         self.questions = dict(kept[:QUESTION_KEEP])
 
-    def top_questions(self, n: int = 10, *, min_count: int = 1) -> list[dict[str, Any]]:
-        """Return the *n* most frequent questions: question, topic, name, count, unanswered.
+    def top_questions(
+        self,
+        n: int = 10,
+        *,
+        min_count: int = 1,
+        answers: int = ANSWER_KEEP,
+        policy: RedactionPolicy | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return the *n* most frequent questions, most asked first.
 
+        Each is a dict: ``question`` (an example), ``topic``, ``name``, ``count``,
+        ``unanswered`` (asks no agent message followed), ``high_risk`` (asks in a
+        conversation at escalation level ``"high"``) and ``answers`` (up to
+        *answers* ``(reply, count)`` pairs, the agents' most common first replies).
+        Texts are masked under *policy* (default :class:`~kefu_standards.redact.RedactionPolicy`).
         Questions asked fewer than *min_count* times are left out.
         """
         ranked = sorted(
@@ -235,11 +321,18 @@ class TopicKPIs:
         )[:n]
         return [
             {
-                "question": q.example,
+                "question": redact(q.example, policy).text,
                 "topic": q.topic,
                 "name": self.names.get(q.topic, q.topic),
                 "count": q.count,
                 "unanswered": q.unanswered,
+                "high_risk": q.high_risk,
+                "answers": [
+                    (redact(text, policy).text, c)
+                    for text, c in sorted(q.answers.items(), key=lambda kv: (-kv[1], kv[0]))[
+                        :answers
+                    ]
+                ],
             }
             for _key, q in ranked
         ]
@@ -252,13 +345,16 @@ class TopicKPIs:
             for key, q in part.questions.items():
                 have = out.questions.get(key)
                 if have is None:
-                    out.questions[key] = QuestionCount(q.count, q.topic, q.example, q.unanswered)
-                else:
-                    have.count += q.count
-                    have.unanswered += q.unanswered
+                    have = out.questions[key] = QuestionCount(0, q.topic, q.example)
+                have.count += q.count
+                have.unanswered += q.unanswered
+                have.high_risk += q.high_risk
+                for text, c in q.answers.items():
+                    have.add_answer(text, c)
             _merge_into(out.by_topic, part.by_topic)
             _merge_into(out.by_agent, part.by_agent)
             _merge_into(out.by_day, part.by_day)
+            _merge_into(out.by_agent_day, part.by_agent_day)
         if len(out.questions) > 2 * QUESTION_KEEP:
             out._prune()
         return out
@@ -293,6 +389,33 @@ class TopicKPIs:
         for (_topic, day), roll in self.by_day.items():
             totals[day] = totals.get(day, 0) + roll.conversations
         return self._keyed_rows(self.by_day.items(), "day", totals)
+
+    def agent_day_rows(self) -> list[dict[str, Any]]:
+        """One row per agent, day and topic (``topics_by_agent.csv``), by agent, day, size.
+
+        Columns (stable): ``agent``, ``day``, ``topic``, ``name`` and the KPI columns of
+        :meth:`rows`; ``share`` is of the agent's conversations that day.
+        """
+        totals: dict[tuple[str, str], int] = {}
+        for (_topic, agent, day), roll in self.by_agent_day.items():
+            totals[agent, day] = totals.get((agent, day), 0) + roll.conversations
+        rows = []
+        for (topic, agent, day), roll in sorted(
+            self.by_agent_day.items(),
+            key=lambda kv: (
+                kv[0][1],
+                kv[0][2],
+                kv[0][0] is None,
+                -kv[1].conversations,
+                kv[0][0] or "",
+            ),
+        ):
+            label, name = self._label(topic)
+            rows.append(
+                {"agent": agent, "day": day, "topic": label, "name": name}
+                | roll.kpis(totals[agent, day])
+            )
+        return rows
 
     def _keyed_rows(
         self,

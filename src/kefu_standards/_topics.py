@@ -51,6 +51,7 @@ __all__ = [
     "TopicDef",
     "TopicLexicon",
     "TopicShare",
+    "is_pasted",
     "topic",
     "topics",
 ]
@@ -419,6 +420,37 @@ def _default_lexicon() -> TopicLexicon:
         TopicCue(e.phrase, e.fields[0], float(e.fields[1])) for e in load_tsv("topics/cues.tsv")
     )
     return TopicLexicon(defs, _merge_cues((), cues), "default")
+
+
+# ---------------------------------------------------------------- pasted cards
+
+#: A ``label:`` field of a pasted card (咨询订单号:…, 订单金额:…, 商品ID:…).
+_CARD_FIELD = re.compile(r"[\u3400-\u9fffA-Za-z]{2,12}\s*[:：]")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def is_pasted(text: str) -> bool:
+    """Whether *text* is a pasted card or link rather than something the buyer wrote.
+
+    A card has at least two ``label:`` fields (``咨询订单号:… 订单金额:… 下单时间:…``,
+    an order or product card sent from the order page), or one field and no other
+    words (``订单号:123456789``); a link is a message with nothing but URLs.  Such
+    a message still carries a topic (an order card votes for ``order``), but it is
+    not a question: the frequent-question counts leave it out.
+
+    .. versionadded:: 0.2.0
+    """
+    if ":" not in text and "：" not in text and "www." not in text.lower():
+        return False  # no field and no link (http:// has a colon): the common case
+    norm = normalize(text)  # placeholders ([ORDERID_…], [金额x]) blanked
+    fields = _CARD_FIELD.findall(norm)
+    if len(fields) >= 2:
+        return True
+    if len(fields) == 1 and not _CJK.search(_CARD_FIELD.sub("", norm)):
+        return True  # 订单号:123456789 with nothing else
+    bare = _URL.sub("", text)
+    return bare != text and not has_content(bare)
 
 
 # ---------------------------------------------------------------- one text

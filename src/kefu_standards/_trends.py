@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .exceptions import ConfigError
+from .outcomes import OutcomeCounts, OutcomeSummary
 
 if TYPE_CHECKING:
     from .analysis import ConversationResult
 
 __all__ = [
+    "OUTCOME_TREND_COLUMNS",
     "TEAM",
     "WEEKLY_FROM_DAYS",
     "AgentLearning",
@@ -69,6 +71,17 @@ TREND_COLUMNS = (
     "escalation_rate",
     "total",
     "policy",
+)
+
+#: The outcome KPIs of :data:`kefu_standards.outcomes.KPI_DEFINITIONS` followed over
+#: time (rates in [0, 1]); ``trends.csv`` has these columns (before ``policy``)
+#: when outcome files were joined.
+OUTCOME_TREND_COLUMNS = (
+    "satisfaction_rate",
+    "dissatisfaction_rate",
+    "inquiry_conversion",
+    "refund_rate",
+    "dispute_rate",
 )
 
 
@@ -163,7 +176,9 @@ class TrendRow:
     """One agent (or the team, :data:`TEAM`) in one period.
 
     Rates are fractions in [0, 1], times seconds; ``None`` when undefined
-    (no conversation, round or score in the period).
+    (no conversation, round or score in the period).  The outcome KPIs
+    (:data:`OUTCOME_TREND_COLUMNS`) are ``None`` unless outcome files were
+    joined, and then ``None`` when their denominator is 0 in the period.
 
     .. versionadded:: 0.2.0
     """
@@ -182,10 +197,18 @@ class TrendRow:
     escalation_rate: float | None
     total: float | None
     dimensions: tuple[tuple[str, float | None], ...] = ()
+    satisfaction_rate: float | None = None
+    dissatisfaction_rate: float | None = None
+    inquiry_conversion: float | None = None
+    refund_rate: float | None = None
+    dispute_rate: float | None = None
 
-    def to_record(self, policy: str) -> dict[str, Any]:
-        """Return the CSV row (``TREND_COLUMNS``), *policy* naming the timing policy."""
-        return {
+    def to_record(self, policy: str, *, outcomes: bool = False) -> dict[str, Any]:
+        """Return the CSV row (``TREND_COLUMNS``), *policy* naming the timing policy.
+
+        With *outcomes*, the :data:`OUTCOME_TREND_COLUMNS` come before ``policy``.
+        """
+        head = {
             "agent": self.agent,
             "period": self.period,
             "conversations": self.conversations,
@@ -198,8 +221,10 @@ class TrendRow:
             "high_risk": self.high_risk,
             "escalation_rate": self.escalation_rate,
             "total": self.total,
-            "policy": policy,
         }
+        if outcomes:
+            head |= {name: getattr(self, name) for name in OUTCOME_TREND_COLUMNS}
+        return head | {"policy": policy}
 
 
 @attrs.frozen
@@ -235,6 +260,10 @@ class AgentLearning:
 class Trends:
     """Per-period rows for each agent and the team, plus each agent's 持续学习.
 
+    ``outcomes_given`` names the outcome kinds joined (``ratings``, ``orders``,
+    ...); when it is not empty the rows carry the outcome KPIs and
+    :attr:`columns` includes them.
+
     .. versionadded:: 0.2.0
     """
 
@@ -244,6 +273,15 @@ class Trends:
     learning: tuple[AgentLearning, ...]
     min_conversations: int
     undated: int = 0
+    #: the outcome kinds joined (``ratings``, ``orders``, ...); empty without outcome files
+    outcomes_given: frozenset[str] = frozenset()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The ``trends.csv`` columns: :data:`TREND_COLUMNS`, plus the outcome ones if joined."""
+        if not self.outcomes_given:
+            return TREND_COLUMNS
+        return (*TREND_COLUMNS[:-1], *OUTCOME_TREND_COLUMNS, TREND_COLUMNS[-1])
 
     @property
     def periods(self) -> tuple[str, ...]:
@@ -259,8 +297,9 @@ class Trends:
         return next((x for x in self.learning if x.agent == agent), None)
 
     def records(self) -> list[dict[str, Any]]:
-        """Return the ``trends.csv`` rows (``TREND_COLUMNS``)."""
-        return [r.to_record(self.policy) for r in self.rows]
+        """Return the ``trends.csv`` rows (:attr:`columns`)."""
+        given = bool(self.outcomes_given)
+        return [r.to_record(self.policy, outcomes=given) for r in self.rows]
 
 
 def _week_start(day: int) -> int:
@@ -293,6 +332,7 @@ def build_trends(
     min_conversations: int = 5,
     learning_scale: float = 2.0,
     labels: Mapping[str, str] | None = None,
+    outcomes: Any = None,
 ) -> Trends:
     """Build :class:`Trends` from the sums and the timing summaries by (agent, day) and day.
 
@@ -301,6 +341,9 @@ def build_trends(
     day with data: an agent's period without a conversation is a row with 0
     conversations and ``None`` values, so sparklines show gaps.  *labels* maps
     dimension names to the display names used in the 持续学习 sentences.
+    *outcomes* is the :class:`~kefu_standards.outcomes.OutcomeResult` of the joined
+    outcome files, or ``None``: its per-(agent, day) and per-day counts are summed
+    into the periods and read as the :data:`OUTCOME_TREND_COLUMNS` rates.
     """
     if period not in (None, "week", "day"):
         raise ConfigError(f"period must be 'week', 'day' or None, got {period!r}")
@@ -310,8 +353,9 @@ def build_trends(
         raise ConfigError(f"learning_scale must be > 0, got {learning_scale}")
     policy = str(getattr(getattr(timing_by_day, "policy", None), "name", "default"))
     days = sorted({d for _, d in sums.cells})
+    given: frozenset[str] = frozenset() if outcomes is None else frozenset(outcomes.by_day.given)
     if not days:
-        return Trends(period or "week", policy, (), (), min_conversations, sums.undated)
+        return Trends(period or "week", policy, (), (), min_conversations, sums.undated, given)
     chosen = period or choose_period(days[0], days[-1])
 
     def bucket(day: int) -> int:
@@ -341,6 +385,8 @@ def build_trends(
             acc[2] += int(summary.sum_us[i])
             acc[3] += int(summary.sla_rounds[i])
             acc[4] += int(summary.sla_hits[i])
+    outcome_cells = _outcome_cells(outcomes, bucket)
+    outcome_rates = OutcomeSummary("agent_day", outcome_cells, given)
     agents = sorted({who for who, _ in sums.cells if who != TEAM})
     dim_names = list(dict.fromkeys(k for c in sums.cells.values() for k in c.dim_sum))
     rows: list[TrendRow] = []
@@ -348,6 +394,7 @@ def build_trends(
         for start in starts:
             c = cells.get((who, start), _Cell())
             t = timing.get((who, start), [0, 0, 0, 0, 0])
+            rates = outcome_rates.columns((who, start)) if given else {}
             rows.append(
                 TrendRow(
                     agent=who,
@@ -366,6 +413,7 @@ def build_trends(
                     dimensions=tuple(
                         (d, _ratio(c.dim_sum.get(d, 0.0), c.dim_n.get(d, 0))) for d in dim_names
                     ),
+                    **{k: _rate(rates.get(k)) for k in OUTCOME_TREND_COLUMNS},
                 )
             )
     all_rows = tuple(rows)
@@ -381,7 +429,26 @@ def build_trends(
         )
         for who in agents
     )
-    return Trends(chosen, policy, all_rows, learning, min_conversations, sums.undated)
+    return Trends(chosen, policy, all_rows, learning, min_conversations, sums.undated, given)
+
+
+def _rate(value: float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _outcome_cells(outcomes: Any, bucket: Any) -> dict[tuple[str, int], OutcomeCounts]:
+    """Sum the outcome counts per (agent, day) and per day (the team) into (who, period start)."""
+    out: dict[tuple[str, int], OutcomeCounts] = {}
+    if outcomes is None:
+        return out
+    for summary, team in ((outcomes.by_agent_day, False), (outcomes.by_day, True)):
+        for key, counts in summary.groups.items():
+            who, day = (TEAM, key) if team else key
+            if who is None or day is None:
+                continue  # credited to no agent (the team's rows count it), or undated
+            start = bucket(date.fromisoformat(str(day)).toordinal())
+            out.setdefault((who, start), OutcomeCounts()).add(counts)
+    return out
 
 
 def _overall_dims(cells: dict[tuple[str, int], _Cell], who: str) -> dict[str, float]:

@@ -27,9 +27,9 @@ import attrs
 from ._escalation import NOTHING_MATERIAL_ZH, _check_model, escalation
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
-from ._topic_kpis import TopicKPIs
+from ._topic_kpis import TOPIC_AGENT_COLUMNS, TopicKPIs
 from ._topics import topics as _conversation_topics
-from ._trends import TREND_COLUMNS, Trends, TrendSums, build_trends
+from ._trends import Trends, TrendSums, build_trends
 from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
@@ -439,6 +439,16 @@ class Analysis:
         """
         return self.topics.rows()
 
+    def topic_agent_rows(self) -> list[dict[str, Any]]:
+        """One row per agent, day and topic (the rows of ``topics_by_agent.csv``).
+
+        Columns: ``agent``, ``day``, ``topic``, ``name`` and the KPI columns of
+        :meth:`topic_rows` (``share`` is of the agent's conversations that day).
+
+        .. versionadded:: 0.2.0
+        """
+        return self.topics.agent_day_rows()
+
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
         # the timing table keys rounds credited to no agent by None; the rollups by _UNASSIGNED
@@ -504,9 +514,10 @@ class Analysis:
     def write(
         self, out: str | os.PathLike[str], *, redaction: RedactionPolicy | None = None
     ) -> list[Path]:
-        """Write ``agents.csv``, ``trends.csv``, ``topics.csv`` and ``report.html`` into *out*.
+        """Write the CSV tables and ``report.html`` into *out*; return the paths written.
 
-        Return the paths written.
+        The tables: ``agents.csv``, ``trends.csv``, ``topics.csv`` and
+        ``topics_by_agent.csv`` (plus ``shops.csv`` when outcomes were joined).
 
         *redaction* (default: masking on) is what the report masks;
         ``RedactionPolicy.off()`` shows everything and says so at the top.
@@ -519,8 +530,11 @@ class Analysis:
         agents_csv = folder / "agents.csv"
         _write_csv(agents_csv, self.agent_rows(), ["agent"])
         trends_csv = folder / "trends.csv"
-        _write_csv(trends_csv, self.trend_rows(), list(TREND_COLUMNS))
+        _write_csv(trends_csv, self.trend_rows(), list(self.trends.columns))
         topics_csv = _write_topics_csv(folder, self.topic_rows())
+        # -- topics (#17): KPIs per agent, day and topic
+        topics_by_agent_csv = folder / "topics_by_agent.csv"
+        _write_csv(topics_by_agent_csv, self.topic_agent_rows(), list(TOPIC_AGENT_COLUMNS))
         html = folder / "report.html"
         view = build_view(self, redaction=redaction)
         html.write_text(render_html(view), encoding="utf-8", errors="replace")
@@ -531,10 +545,11 @@ class Analysis:
                 agents_csv,
                 trends_csv,
                 topics_csv,
+                topics_by_agent_csv,
                 html,
                 write_shops_csv(folder / "shops.csv", rows),
             ]
-        return [agents_csv, trends_csv, topics_csv, html]
+        return [agents_csv, trends_csv, topics_csv, topics_by_agent_csv, html]
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:
@@ -562,7 +577,9 @@ def trends_of(
     with at least *min_conversations* conversations; its score is
     ``0.5 + slope / (2 * learning_scale)`` clipped to [0, 1], the slope being
     that of the agent's mean total per period, in points per week (so +2 points
-    a week scores 1 by default).
+    a week scores 1 by default).  When outcome files were joined
+    (``analysis.outcomes``), each row also has the outcome KPIs of
+    :data:`~kefu_standards._trends.OUTCOME_TREND_COLUMNS` for its period.
 
     .. versionadded:: 0.2.0
     """
@@ -574,6 +591,7 @@ def trends_of(
         min_conversations=min_conversations,
         learning_scale=learning_scale,
         labels=analysis.dimension_labels,
+        outcomes=analysis.outcomes,
     )
 
 
@@ -679,13 +697,13 @@ def analyze(
         for cols in iter_columns(pending):
             for name, summary in by_platform.items():  # outcomes (#15)
                 by_platform[name] = summary.merge(
-                    _without_sketch(TimingSummary.from_columns(cols, ("shop",), name))
+                    TimingSummary.from_columns(cols, ("shop",), name, sketch=False)
                 )
             by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
             by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
             by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
-            by_agent_day = by_agent_day.merge(
-                _without_sketch(TimingSummary.from_columns(cols, ("agent", "day"), policy))
+            by_agent_day = by_agent_day.merge(  # trends: no quantile sketch, flat memory
+                TimingSummary.from_columns(cols, ("agent", "day"), policy, sketch=False)
             )
         pending.clear()
         pending_msg = 0
@@ -760,18 +778,6 @@ def analyze(
 #: ≥ 90 %: Taobao; 平均响应时长 < 40 s: JD), computed in the same pass whatever the
 #: run's policy (outcomes #15).
 PLATFORM_PRESETS: tuple[str, ...] = ("taobao", "jd")
-
-
-def _without_sketch(summary: Any) -> Any:
-    """*summary* without its quantile sketch: counts and sums only (trends need no quantile).
-
-    The sketch has up to a few thousand bins per group, and (agent, day) groups are
-    many, so keeping it would grow memory with the data; its quantiles read NaN.
-    """
-    import numpy as np  # not at import time: importing the package loads no numpy
-
-    empty = np.zeros(0, np.int64)
-    return attrs.evolve(summary, hist_key=empty, hist_count=empty)
 
 
 #: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).

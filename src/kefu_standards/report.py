@@ -95,12 +95,22 @@ TREND_METRICS: tuple[tuple[str, str, str, bool], ...] = (
     ("total", "综合分", "", True),
 )
 
+#: The outcome KPIs drawn as sparklines when outcome files were joined (same layout).
+OUTCOME_TREND_METRICS: tuple[tuple[str, str, str, bool], ...] = (
+    ("satisfaction_rate", "满意率", "%", True),
+    ("dissatisfaction_rate", "不满意率", "%", False),
+    ("inquiry_conversion", "询单转化率", "%", True),
+    ("refund_rate", "退款率", "%", False),
+    ("dispute_rate", "纠纷退款率", "%", False),
+)
+
 
 @attrs.frozen
 class TrendSeries:
     """One sparkline row: an agent's (or the team's) values per period for each metric.
 
-    ``values`` holds one tuple per :data:`TREND_METRICS` entry, one value per
+    ``values`` holds one tuple per metric of the view (:data:`TREND_METRICS`,
+    then :data:`OUTCOME_TREND_METRICS` when outcomes were joined), one value per
     period (``None`` where undefined); ``learning`` is the 持续学习 sentence.
 
     .. versionadded:: 0.2.0
@@ -116,6 +126,9 @@ class TrendSeries:
 class TrendsView:
     """The trends section: period labels and one :class:`TrendSeries` per row.
 
+    *metrics* are the sparkline columns (key, heading, unit, higher is better);
+    *outcome_policy* names how the outcome KPIs are defined, when they are shown.
+
     .. versionadded:: 0.2.0
     """
 
@@ -124,6 +137,8 @@ class TrendsView:
     series: tuple[TrendSeries, ...]
     policy: str = ""
     min_conversations: int = 5
+    metrics: tuple[tuple[str, str, str, bool], ...] = TREND_METRICS
+    outcome_policy: str = ""
 
 
 @attrs.frozen
@@ -301,7 +316,7 @@ def _sparkline(
     scale: tuple[float, float],
     *,
     width: int = 120,
-    height: int = 26,
+    height: int = 22,
 ) -> str:
     """One inline-SVG sparkline; gaps where a value is undefined, the last point marked."""
     n = len(values)
@@ -357,26 +372,32 @@ def _trends_section(view: TrendsView | None, policy: RedactionPolicy) -> str:
         return "<p class='na'>没有带时间的会话, 无法显示趋势。</p>"
     scales = []
     team_scales = []
-    for m, (_, _, unit, _) in enumerate(TREND_METRICS):
+    # with the outcome KPIs, 11 columns share the page width: narrower sparklines
+    width = 120 if len(view.metrics) <= len(TREND_METRICS) else 58
+    for m, (_, _, unit, _) in enumerate(view.metrics):
         # a shared vertical scale per column; counts of the team (a sum) get their own
         got = [v for s in view.series if not s.team or unit != "n" for v in s.values[m]]
         team = [v for s in view.series if s.team for v in s.values[m]]
         scales.append(_extent(got))
         team_scales.append(_extent(team) if unit == "n" else scales[-1])
-    head = "".join(f"<th>{escape(label)}</th>" for _, label, _, _ in TREND_METRICS)
+    head = "".join(f"<th>{escape(label)}</th>" for _, label, _, _ in view.metrics)
     rows = []
     for s in view.series:
         cells = []
-        for m, (_, _, unit, _) in enumerate(TREND_METRICS):
+        for m, (_, _, unit, _) in enumerate(view.metrics):
             vals = s.values[m]
             last = next((v for v in reversed(vals) if v is not None), None)
             scale = (team_scales if s.team else scales)[m]
             cells.append(
-                f"<td>{_sparkline(vals, view.periods, unit, scale)}"
+                f"<td>{_sparkline(vals, view.periods, unit, scale, width=width)}"
                 f"<span class='last'>{_fmt(last, unit)}</span></td>"
             )
         name = f"<b>{_shown(s.agent, policy)}</b>" if s.team else _shown(s.agent, policy)
-        rows.append(f"<tr><td class='who'>{name}</td>" + "".join(cells) + "</tr>")
+        rows.append(
+            f"<tr><td class='who' title='{_shown(s.agent, policy)}'>{name}</td>"
+            + "".join(cells)
+            + "</tr>"
+        )
     learned = "".join(
         f"<li>{_shown(s.learning, policy)}</li>" for s in view.series if s.learning and not s.team
     )
@@ -387,7 +408,9 @@ def _trends_section(view: TrendsView | None, policy: RedactionPolicy) -> str:
         f"共 {len(view.periods)} 个周期; 每列纵轴对所有客服相同 (团队会话数单独), "
         f"红点为最后一个周期 (数值在右). 响应时间口径: {escape(view.policy)}. "
         "持续学习: 综合分按周期的最小二乘斜率, "
-        f"只用会话数 ≥ {view.min_conversations} 的周期.</p>"
+        f"只用会话数 ≥ {view.min_conversations} 的周期."
+        + (f" 结果指标口径: {escape(view.outcome_policy)}." if view.outcome_policy else "")
+        + "</p>"
         "<table class='trends'><tr><th>客服</th>"
         + head
         + "</tr>"
@@ -403,24 +426,34 @@ def _trends_section(view: TrendsView | None, policy: RedactionPolicy) -> str:
 
 _CSS = """
 body{font-family:"PingFang SC","Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Zen Hei",
-sans-serif;margin:2em;color:#222;max-width:1200px}
-h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;width:100%;font-size:.9em}
-th,td{border-bottom:1px solid #eee;padding:.35em .5em;text-align:left;vertical-align:top}
+sans-serif;margin:.8em auto;padding:0 1em;color:#222;max-width:1240px;font-size:13px;
+line-height:1.28}
+h1{font-size:1.35em;margin:.2em 0}.meta{margin:.1em 0 .3em;color:#444}
+h2{font-size:1.1em;border-bottom:2px solid #ddd;padding-bottom:.1em;margin:.8em 0 .3em}
+h3{font-size:1em;margin:.5em 0 .2em}p{margin:.25em 0}ol,ul{margin:.2em 0}
+table{border-collapse:collapse;width:100%;font-size:.95em}
+th,td{border-bottom:1px solid #eee;padding:.1em .4em;text-align:left;vertical-align:top}
 th{background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#2e7d32;font-weight:bold}.fail{color:#c62828;font-weight:bold}.na{color:#999}
 mark.bad{background:#ffcdd2}mark.good{background:#c8e6c9}
-.chat{border:1px solid #eee;border-radius:6px;padding:.5em;margin:.5em 0 1.5em}
-.msg{margin:.2em 0}.msg .who{color:#666;font-size:.85em;margin-right:.5em}
+.chat{border:1px solid #eee;border-radius:6px;padding:.4em;margin:.3em 0 .8em}
+.msg{margin:.15em 0}.msg .who{color:#666;font-size:.85em;margin-right:.5em}
 .buyer .who{color:#1565c0}.agent .who{color:#2e7d32}.bot .who,.system .who{color:#999}
-.legend span{display:inline-block;margin-right:1em;font-size:.85em}
-.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
+.legend{font-size:.7em;font-weight:normal;margin-left:1em;color:#444}
+.legend span{display:inline-block;margin-right:.8em}
+.legend i{display:inline-block;width:9px;height:9px;margin-right:3px}
 svg text{font-size:11px}.note{color:#666;font-size:.85em}
-table.grid td.cell{text-align:center;font-variant-numeric:tabular-nums;padding:.3em .2em}
-table.grid th.dim{font-size:.8em;text-align:center}
-table.trends td{padding:.15em .3em;white-space:nowrap;vertical-align:middle}
-ul.learn{font-size:.85em;margin:.3em 0;padding-left:1.2em}
-details{margin:.3em 0}summary{cursor:pointer}
+table.grid td.cell{text-align:center;font-variant-numeric:tabular-nums;padding:.1em .2em}
+table.grid th.dim{font-size:.85em;text-align:center}
+table.trends td{padding:0 .3em;white-space:nowrap;vertical-align:middle}
+ul.learn{font-size:.85em;margin:.2em 0;padding-left:1.2em}
+details{margin:.15em 0}summary{cursor:pointer}
+.cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:0 1.5em}
+.cols summary{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.outcomes table{font-size:.9em}.outcomes th{font-size:.9em}
+.topics{columns:2;column-gap:1.5em}
+.topics>h2,.topics>table:first-of-type{column-span:all}
+.topics table,.topics ol,.topics li{break-inside:avoid}.topics h3{break-after:avoid}
 table.trends td.who{max-width:12em;overflow:hidden;text-overflow:ellipsis}
 .spark{vertical-align:middle}.last{font-size:.8em;margin-left:.3em;color:#444}
 .unmasked{background:#fff3cd;border:1px solid #f57c00;padding:.5em;font-weight:bold}
@@ -458,13 +491,18 @@ def _who(line: ChatLine, policy: RedactionPolicy) -> str:
     return _shown(line.sender, policy)
 
 
-def _agents_table(agents: Sequence[AgentView], policy: RedactionPolicy) -> str:
-    legend = "".join(
+def _wait_legend() -> str:
+    """Return the colour key of the wait-distribution bars (shown in the agents heading)."""
+    keys = "".join(
         f'<span><i style="background:{c}"></i>{escape(label)}</span>'
         for c, label in zip(
             _BUCKET_COLOURS, [b[0] for b in WAIT_BUCKETS] + ["未回复"], strict=False
         )
     )
+    return f'<span class="legend">响应分布: {keys}</span>'
+
+
+def _agents_table(agents: Sequence[AgentView], policy: RedactionPolicy) -> str:
     rows = []
     for a in agents:
         rows.append(
@@ -480,7 +518,7 @@ def _agents_table(agents: Sequence[AgentView], policy: RedactionPolicy) -> str:
             "</tr>"
         )
     return (
-        f'<p class="legend">{legend}</p><table><tr><th>客服</th><th>会话</th><th>轮次</th>'
+        "<table><tr><th>客服</th><th>会话</th><th>轮次</th>"
         "<th>回复率</th><th>平均响应</th><th>P90响应</th><th>3分钟响应率</th><th>响应分布</th>"
         "<th>礼貌度</th><th>不礼貌消息</th><th>综合分</th></tr>" + "".join(rows) + "</table>"
     )
@@ -508,7 +546,7 @@ def _risky(items: Sequence[RiskView], policy: RedactionPolicy) -> str:
     if not items:
         return "<p class='na'>没有高风险会话。</p>"
     note = "<p class='note'>点击展开对话 (click to open the chat).</p>"
-    out = []
+    out: list[str] = []
     for r in items:
         known = _known(r.buyers, r.lines)
         reasons = "".join(f"<li>{_shown(x, policy, known)}</li>" for x in r.reasons)
@@ -518,7 +556,31 @@ def _risky(items: Sequence[RiskView], policy: RedactionPolicy) -> str:
             f"{_shown(r.reasons[0] if r.reasons else '', policy, known)}</summary>"
             f"<ul>{reasons}</ul>{_chat(r.lines, policy, known)}</details>"
         )
-    return note + "".join(out)
+    hidden = out[RISKY_SHOWN:]
+    return note + _folded(
+        "".join(out[:RISKY_SHOWN]),
+        "".join(hidden),
+        len(hidden),
+        "每个会话的风险分见 results.jsonl (every conversation's risk is there).",
+    )
+
+
+#: Riskiest conversations listed unfolded; the rest of the top list is folded.
+RISKY_SHOWN = 5
+
+
+def _folded(visible: str, hidden: str, n_hidden: int, where: str) -> str:
+    """*visible*, then *hidden* folded in a ``<details>`` (no script), then where all are."""
+    more = (
+        f"<details><summary>另外 {n_hidden} 条 ({n_hidden} more)</summary>{hidden}</details>"
+        if n_hidden
+        else ""
+    )
+    return visible + more + f"<p class='note'>{escape(where)}</p>"
+
+
+#: Banned-phrase hits shown unfolded; the rest are folded (all are in ``results.jsonl``).
+BANNED_SHOWN = 5
 
 
 def _banned(items: Sequence[BannedHitView], policy: RedactionPolicy) -> str:
@@ -530,10 +592,13 @@ def _banned(items: Sequence[BannedHitView], policy: RedactionPolicy) -> str:
         f"<td>{highlight(b.line.text, b.line.spans, policy, known=b.buyers)}</td></tr>"
         for b in items
     ]
-    return (
-        "<table><tr><th>客服</th><th>会话</th><th>类型</th><th>原文</th></tr>"
-        + "".join(rows)
-        + "</table>"
+    head = "<tr><th>客服</th><th>会话</th><th>类型</th><th>原文</th></tr>"
+    hidden = rows[BANNED_SHOWN:]
+    return _folded(
+        f"<table>{head}{''.join(rows[:BANNED_SHOWN])}</table>",
+        f"<table>{head}{''.join(hidden)}</table>" if hidden else "",
+        len(hidden),
+        "每条命中见 results.jsonl 的 hits (every hit is in results.jsonl).",
     )
 
 
@@ -553,23 +618,33 @@ def render_html(view: ReportView) -> str:
         f"<title>{escape(view.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(view.title)}</h1>",
         unmasked,
-        f"<p>{escape(view.period)} · {view.conversations} 个会话 · {view.messages} 条消息</p>",
+        f"<p class='meta'>{escape(view.period)} · {view.conversations} 个会话 · "
+        f"{view.messages} 条消息</p>",
         "<h2>团队指标 Team KPIs</h2>",
         _kpi_table(view.kpis),
-        "<h2>客服表现 Agents</h2>",
+        f"<h2>客服表现 Agents {_wait_legend()}</h2>",
         _agents_table(view.agents, policy),
         "<h2>能力矩阵 Agent × dimension</h2>",
         _dimension_grid(view.agents, policy),
         "<h2>趋势 Trends</h2>",
         _trends_section(view.trends, policy),
-        render_topics(view.topics),
-        "<h2>高风险会话 Riskiest conversations</h2>",
+        # topics (#17): its own section, laid out in two columns by the page's CSS
+        f"<div class='topics'>{render_topics(view.topics)}</div>",
+        # two columns: outcomes (#15) beside the riskiest chats and banned phrases; without
+        # outcomes, the riskiest chats beside the banned phrases
+        "<div class='cols'>",
+        f"<section class='outcomes'><h2>结果指标 Outcomes</h2>{view.outcomes_html}</section>"
+        if view.outcomes_html
+        else "",
+        "<section><h2>高风险会话 Riskiest conversations</h2>",
         _risky(view.riskiest, policy),
+        "</section><section>" if not view.outcomes_html else "",
         "<h2>服务禁语与生硬语气 Banned phrases and harsh tone</h2>",
         _banned(view.banned, policy),
-        # -- outcomes (#15)
-        f"<h2>结果指标 Outcomes</h2>{view.outcomes_html}" if view.outcomes_html else "",
-        f"<h2>说明 Notes</h2><ul class='note'>{notes}</ul>" if notes else "",
+        "</section></div>",
+        f"<details class='note'><summary>说明 Notes</summary><ul>{notes}</ul></details>"
+        if notes
+        else "",
         "</body></html>",
     ]
     return "\n".join(str(p) for p in parts)

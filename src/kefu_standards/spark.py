@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._trends import TREND_COLUMNS
 from .analysis import merge_analyses
 from .exceptions import ConfigError
 from .frames import result_columns
@@ -395,7 +394,8 @@ def rollup_frames(analysis: Analysis, spark: Any) -> dict[str, Any]:
     names, ``None`` as null) of each group.
 
     They are small (one row per agent, day, shop, or agent and period) and built
-    on the driver.  ``trends`` has the columns of ``trends.csv``.
+    on the driver.  ``trends`` has the columns of ``trends.csv`` (with the outcome
+    KPIs per agent and period when ``analysis.outcomes`` holds joined outcome files).
 
     .. versionchanged:: 0.2.0
        ``trends`` and the ``outcomes_by_*`` frames added.
@@ -406,10 +406,11 @@ def rollup_frames(analysis: Analysis, spark: Any) -> dict[str, Any]:
     frames = {"agents": spark.createDataFrame(agents_to_pandas(analysis))}
     import pandas as pd
 
-    trends = pd.DataFrame(analysis.trend_rows(), columns=list(TREND_COLUMNS))
+    got = analysis.trends  # with the outcome KPI columns when outcomes were joined
+    trends = pd.DataFrame(got.records(), columns=list(got.columns))
     text = {"agent", "period", "policy"}
     frames["trends"] = spark.createDataFrame(
-        trends.astype({c: str if c in text else float for c in TREND_COLUMNS})
+        trends.astype({c: str if c in text else float for c in got.columns})
     )
     for name in ("timing_by_agent", "timing_by_day", "timing_by_shop"):
         frames[name] = spark.createDataFrame(timing_to_pandas(getattr(analysis, name).table()))

@@ -571,14 +571,25 @@ class TimingSummary:
         columns: MessageColumns,
         by: Sequence[str] = ("agent",),
         policy: TimingPolicy | str | None = None,
+        *,
+        sketch: bool = True,
     ) -> TimingSummary:
-        """Summarise one :class:`MessageColumns` chunk (vectorised)."""
+        """Summarise one :class:`MessageColumns` chunk (vectorised).
+
+        ``sketch=False`` keeps counts, sums, minimum and maximum only: no
+        quantile sketch is counted (quantiles then read NaN), so the working
+        memory does not grow with groups x histogram bins.  For many small
+        groups that need no quantile, e.g. ``("agent", "day")`` for trends.
+
+        .. versionchanged:: 0.2.0
+           *sketch* added.
+        """
         p, names = as_policy(policy), check_by(by)
-        fast = fast_group_sums(columns, p, names)
+        fast = fast_group_sums(columns, p, names, sketch=sketch)
         if fast is not None:  # common policies on timed data: the lean path
             return cls._from_sums(fast, names, p, columns.n_conversations, 0)
         r = compute_rounds(columns, p, detail=False)
-        g = group_sums(r, columns, p, names)
+        g = group_sums(r, columns, p, names, sketch=sketch)
         untimed = len(np.unique(r.conv[~r.timed]))
         return cls._from_sums(g, names, p, columns.n_conversations, untimed)
 

@@ -259,6 +259,7 @@ class OutcomeResult:
     (:func:`~kefu_standards.outcomes.diagnose`), ``diagnosis`` its sentences;
     ``platform`` the rows of :func:`~kefu_standards.outcomes.compare_with_platform`
     when a platform report was compared (shown in ``report.html``).
+    ``by_agent_day`` (keys ``(agent, day)``) is what the trends sum into weeks.
 
     .. versionadded:: 0.2.0
     """
@@ -273,6 +274,8 @@ class OutcomeResult:
     diagnosis: tuple[Any, ...] = ()
     sums: DiagnosisSums = attrs.field(factory=DiagnosisSums)
     platform: tuple[Mapping[str, Any], ...] = ()
+    # -- trends (#20): counts per (agent, day), summed into periods by the trends
+    by_agent_day: OutcomeSummary = attrs.field(factory=lambda: OutcomeSummary.empty("agent_day"))
 
     def merge(self, *others: OutcomeResult) -> OutcomeResult:
         """Return this and *others* together (counts per file and summaries added)."""
@@ -294,6 +297,7 @@ class OutcomeResult:
             tuple(d for part in (self, *others) for d in part.diagnosis),
             self.sums.merge(*(o.sums for o in others)),
             tuple(row for part in (self, *others) for row in part.platform),
+            self.by_agent_day.merge(*(o.by_agent_day for o in others)),  # trends (#20)
         )
 
     def summary_lines(self) -> list[str]:
@@ -508,6 +512,7 @@ class OutcomeJoin:
         files: dict[tuple[str, str], JoinCounts] = {}
         links: list[Link] = []
         groups: dict[str, dict[Any, OutcomeCounts]] = {"agent": {}, "day": {}, "shop": {}}
+        groups["agent_day"] = {}  # trends (#20)
 
         def count(link: Link) -> None:
             key = (link.kind, link.file)
@@ -518,7 +523,12 @@ class OutcomeJoin:
                 links.append(link)
 
         def bump(stub: ChatStub, agent: str | None, **fields: int) -> None:
-            for by, key in (("agent", agent), ("day", _day(stub)), ("shop", stub.shop)):
+            for by, key in (
+                ("agent", agent),
+                ("day", _day(stub)),
+                ("shop", stub.shop),
+                ("agent_day", (agent, _day(stub))),  # trends (#20)
+            ):
                 counts = groups[by].setdefault(key, OutcomeCounts())
                 for name, n in fields.items():
                     setattr(counts, name, getattr(counts, name) + n)
@@ -527,6 +537,9 @@ class OutcomeJoin:
             for agent in chat.agents or (None,):
                 counts = groups["agent"].setdefault(agent, OutcomeCounts())
                 counts.conversations += 1
+                groups["agent_day"].setdefault(
+                    (agent, _day(chat)), OutcomeCounts()
+                ).conversations += 1
             groups["day"].setdefault(_day(chat), OutcomeCounts()).conversations += 1
             groups["shop"].setdefault(chat.shop, OutcomeCounts()).conversations += 1
 
@@ -684,6 +697,7 @@ class OutcomeJoin:
             flags if self.keep_flags else {},
             kept if self.keep_flags else {},
             sums=sums,
+            by_agent_day=summaries["agent_day"],  # trends (#20)
         )
 
     def _inquiries(

@@ -179,12 +179,12 @@ def kpis_of(counts: OutcomeCounts, given: frozenset[str]) -> dict[str, OutcomeKp
     return out
 
 
-_VALID_BY = ("agent", "day", "shop")
+_VALID_BY = ("agent", "day", "shop", "agent_day")  # agent_day: keys (agent, day), for trends
 
 
 @attrs.frozen
 class OutcomeSummary:
-    """Outcome counts per group (``by`` is ``agent``, ``day`` or ``shop``); mergeable.
+    """Outcome counts per group (``by``: ``agent``, ``day``, ``shop``, ``agent_day``); mergeable.
 
     ``given`` names the outcome kinds read (``ratings``, ``orders``, ``refunds``,
     ``reviews``): a KPI needing a kind not given is ``None`` with that reason.

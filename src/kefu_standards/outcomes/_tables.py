@@ -111,19 +111,24 @@ def outcomes_html(result: OutcomeResult, agents: Iterable[str]) -> str:
         for name, (text, src) in KPI_DEFINITIONS.items()
     )
     diagnosis = "".join(f"<li>{escape(line)}</li>" for line in result.diagnosis)
+    # trends (#20): the long lists are folded (<details>, no script) so the page stays short
+    read = sum(c.read for c in result.files)
+    joined = sum(c.joined for c in result.files)
     return (
         f"<table><tr><th>客服</th>{head}</tr>{''.join(body)}</table>"
         + (
-            f"<h3>诊断 Diagnosis</h3><ul class='note'>{diagnosis}</ul>"
+            f"<details><summary>诊断 Diagnosis ({len(result.diagnosis)})</summary>"
+            f"<ul class='note'>{diagnosis}</ul>"
             "<p>Bad chats against the rest of the comparable chats: ratio or difference "
-            "of means, bootstrap 95 % CI, Cliff's δ.</p>"
+            "of means, bootstrap 95 % CI, Cliff's δ.</p></details>"
             if diagnosis
             else ""
         )
         + platform_html(result.platform)
-        + f"<p>关联结果 Join counts (every row joined or unmatched with a reason):</p>"
-        f"<ul class='note'>{joins}</ul>"
-        f"<p>定义 Definitions:</p><ul class='note'>{defs}</ul>"
+        + f"<details><summary>关联结果 Join counts: {read} read, {joined} joined "
+        "(every row joined or unmatched with a reason)</summary>"
+        f"<ul class='note'>{joins}</ul></details>"
+        f"<details><summary>定义 Definitions</summary><ul class='note'>{defs}</ul></details>"
     )
 
 
