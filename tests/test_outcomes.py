@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kefu_standards._frozendict import FrozenDict
-from kefu_standards._report_view import _team_kpis, _team_timing
+from kefu_standards._report_view import _run_note, _team_kpis, _team_timing
 from kefu_standards.analysis import analyze, merge_analyses
 from kefu_standards.cli import EXIT_OK, main
 from kefu_standards.exceptions import BadRecordError, ConfigError, SkippedInputWarning
@@ -594,7 +594,7 @@ class TestPartitionedJoin:
         assert sorted((c.kind, c.read, c.joined, dict(c.unmatched)) for c in got.files) == sorted(
             (c.kind, c.read, c.joined, dict(c.unmatched)) for c in whole.files
         )
-        for by in ("by_agent", "by_day", "by_shop"):
+        for by in ("by_agent", "by_day", "by_shop", "by_agent_day"):
             assert getattr(got, by).groups == getattr(whole, by).groups
 
     def test_quoted_order_follows_the_quoting_chat_across_partitions(self) -> None:
@@ -972,25 +972,33 @@ class TestPlatformPresetKpis:
         """The bundled example chats."""
         return list(read_conversations(data_file("examples/conversations.jsonl")))
 
-    @pytest.mark.parametrize(("preset", "row", "pick"), [("taobao", 1, 3), ("jd", 3, 4)])
+    @pytest.mark.parametrize(
+        ("preset", "row", "pick", "unit"), [("taobao", 1, 3, "%"), ("jd", 2, 4, "s")]
+    )
     def test_targeted_row_is_computed_under_the_preset(
-        self, convs: list[Conversation], preset: str, row: int, pick: int
+        self, convs: list[Conversation], preset: str, row: int, pick: int, unit: str
     ) -> None:
-        """A plain run's target rows equal a separate pass under the platform's preset."""
+        """A plain run's target rows equal a separate pass under the platform's preset.
+
+        The row names the preset's policy; its note gives the run's own value and policy.
+        """
         analysis = analyze(convs)
         kpis = _team_kpis(analysis)
         expected = _team_timing(TimingSummary.from_conversations(convs, ("shop",), preset))[pick]
         assert kpis[row].value == pytest.approx(expected)
         assert kpis[row].policy.startswith(f"TimingPolicy {preset!r}")
         assert kpis[row].target  # held against the target
-        assert not kpis[row + 1].target  # the run's own value is shown without one
-        assert kpis[row + 1].policy.startswith("TimingPolicy 'default'")
+        run = _team_timing(analysis.timing_by_agent)[pick]
+        assert _run_note(run, unit, "default") in kpis[row].note
+        assert len(kpis) == 5
 
-    def test_a_run_under_the_preset_shows_one_row(self, convs: list[Conversation]) -> None:
-        """Run under the JD preset, the mean-response row is the run's, shown once."""
-        names = [k.name for k in _team_kpis(analyze(convs, policy="jd"))]
-        assert names.count("平均响应时间 mean response") == 1
-        assert not any("本次口径" in n and "mean" in n for n in names)
+    def test_a_run_under_the_preset_shows_its_own_value(self, convs: list[Conversation]) -> None:
+        """Run under the JD preset, the mean-response row is the run's, with no second value."""
+        kpis = _team_kpis(analyze(convs, policy="jd"))
+        mean = next(k for k in kpis if k.name.startswith("平均响应时间"))
+        assert mean.name == "平均响应时间 mean response"
+        assert "this run" not in mean.note
+        assert mean.policy.startswith("TimingPolicy 'jd'")
 
     def test_platform_timing_merges_across_shards(self, convs: list[Conversation]) -> None:
         """merge_analyses adds the platform-preset timing of the parts."""

@@ -43,6 +43,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from kefu_standards.exceptions import ConfigError
 from kefu_standards.model import Conversation
 
@@ -274,15 +276,13 @@ class PartitionedOutcomeJoin:
                         order_facts=piece["facts"](),
                     )
                     sums.merge_into(got.sums)
-                    got = OutcomeResult(got.files, got.by_agent, got.by_day, got.by_shop)
+                    got = attrs.evolve(got, sums=DiagnosisSums())  # summed above, in place
                     result = got if result is None else result.merge(got)
             if result is None:  # no partition (cannot happen: n >= 1)
                 result = OutcomeJoin(**self._settings).join(**given)  # pragma: no cover
             rank = {key: i for i, key in enumerate(seen)}
             files = sorted(result.files, key=lambda c: rank.get((c.kind, c.file), len(rank)))
-            return OutcomeResult(
-                tuple(files), result.by_agent, result.by_day, result.by_shop, sums=sums
-            )
+            return attrs.evolve(result, files=tuple(files), sums=sums)
         finally:
             if self._tmp is not None:
                 self._tmp.cleanup()
