@@ -12,6 +12,9 @@ Usage (from the repo root)::
     git archive <base-commit> src | tar -x -C /tmp/base
     python benchmarks/bench_ab.py --base /tmp/base/src --candidate src --pairs 8
 
+``--unique`` analyses each jddc_sat dialogue once instead (12,304 messages of text
+never seen before, so the per-text caches cannot help).
+
 Writes ``benchmarks/results/ab.json``.
 """
 
@@ -31,15 +34,18 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "ab.json"
 
 
-def _child(messages: int) -> dict[str, Any]:
-    """Time ``analyze`` on the bench_analyze stream in this process (models warmed first)."""
+def _child(messages: int, unique: bool = False) -> dict[str, Any]:
+    """Time ``analyze`` on the bench_analyze stream in this process (models warmed first).
+
+    With *unique*, each jddc_sat dialogue once (text never seen before, cold caches).
+    """
     sys.path.insert(0, str(HERE))
     from bench_analyze import stream
     from kefu_standards.analysis import analyze
 
     analyze(stream(200, seed=1))
     c0, w0 = time.process_time(), time.perf_counter()
-    result = analyze(stream(messages))
+    result = analyze(stream(messages, unique=unique))
     return {
         "messages": result.messages,
         "cpu_s": time.process_time() - c0,
@@ -47,9 +53,10 @@ def _child(messages: int) -> dict[str, Any]:
     }
 
 
-def _spawn(src: str, messages: int) -> dict[str, Any]:
+def _spawn(src: str, messages: int, unique: bool = False) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
     cmd = [sys.executable, __file__, "--child", "--messages", str(messages)]
+    cmd += ["--unique"] if unique else []
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     rec: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return rec
@@ -62,10 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidate", default="src", help="src folder of the candidate")
     parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="each jddc_sat dialogue once (never-seen text; --messages caps it)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.messages)))
+        print(json.dumps(_child(args.messages, args.unique)))
         return 0
     if not args.base:
         parser.error("--base SRC is required")
@@ -77,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'pair':>4}{'base cpu s':>12}{'cand cpu s':>12}{'cpu ratio':>11}{'wall ratio':>12}")
     for i in range(args.pairs):
         order = ("base", "candidate") if i % 2 == 0 else ("candidate", "base")
-        got = {name: _spawn(getattr(args, name), args.messages) for name in order}
+        got = {name: _spawn(getattr(args, name), args.messages, args.unique) for name in order}
         cpu = got["candidate"]["cpu_s"] / got["base"]["cpu_s"]
         wall = got["candidate"]["wall_s"] / got["base"]["wall_s"]
         pairs.append({"order": order, **got, "cpu_ratio": cpu, "wall_ratio": wall})

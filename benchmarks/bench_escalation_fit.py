@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python benchmarks/bench_escalation_fit.py
+    python benchmarks/bench_escalation_fit.py --curve-only   # the learning curve alone
 
 Reads ``../shared/data/jddc_sat.dev.jsonl.gz`` (462 dialogues; buyer turns rated
 0/1/2, no timestamps; conversations are built from the turns as in
@@ -26,6 +27,18 @@ cross-validated figures ``fit`` reported on its own half, and whether a save/loa
 round trip gives identical scores; then the fit time on all 462 dialogues (message
 labels) with its own cross-validated report.
 
+Two more measurements put the dialogue goal in context:
+
+- **ceilings** on each scoring half: the dialogue AUC of the true share of
+  dissatisfied rated turns (what a perfect turn head, averaged, would give), and
+  the best dialogue AUC over a family of aggregations of the fitted turn risks
+  mixed with the shipped score, *chosen on the scoring half itself* -- an oracle,
+  an upper bound of that family, not a result;
+- **learning curve**: 5 folds of all 462 dialogues by conversation; for each fold,
+  a model is fitted on the first *n* conversations of the other folds (shuffled
+  once, seeded) and scores the held-out fold; turn and dialogue AUC of the pooled
+  held-out scores, fitted and shipped, for each *n*.
+
 These weights are fitted on research data: they are measured here and never written
 anywhere but a temporary folder (the dev set's terms forbid shipping them).
 Writes ``benchmarks/results/escalation_fit.json``.
@@ -34,6 +47,8 @@ Writes ``benchmarks/results/escalation_fit.json``.
 from __future__ import annotations
 
 import json
+import math
+import random
 import sys
 import tempfile
 import time
@@ -46,8 +61,10 @@ from bench_escalation import JDDC, ROOT, half_of, load
 from kefu_standards import Conversation, EscalationModel, SentimentModel, escalation
 from kefu_standards._escalation import _clear_caches
 from kefu_standards._escalation_fit import _context_grams, _own_grams
+from kefu_standards.exceptions import NotEnoughDataError
 
 RESULTS = ROOT / "benchmarks" / "results" / "escalation_fit.json"
+CURVE_RESULTS = ROOT / "benchmarks" / "results" / "escalation_fit_curve.json"
 GOALS = {"turn": 0.80, "dialogue": 0.78, "dialogue_only_max_loss": 0.01}
 
 Data = list[tuple[Conversation, int, list[tuple[int, int]]]]
@@ -94,6 +111,155 @@ def aucs(data: Data, scores: tuple[list[float], list[float], list[float]]) -> di
     }
 
 
+#: Aggregations of the fitted turn risks (over the buyer's messages) the oracle tries.
+AGGREGATIONS = ("mean", "max", "last", "top3", "last3", "share_above_half", "noisy_or")
+CURVE_SIZES = (40, 80, 160, 240, 369)
+CURVE_FOLDS = 5
+CURVE_SEED = 11
+
+
+def _aggregate(name: str, risks: list[float]) -> float:
+    if not risks:
+        return 0.0
+    if name == "mean":
+        return sum(risks) / len(risks)
+    if name == "max":
+        return max(risks)
+    if name == "last":
+        return risks[-1]
+    if name == "top3":
+        top = sorted(risks, reverse=True)[:3]
+        return sum(top) / len(top)
+    if name == "last3":
+        return sum(risks[-3:]) / len(risks[-3:])
+    if name == "share_above_half":
+        return sum(r > 0.5 for r in risks) / len(risks)
+    # noisy-or: the chance that at least one message is a dissatisfied one
+    return 1.0 - math.prod(1.0 - min(r, 1.0 - 1e-12) for r in risks)
+
+
+def _standard(values: list[float]) -> list[float]:
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+    return [(v - mean) / sd for v in values]
+
+
+def ceilings(test: Data, model: EscalationModel) -> dict[str, Any]:
+    """Dialogue-AUC ceilings on *test* (see the module docstring): NOT results, bounds.
+
+    ``true_turn_share``: AUC of the share of rated turns labelled dissatisfied (the
+    labels themselves). ``oracle``: the best AUC over :data:`AGGREGATIONS` of the fitted
+    per-message risks of the buyer's messages, mixed with the shipped dialogue score as
+    ``a * z(shipped) + (1 - a) * z(aggregation)``, ``a`` in 0, 0.05, ..., 1, chosen on
+    *test*'s own labels.
+    """
+    y = [1 if overall == 0 else 0 for _c, overall, _r in test]
+    share = [sum(sat == 0 for _i, sat in r) / len(r) if r else 0.0 for _c, _o, r in test]
+    shipped = _standard([escalation(c).score or 0.0 for c, _o, _r in test])
+    buyer_risks = []
+    for conv, _o, _r in test:
+        e = escalation(conv, model=model)
+        buyer_risks.append(
+            [
+                r
+                for r, m in zip(e.per_message, conv.messages, strict=True)
+                if m.role.value == "buyer"
+            ]
+        )
+    best = (0.0, "", 0.0)
+    for name in AGGREGATIONS:
+        agg = _standard([_aggregate(name, r) for r in buyer_risks])
+        for step in range(21):
+            a = step / 20
+            auc = roc_auc(y, [a * s + (1 - a) * g for s, g in zip(shipped, agg, strict=True)])
+            if auc > best[0]:
+                best = (auc, name, a)
+    return {
+        "true_turn_share_auc": round(roc_auc(y, share), 4),
+        "oracle_auc": round(best[0], 4),
+        "oracle_aggregation": best[1],
+        "oracle_shipped_weight": best[2],
+    }
+
+
+def learning_curve(data: Data) -> list[dict[str, Any]]:
+    """Pooled held-out turn and dialogue AUC by number of training conversations."""
+    rng = random.Random(CURVE_SEED)
+    order = list(range(len(data)))
+    rng.shuffle(order)
+    fold_of = {k: pos % CURVE_FOLDS for pos, k in enumerate(order)}
+    rows = []
+    for n in CURVE_SIZES:
+        d_y: list[int] = []
+        d_fit: list[float] = []
+        d_ship: list[float] = []
+        t_y: list[int] = []
+        t_fit: list[float] = []
+        t_ship: list[float] = []
+        fits = kept = 0
+        per_fold: list[tuple[float | None, ...]] = []
+        for f in range(CURVE_FOLDS):
+            pool = [k for k in order if fold_of[k] != f]
+            train = [data[k] for k in pool[:n]]
+            test = [data[k] for k in order if fold_of[k] == f]
+            dialogue, messages = labels_of(train)
+            try:
+                model = EscalationModel.fit(
+                    [c for c, _o, _r in train],
+                    dialogue,
+                    message_labels=messages,
+                    folds=2,
+                    bootstrap=0,
+                )
+            except NotEnoughDataError:
+                model = None  # too few of a class: the shipped model scores this fold
+            fits += model is not None
+            kept += model is None or math.isinf(model.report.dialogue_l2)
+            fitted, shipped = score(test, model), score(test, None)
+            fold_y = [1 if overall == 0 else 0 for _c, overall, _r in test]
+            fold_t = [1 if sat == 0 else 0 for _c, _o, rated in test for _i, sat in rated]
+            per_fold.append(
+                (
+                    roc_auc(fold_t, fitted[1]),
+                    roc_auc(fold_t, shipped[1]),
+                    roc_auc(fold_y, fitted[0]),
+                    roc_auc(fold_y, shipped[0]),
+                )
+            )
+            d_y += [1 if overall == 0 else 0 for _c, overall, _r in test]
+            t_y += [1 if sat == 0 else 0 for _c, _o, rated in test for _i, sat in rated]
+            d_fit += fitted[0]
+            d_ship += shipped[0]
+            t_fit += fitted[1]
+            t_ship += shipped[1]
+        means = [sum(v[j] for v in per_fold) / len(per_fold) for j in range(4)]
+        rows.append(
+            {
+                "train_conversations": min(n, len(data) - len(data) // CURVE_FOLDS),
+                "folds_fitted": fits,
+                "folds_dialogue_kept_shipped": kept,
+                "fold_mean_turn_fitted": round(means[0], 4),
+                "fold_mean_turn_shipped": round(means[1], 4),
+                "fold_mean_dialogue_fitted": round(means[2], 4),
+                "fold_mean_dialogue_shipped": round(means[3], 4),
+                "turn_fitted": round(roc_auc(t_y, t_fit), 4),
+                "turn_shipped": round(roc_auc(t_y, t_ship), 4),
+                "dialogue_fitted": round(roc_auc(d_y, d_fit), 4),
+                "dialogue_shipped": round(roc_auc(d_y, d_ship), 4),
+            }
+        )
+        r = rows[-1]
+        print(
+            f"| {r['train_conversations']} | {fits}/{CURVE_FOLDS} | {kept}/{CURVE_FOLDS} | "
+            f"{r['turn_fitted']:.4f} / {r['turn_shipped']:.4f} | "
+            f"{r['fold_mean_turn_fitted']:.4f} / {r['fold_mean_turn_shipped']:.4f} | "
+            f"{r['dialogue_fitted']:.4f} / {r['dialogue_shipped']:.4f} | "
+            f"{r['fold_mean_dialogue_fitted']:.4f} / {r['fold_mean_dialogue_shipped']:.4f} |",
+            flush=True,
+        )
+    return rows
+
+
 def cold() -> None:
     """Empty the per-text caches of escalation, the sentiment model and the fit's grams.
 
@@ -105,15 +271,35 @@ def cold() -> None:
     _context_grams.cache_clear()
 
 
+def _curve(data: Data, results: dict[str, Any]) -> None:
+    print(
+        f"\nlearning curve: {CURVE_FOLDS} folds of all {len(data)} dialogues; fitted on the "
+        "first n of the other folds (message labels); AUC fitted / shipped, pooled over the "
+        "held-out folds and the mean of the per-fold AUCs (each fold's own model)"
+    )
+    print(
+        "| n | folds fitted | dialogue head kept shipped | turn pooled | turn fold mean "
+        "| dialogue pooled | dialogue fold mean |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    results["learning_curve"] = learning_curve(data)
+
+
 def main() -> int:
     if not JDDC.exists():
         print(f"jddc_sat dev set not found at {JDDC}; this benchmark needs ../shared/data.")
         return 2
     warnings.simplefilter("ignore")
     data = load(JDDC)
+    if "--curve-only" in sys.argv[1:]:
+        results: dict[str, Any] = {"dialogues": len(data)}
+        _curve(data, results)
+        CURVE_RESULTS.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print(f"\nwrote {CURVE_RESULTS.relative_to(ROOT)}")
+        return 0
     halves = {h: [d for d in data if half_of(d[0]) == h] for h in ("A", "B")}
     escalation(data[0][0])  # load the shipped model and its signals before timing
-    results: dict[str, Any] = {"dialogues": len(data), "runs": []}
+    results = {"dialogues": len(data), "runs": []}
     for fit_on, score_on in (("A", "B"), ("B", "A")):
         train, test = halves[fit_on], halves[score_on]
         dialogue, messages = labels_of(train)
@@ -151,6 +337,8 @@ def main() -> int:
                 "file_bytes": size,
                 "cv_report": model.report.to_record(),
             }
+            if setting == "message labels":
+                run["ceilings"] = ceilings(test, model)
             results["runs"].append(run)
             _print_run(run, model)
     # the whole dev set: fit time for 462 dialogues, and fit's own cross-validated report
@@ -175,6 +363,7 @@ def main() -> int:
         f"{seconds / max(base, 1e-9):.1f}x)"
     )
     print(model.report.summary())
+    _curve(data, results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
@@ -199,6 +388,14 @@ def _print_run(run: dict[str, Any], model: EscalationModel) -> None:
         f"ratio {run['fit_seconds'] / max(base, 1e-9):.1f}x); "
         f"save/load identical: {run['round_trip_identical']} ({run['file_bytes']:,} bytes)"
     )
+    if "ceilings" in run:
+        c = run["ceilings"]
+        print(
+            f"dialogue ceilings on half {run['score_on']} (bounds, NOT results): true share of "
+            f"dissatisfied rated turns {c['true_turn_share_auc']:.4f}; ORACLE best aggregation "
+            f"chosen on the scoring half's labels {c['oracle_auc']:.4f} "
+            f"({c['oracle_aggregation']}, shipped weight {c['oracle_shipped_weight']:.2f})"
+        )
     print("fit's own report (cross-validated on its half):")
     print(model.report.summary())
 

@@ -19,7 +19,9 @@ The references, all in this file:
 
 from __future__ import annotations
 
+import functools
 import warnings
+from importlib import resources
 
 import attrs
 import numpy as np
@@ -28,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kefu_standards import _features, _politeness
+from kefu_standards._escalation import buyer_sentiment_scores
 from kefu_standards._offensive import default_model as offensive_model
 from kefu_standards._politeness import Lexicon, politeness, politeness_many
 from kefu_standards._sentiment import (
@@ -38,9 +41,11 @@ from kefu_standards._sentiment import (
     _undefined_reason,
     sentiment,
     sentiment_many,
+    shared_scores,
 )
 from kefu_standards._textcache import TextCache
 from kefu_standards.exceptions import UndefinedMetricWarning
+from kefu_standards.resources import data_file
 from kefu_standards.text import _fold_table, fold, normalize
 
 # ---------------------------------------------------------------- generated texts
@@ -112,8 +117,9 @@ _LONG = st.lists(_PIECES, min_size=60, max_size=140).map("".join)
 _ANY = st.one_of(_TEXTS, _LONG, st.just(""), st.text(max_size=40))
 
 
+@functools.cache
 def _uncached() -> SentimentModel:
-    """The packaged model without a result cache, so every call computes."""
+    """The packaged model without a result cache, so every call computes (one, shared)."""
     return attrs.evolve(SentimentModel.default(), cache_size=0)
 
 
@@ -154,6 +160,37 @@ class TestFeatures:
         )
         assert [np.float32(sign) * scale for *_, sign in one] == batch.value.tolist()
 
+    @settings(deadline=None)
+    @given(_ANY)
+    def test_weighed_text_equals_the_hashes(self, text: str) -> None:
+        """The compiled tables give each feature of ``hashes_one`` its key and signed weight.
+
+        Same features in the same order; the weight is the bucket's weight times the sign.
+        """
+        model = _uncached()
+        weighed = model._compile()
+        assert weighed is not None  # the packaged lexicon is known by string
+        norm, emoticons = normalize(text), _emoticon_codes(text)
+        spans, hashes = model.features.hashes_one(norm, emoticons)
+        keys, signed = weighed.weigh(norm, emoticons)
+        assert keys == [(s, e, _features.KIND_NAMES[k]) for s, e, k in spans]
+        shift = 64 - model.features.bits
+        weights = model.weights.astype(np.float64)
+        want = [-weights[h >> shift] if h & 1 else weights[h >> shift] for h in hashes]
+        assert signed == [float(w) for w in want]
+
+    def test_unknown_lexicon_words_fall_back_to_hashing(self) -> None:
+        """A lexicon entry not known by string: no compiled tables, the same results."""
+        default = SentimentModel.default()
+        extra = _features.string_hashes(["zzqq"])
+        lexicon = np.sort(np.concatenate([default.features.lexicon_pos, extra]))
+        features = attrs.evolve(default.features, lexicon_pos=lexicon)
+        model = attrs.evolve(default, features=features, cache_size=0)
+        assert model._compile() is None
+        for text in ("zzqq 很好", "不zzqq", "好的谢谢", "太差了!!"):
+            assert sentiment(text, model=model) == sentiment_many([text], model=model)[0]
+        assert sentiment("zzqq", model=model).evidence[0].kind == "lexicon"
+
     @given(st.lists(st.integers(0, 2**64 - 1), max_size=20))
     def test_unmix_inverts_the_finaliser(self, values: list[int]) -> None:
         """The look-up tables rely on the finaliser being a bijection of uint64."""
@@ -184,7 +221,11 @@ class TestSentiment:
         """The plain-Python scoring holds past the length where ``sentiment`` stops using it."""
         model, norm = _uncached(), normalize(text)
         if _undefined_reason(text, norm) is None:
-            assert model._compute_one(text, norm) == model._compute([text], [norm], True)[0]
+            want = model._compute([text], [norm], True)[0]
+            assert model._compute_one(text, norm) == want
+            weighed = model._compile()
+            assert weighed is not None
+            assert model._compute_weighed(weighed, text, norm) == want
 
     def test_long_text_takes_the_vectorised_path(self) -> None:
         """Past the limit the one-text call scores through the batch path, with equal results."""
@@ -205,6 +246,48 @@ class TestSentiment:
     def test_batch_normalisation_matches_per_text(self, texts: list[str]) -> None:
         """The one-pass batch normalisation equals normalising text by text."""
         assert _normalize_many(texts) == [normalize(t) for t in texts]
+
+
+@functools.cache
+def _chat_head_model() -> SentimentModel:
+    """The escalation chat-negativity head: another model with the packaged features."""
+    with resources.as_file(data_file("escalation/cped_negativity.npz")) as path:
+        return SentimentModel.load(path)
+
+
+class TestSharedScores:
+    """``shared_scores`` gives each model's ``scores``, with one feature batch for all."""
+
+    @settings(deadline=None)
+    @given(st.lists(_ANY, max_size=6), st.lists(_ANY, max_size=6))
+    def test_equals_each_model_alone(self, texts: list[str], head_texts: list[str]) -> None:
+        """The packaged model and the chat-negativity head: each value as ``scores`` gives it."""
+        default = attrs.evolve(SentimentModel.default(), cache_size=64)
+        head = attrs.evolve(_chat_head_model(), cache_size=64)
+        got = shared_scores(((default, texts), (head, head_texts)))
+        want = [_uncached().scores(texts), attrs.evolve(head, cache_size=0).scores(head_texts)]
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w, equal_nan=True)
+        # the texts are now kept by each model: a later call is a cache read of the same values
+        assert np.array_equal(default.scores(texts), want[0], equal_nan=True)
+
+    @settings(deadline=None)
+    @given(st.lists(_ANY, max_size=8))
+    def test_buyer_scores_are_the_sentiment_scores(self, texts: list[str]) -> None:
+        """What ``signals_many`` reads: ``sentiment_scores``, the head primed on the way."""
+        got = buyer_sentiment_scores(texts)
+        assert np.array_equal(got, _uncached().scores(texts), equal_nan=True)
+
+    def test_models_with_other_features_are_scored_alone(self) -> None:
+        """Different feature configurations: no shared batch, the same values."""
+        default = SentimentModel.default()
+        other = SentimentModel.train(["好的谢谢", "太差了"], [1, 0], bits=10, use_lexicon=False)
+        texts = ["好的谢谢亲", "太差了吧", ""]
+        got = shared_scores(((default, texts), (other, texts)))
+        assert np.array_equal(got[0], _uncached().scores(texts), equal_nan=True)
+        assert np.array_equal(
+            got[1], attrs.evolve(other, cache_size=0).scores(texts), equal_nan=True
+        )
 
 
 class TestSentimentCache:

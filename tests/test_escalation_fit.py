@@ -8,9 +8,12 @@ model must learn.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import attrs
@@ -23,6 +26,7 @@ import kefu_standards as ks
 from kefu_standards import Conversation, EscalationModel, _fitcv, escalation
 from kefu_standards import _escalation_fit as fit_module
 from kefu_standards._escalation import FEATURES, EscalationScorer
+from kefu_standards.analysis import _merge_model_names
 from kefu_standards.cli import main
 from kefu_standards.exceptions import ConfigError, ModelFileError, NotEnoughDataError
 
@@ -114,6 +118,26 @@ class TestFit:
         assert fitted.report.turn.shipped_auc == pytest.approx(
             _fitcv.roc_auc(np.array(y), np.array(s)), abs=1e-4
         )
+
+    @pytest.mark.parametrize(
+        ("folds", "shipped", "expected"),
+        [
+            ((0.8, 0.6), (0.7, 0.7), (0.7, 0.7)),
+            ((0.8, None), (0.7, 0.5), (0.8, 0.7)),
+            ((None, None), (0.7, 0.5), None),
+        ],
+    )
+    def test_fold_means_skip_undefined_folds(
+        self,
+        fitted: EscalationModel,
+        folds: tuple[float | None, ...],
+        shipped: tuple[float | None, ...],
+        expected: tuple[float, float] | None,
+    ) -> None:
+        """fold_means: mean per-fold AUC of fitted and shipped over folds where both exist."""
+        head = attrs.evolve(fitted.report.turn, fold_aucs=folds, shipped_fold_aucs=shipped)
+        assert head.fold_means == expected
+        assert ("mean per fold" in head.summary()) is (expected is not None)
 
     def test_intervals_are_ordered(self, fitted: EscalationModel) -> None:
         """Every bootstrap interval has lo <= hi inside [-1, 1]."""
@@ -252,9 +276,10 @@ class TestFiles:
         for c in convs[:10]:
             assert escalation(c, model=again) == escalation(c, model=fitted)
         assert again.report == fitted.report
-        assert attrs.asdict(again, filter=lambda a, _v: a.name != "_heads") == attrs.asdict(
-            fitted, filter=lambda a, _v: a.name != "_heads"
-        )
+        assert again.fingerprint == fitted.fingerprint
+        assert (fitted.source, again.source) == (None, str(tmp_path / "m.npz"))
+        kept = lambda a, _v: a.name not in {"_heads", "source"}  # noqa: E731
+        assert attrs.asdict(again, filter=kept) == attrs.asdict(fitted, filter=kept)
 
     def test_no_pickle_inside(self, tmp_path: Path, fitted: EscalationModel) -> None:
         """The file is arrays plus a JSON header, readable with allow_pickle=False."""
@@ -277,6 +302,7 @@ class TestFiles:
         ("changes", "match"),
         [
             ({"format_version": 99}, "format version 99"),
+            ({"format_version": 1}, "format version 1"),  # before the signals' penalty (#16)
             ({"shipped_model": "0" * 16}, "another version of the shipped"),
             (  # a file fitted before the chat_negativity feature (issue 18)
                 {"features": [f for f in FEATURES if f != "chat_negativity"]},
@@ -530,3 +556,180 @@ class TestDialoguePenalty:
             std, np.zeros(n), y, labelled=np.arange(n), inner=inner, folds=3
         )
         assert math.isinf(chosen) is expected_inf
+
+
+class TestTurnSignalPenalty:
+    """The shipped signals' penalty is chosen by inner cross-validation, leaning to the prior."""
+
+    @staticmethod
+    def _data(signal: float, n: int = 60, seed: int = 3) -> fit_module._Data:
+        """Conversations of 4 buyer messages with no text; labels follow state feature 0."""
+        rng = np.random.default_rng(seed)
+        preps, per, dialogue = [], [], []
+        for _ in range(n):
+            states = rng.normal(size=(4, len(FEATURES)))
+            y = (rng.random(4) < 1 / (1 + np.exp(-signal * states[:, 0]))).astype(float)
+            preps.append(
+                fit_module._Prepared(
+                    np.zeros(4),
+                    states,
+                    0.0,
+                    np.arange(4, dtype=np.int64),
+                    np.arange(4, dtype=np.int64),
+                    ((),) * 4,
+                    ((),) * 4,
+                )
+            )
+            per.append((np.arange(4, dtype=np.int64), y))
+            dialogue.append(float(y.max()))
+        coded, table = fit_module._encode(preps)
+        return fit_module._Data(coded, np.array(dialogue), tuple(per), table)
+
+    @pytest.mark.parametrize(("signal", "largest"), [(0.0, True), (3.0, False)])
+    def test_prior_wins_unless_clearly_beaten(self, signal: float, largest: bool) -> None:
+        """Noise in the state keeps the largest penalty (the shipped weights); a state feature
+        that predicts the labels earns a smaller one."""
+        data = self._data(signal)
+        inner = _fitcv.grouped_folds([int(v) for v in data.dialogue], 3, seed=1)
+        mean, scale = fit_module._standardise(np.vstack([p.states for p in data.preps]))
+        chosen, oof = fit_module._choose_turn_signal_l2(
+            data, inner, fit_module._Settings(1.0, 2, 3, 0), mean, scale
+        )
+        assert (chosen == max(fit_module.TURN_SIGNAL_L2)) is largest
+        assert sorted(oof) == list(range(len(data.preps)))
+
+    def test_chosen_penalty_is_reported_and_saved(
+        self, tmp_path: Path, fitted: EscalationModel, dialogue_only: EscalationModel
+    ) -> None:
+        """The report names the chosen penalty (None without message labels); a file keeps it."""
+        assert fitted.report.turn_signal_l2 in fit_module.TURN_SIGNAL_L2
+        assert "(shipped signals)" in fitted.report.summary()
+        assert dialogue_only.report.turn_signal_l2 is None
+        again = EscalationModel.load(fitted.save(tmp_path / "m.npz"))
+        assert again.report.turn_signal_l2 == fitted.report.turn_signal_l2
+
+
+class TestProvenance:
+    """Analyses and reports name the fitted model their risks came from."""
+
+    def test_fingerprint_names_the_numbers(
+        self, fitted: EscalationModel, dialogue_only: EscalationModel
+    ) -> None:
+        """Different fitted numbers, different fingerprints; 16 hex digits."""
+        assert fitted.fingerprint != dialogue_only.fingerprint
+        assert len(fitted.fingerprint) == 16
+        int(fitted.fingerprint, 16)
+
+    def test_describe_names_fingerprint_file_and_training(
+        self, tmp_path: Path, fitted: EscalationModel
+    ) -> None:
+        """describe(): fingerprint, the file it was loaded from, training size and version."""
+        loaded = EscalationModel.load(fitted.save(tmp_path / "shop.npz"))
+        text = loaded.describe()
+        for part in (
+            fitted.fingerprint,
+            str(tmp_path / "shop.npz"),
+            "40 labelled conversations",
+            "turn and dialogue heads",
+            ks.__version__,
+        ):
+            assert part in text
+        assert "file" not in fitted.describe()
+
+    def test_analysis_and_report_record_the_model(
+        self, tmp_path: Path, convs: list[Conversation], fitted: EscalationModel
+    ) -> None:
+        """analyze records describe(); the shipped model is None; the HTML report names it."""
+        with_model = ks.analyze(convs[:6], escalation_model=fitted)
+        shipped = ks.analyze(convs[6:12])
+        assert with_model.escalation_model == fitted.describe()
+        assert shipped.escalation_model is None
+        paths = with_model.write(tmp_path / "out")
+        html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
+        assert fitted.fingerprint in html
+        plain = shipped.write(tmp_path / "plain")
+        assert "自训模型" not in next(p for p in plain if p.suffix == ".html").read_text(
+            encoding="utf-8"
+        )
+
+    @pytest.mark.parametrize(
+        ("names", "expected"),
+        [
+            ([None, None], None),
+            (["m1", "m1"], "m1"),
+            (["m1", None], "mixed: m1; the shipped model"),
+            ([], None),
+        ],
+    )
+    def test_merged_analyses_name_their_models(
+        self, names: list[str | None], expected: str | None
+    ) -> None:
+        """Merging keeps the shared model name, or names each when the parts differ."""
+        assert _merge_model_names(names) == expected
+
+
+class TestQuiet:
+    def test_fitting_prints_nothing_on_stderr(self, tmp_path: Path) -> None:
+        """jieba's "Building prefix dict" lines do not reach stderr (a fresh process)."""
+        script = tmp_path / "fit.py"
+        script.write_text(
+            "import random, sys\n"
+            "sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+            "from test_escalation_fit import is_blue, shop\n"
+            "from kefu_standards import EscalationModel\n"
+            "convs = shop(24)\n"
+            "EscalationModel.fit(convs, [is_blue(c) for c in convs], bootstrap=0)\n",
+            encoding="utf-8",
+        )
+        src = Path(ks.__file__).resolve().parents[1]
+        done = subprocess.run(
+            [sys.executable, str(script), str(src), str(Path(__file__).parent)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+
+
+class TestLearnedEvidence:
+    """evidence(): the buyer's words behind the learned part of the turn risk."""
+
+    def test_points_at_what_the_shop_labels(self, fitted: EscalationModel) -> None:
+        """In a blue-model chat the top evidence is a span of the message naming 蓝色款."""
+        chat = shop_chat(600, True, random.Random(5))
+        found = fitted.evidence(chat)
+        assert found
+        top = found[0]
+        assert top.message_index == 2
+        assert top.kind == "learned_text"
+        assert "蓝" in top.text
+        assert top.text == chat.messages[2].text[top.start : top.end]
+        assert top.weight > 0
+        assert [e.weight for e in found] == sorted((e.weight for e in found), reverse=True)
+
+    def test_spans_of_a_message_do_not_overlap(self, fitted: EscalationModel) -> None:
+        """Within one message, no two evidence spans overlap."""
+        found = fitted.evidence(shop_chat(601, True, random.Random(6)), limit=50)
+        by_message: dict[int | None, list[tuple[int, int]]] = {}
+        for e in found:
+            by_message.setdefault(e.message_index, []).append((e.start, e.end))
+        for spans in by_message.values():
+            spans.sort()
+            assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+    @pytest.mark.parametrize("limit", [0, 1, 3])
+    def test_limit(self, fitted: EscalationModel, limit: int) -> None:
+        """At most *limit* items."""
+        assert len(fitted.evidence(shop_chat(602, True, random.Random(7)), limit=limit)) <= limit
+
+    def test_no_turn_head_no_evidence(self, dialogue_only: EscalationModel) -> None:
+        """Without message labels nothing was learned from text: no evidence."""
+        assert dialogue_only.evidence(shop_chat(603, True, random.Random(8))) == ()
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, True])
+    def test_bad_limit(self, fitted: EscalationModel, bad: object) -> None:
+        """limit must be an int >= 0."""
+        with pytest.raises(ConfigError, match="limit"):
+            fitted.evidence(shop_chat(604, True, random.Random(9)), limit=bad)  # type: ignore[arg-type]

@@ -84,6 +84,7 @@ __all__ = [
     "PolitenessLike",
     "Reason",
     "SentimentFn",
+    "buyer_sentiment_scores",
     "escalation",
 ]
 
@@ -737,6 +738,20 @@ def _default_chat_head() -> SentimentFn | None:
     return batched
 
 
+def buyer_sentiment_scores(texts: list[str]) -> Any:
+    """Return :func:`~kefu_standards.sentiment_scores` of buyer *texts*, priming the chat head.
+
+    The chat-negativity head scores the same texts from the same features
+    (:func:`~kefu_standards._sentiment.shared_scores`), so :func:`escalation` later
+    finds them in the head's cache instead of extracting the features again.  The
+    returned values are ``sentiment_scores(texts)``.  With the head off, only those.
+    """
+    if not texts or _lazy_chat_head() is None:
+        return _sentiment.sentiment_scores(texts)
+    default = _sentiment.SentimentModel.default()
+    return _sentiment.shared_scores(((default, texts), (_chat_head_model(), texts)))[0]
+
+
 _lazy_sentiment = lazy(_default_sentiment)
 _lazy_chat_head = lazy(_default_chat_head)
 _lazy_politeness = lazy(_default_politeness)
@@ -939,24 +954,34 @@ def _clear_caches() -> None:
             cache.clear()
 
 
-def _prime(sentiment: SentimentFn | None, messages: Sequence[Message]) -> None:
-    """Score the buyer and agent texts of a conversation in one batch (default model only)."""
+def _prime(
+    sentiment: SentimentFn | None, chat: _BatchedSentiment | None, messages: Sequence[Message]
+) -> None:
+    """Score the texts of a conversation not seen yet, in one batch each (default models only).
+
+    Buyer and agent texts go to the default sentiment, buyer texts to the
+    chat-negativity head; when both have texts to score, their features are
+    computed once (:func:`~kefu_standards._sentiment.shared_scores`) and both
+    ``prime`` calls then read the models' results.
+    """
+    buyer, agent = Role.BUYER, Role.AGENT
+    todo: list[str] = []
     if isinstance(sentiment, _BatchedSentiment):
-        cache, buyer, agent = sentiment._cache, Role.BUYER, Role.AGENT
+        cache = sentiment._cache
         todo = [
             m.text for m in messages if (m.role is buyer or m.role is agent) and m.text not in cache
         ]
-        if todo:  # usually none: chat repeats itself
-            sentiment.prime(todo)
-
-
-def _prime_chat(chat: _BatchedSentiment | None, messages: Sequence[Message]) -> None:
-    """Score the buyer texts of a conversation with the chat-negativity head in one batch."""
+    chat_todo: list[str] = []
     if chat is not None:
-        cache, buyer = chat._cache, Role.BUYER
-        todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
-        if todo:
-            chat.prime(todo)
+        cache = chat._cache
+        chat_todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
+    if todo and chat_todo:  # usually neither: chat repeats itself
+        default = _sentiment.SentimentModel.default()
+        _sentiment.shared_scores(((default, todo), (_chat_head_model(), chat_todo)))
+    if todo and isinstance(sentiment, _BatchedSentiment):
+        sentiment.prime(todo)
+    if chat_todo and chat is not None:
+        chat.prime(chat_todo)
 
 
 def _politeness_fn() -> PolitenessFn | None:
@@ -1020,11 +1045,10 @@ def _walk(
     events decay (``decay``; threats and refusals by ``threat_decay``).  A
     holding reply never followed up is charged after the last message.
     """
-    _prime(sentiment, messages)
     # the chat-negativity head is part of the sentiment signal: off with sentiment=None
     chat = _lazy_chat_head() if sentiment is not None else None
     chat_head = chat if isinstance(chat, _BatchedSentiment) else None
-    _prime_chat(chat_head, messages)
+    _prime(sentiment, chat_head, messages)
     chat_cached = None if chat_head is None else chat_head._cache.get
     timed = [m.sent_at for m in messages if m.sent_at is not None]
     seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
@@ -1083,7 +1107,7 @@ def _walk(
             bt = buyer_text(msg.text)
             if chat_cached is not None:  # every buyer message, cards and answers included
                 cn = chat_cached(msg.text, _MISSING)
-                if cn is _MISSING:  # evicted since _prime_chat: score it again
+                if cn is _MISSING:  # evicted since _prime: score it again
                     cn = chat_head(msg.text)  # type: ignore[misc]
                 chat_negativity = 0.0 if cn is None else cn
             if bt.card:

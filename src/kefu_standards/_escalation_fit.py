@@ -11,8 +11,11 @@ learns from them, **starting from the shipped model**:
   itself and the shipped state (:data:`~kefu_standards._escalation.FEATURES`).
   The shipped log-odds are an *offset*: with every learned weight at 0 the model
   is the shipped one, and the L2 penalty pulls each weight towards 0, so with
-  little data the fitted model stays close to the shipped one.  It is learned
-  only from message labels;
+  little data the fitted model stays close to the shipped one.  The text grams'
+  penalty is ``l2``; the shipped signals' penalty is chosen by inner
+  cross-validation from :data:`TURN_SIGNAL_L2`, leaning to the largest (the
+  shipped weights) unless a smaller one is better by more than one standard
+  error.  It is learned only from message labels;
 - the *dialogue head* (``score``) adds to the shipped outcome log-odds a term
   in the mean, maximum and last of the turn head's log-odds over the buyer's
   messages and the shipped outcome log-odds; its penalty is chosen by
@@ -54,23 +57,30 @@ from ._escalation import (
     _walk,
 )
 from ._fitcv import Design, Floats, Ints
+from ._segment import words
 from ._version import __version__
+from .evidence import Evidence
 from .exceptions import ConfigError, KefuWarning, ModelFileError, NotEnoughDataError
 from .model import Conversation, Message, Role
-from .resources import lazy
 from .text import has_content, normalize
 
 __all__ = ["EscalationFitReport", "EscalationModel", "HeadEvaluation"]
 
 #: Identifies the file format; a file of another format version is refused.
 FORMAT = "kefu_standards.escalation_model"
-FORMAT_VERSION = 1
+#: 2: jieba words from the package's segmenter (numbers folded to ``0``), and the
+#: shipped signals' own penalty (``turn_signal_l2``); a version-1 file is refused.
+FORMAT_VERSION = 2
 #: Ratings run from 0 (very dissatisfied) to this (very satisfied).
 RATING_MAX = 4
 #: Fewest labelled conversations ``fit`` accepts (besides ``folds`` of each class).
 MIN_CONVERSATIONS = 20
 #: The dialogue head's L2 grid (``inf``: the shipped score, recalibrated).
 DIALOGUE_L2 = (1.0, 10.0, 100.0, math.inf)
+#: The turn head's grid for the penalty of the shipped signals' weights (the
+#: shipped log-odds and the standardised state), chosen by inner cross-validated
+#: log loss; the text grams keep ``l2``.
+TURN_SIGNAL_L2 = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 _N_STATE = len(FEATURES)
 #: Length of the context block (the message before) relative to the buyer's own text.
@@ -81,16 +91,6 @@ Label = bool | int | None
 
 
 # ---------------------------------------------------------------- text features
-
-
-@lazy
-def _tokenizer() -> Any:
-    """Jieba's tokenizer, a private instance (its dictionary loads on first use)."""
-    import jieba
-
-    tok = jieba.Tokenizer()
-    tok.initialize()
-    return tok
 
 
 def _char_grams(text: str, sizes: Sequence[int], prefix: str) -> set[str]:
@@ -107,14 +107,13 @@ def _own_grams(text: str) -> tuple[str, ...]:
     """Character 1-3-grams (``c``) and jieba words (``w``) of a buyer text, sorted.
 
     Read from :func:`~kefu_standards.text.normalize` (width and script folded,
-    placeholders blanked); grams never cross a blank.
+    placeholders blanked); grams never cross a blank.  Words come from the
+    package's one silenced jieba instance (:func:`~kefu_standards._segment.words`:
+    numbers folded to ``0``, punctuation dropped); single characters are
+    already among the character grams.
     """
-    norm = normalize(text)
-    grams = _char_grams(norm, (1, 2, 3), "c")
-    for token in _tokenizer().lcut(norm):
-        word = token.strip()
-        if len(word) > 1:
-            grams.add("w" + word)
+    grams = _char_grams(normalize(text), (1, 2, 3), "c")
+    grams.update("w" + word for word in words(text) if len(word) > 1)
     return tuple(sorted(grams))
 
 
@@ -313,6 +312,7 @@ class _Heads:
     dialogue_scale: Floats
     turn_l2: float | None
     dialogue_l2: float
+    turn_signal_l2: float | None = None
     _index: dict[str, int] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -438,16 +438,30 @@ class _Settings:
 
 
 def _fit_turn(
-    data: _Data, *, colmap: Ints, width: int, mean: Floats, scale: Floats, l2: float
+    data: _Data,
+    *,
+    colmap: Ints,
+    width: int,
+    mean: Floats,
+    scale: Floats,
+    l2: float,
+    signal_l2: float,
+    start: Floats | None = None,
 ) -> tuple[Floats, Design, Floats]:
-    """Turn weights fitted on the labelled messages of *data* (and their design, labels)."""
+    """Turn weights fitted on the labelled messages of *data* (and their design, labels).
+
+    The text grams' weights get penalty *l2*, the shipped signals' weights (the
+    shipped log-odds and the standardised state) *signal_l2*, the intercept none.
+    *start*: weights to start from (a warm start; the optimum does not depend on it).
+    """
     rows = [m[0] for m in data.messages]
     x = _coded_design(data.preps, rows, colmap=colmap, width=width, mean=mean, scale=scale)
     y = np.concatenate([m[1] for m in data.messages]) if rows else np.zeros(0)
     offset = np.concatenate([p.turn[r] for p, r in zip(data.preps, rows, strict=True)])
     penalty = np.full(x.size, l2)
     penalty[0] = 0.0
-    return _fitcv.fit_logistic(x, y, offset, penalty), x, y
+    penalty[1 : 1 + x.dense.shape[1]] = signal_l2
+    return _fitcv.fit_logistic(x, y, offset, penalty, start=start), x, y
 
 
 def _fit_dialogue(features: Floats, offset: Floats, y: Floats, l2: float) -> Floats:
@@ -482,37 +496,20 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     state_scale = np.ones(_N_STATE)
     calibration = (1.0, 0.0)
     turn_l2: float | None = None
+    turn_signal_l2: float | None = None
     colmap = np.full(len(data.table), -1, dtype=np.int64)
     if data.has_messages:
         turn_l2 = s.l2
         states = np.vstack([p.states for p in data.preps])
         state_mean, state_scale = _standardise(states)
-        # out-of-fold turn log-odds: for the calibration and the dialogue head's inputs
-        oof_z: list[Floats] = []
-        oof_y: list[Floats] = []
-        for f in range(s.inner_folds):
-            train = np.flatnonzero(inner != f)
-            test = np.flatnonzero(inner == f)
-            part = data.subset(train)
-            if not part.has_messages or not len(test):
-                continue
-            fold_map, width = _columns(part.preps, len(data.table), s.min_count)
-            w, _x, _y = _fit_turn(
-                part, colmap=fold_map, width=width, mean=state_mean, scale=state_scale, l2=s.l2
-            )
-            for i in test.tolist():
-                p = data.preps[i]
-                rows = np.arange(len(p.turn), dtype=np.int64)
-                x = _coded_design(
-                    [p], [rows], colmap=fold_map, width=width, mean=state_mean, scale=state_scale
-                )
-                z = p.turn + x.linear(w)
-                turn_by_conv[i] = z
-                r, y = data.messages[i]
-                oof_z.append(z[r])
-                oof_y.append(y)
-        zs = np.concatenate(oof_z) if oof_z else np.zeros(0)
-        ys = np.concatenate(oof_y) if oof_y else np.zeros(0)
+        # out-of-fold turn log-odds for each signal penalty: the penalty with the
+        # lowest log loss is kept; its out-of-fold log-odds feed the calibration
+        # and the dialogue head's inputs (stacking without leakage)
+        signal_l2, oof = _choose_turn_signal_l2(data, inner, s, state_mean, state_scale)
+        turn_signal_l2 = signal_l2
+        turn_by_conv = [oof.get(i, p.turn) for i, p in enumerate(data.preps)]
+        zs = np.concatenate([z[data.messages[i][0]] for i, z in oof.items()])
+        ys = np.concatenate([data.messages[i][1] for i in oof])
         if len(np.unique(ys)) == 2:
             calibration = _fitcv.platt(zs, ys)
         scale, offset = calibration
@@ -520,7 +517,13 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
         colmap, width = _columns(data.preps, len(data.table), s.min_count)
         vocabulary = tuple(data.table[k] for k in np.flatnonzero(colmap >= 0).tolist())
         turn_weights, _x, _y = _fit_turn(
-            data, colmap=colmap, width=width, mean=state_mean, scale=state_scale, l2=s.l2
+            data,
+            colmap=colmap,
+            width=width,
+            mean=state_mean,
+            scale=state_scale,
+            l2=s.l2,
+            signal_l2=signal_l2,
         )
     # the dialogue head, on the labelled conversations
     labelled = np.flatnonzero(~np.isnan(data.dialogue))
@@ -546,8 +549,68 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
         d_scale,
         turn_l2,
         best_l2,
+        turn_signal_l2,
     )
     return heads, colmap
+
+
+def _choose_turn_signal_l2(
+    data: _Data, inner: Ints, s: _Settings, mean: Floats, scale: Floats
+) -> tuple[float, dict[int, Floats]]:
+    """Choose the shipped signals' penalty from :data:`TURN_SIGNAL_L2` by inner CV log loss.
+
+    The one-standard-error rule leans towards the shipped model: of the
+    penalties whose out-of-fold log loss is within one standard error of the
+    lowest (of the per-conversation differences), the largest is kept.
+    Returns the penalty and, for it, the out-of-fold turn log-odds of every
+    conversation in a fold with training messages (by position in *data*).
+    """
+    folds = []
+    for f in range(s.inner_folds):
+        train = np.flatnonzero(inner != f)
+        test = np.flatnonzero(inner == f)
+        part = data.subset(train)
+        if part.has_messages and len(test):
+            folds.append((part, test, *_columns(part.preps, len(data.table), s.min_count)))
+    runs: list[tuple[float, dict[int, Floats], dict[int, float]]] = []
+    starts: list[Floats | None] = [None] * len(folds)
+    # largest penalty first: each fold's fit starts from the one before (warm start)
+    for signal_l2 in sorted(TURN_SIGNAL_L2, reverse=True):
+        oof: dict[int, Floats] = {}
+        loss: dict[int, float] = {}  # per conversation: summed log loss of its labelled messages
+        for k, (part, test, fold_map, width) in enumerate(folds):
+            w, _x, _y = _fit_turn(
+                part,
+                colmap=fold_map,
+                width=width,
+                mean=mean,
+                scale=scale,
+                l2=s.l2,
+                signal_l2=signal_l2,
+                start=starts[k],
+            )
+            starts[k] = w
+            for i in test.tolist():
+                p = data.preps[i]
+                rows = np.arange(len(p.turn), dtype=np.int64)
+                x = _coded_design([p], [rows], colmap=fold_map, width=width, mean=mean, scale=scale)
+                z = p.turn + x.linear(w)
+                oof[i] = z
+                r, y = data.messages[i]
+                loss[i] = float(np.sum(np.logaddexp(0.0, z[r]) - y * z[r]))
+        runs.insert(0, (signal_l2, oof, loss))  # runs: penalties in increasing order
+    keys = sorted(runs[0][2])
+    if not keys:
+        return runs[-1][0], runs[-1][1]
+    totals = [np.array([run[2][i] for i in keys]) for run in runs]
+    best = int(np.argmin([float(t.mean()) for t in totals]))
+    chosen = best
+    for k in range(best + 1, len(runs)):  # larger penalties: closer to the shipped model
+        diff = totals[k] - totals[best]
+        se = float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else 0.0
+        if float(diff.mean()) <= se:
+            chosen = k
+    return runs[chosen][0], runs[chosen][1]
 
 
 def _choose_dialogue_l2(
@@ -643,20 +706,45 @@ class HeadEvaluation:
             return None
         return round(self.auc - self.shipped_auc, 4)
 
+    @property
+    def fold_means(self) -> tuple[float, float] | None:
+        """Mean per-fold AUC of the fitted and of the shipped model, over folds where both exist.
+
+        Each fold is scored by its own model, so this is the expected AUC of one
+        model; the pooled ``auc`` also ranks items across folds whose models
+        were calibrated apart, which lowers it when the calibration varies (with
+        few conversations).  ``None`` when no fold has both classes.
+
+        .. versionadded:: 0.2.0
+        """
+        pairs = [
+            (a, b)
+            for a, b in zip(self.fold_aucs, self.shipped_fold_aucs, strict=True)
+            if a is not None and b is not None
+        ]
+        if not pairs:
+            return None
+        return (
+            round(sum(a for a, _ in pairs) / len(pairs), 4),
+            round(sum(b for _, b in pairs) / len(pairs), 4),
+        )
+
     def summary(self) -> str:
-        """One line of text: the AUCs with their intervals."""
+        """One line of text: the AUCs with their intervals, and the per-fold means."""
         if self.auc is None:
             return f"{self.head}: not fitted ({self.reason})"
 
         def ci(v: tuple[float, float] | None) -> str:
             return "" if v is None else f" [{v[0]:.3f}, {v[1]:.3f}]"
 
+        means = self.fold_means
+        per_fold = "" if means is None else f"; mean per fold {means[0]:.3f} vs {means[1]:.3f}"
         return (
             f"{self.head}: AUC {self.auc:.3f}{ci(self.auc_interval)} vs shipped "
             f"{self.shipped_auc:.3f}{ci(self.shipped_interval)}, difference "
             f"{self.difference:+.3f}{ci(self.difference_interval)} "
             f"({self.items} items, {self.positives} dissatisfied, "
-            f"{self.conversations} conversations)"
+            f"{self.conversations} conversations{per_fold})"
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -689,9 +777,11 @@ class EscalationFitReport:
     made of whole conversations (stratified by the conversation label,
     seeded by ``seed``), so no conversation is ever scored by a model that saw
     it.  ``bootstrap`` resamples give the ``confidence`` intervals.
-    ``turn_l2`` and ``dialogue_l2`` are the penalties of the final model
-    (``inf``: the dialogue head kept the shipped score and only recalibrated
-    it); ``seconds`` is the wall time of the whole fit.
+    ``turn_l2``, ``turn_signal_l2`` and ``dialogue_l2`` are the penalties of
+    the final model: of the turn head's text grams, of its shipped signals
+    (chosen by inner cross-validation from :data:`TURN_SIGNAL_L2`), and of the
+    dialogue head (``inf``: the dialogue head kept the shipped score and only
+    recalibrated it); ``seconds`` is the wall time of the whole fit.
 
     .. versionadded:: 0.2.0
     """
@@ -705,6 +795,7 @@ class EscalationFitReport:
     turn_l2: float | None
     dialogue_l2: float
     seconds: float
+    turn_signal_l2: float | None = None
 
     def summary(self) -> str:
         """Return a few lines of text for people (the CLI prints them)."""
@@ -716,7 +807,10 @@ class EscalationFitReport:
             "  " + self.dialogue.summary(),
         ]
         d_l2 = "shipped score, recalibrated" if math.isinf(self.dialogue_l2) else self.dialogue_l2
-        lines.append(f"  penalties: turn l2 {self.turn_l2}, dialogue l2 {d_l2}")
+        lines.append(
+            f"  penalties: turn l2 {self.turn_l2} (text), {self.turn_signal_l2} (shipped "
+            f"signals), dialogue l2 {d_l2}"
+        )
         return "\n".join(lines)
 
     def to_record(self) -> dict[str, Any]:
@@ -731,6 +825,7 @@ class EscalationFitReport:
             "turn_l2": self.turn_l2,
             "dialogue_l2": None if math.isinf(self.dialogue_l2) else self.dialogue_l2,
             "seconds": self.seconds,
+            "turn_signal_l2": self.turn_signal_l2,
         }
 
     @classmethod
@@ -746,6 +841,7 @@ class EscalationFitReport:
             None if rec["turn_l2"] is None else float(rec["turn_l2"]),
             math.inf if rec["dialogue_l2"] is None else float(rec["dialogue_l2"]),
             float(rec["seconds"]),
+            None if rec.get("turn_signal_l2") is None else float(rec["turn_signal_l2"]),
         )
 
 
@@ -841,7 +937,9 @@ class EscalationModel:
     ``label_definition``, ``trained_at`` (UTC, ISO 8601), the
     ``library_version`` and ``report`` (:class:`EscalationFitReport`, the
     cross-validated figures).  :meth:`save` and :meth:`load` write and read
-    it as ``.npz`` (arrays and one JSON header, no pickle).
+    it as ``.npz`` (arrays and one JSON header, no pickle); ``source`` is the
+    file it was loaded from (``None`` when fitted in this process).
+    :attr:`fingerprint` and :meth:`describe` name it in analyses and reports.
 
     .. versionadded:: 0.2.0
     """
@@ -856,6 +954,7 @@ class EscalationModel:
     trained_at: str
     library_version: str
     report: EscalationFitReport = attrs.field(repr=False)
+    source: str | None = None
 
     # ------------------------------------------------------------------ scoring
 
@@ -878,6 +977,98 @@ class EscalationModel:
     def fits_messages(self) -> bool:
         """Whether the turn head was fitted (message labels were given)."""
         return self._heads.has_turn
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest (16 hex digits) of the fitted numbers: two models score alike iff it matches.
+
+        It covers the vocabulary, every weight, the standardisation and the
+        calibration, not the training figures; it survives :meth:`save` /
+        :meth:`load`.
+
+        .. versionadded:: 0.2.0
+        """
+        h = self._heads
+        digest = hashlib.sha256()
+        digest.update("\n".join(h.vocabulary).encode())
+        for arr in (
+            h.turn_weights,
+            h.state_mean,
+            h.state_scale,
+            np.asarray(h.turn_calibration, dtype=np.float64),
+            h.dialogue_weights,
+            h.dialogue_mean,
+            h.dialogue_scale,
+        ):
+            digest.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
+        return digest.hexdigest()[:16]
+
+    def evidence(self, conversation: Conversation, *, limit: int = 5) -> tuple[Evidence, ...]:
+        """Return the buyer's words that raised the fitted turn risk most (the learned part).
+
+        ``reasons`` of :func:`~kefu_standards.escalation` explain the shipped
+        signals only; this explains what the turn head learned from the shop's
+        labels.  Each :class:`~kefu_standards.Evidence` (``kind``
+        ``"learned_text"``) is a span of a buyer message whose character gram or
+        word has a positive learned weight; ``weight`` is its contribution to
+        that message's calibrated log-odds, ``rule`` the gram (``c`` character
+        gram, ``w`` word).  Spans of one message do not overlap (the larger
+        contribution wins); the *limit* largest contributions over the
+        conversation are returned, largest first.  Empty when the turn head was
+        not fitted (no message labels) or no learned word raised the risk.
+
+        .. versionadded:: 0.2.0
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ConfigError(f"limit must be an int >= 0, got {limit!r}")
+        h = self._heads
+        if not h.has_turn or not limit:
+            return ()
+        scale = h.turn_calibration[0]
+        sparse = h.turn_weights[2 + _N_STATE :]  # intercept, shipped log-odds, state, grams
+        found: list[Evidence] = []
+        for i, m in enumerate(conversation.messages):
+            if m.role is not Role.BUYER or not has_content(m.text):
+                continue
+            grams = _own_grams(m.text)
+            value = 1.0 / math.sqrt(len(grams))
+            norm = normalize(m.text)
+            taken: list[tuple[int, int]] = []
+            ranked = sorted(
+                ((scale * value * float(sparse[k]), g) for g in grams
+                 if (k := h._index.get(g)) is not None and sparse[k] > 0),
+                reverse=True,
+            )  # fmt: skip
+            for weight, gram in ranked:
+                start = norm.find(gram[1:])
+                end = start + len(gram) - 1
+                if start < 0 or any(start < b and a < end for a, b in taken):
+                    continue
+                taken.append((start, end))
+                found.append(
+                    Evidence(start, end, m.text[start:end], "learned_text", round(weight, 4),
+                             f"fitted:{gram}", i)
+                )  # fmt: skip
+        found.sort(key=lambda e: -e.weight)
+        return tuple(found[:limit])
+
+    def describe(self) -> str:
+        """Return one line naming the model: fingerprint, file, training data, version.
+
+        :func:`~kefu_standards.analyze` records it in
+        :attr:`Analysis.escalation_model <kefu_standards.analysis.Analysis>`
+        and the report shows it, so a figure can be traced to the model behind it.
+
+        .. versionadded:: 0.2.0
+        """
+        source = f"file {self.source}; " if self.source else ""
+        heads = "turn and dialogue heads" if self.fits_messages else "dialogue head only"
+        return (
+            f"fitted escalation model {self.fingerprint} ({source}{heads}; fitted "
+            f"{self.trained_at} on {self.labelled_conversations} labelled conversations, "
+            f"{self.dissatisfied_conversations} dissatisfied, {self.labelled_messages} "
+            f"labelled messages; kefu_standards {self.library_version})"
+        )
 
     # ------------------------------------------------------------------ fitting
 
@@ -920,13 +1111,17 @@ class EscalationModel:
             Ratings ``<= dissatisfied_max`` are dissatisfied (default 1: the two
             lowest of five points).
         l2:
-            Penalty of the turn head's weights (larger = closer to the shipped
-            model).  The dialogue head's penalty is chosen by cross-validation
+            Penalty of the turn head's text weights (larger = closer to the
+            shipped model).  The penalty of its weights on the shipped signals
+            (the shipped log-odds and state) is chosen by inner cross-validation
+            from :data:`TURN_SIGNAL_L2` (one-standard-error rule towards the
+            largest).  The dialogue head's penalty is chosen by cross-validation
             from :data:`DIALOGUE_L2` (``inf``, the shipped score recalibrated,
             unless a finite one is better by more than one standard error).
         folds:
             Cross-validation folds (by conversation) for the report; the
-            calibration and the dialogue head use 3 inner folds.
+            signals' penalty, the calibration and the dialogue head use 3 inner
+            folds.
         seed:
             Seed of the folds and the bootstrap.
         bootstrap, confidence:
@@ -979,7 +1174,11 @@ class EscalationModel:
         heads, _colmap = _fit_heads(data, settings)
         seconds = round(time.perf_counter() - t0, 3)
         report = attrs.evolve(
-            report, turn_l2=heads.turn_l2, dialogue_l2=heads.dialogue_l2, seconds=seconds
+            report,
+            turn_l2=heads.turn_l2,
+            turn_signal_l2=heads.turn_signal_l2,
+            dialogue_l2=heads.dialogue_l2,
+            seconds=seconds,
         )
         labelled = ~np.isnan(dialogue)
         all_y = np.concatenate([m[1] for m in messages]) if messages else np.zeros(0)
@@ -1016,6 +1215,7 @@ class EscalationModel:
             "library_version": self.library_version,
             "turn_calibration": list(h.turn_calibration),
             "turn_l2": h.turn_l2,
+            "turn_signal_l2": h.turn_signal_l2,
             "dialogue_l2": None if math.isinf(h.dialogue_l2) else h.dialogue_l2,
             "report": self.report.to_record(),
         }
@@ -1087,6 +1287,7 @@ class EscalationModel:
                 arrays["dialogue_scale"].astype(np.float64),
                 None if header["turn_l2"] is None else float(header["turn_l2"]),
                 math.inf if d_l2 is None else float(d_l2),
+                _optional_float(header.get("turn_signal_l2")),
             )
             _check_shapes(heads)
             return cls(
@@ -1100,10 +1301,15 @@ class EscalationModel:
                 trained_at=str(header["trained_at"]),
                 library_version=str(header["library_version"]),
                 report=EscalationFitReport.from_record(header["report"]),
+                source=str(p),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             msg = f"{p}: malformed escalation model file ({type(exc).__name__}: {exc})"
             raise ModelFileError(msg) from None
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def _check_shapes(h: _Heads) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
+from operator import add
 
 import attrs
 import numpy as np
@@ -900,3 +901,448 @@ def _member(values: U64, sorted_table: U64, prefilter: BoolArray | None = None) 
     idx[idx == len(sorted_table)] = 0
     hit: BoolArray = sorted_table[idx] == values
     return hit
+
+
+# ---- one text scored against one weight vector, with the n-gram weights compiled
+
+
+#: Characters that close a negation or intensifier scope in a text (the codes of
+#: :data:`_STOP_CHARS`, and the characters :func:`char_codes` makes :data:`BOUNDARY`).
+_STOP_TEXT = frozenset(chr(c) for c in _STOP_CODES if c) | _BOUNDARY_CHARS
+
+
+def _scope_text(text: str, pattern: re.Pattern[str], group: int, window: int) -> list[int] | None:
+    """:func:`_scope_one` read from the characters of *text* (no code list)."""
+    spans = [m.span(group) for m in pattern.finditer(text) if m.start(group) >= 0]
+    if not spans:
+        return None
+    size = len(text)
+    owner = [-1] * size
+    cur_owner = cur_until = -1
+    k, n_spans = 0, len(spans)
+    stops = _STOP_TEXT
+    for i in range(spans[0][1], size):
+        while k < n_spans and spans[k][1] <= i:
+            s, e = spans[k]
+            k += 1
+            stop, limit = e, min(e + window, size)
+            while stop < limit and text[stop] not in stops:
+                stop += 1
+            cur_owner = max(cur_owner, s)
+            cur_until = max(cur_until, stop)
+        if i < cur_until:
+            owner[i] = cur_owner
+    return owner
+
+
+class WeighedText:
+    """:meth:`FeatureBuilder.hashes_one` joined with one weight vector, for one text at a time.
+
+    Built once per model (it is model state, like the weights).  Each feature of
+    a text becomes its *signed weight* (the weight of its bucket times its sign):
+    the character n-grams of a fixed *vocabulary* are looked up by string in a
+    table computed when this is built, any other n-gram is hashed as
+    :meth:`~FeatureBuilder.hashes_one` hashes it, and the lexicon, cue and
+    sarcasm words are tables by string too.  :meth:`weigh` returns the same
+    features in the same order as :meth:`~FeatureBuilder.hashes_one`, so the
+    score and the evidence are the batch path's to the last bit.
+    """
+
+    __slots__ = (
+        "_builder",
+        "_consts",
+        "_cue_lengths",
+        "_edge_end",
+        "_edge_start",
+        "_gram",
+        "_intens_first",
+        "_lex_lengths",
+        "_lexicon",
+        "_neg_first",
+        "_negated_tags",
+        "_negation",
+        "_plain_keys",
+        "_prefix",
+        "_salts",
+        "_sarcasm",
+        "_sarcasm_first",
+        "_shift",
+        "_single",
+        "_tags",
+        "_weight_of",
+        "_weights",
+    )
+
+    def __init__(
+        self,
+        builder: FeatureBuilder,
+        weights: npt.NDArray[np.float32],
+        vocabulary: Iterable[str] = (),
+    ) -> None:
+        self._builder = builder
+        self._shift = 64 - builder.bits
+        self._weights = weights
+        self._weight_of = weights.data.cast("B").cast("f").__getitem__
+        one = builder._one
+        self._salts = one.salts
+        by_length: dict[int, list[str]] = {1: [], 2: [], 3: []}
+        for gram in dict.fromkeys(vocabulary):
+            if 1 <= len(gram) <= 3 and _BOUNDARY_CHARS.isdisjoint(gram):
+                by_length[len(gram)].append(gram)
+        self._gram: dict[str, float] = {}
+        self._negation: dict[str, float] = {}
+        self._edge_end: dict[str, float] = {}
+        self._edge_start: dict[str, float] = {}
+        for n, grams in by_length.items():
+            self._gram.update(self._table(grams, KIND_NGRAM * 100 + n))
+            if n <= 2:
+                self._negation.update(self._table(grams, KIND_NEGATION * 100 + n))
+                self._edge_end.update(self._table(grams, KIND_EDGE * 100 + n))
+                self._edge_start.update(self._table(grams, KIND_EDGE * 100 + 10 + n))
+        # cue words (a word feature and a group feature each) and, by add_lexicon, lexicon words
+        table, word_hash, group_hash, _ = builder._cue_tables
+        raw_cue = dict(
+            zip(
+                _unmix(table).tolist(),
+                zip(word_hash.tolist(), group_hash.tolist(), strict=True),
+                strict=True,
+            )
+        )
+        self._lexicon: dict[str, tuple[tuple[float, float] | None, int]] = {}
+        for _group, words in builder.cue_groups:
+            for word in words:
+                if _BOUNDARY_CHARS.isdisjoint(word):  # else never a valid n-gram
+                    w_hash, g_hash = raw_cue[_string_raw(word)]
+                    self._lexicon[word] = ((self._final(w_hash), self._final(g_hash)), 0)
+        self._cue_lengths = one.cue_lengths
+        self._lex_lengths = tuple(range(2, builder.lexicon_max_len + 1))
+        self._index_words()
+        self._sarcasm = {w: self._final(h) for w, h in one.sarcasm.items()}
+        c = one.const
+        self._consts = {k: self._final(v) for k, v in c.items()}
+        self._tags = (self._final(c["pos"]), self._final(c["neg"]))
+        self._negated_tags = (self._final(c["pos-negated"]), self._final(c["neg-negated"]))
+        self._plain_keys = tuple(_plain_keys(size) for size in range(_PLAIN_MAX + 1))
+        self._neg_first = frozenset(w[0] for w in builder.negators if w)
+        self._intens_first = frozenset(w[0] for w in builder.intensifiers if w)
+        self._sarcasm_first = frozenset(w[0] for w in builder.sarcasm if w)
+
+    def _index_words(self) -> None:
+        """Index the word table: one-character words, and the first two characters of the rest."""
+        self._single = frozenset(w for w in self._lexicon if len(w) == 1)
+        lengths: dict[str, set[int]] = {}
+        for w in self._lexicon:
+            if len(w) >= 2:
+                lengths.setdefault(w[:2], set()).add(len(w))
+        self._prefix = {pair: tuple(sorted(ns)) for pair, ns in lengths.items()}
+
+    def add_lexicon(self, words: Iterable[str]) -> bool:
+        """Enter the lexicon *words* found in the builder's tables; True when every entry is known.
+
+        The builder keeps its lexicon as hashes; words whose hash is in a table are
+        entered by string.  When the words account for every hash of both tables,
+        a look-up by string finds what the hashed look-up finds.
+        """
+        raw_bits: dict[int, int] = {}
+        for bit, hashes in ((1, self._builder.lexicon_pos), (2, self._builder.lexicon_neg)):
+            for raw in _unmix(hashes).tolist():
+                raw_bits[raw] = raw_bits.get(raw, 0) | bit
+        longest = self._builder.lexicon_max_len
+        candidates = [w for w in dict.fromkeys(words) if 2 <= len(w) <= longest]
+        known: set[int] = set()
+        for word, raw in zip(candidates, _raw_chains(candidates), strict=True):
+            bits = raw_bits.get(raw, 0)
+            if bits and _BOUNDARY_CHARS.isdisjoint(word):
+                pair, _ = self._lexicon.get(word, (None, 0))
+                self._lexicon[word] = (pair, bits)
+                known.add(raw)
+        self._index_words()
+        return len(known) == len(raw_bits)
+
+    def _table(self, grams: list[str], salt: int) -> dict[str, float]:
+        """Signed weights of *grams* (all of one length) in feature space *salt*, vectorised."""
+        if not grams:
+            return {}
+        hashes = salted(np.array(_raw_chains(grams), dtype=np.uint64), salt)
+        bucket, sign = bucket_and_sign(hashes, self._builder.bits)
+        w = self._weights[bucket].astype(np.float64)
+        signed = np.where(sign < 0, -w, w)
+        return dict(zip(grams, signed.tolist(), strict=True))
+
+    def _final(self, h: int) -> float:
+        """Signed weight of a finished hash."""
+        w = self._weight_of(h >> self._shift)
+        return -w if h & 1 else w
+
+    def _signed(self, unmixed: int) -> float:
+        """Signed weight of a salted FNV chain (finished here, as :func:`_mix_all` does)."""
+        h = ((unmixed ^ (unmixed >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _M64
+        h ^= h >> 31
+        w = self._weight_of(h >> self._shift)
+        return -w if h & 1 else w
+
+    def _look_up(
+        self, get: Callable[[str], float | None], grams: list[str], salt: int
+    ) -> list[float]:
+        """Signed weights of *grams* in feature space *salt*: from a table, else hashed."""
+        found = list(map(get, grams))
+        if None not in found:
+            return found  # type: ignore[return-value]  # no None
+        hashed = iter(
+            self._hashed([g for g, w in zip(grams, found, strict=True) if w is None], salt)
+        )
+        return [next(hashed) if w is None else w for w in found]
+
+    def _hashed(self, grams: Iterable[str], salt: int) -> list[float]:
+        """Signed weights of *grams* in feature space *salt*, hashed one by one.
+
+        :func:`_string_raw`, the salt and :func:`_mix_all` written out in two loops
+        (this runs for every n-gram outside the tables).
+        """
+        raws = []
+        for gram in grams:
+            h = _FNV_OFFSET_INT
+            for ch in gram:
+                h = ((h ^ ord(ch)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+            raws.append(h ^ salt)
+        weight_of, shift = self._weight_of, self._shift
+        out = []
+        for raw in raws:
+            h = ((raw ^ (raw >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+            h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+            h ^= h >> 31
+            w = weight_of(h >> shift)
+            out.append(-w if h & 1 else w)
+        return out
+
+    def weigh(
+        self, text: str, emoticons: Sequence[tuple[int, int, str]] = ()
+    ) -> tuple[list[tuple[int, int, str]], list[float]]:
+        """Return the features of one normalised *text* as evidence keys and signed weights.
+
+        A key is ``(start, end, kind name)``; the features and their order are
+        :meth:`FeatureBuilder.hashes_one`'s.
+        """
+        b = self._builder
+        size = len(text)
+        whole = _BOUNDARY_CHARS.isdisjoint(text)
+        if whole:
+            segments = [(0, text)]
+        else:
+            segments = [(m.start(), m.group()) for m in _SEGMENT_RE.finditer(text)]
+        neg = intens = None
+        if not self._neg_first.isdisjoint(text):
+            neg = _scope_text(text, b._negator_re, 2, b.negation_window)
+        if not self._intens_first.isdisjoint(text):
+            intens = _scope_text(text, b._intens_re, 0, b.intensifier_window)
+        if whole and neg is None and intens is None and 0 < size < len(self._plain_keys):
+            keys, weights = self._plain(text)
+        else:
+            keys, weights = self._grams(text, segments, neg, intens)
+        if "!" in text or "?" in text or "." in text or "…" in text or "。" in text:
+            consts = self._consts
+            for pattern, name in _PUNCTUATION_RULES:
+                for m in pattern.finditer(text):
+                    keys.append((m.start(), m.end(), "punctuation"))
+                    weights.append(consts[name])
+        if not self._sarcasm_first.isdisjoint(text):
+            self._sarcastic(text, keys, weights)
+        self._words(text, neg, keys, weights)
+        for s, e, code in emoticons:
+            keys.append((s, e, "emoticon"))
+            weights.append(self._final(_string_hash_int(code, KIND_EMOTICON)))
+        return keys, weights
+
+    def _plain(self, text: str) -> tuple[list[tuple[int, int, str]], list[float]]:
+        """Return the n-gram features of a one-segment text outside any negation or intensifier."""
+        salts, look_up, one = self._salts, self._look_up, self._one_gram
+        gram, end, start = self._gram.get, self._edge_end.get, self._edge_start.get
+        weights = look_up(gram, list(text), salts[KIND_NGRAM, 1])
+        weights.append(one(end, text[-1], salts[KIND_EDGE, 1]))
+        weights.append(one(start, text[0], salts[KIND_EDGE, 11]))
+        if len(text) >= 2:
+            pairs = list(map(add, text, text[1:]))
+            weights += look_up(gram, pairs, salts[KIND_NGRAM, 2])
+            weights.append(one(end, text[-2:], salts[KIND_EDGE, 2]))
+            weights.append(one(start, text[:2], salts[KIND_EDGE, 12]))
+            if len(text) >= 3:
+                weights += look_up(gram, list(map(add, pairs, text[2:])), salts[KIND_NGRAM, 3])
+        return list(self._plain_keys[len(text)]), weights
+
+    def _one_gram(self, get: Callable[[str], float | None], gram: str, salt: int) -> float:
+        """Signed weight of one n-gram in feature space *salt*: from a table, else hashed."""
+        w = get(gram)
+        return self._signed(_string_raw(gram) ^ salt) if w is None else w
+
+    def _grams(
+        self,
+        text: str,
+        segments: list[tuple[int, str]],
+        neg: list[int] | None,
+        intens: list[int] | None,
+    ) -> tuple[list[tuple[int, int, str]], list[float]]:
+        """Return the n-gram features (plain, negated, intensified, edges) of any text."""
+        salts = self._salts
+        keys: list[tuple[int, int, str]] = []
+        weights: list[float] = []
+        gram_get = self._gram.get
+        grams: list[str] = []
+        for n in (1, 2, 3):
+            # the valid n-grams (within a segment) and where they start
+            pos: list[int] = []
+            if n == 1:
+                if len(segments) == 1 and len(segments[0][1]) == len(text):
+                    grams, pos = list(text), list(range(len(text)))
+                else:
+                    grams = []
+                    for o, seg in segments:
+                        grams += seg
+                        pos += range(o, o + len(seg))
+            else:
+                grams = []
+                for o, seg in segments:
+                    if len(seg) >= n:
+                        part = list(map(add, seg, seg[1:]))
+                        if n == 3:
+                            part = list(map(add, part, seg[2:]))
+                        grams += part
+                        pos += range(o, o + len(seg) - n + 1)
+            if not pos:
+                continue
+            if neg is None:
+                plain, plain_grams = pos, grams
+            else:
+                plain = [p for p in pos if neg[p] < 0]
+                plain_grams = [g for p, g in zip(pos, grams, strict=True) if neg[p] < 0]
+            weights += self._look_up(gram_get, plain_grams, salts[KIND_NGRAM, n])
+            keys += zip(plain, map(add, plain, repeat(n)), repeat("ngram"))
+            if neg is not None:
+                negated = [(p, g) for p, g in zip(pos, grams, strict=True) if neg[p] >= 0]
+                if negated:
+                    weights += self._look_up(
+                        self._negation.get, [g for _, g in negated], salts[KIND_NEGATION, n]
+                    )
+                    keys += [(neg[p], p + n, "negation") for p, _ in negated]
+            if n > 2:
+                continue
+            if intens is not None:
+                inside = [(p, g) for p, g in zip(pos, grams, strict=True) if intens[p] >= 0]
+                if inside:
+                    weights += self._hashed([g for _, g in inside], salts[KIND_INTENSIFIER, n])
+                    keys += [(intens[p], p + n, "intensifier") for p, _ in inside]
+            fit = [(o, seg) for o, seg in segments if len(seg) >= n]
+            ends = [(o + len(seg) - n, seg[-n:]) for o, seg in fit]
+            starts = [(o, seg[:n]) for o, seg in fit]
+            weights += self._look_up(self._edge_end.get, [g for _, g in ends], salts[KIND_EDGE, n])
+            keys += [(p, p + n, "ngram") for p, _ in ends]
+            weights += self._look_up(
+                self._edge_start.get, [g for _, g in starts], salts[KIND_EDGE, 10 + n]
+            )
+            keys += [(p, p + n, "ngram") for p, _ in starts]
+        return keys, weights
+
+    def _sarcastic(self, text: str, keys: list[tuple[int, int, str]], weights: list[float]) -> None:
+        """Sarcasm cues: a feature of the word, then one of any cue, per hit."""
+        hits = [(m.start(), m.end(), m.group()) for m in self._builder._sarcasm_re.finditer(text)]
+        for s, e, word in hits:
+            w = self._sarcasm.get(word)
+            keys.append((s, e, "sarcasm"))
+            weights.append(self._final(_string_hash_int(word, KIND_SARCASM)) if w is None else w)
+        any_cue = self._consts["<sarcasm>"]
+        for s, e, _ in hits:
+            keys.append((s, e, "sarcasm"))
+            weights.append(any_cue)
+
+    def _words(
+        self,
+        text: str,
+        neg: list[int] | None,
+        keys: list[tuple[int, int, str]],
+        weights: list[float],
+    ) -> None:
+        """Cue-group and lexicon hits, as :meth:`FeatureBuilder._lookups_one` orders them."""
+        get = self._lexicon.get
+        hits: dict[int, list[tuple[int, tuple[tuple[float, float] | None, int]]]] = {}
+        single = self._single
+        if single and not single.isdisjoint(text):
+            hits[1] = [(p, get(ch)) for p, ch in enumerate(text) if ch in single]  # type: ignore[misc]
+        found = list(map(self._prefix.get, map(add, text, text[1:])))
+        if found.count(None) < len(found):
+            size = len(text)
+            for p, lengths in enumerate(found):
+                if lengths is not None:
+                    for n in lengths:
+                        if p + n > size:
+                            break
+                        entry = get(text[p : p + n])
+                        if entry is not None:
+                            hits.setdefault(n, []).append((p, entry))
+        if not hits:
+            return
+        for n in self._cue_lengths:
+            cue = [(p, pair) for p, (pair, _) in hits.get(n, ()) if pair is not None]
+            for p, pair in cue:
+                keys.append((p, p + n, "cue"))
+                weights.append(pair[0])
+            for p, pair in cue:
+                keys.append((p, p + n, "cue"))
+                weights.append(pair[1])
+        for k in (0, 1):
+            bit, tag, negated_tag = k + 1, self._tags[k], self._negated_tags[k]
+            for n in self._lex_lengths:
+                for p, (_, bits) in hits.get(n, ()):
+                    if bits & bit:
+                        if neg is not None and neg[p] >= 0:
+                            keys.append((neg[p], p + n, "lexicon"))
+                            weights.append(negated_tag)
+                        else:
+                            keys.append((p, p + n, "lexicon"))
+                            weights.append(tag)
+
+
+#: Longest text whose n-gram keys :class:`WeighedText` keeps ready (:func:`_plain_keys`).
+_PLAIN_MAX = 64
+
+
+def _plain_keys(size: int) -> tuple[tuple[int, int, str], ...]:
+    """Evidence keys of the n-gram features of a text of *size* characters in one segment."""
+    keys: list[tuple[int, int, str]] = []
+    for n in (1, 2, 3):
+        if size < n:
+            break
+        keys += [(p, p + n, "ngram") for p in range(size - n + 1)]
+        if n <= 2:
+            keys += [(size - n, size, "ngram"), (0, n, "ngram")]
+    return tuple(keys)
+
+
+#: Runs of characters between :data:`BOUNDARY` characters: the segments n-grams stay in.
+_SEGMENT_RE = re.compile("[^" + re.escape("".join(sorted(_BOUNDARY_CHARS))) + "]+")
+
+
+def _raw_chains(strings: Sequence[str]) -> list[int]:
+    """:func:`_string_raw` of each string (vectorised by length)."""
+    out = [0] * len(strings)
+    by_length: dict[int, list[int]] = {}
+    for i, s in enumerate(strings):
+        by_length.setdefault(len(s), []).append(i)
+    for n, idx in by_length.items():
+        joined = "".join(strings[i] for i in idx)
+        codes = np.frombuffer(_utf32(joined), dtype=np.uint32).astype(np.uint64)
+        codes = codes.reshape(len(idx), n)
+        raw = np.full(len(idx), _FNV_OFFSET, dtype=np.uint64)
+        for k in range(n):
+            raw ^= codes[:, k]
+            raw *= _FNV_PRIME
+        for i, h in zip(idx, raw.tolist(), strict=True):
+            out[i] = h
+    return out
+
+
+def _string_raw(s: str) -> int:
+    """Return the raw FNV-1a chain of *s* (unsalted, unmixed) as a Python int."""
+    h = _FNV_OFFSET_INT
+    for ch in s:
+        h = ((h ^ ord(ch)) * _FNV_PRIME_INT) & _M64
+    return h

@@ -110,6 +110,16 @@ class Design:
             )
         return out
 
+    def squares(self) -> Floats:
+        """Sum of squares of each column (with the intercept): the scale of the curvature."""
+        k = self.dense.shape[1]
+        out = np.empty(self.size)
+        out[0] = self.rows
+        out[1 : 1 + k] = np.einsum("ij,ij->j", self.dense, self.dense)
+        if self.width:
+            out[1 + k :] = np.bincount(self.indices, self.values**2, minlength=self.width)
+        return out
+
     def gradient(self, r: Floats) -> Floats:
         """``X.T @ r`` (with the intercept)."""
         k = self.dense.shape[1]
@@ -138,9 +148,14 @@ def fit_logistic(
     *penalty* has one entry per weight (0 for the intercept: it is free).
     Returns the weights (intercept first).  Converges when the largest
     gradient entry is below ``tol`` times the number of rows.
+
+    The initial inverse-Hessian of L-BFGS is diagonal, ``1 / (penalty + 0.25 *
+    sum of squares of the column)`` (a bound on the curvature of each weight), so
+    weights with very different penalties converge together.
     """
     n = x.rows
     w = np.zeros(x.size) if start is None else start.astype(np.float64, copy=True)
+    inv_diag = 1.0 / (penalty + 0.25 * x.squares() + 1e-8)
 
     def objective(v: Floats) -> tuple[float, Floats]:
         z = offset + x.linear(v)
@@ -163,9 +178,9 @@ def fit_logistic(
             q -= a * yv
         if memory:
             s, yv, _rho = memory[-1]
-            q *= _dot(s, yv) / _dot(yv, yv)
+            q *= inv_diag * (_dot(s, yv) / _dot(yv, inv_diag * yv))
         else:
-            q /= max(1.0, math.sqrt(_dot(g, g)))
+            q *= inv_diag
         for (s, yv, rho), a in zip(memory, reversed(alphas), strict=True):
             b = rho * _dot(yv, q)
             q += (a - b) * s
@@ -173,7 +188,7 @@ def fit_logistic(
         slope = _dot(g, direction)
         if slope >= 0:  # not a descent direction: restart from the gradient
             memory.clear()
-            direction = -g / max(1.0, math.sqrt(_dot(g, g)))
+            direction = -g * inv_diag
             slope = _dot(g, direction)
         step = 1.0
         for _ls in range(40):  # backtracking (Armijo)

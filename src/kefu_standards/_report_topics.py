@@ -153,7 +153,8 @@ def _questions(items: Sequence[QuestionView]) -> str:
         return ""
     shown, folded = items[:_SHOWN_QUESTIONS], items[_SHOWN_QUESTIONS:]
     more = (
-        f"<details><summary>更多常见问题 ({len(folded)})</summary>{_question_table(folded)}</details>"
+        f"<details><summary>更多常见问题 ({len(folded)})</summary>"
+        f"{_question_table(folded)}</details>"
         if folded
         else ""
     )

@@ -252,11 +252,22 @@ def build_view(
             "聊天内容已转义 (chat text is escaped).",
             "响应时间按轮次计算: 买家首条未回复消息到客服首条回复 (rounds, not messages).",
             "目标值来源见 kefu_standards 文档 (targets and their sources are in the docs).",
+            *_model_note(analysis.escalation_model),
         ),
         # -- outcomes (#15)
         outcomes_html=""
         if analysis.outcomes is None
         else outcomes_html(analysis.outcomes, [row["agent"] for row in analysis.agent_rows()]),
+    )
+
+
+def _model_note(name: str | None) -> tuple[str, ...]:
+    """Return the notes line naming the fitted escalation model (none for the shipped one)."""
+    if name is None:
+        return ()
+    return (
+        f"升级风险: 店铺自训模型 (escalation risk: {name}); "
+        "风险原因仍解释内置信号 (reasons explain the shipped signals).",
     )
 
 

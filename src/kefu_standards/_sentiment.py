@@ -60,6 +60,7 @@ __all__ = [
     "sentiment",
     "sentiment_many",
     "sentiment_scores",
+    "shared_scores",
 ]
 
 #: The labels, from the lowest score band to the highest.
@@ -159,6 +160,27 @@ class Sentiment:
     def defined(self) -> bool:
         """True when the text carries something to score."""
         return self.score is not None
+
+
+def _computed(score: float, label: str, evidence: tuple[Evidence, ...]) -> Sentiment:
+    """Build a :class:`Sentiment` the model computed, without re-running its validators.
+
+    The model's score is ``0.5 * (1 + tanh(x / 2))``, always in ``[0, 1]``, and the
+    label is one of :data:`LABELS`: what the validators check holds by construction.
+    """
+    out = _new_sentiment(Sentiment)
+    _set_score(out, score)
+    _set_label(out, label)
+    _set_evidence(out, evidence)
+    _set_reason(out, None)
+    return out
+
+
+_new_sentiment = object.__new__
+_set_score = vars(Sentiment)["score"].__set__
+_set_label = vars(Sentiment)["label"].__set__
+_set_evidence = vars(Sentiment)["evidence"].__set__
+_set_reason = vars(Sentiment)["reason"].__set__
 
 
 def _undefined_reason(text: str, norm: str) -> str | None:
@@ -287,6 +309,7 @@ class SentimentModel:
     cache_size: int = 65536
     _cache: TextCache[_Row] = attrs.field(init=False)
     _weight_of: memoryview = attrs.field(init=False)
+    _weighed: list[_features.WeighedText | None] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.weights.shape != (1 << self.features.bits,):
@@ -299,6 +322,7 @@ class SentimentModel:
         # the weights as Python floats on indexing, for the one-text path (a view, no copy)
         weights = np.ascontiguousarray(self.weights, dtype=np.float32)
         object.__setattr__(self, "_weight_of", weights.data.cast("B").cast("f"))
+        object.__setattr__(self, "_weighed", [])
 
     def __repr__(self) -> str:
         return (
@@ -748,7 +772,11 @@ class SentimentModel:
         elif len(norm) > _ONE_TEXT_MAX:
             row = self._compute([text], [norm], evidence=True)[0]
         else:
-            row = self._compute_one(text, norm)
+            weighed = self._weighed[0] if self._weighed else self._compile()
+            if weighed is None:
+                row = self._compute_one(text, norm)
+            else:
+                row = self._compute_weighed(weighed, text, norm)
         self._cache.put(text, row)
         return self._result(text, row)
 
@@ -757,7 +785,9 @@ class SentimentModel:
         if reason is not None:
             return _undefined(reason)
         ev = tuple(Evidence(s, e, text[s:e], kind, w, rule) for s, e, kind, w, rule in rows or ())
-        return Sentiment(score, self.label_of(score), ev)
+        lo, hi = self.thresholds
+        label = "negative" if score < lo else "positive" if score > hi else "neutral"
+        return _computed(score, label, ev)
 
     def _run(self, texts: Sequence[str], evidence: bool) -> list[_Row]:
         if not all(isinstance(text, str) for text in texts):
@@ -803,6 +833,34 @@ class SentimentModel:
         rows = _evidence_rows(batch, self.weights, norms)
         return [(p, ev, None) for p, ev in zip(probs, rows, strict=True)]
 
+    def _compile(self) -> _features.WeighedText | None:
+        """Build the one-text tables of this model (once, on the first one-text call).
+
+        ``None`` when the lexicon's words are not all known by string (a model file
+        with its own lexicon): :meth:`_compute_one` hashes every n-gram instead.
+        """
+        with _compile_lock:
+            if not self._weighed:
+                weighed = _features.WeighedText(self.features, self.weights, _ngram_vocabulary())
+                complete = weighed.add_lexicon(_lexicon_words())
+                self._weighed.append(weighed if complete else None)
+        return self._weighed[0]
+
+    def _compute_weighed(self, weighed: _features.WeighedText, text: str, norm: str) -> _Row:
+        """Score one defined text with the compiled tables: exactly what :meth:`_compute` gives."""
+        keys, signed = weighed.weigh(norm, _emoticon_codes(text))
+        scale = _feature_scale(len(signed))
+        contributions = [w * scale for w in signed]
+        x = reduce(add, contributions, 0.0) + self.bias
+        p = float(0.5 * (1.0 + np.tanh(0.5 * x)))  # _sigmoid, on one float
+        merged: dict[tuple[int, int, str], float] = {}
+        floor = _EVIDENCE_MIN / 4
+        get = merged.get
+        for key, c in zip(keys, contributions, strict=True):
+            if c >= floor or c <= -floor:
+                merged[key] = get(key, 0.0) + c
+        return (p, _top_evidence(merged, norm), None)
+
     def _compute_one(self, text: str, norm: str) -> _Row:
         """Score one defined text in plain Python: exactly what :meth:`_compute` gives.
 
@@ -825,6 +883,80 @@ class SentimentModel:
                 key = (s, e, names[kind])
                 merged[key] = merged.get(key, 0.0) + c
         return (p, _top_evidence(merged, norm), None)
+
+
+_compile_lock = threading.Lock()
+
+
+@lazy
+def _lexicon_words() -> tuple[str, ...]:
+    """Return the packaged lexicon's words (NTUSD), to look the lexicon up by string."""
+    return tuple(_words("sentiment/ntusd_positive.txt") + _words("sentiment/ntusd_negative.txt"))
+
+
+@lazy
+def _ngram_vocabulary() -> tuple[str, ...]:
+    """Return the n-grams one-text scoring looks up in a table rather than hashing them.
+
+    Printable ASCII, every character of the packaged lexicon and cue words, and the
+    words of up to three characters themselves (common chat bigrams such as 快递,
+    退款, 谢谢): a few thousand entries, no data of their own.
+    """
+    words = [*_lexicon_words(), *(w for ws in _cue_lists().values() for w in ws)]
+    chars = {c for w in words for c in w} | {chr(c) for c in range(0x21, 0x7F)}
+    return tuple(sorted(chars)) + tuple(sorted({w for w in words if 2 <= len(w) <= 3}))
+
+
+def shared_scores(
+    jobs: Sequence[tuple[SentimentModel, Sequence[str]]],
+) -> list[npt.NDArray[np.float64]]:
+    """Return ``model.scores(texts)`` for each ``(model, texts)``, the features computed once.
+
+    When the models compute the same features (the same cue lists, windows,
+    lexicon and bits, as every model :meth:`SentimentModel.train` builds with the
+    packaged cue lists), the texts missing from any model's cache are normalised
+    and turned into one :class:`~kefu_standards._features.FeatureBatch`, scored
+    with each model's weights, and kept in each model's cache for the texts it
+    was asked about.  A document's margin is summed over its own occurrences in
+    their own order, so each value is the one ``model.scores(texts)`` gives.
+    Models with different features are scored one by one.
+    """
+    if len(jobs) > 1 and all(
+        _same_features(jobs[0][0].features, model.features) for model, _ in jobs[1:]
+    ):
+        _score_together(jobs)
+    return [model.scores(texts) for model, texts in jobs]
+
+
+def _score_together(jobs: Sequence[tuple[SentimentModel, Sequence[str]]]) -> None:
+    """Put the texts of *jobs* missing from each model's cache there, from one feature batch."""
+    missing: list[list[str]] = []
+    for model, texts in jobs:
+        if not all(isinstance(t, str) for t in texts):
+            return  # model.scores names the bad item
+        rows = model._cache.get_many(texts)
+        missing.append([t for t, row in zip(texts, rows, strict=True) if row is None])
+    keys = list(dict.fromkeys(t for texts in missing for t in texts))
+    if not keys:
+        return
+    norms = _normalize_many(keys)
+    reasons = [_undefined_reason(t, n) for t, n in zip(keys, norms, strict=True)]
+    defined = [k for k, reason in enumerate(reasons) if reason is None]
+    batch = (
+        jobs[0][0].features.transform(
+            [norms[k] for k in defined], [_emoticon_codes(keys[k]) for k in defined]
+        )
+        if defined
+        else None
+    )
+    for (model, _), texts in zip(jobs, missing, strict=True):
+        fresh: dict[str, _Row] = {
+            keys[k]: (math.nan, (), why) for k, why in enumerate(reasons) if why is not None
+        }
+        if batch is not None:
+            probs = _sigmoid(batch.margins(model.weights) + model.bias).tolist()
+            fresh.update((keys[k], (p, None, None)) for k, p in zip(defined, probs, strict=True))
+        model._cache.put_many((t, fresh[t]) for t in dict.fromkeys(texts))
 
 
 def _average(models: Sequence[SentimentModel]) -> SentimentModel:
@@ -901,11 +1033,25 @@ def _evidence_rows(
 def _top_evidence(merged: dict[tuple[int, int, str], float], norm: str) -> tuple[_EvidenceRow, ...]:
     """Return the strongest merged spans of one text, strongest first (first seen first on ties)."""
     # filtering before the sort keeps the same items in the same order (the sort is stable)
-    strong = [kv for kv in merged.items() if abs(kv[1]) >= _EVIDENCE_MIN]
-    top = sorted(strong, key=lambda kv: -abs(kv[1]))[:_EVIDENCE_TOP]
+    low, high = -_EVIDENCE_MIN, _EVIDENCE_MIN
+    strong = [kv for kv in merged.items() if kv[1] >= high or kv[1] <= low]
+    if len(strong) > 1:
+        strong.sort(key=_strength)
     return tuple(
-        (si, ei, kind, round(w, 4), _rule_name(kind, norm[si:ei], w)) for (si, ei, kind), w in top
+        (
+            si,
+            ei,
+            kind,
+            round(w, 4),
+            f"lexicon:{norm[si:ei]} (NTUSD)" if kind == "lexicon" else f"{kind}:{norm[si:ei]}",
+        )
+        for (si, ei, kind), w in strong[:_EVIDENCE_TOP]
     )
+
+
+def _strength(item: tuple[tuple[int, int, str], float]) -> float:
+    """Sort key of merged evidence: strongest first."""
+    return -abs(item[1])
 
 
 def _feature_scale(count: int) -> float:
@@ -918,12 +1064,6 @@ def _feature_scale(count: int) -> float:
     root = _F32.unpack(_F32.pack(math.sqrt(max(count, 1))))[0]
     scale: float = _F32.unpack(_F32.pack(1.0 / root))[0]
     return scale
-
-
-def _rule_name(kind: str, span: str, weight: float) -> str:
-    if kind == "lexicon":
-        return f"lexicon:{span} (NTUSD)"
-    return f"{kind}:{span}"
 
 
 def _fit(

@@ -31,9 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from ._competency_cues import CueView, cue_view
-from ._escalation import Escalation, escalation
+from ._escalation import Escalation, buyer_sentiment_scores, escalation
 from ._politeness import Politeness, politeness_many
-from ._sentiment import sentiment_scores
 from .exceptions import ConfigError, InputTypeError
 from .model import Conversation, Role
 from .text import has_content
@@ -148,7 +147,8 @@ def signals_many(conversations: Iterable[Conversation]) -> tuple[Signals, ...]:
     buyer = _texts(convs, _BUYER)
     agent = _texts(convs, _AGENT)
     sentiment_of: dict[str, float] = (
-        dict(zip(buyer, sentiment_scores(buyer).tolist(), strict=True)) if buyer else {}
+        # the chat-negativity head of escalation scores them from the same features
+        dict(zip(buyer, buyer_sentiment_scores(buyer).tolist(), strict=True)) if buyer else {}
     )
     politeness_of = dict(zip(agent, politeness_many(agent), strict=True)) if agent else {}
     return tuple(_build(c, sentiment_of, politeness_of) for c in convs)

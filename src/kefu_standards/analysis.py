@@ -394,6 +394,13 @@ class Analysis:
 
     Per-conversation results are not kept (memory stays flat); pass
     ``results=`` to :func:`analyze` to stream them to a file.
+
+    ``escalation_model`` names the fitted escalation model the risks came from
+    (:meth:`EscalationModel.describe <kefu_standards.EscalationModel.describe>`:
+    fingerprint, file, training data), ``None`` for the shipped model.
+
+    .. versionchanged:: 0.2.0
+       ``escalation_model``.
     """
 
     conversations: int
@@ -431,6 +438,8 @@ class Analysis:
     # -- outcomes (#15): timing by shop under each platform preset whose target the
     # report holds KPIs against (PLATFORM_PRESETS), whatever the run's policy
     timing_by_platform: dict[str, Any] = attrs.field(factory=dict)
+    # -- escfit (#16): which escalation model scored the conversations
+    escalation_model: str | None = None
 
     def topic_rows(self) -> list[dict[str, Any]]:
         """One row per consultation topic: share, response times, reply, escalation, impolite rates.
@@ -771,6 +780,7 @@ def analyze(
         trend_sums=trend_sums,
         topics=topic_kpis,
         timing_by_platform=by_platform,  # outcomes (#15)
+        escalation_model=_model_name(escalation_model),
     )
 
 
@@ -778,6 +788,14 @@ def analyze(
 #: ≥ 90 %: Taobao; 平均响应时长 < 40 s: JD), computed in the same pass whatever the
 #: run's policy (outcomes #15).
 PLATFORM_PRESETS: tuple[str, ...] = ("taobao", "jd")
+
+
+def _model_name(model: Any) -> str | None:
+    """One line naming a fitted escalation model (``None``: the shipped model)."""
+    if model is None:
+        return None
+    describe = getattr(model, "describe", None)
+    return str(describe()) if callable(describe) else type(model).__name__
 
 
 #: Messages per timing-rollup batch in :func:`analyze` (memory stays bounded by it).
@@ -878,7 +896,18 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
             )
             for name in PLATFORM_PRESETS
         },
+        escalation_model=_merge_model_names([p.escalation_model for p in parts]),
     )
+
+
+def _merge_model_names(names: list[str | None]) -> str | None:
+    """Return the parts' escalation model: the one they share, or each named when they differ."""
+    distinct = list(dict.fromkeys(names))
+    if distinct in ([], [None]):
+        return None
+    if len(distinct) == 1:
+        return distinct[0]
+    return "mixed: " + "; ".join(n or "the shipped model" for n in distinct)
 
 
 def _merge_outcomes(parts: list[Any]) -> Any:

@@ -42,6 +42,12 @@ turn_auc: float | None = fit_report.turn.auc
 interval: tuple[float, float] | None = fit_report.dialogue.difference_interval
 e_fitted: ks.Escalation = ks.escalation(conv, model=ks.EscalationModel.load(fitted.save("m.npz")))
 a_fitted: ks.Assessment = ks.assess(conv, escalation_model=fitted)
+fit_signal_l2: float | None = fit_report.turn_signal_l2
+fingerprint: str = fitted.fingerprint
+described: str = fitted.describe()
+learned: tuple[ks.Evidence, ...] = fitted.evidence(conv, limit=3)
+model_file: str | None = fitted.source
+analysed_with: str | None = ks.analyze([conv], escalation_model=fitted).escalation_model
 cv: ks.HeadEvaluation = ks.cross_validate_sentiment(["好"] * 10, [True] * 5 + [False] * 5)
 
 t: ks.ResponseTimes = ks.response_times(conv, policy="taobao")
