@@ -20,13 +20,19 @@ Reports, all measured in this run:
   recall (a message is predicted positive when the family's reasons in
   ``Escalation.reasons`` point at it: an evidence span in that message);
   ``na`` and ``-`` labels are skipped;
-- pooled precision and recall over all families (``refused_problem`` is labelled on
-  the buyer's message, "the problem was not solved": the library's buyer-side reason
-  for that is ``unresolved``; its ``refused_problem`` reason marks the agent's refusal);
+- pooled precision and recall over the negative families (``agent_holding`` aside: the
+  labelling brief calls a stalling reply "not negative by itself" and marks every one,
+  while the library lists ``holding_unfollowed`` only for one never followed up), and
+  the same pool with ``agent_holding`` added;
+- one reason kind per family, by definition: ``refused_problem`` is labelled on the
+  buyer's message, "the problem was not solved", and the library's buyer-side reason for
+  that is ``unresolved`` (its ``refused_problem`` reason marks the agent's refusal);
+  ``unresolved`` does not also count for the ``negative_emotion`` label;
 - ``agent_impolite`` on the agent messages labelled not impolite (the first sample,
   then all);
 - harsh or banned-phrase evidence of :func:`kefu_standards.politeness` on polite agent
-  replies: jddc agent messages labelled not impolite, and the Taobao-style replies in
+  replies: jddc agent messages labelled not impolite (also per half), and the
+  Taobao-style replies in
   ``tests/fixtures/polite_replies_taobao.txt`` (written by the developers, not held
   out: the rules were written while reading them); the offensive model's evidence is
   counted separately;
@@ -68,13 +74,20 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "human_request": ("human_request",),
     "impatience": ("impatience",),
     "repetition": ("repetition",),
-    "negative_emotion": ("negative_emotion", "unresolved"),
+    # one kind per family, by definition: the label is anger / frustration / sarcasm in the
+    # buyer's words; "not solved / does not help" is the refused_problem label below
+    "negative_emotion": ("negative_emotion",),
     # buyer-side label (the buyer says it is not solved); the library's refused_problem
     # reason marks the agent's refusal, so only the buyer-side unresolved reason can match
     "refused_problem": ("unresolved",),
     "open_issue": ("open_issue",),
 }
 HARSH = frozenset({"harsh_tone", "banned_phrase"})
+#: Families left out of the pooled figure of the *negative* reasons: the labelling brief
+#: says a stalling reply is "not negative by itself" and marks every one, while the
+#: library lists ``holding_unfollowed`` only for one never followed up (a holding reply
+#: answered in time is good service).  Reported on its own, and in a second pool.
+NOT_NEGATIVE = frozenset({"agent_holding"})
 
 
 def half(key: str) -> str:
@@ -138,8 +151,14 @@ def score_labels(
             elif gold == "1":
                 c[2] += 1
     per = {f: prf(*c) for f, c in counts.items()}
-    tp, fp, fn = (sum(c[j] for c in counts.values()) for j in range(3))
-    return {"families": per, "pooled": prf(tp, fp, fn)}
+    negative = [c for f, c in counts.items() if f not in NOT_NEGATIVE]
+    tp, fp, fn = (sum(c[j] for c in negative) for j in range(3))
+    tp_all, fp_all, fn_all = (sum(c[j] for c in counts.values()) for j in range(3))
+    return {
+        "families": per,
+        "pooled": prf(tp, fp, fn),
+        "pooled_with_holding": prf(tp_all, fp_all, fn_all),
+    }
 
 
 def impolite_on_polite(
@@ -208,11 +227,15 @@ def main() -> int:
         "all": impolite_on_polite(labels, results, None),
     }
     by_key = {rec["id"]: rec for rec in records}
+    labelled_keys = {row["key"] for row in labels}
     jd_polite = []
+    jd_halves: dict[str, list[str]] = {"tune": [], "report": []}
     for row in labels:
         if row["role"] == "agent" and row.get("agent_impolite") == "0":
             dialogue, turn = row["key"].rsplit("#", 1)
-            jd_polite.append(by_key[dialogue]["turns"][int(turn)]["text"])
+            text = by_key[dialogue]["turns"][int(turn)]["text"]
+            jd_polite.append(text)
+            jd_halves[half(row["key"])].append(text)
     taobao = [
         x.strip()
         for x in TAOBAO.read_text(encoding="utf-8").splitlines()
@@ -220,7 +243,19 @@ def main() -> int:
     ]
     out["harsh_on_polite"] = {
         "jddc_agents_labelled_polite": harsh_rate(jd_polite),
+        "jddc_tune_half": harsh_rate(jd_halves["tune"]),
+        "jddc_report_half": harsh_rate(jd_halves["report"]),
         "taobao_style_written": harsh_rate(taobao),
+        # every jddc agent turn outside the labelled messages (unlabelled, mostly polite;
+        # the session-6 rules were written while reading them, so not held out either)
+        "jddc_agent_turns_unlabelled": harsh_rate(
+            [
+                t["text"]
+                for rec in records
+                for i, t in enumerate(rec["turns"])
+                if t["role"] == "agent" and f"{rec['id']}#{i}" not in labelled_keys
+            ]
+        ),
         "both": harsh_rate(jd_polite + taobao),
     }
     share: dict[str, dict[str, float]] = {}
@@ -273,11 +308,15 @@ def _print(r: dict[str, Any]) -> None:
                 f"| {f} | {c['tp']} | {c['fp']} | {c['fn']} | {_fmt(c['precision'])} "
                 f"| {_fmt(c['recall'])} |"
             )
-        p = r[subset]["pooled"]
-        print(
-            f"| **pooled** | {p['tp']} | {p['fp']} | {p['fn']} "
-            f"| {_fmt(p['precision'])} | {_fmt(p['recall'])} |"
-        )
+        for name, key in (
+            ("**pooled** (negative)", "pooled"),
+            ("pooled + holding", "pooled_with_holding"),
+        ):
+            p = r[subset][key]
+            print(
+                f"| {name} | {p['tp']} | {p['fp']} | {p['fn']} "
+                f"| {_fmt(p['precision'])} | {_fmt(p['recall'])} |"
+            )
     print("\nagent_impolite on agent messages labelled not impolite:")
     for k, v in r["agent_impolite_on_polite"].items():
         print(f"  {k}: {v['agent_impolite_listed']} of {v['polite_agent_messages']}")

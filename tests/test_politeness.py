@@ -220,6 +220,9 @@ class TestContextRules:
             "not_after_hedge",
             "latin_word",
             "softened",
+            "challenge_only",
+            "not_asked",
+            "addressed",
         }
 
     @pytest.mark.parametrize(

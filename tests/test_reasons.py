@@ -19,8 +19,11 @@ from kefu_standards._cues import (
     agent_cues,
     asking_for_human,
     buyer_cues,
+    echo_challenge,
     is_acceptance,
+    is_bare_okay,
     material_refusals,
+    says_what_happens,
 )
 from kefu_standards._escalation import (
     REASON_DEFINITIONS,
@@ -79,6 +82,22 @@ class TestWordsNotSubstrings:
             # the ? of a question counts, the ? of a link does not
             ("为什么你删了我的编辑?", "?", True),
             ("评价入口 https://club.jd.com/my.action?sort=1", "?", False),
+            # challenge_only: a lone ? counts in a challenge, not in a check
+            ("到底发不发货?", "?", True),
+            ("你没绑定银行卡?", "?", True),
+            ("白条没有绑定银行卡?", "?", False),
+            # not_asked: a verdict stated, not asked
+            ("你填错了", "错了", True),
+            ("发票抬头这个错了吗?", "错了", False),
+            # addressed: 必须 orders the buyer, not a rule about a thing
+            ("必须今天付款", "必须", True),
+            ("SIM卡必须开通来电显示", "必须", False),
+            # longest match: 急切 / 没完成 / 卡号给我 are words of their own
+            ("切，爱买不买", "切", True),
+            ("小妹理解您的急切心情", "切", False),
+            ("你们没完没了", "没完", True),
+            ("订单还没完成", "没完", False),
+            ("卡号给我一下", "给我", False),
         ],
     )
     def test_politeness_evidence(self, text: str, phrase: str, counts: bool) -> None:
@@ -102,6 +121,13 @@ class TestWordsNotSubstrings:
             ("建议您先试一下", []),  # advice
             ("以网点为准", []),  # policy
             ("无法开普通发票，可以开电子发票", []),  # a way forward is offered
+            ("这款不支持电信卡", ["不支持"]),
+            ("目前仅支持移动卡，不支持电信卡", []),  # names what is supported
+            ("这边是留言的 无法直接联系售后的哦", []),  # the message is passed on
+            ("亲这边也看不到哟", ["看不到"]),  # the agent cannot see, nothing offered
+            ("妹子不清楚呢", ["不清楚"]),
+            ("不清楚您说的是哪个", []),  # not said of itself: asks which one
+            ("您那边看不到的话刷新一下", []),  # a condition
         ],
     )
     def test_material_refusals(self, text: str, material: list[str]) -> None:
@@ -122,6 +148,52 @@ class TestWordsNotSubstrings:
         human = tuple(c for c in buyer_cues(text) if c.kind == "human")
         assert human
         assert bool(asking_for_human(text, human)) is asks
+
+    @pytest.mark.parametrize(
+        ("text", "kind"),
+        [
+            ("你不是京东客服吗。。。。", "exasperation"),  # trailing off in words: 无语
+            ("没事了。谢谢。。。", "impatience"),  # after thanks: not exasperation
+            ("怎么还没到??", "impatience"),  # ?? chases
+        ],
+    )
+    def test_punctuation_runs(self, text: str, kind: str) -> None:
+        """。。。 in words is exasperation (listed as emotion); after thanks, or ??, it is not."""
+        runs = [c.kind for c in buyer_cues(text) if c.kind in {"exasperation", "impatience"}]
+        assert runs == [kind]
+
+    @pytest.mark.parametrize(
+        ("text", "bare"),
+        [("好吧", True), ("好吧！", True), ("行吧", True), ("…好吧", False), ("那好吧", False)],
+    )
+    def test_bare_okay(self, text: str, bare: bool) -> None:
+        """好吧 alone accepts; …好吧 and 那好吧 resign (the labelling brief's call)."""
+        assert is_bare_okay(text) is bare
+
+    @pytest.mark.parametrize(
+        ("text", "reply", "fires"),
+        [
+            ("什么好的", "好的哦", True),
+            ("啥好的呀", "好的哦", True),
+            ("什么时候到", "好的哦", False),  # a question, not the reply's words
+            ("什么好的", "", False),  # no reply to throw back
+            ("请问你们有什么好的办法", "好的哦", False),  # does not open with 什么
+        ],
+    )
+    def test_echo_challenge(self, text: str, reply: str, fires: bool) -> None:
+        """什么好的 after 好的哦 throws the agent's words back: the reply did not help."""
+        assert bool(echo_challenge(text, reply)) is fires
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("还请您稍等 审核通过后就会给您地址的呢", True),
+            ("您稍等，我帮您查一下", False),
+        ],
+    )
+    def test_says_what_happens(self, text: str, says: bool) -> None:
+        """A holding reply that says what happens next is not a bare holding reply."""
+        assert says_what_happens(text) is says
 
     @pytest.mark.parametrize(
         ("text", "accepts"),
@@ -221,6 +293,112 @@ class TestMaterial:
         banned = escalation(conv(*rows, ("agent", "这个不归我管")))
         assert mild.reason("agent_impolite") is None
         assert banned.reason("agent_impolite") is not None
+
+    @pytest.mark.parametrize(
+        ("rows", "kind", "listed"),
+        [
+            # a statement said again before any reply is repetition; after a reply it is minor
+            (
+                (
+                    ("buyer", "开发票"),
+                    ("agent", "请提供资料"),
+                    ("buyer", "我之前已经开过了"),
+                    ("buyer", "我之前已经开过了"),
+                ),
+                "repetition",
+                True,
+            ),
+            (
+                (
+                    ("buyer", "我之前已经开过了"),
+                    ("agent", "好的，我看一下"),
+                    ("buyer", "我之前已经开过了"),
+                ),
+                "repetition",
+                False,
+            ),
+            # two pasted records that differ in the order number are not a repetition
+            (
+                (
+                    ("buyer", "开发票"),
+                    ("agent", "请提供资料"),
+                    ("buyer", "订单[ORDERID_10027074]已出票，长沙，谨防诈骗"),
+                    ("buyer", "订单[ORDERID_10027083]已出票，长沙，谨防诈骗"),
+                ),
+                "repetition",
+                False,
+            ),
+            # a ? after the buyer's own order number chases; right after a reply it is puzzled
+            (
+                (
+                    ("buyer", "查一下物流"),
+                    ("agent", "请提供订单号"),
+                    ("buyer", "[ORDERID_123]"),
+                    ("buyer", "?"),
+                ),
+                "impatience",
+                True,
+            ),
+            (
+                (("buyer", "查一下物流"), ("agent", "请提供订单号"), ("buyer", "?")),
+                "impatience",
+                False,
+            ),
+            # 好吧 alone accepts; 那好吧 after a refusal resigns
+            (
+                (("buyer", "能退款吗"), ("agent", "订单已经取消了"), ("buyer", "好吧")),
+                "negative_emotion",
+                False,
+            ),
+            (
+                (("buyer", "能退款吗"), ("agent", "这个无法退款"), ("buyer", "那好吧")),
+                "negative_emotion",
+                True,
+            ),
+            # 。。。 trailing off in words is exasperation
+            (
+                (
+                    ("buyer", "能退款吗"),
+                    ("agent", "请提供订单号"),
+                    ("buyer", "你不是客服吗。。。。"),
+                ),
+                "negative_emotion",
+                True,
+            ),
+            # 什么好的 throws the agent's 好的哦 back: the reply did not help
+            (
+                (
+                    ("buyer", "能给点运费吗，我真的着急用"),
+                    ("agent", "好的哦"),
+                    ("buyer", "什么好的"),
+                ),
+                "unresolved",
+                True,
+            ),
+            (
+                (("buyer", "能给点运费吗"), ("agent", "好的哦"), ("buyer", "什么时候到账")),
+                "unresolved",
+                False,
+            ),
+            # a holding reply that says what happens next needs no follow-up
+            (
+                (("buyer", "维修地址呢"), ("agent", "还请您稍等 审核通过后就会给您地址的呢")),
+                "holding_unfollowed",
+                False,
+            ),
+            (
+                (("buyer", "维修地址呢"), ("agent", "您稍等")),
+                "holding_unfollowed",
+                True,
+            ),
+        ],
+    )
+    def test_context_decides_what_is_listed(
+        self, rows: tuple[tuple[str, str], ...], kind: str, listed: bool
+    ) -> None:
+        """Session 6 rules: each listed in one chat and not listed in its twin."""
+        e = escalation(conv(*rows))
+        assert (e.reason(kind) is not None) is listed
 
     def test_reasons_and_minor_signals_do_not_overlap(self) -> None:
         """A kind is either listed or minor, never both."""

@@ -33,12 +33,16 @@ __all__ = [
     "bigram_set",
     "buyer_cues",
     "buyer_view",
+    "carries_identifier",
     "content_length",
+    "echo_challenge",
     "is_acceptance",
     "is_acknowledgement",
+    "is_bare_okay",
     "is_card",
     "is_repeat_of",
     "material_refusals",
+    "says_what_happens",
 ]
 
 BUYER_KINDS = frozenset(
@@ -58,6 +62,7 @@ BUYER_KINDS = frozenset(
         "issue",
         "correction",
         "unresolved",
+        "exasperation",
     }
 )
 AGENT_KINDS = frozenset({"apology", "remedy", "deadline", "holding", "refusal"})
@@ -157,7 +162,9 @@ def buyer_cues(text: str) -> tuple[Cue, ...]:
 
     Besides the phrase list this finds *impatience*: a message made only of
     ``?``/``。。。``/``!`` (strength 2 when it is a run, else 1), or a ``??``/``!!``
-    run inside a longer message (strength 1).
+    run inside a longer message (strength 1); a ``。。。``/``……`` run inside a longer
+    message is *exasperation* (strength 1; impatience right after thanks or an
+    acknowledgement: ``谢谢。。。``).
     """
     return _buyer_cues(text, normalize(text))
 
@@ -171,7 +178,14 @@ def _buyer_cues(text: str, norm: str) -> tuple[Cue, ...]:
         out.append(Cue(first, last, text[first:last], "impatience", strength))
     elif _CJK_OR_WORD.search(norm):
         for m in _PUNCT_RUN.finditer(norm):
-            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "impatience", 1.0))
+            # ?? / !! in words chase; a trailing-off 。。。 / …… is exasperation (无语),
+            # except right after thanks or an acknowledgement (谢谢。。。, 好的…)
+            kind = "impatience"
+            if m.group()[0] in ".。…" and not _THANKS_BEFORE.search(
+                norm[max(0, m.start() - 3) : m.start()]
+            ):
+                kind = "exasperation"
+            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], kind, 1.0))
             break
     mark = _QUESTION_MARK.search(norm)
     if mark is not None and not any(c.kind == "question" for c in out):
@@ -179,6 +193,23 @@ def _buyer_cues(text: str, norm: str) -> tuple[Cue, ...]:
         out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "question", 1.0))
     out.sort(key=lambda c: (c.start, c.end))
     return tuple(out)
+
+
+# Context rules of the buyer cues (each has a firing and a non-firing case in the tests).
+# 。。。 right after thanks or an acknowledgement trails off politely (谢谢。。。).
+_THANKS_BEFORE = re.compile(r"(?:谢|好的|好滴|好哒|嗯|哦|收到|明白|知道了)$")
+# 好吧 / 行吧 as the whole message (particles and punctuation aside) accepts; …好吧 and
+# 那好吧 are resignation (the labelling brief's judgement call).
+_BARE_RESIGNED = re.compile(r"^[\s,.!~。，！]*(?:好吧|行吧)[\s,.!~。，！啊呀哦]*$")
+
+
+def is_bare_okay(text: str) -> bool:
+    """Tell whether *text* is only 好吧 / 行吧 (an acceptance, not resignation).
+
+    ``好吧`` alone accepts an answer; ``…好吧`` or ``那好吧`` resign.  The cue still
+    weighs on the emotion feature (the risk is unchanged); the reason is not listed.
+    """
+    return _BARE_RESIGNED.match(normalize(text)) is not None
 
 
 def is_acknowledgement(text: str) -> bool:
@@ -222,18 +253,32 @@ _CONDITION_AFTER = re.compile(r"^[^,.!?;:。，！？；：]{0,8}?的话")
 _DECLINED_ACTION = re.compile(r"(?:给|为|帮|退|换|补|办|处理|修改|取消|申请|保证|开|发|改|查)")
 _DECLINING_BEFORE = re.compile(r"(?:这边|我们|我这边|是|暂时|目前|确实)$")
 # The reply offers a way forward, so it is not a bare refusal (无法开普票，可以开电子发票).
+# 仅支持移动卡，不支持电信卡 names what is supported; 这边是留言的 / 已备注 passes it on.
 _ALTERNATIVE = re.compile(
-    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|流程|会[有在给帮为]|或者|或是|只有"
+    r"可以|帮您|为您|给您|您可|建议|提供|申请|告知|通知|安排|流程|会[有在给帮为]|或者|或是|只有|"
+    r"[仅只]支持|留言|备注|登记"
 )
 _QUESTION_AFTER = re.compile(r"^[^,.!;:。，！；：]{0,12}?(?:\?|吗|么)")
 _CLAUSE_START = re.compile(r"[,.!?;:。，！？；：~\s]")
+# Not knowing / not seeing (0.5) is a refusal when the agent says it of itself, with no
+# way forward: 这边也看不到哟, 妹子不清楚呢 (not: 您那边看不到的话…, a condition).
+_NOT_KNOWING = frozenset({"看不到", "不清楚", "不太清楚", "不是很清楚", "不了解", "不知道"})
+_AGENT_SIDE = re.compile(r"这边|我们|我这边|小妹|妹子|客服|我")
+
+
+def _clause_before(norm: str, start: int) -> str:
+    """Return *norm* from the start of the clause holding *start* up to it (<= 12 chars)."""
+    head = norm[max(0, start - 12) : start]
+    cut = max((m.end() for m in _CLAUSE_START.finditer(head)), default=0)
+    return head[cut:]
 
 
 def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
     """Return the refusal cues of *cues* that a QC inspector would call a refusal (推诿).
 
     A cue counts when its strength is 1 (not the 0.5 of 建议您, 以…为准, 只能,
-    不清楚; a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能),
+    不清楚; a 不能 counts when it declines an action: 不能退, 不能为您, 这边不能;
+    看不到 / 不清楚 / 不知道 count when the agent says them of itself: 这边看不到),
     it is not inside a condition (no 如果 / 要是 / 若 earlier in its clause, no
     …的话 right after it) or a question (能不能, …吗?), and the reply offers no way
     forward (可以, 帮您, 为您, 建议, 申请, 或者 …: then it explains a limit).
@@ -251,11 +296,14 @@ def material_refusals(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
         if c.kind != "refusal":
             continue
         if c.strength < 1.0 and not (
-            c.phrase == "不能"
-            and (
-                _DECLINED_ACTION.match(norm, c.end) is not None
-                or _DECLINING_BEFORE.search(norm[max(0, c.start - 3) : c.start]) is not None
+            (
+                c.phrase == "不能"
+                and (
+                    _DECLINED_ACTION.match(norm, c.end) is not None
+                    or _DECLINING_BEFORE.search(norm[max(0, c.start - 3) : c.start]) is not None
+                )
             )
+            or (c.phrase in _NOT_KNOWING and _AGENT_SIDE.search(_clause_before(norm, c.start)))
         ):
             continue
         head = norm[max(0, c.start - 12) : c.start]
@@ -290,6 +338,55 @@ def asking_for_human(text: str, cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
         and not _WHETHER_BEFORE.search(norm[max(0, c.start - 3) : c.start])
         and not _WHETHER_AFTER.match(norm[c.end :])
     )
+
+
+# 什么好的 / 啥好的 right after the agent's 好的哦: the buyer throws the agent's words back.
+_ECHO = re.compile(r"^\s*(?:什么|啥)\s*([\u3400-\u9fff]{1,4})")
+
+
+def echo_challenge(text: str, reply: str) -> tuple[Cue, ...]:
+    """Return an ``unresolved`` cue when *text* throws the agent's *reply* back (什么好的).
+
+    A buyer message that opens with 什么 / 啥 followed by words of the agent's last
+    reply dismisses that reply: it did not help.  Fires: ``什么好的`` after ``好的哦``
+    — not: ``什么时候到`` after ``好的哦`` (a question), ``什么好的`` with no reply.
+    """
+    if not reply or ("什" not in text and "啥" not in text):  # cheap: most messages
+        return ()
+    m = _ECHO.match(normalize(text))
+    if m is None:
+        return ()
+    said = normalize(reply)
+    words = m.group(1)
+    if len(words) < 2 or words[:2] not in said:
+        return ()
+    return (Cue(m.start(), m.end(), text[m.start() : m.end()], "unresolved", 1.0),)
+
+
+# An order / user number, anonymised ([ORDERID_123]) or not (8+ digits): a pasted record.
+_IDENTIFIER = re.compile(r"\[[A-Z]+_\d+\]|\d{8,}")
+
+
+def carries_identifier(text: str) -> bool:
+    """Tell whether *text* carries an order or user number (a pasted record or notice).
+
+    Two such messages that differ only in the number are two records, not the
+    buyer saying the same thing again.
+    """
+    return _IDENTIFIER.search(text) is not None
+
+
+# The reply says what will happen next (审核通过后就会给您地址): not a bare holding reply.
+_SAYS_NEXT = re.compile(r"(?:后|之后|以后)[就便]?会|就会")
+
+
+def says_what_happens(text: str) -> bool:
+    """Tell whether an agent reply says what happens next (``审核通过后就会给您地址``).
+
+    Such a reply has content even when it starts with 请稍等: it is not a bare
+    holding reply that must be followed up.
+    """
+    return _SAYS_NEXT.search(normalize(text)) is not None
 
 
 def is_card(text: str) -> bool:

@@ -60,8 +60,12 @@ from ._cues import (
     asking_for_human,
     buyer_cues,
     buyer_view,
+    carries_identifier,
+    echo_challenge,
     is_acceptance,
+    is_bare_okay,
     material_refusals,
+    says_what_happens,
 )
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence, ScoreResult
@@ -156,21 +160,25 @@ REASON_DEFINITIONS: dict[str, str] = {
     "request, not a threat (it weighs on the threat feature as before); asking whether the "
     "agent is human (你是人工吗) is minor",
     "negative_emotion": "an anger or disappointment cue in a buyer message (太过分, 失望, "
-    "无语, 好吧); urgency words are the impatience reason",
+    "无语, 那好吧), or a trailing-off 。。。 / …… in words (exasperation, weighed on the "
+    "impatience feature as before; not right after thanks); urgency words are the impatience "
+    "reason; 好吧 / 行吧 alone accepts and is minor",
     "unresolved": "the buyer says the problem is not solved or the answer does not help "
-    "(没解决, 还是不行, 没用, 看不懂); weighed as negative emotion",
+    "(没解决, 还是不行, 没用, 看不懂), or throws the agent's last reply back (什么好的 after "
+    "好的哦); weighed as negative emotion",
     "negative_sentiment": "the buyer's recent messages read negative to the sentiment model "
     "(moving average of 0.5 - P(positive) above 0.25)",
-    "repetition": "the buyer says they are repeating themselves (我说过了) or asks the same "
-    "question again before any agent reply; a re-ask after a reply, or a nudge alone, is minor",
+    "repetition": "the buyer says they are repeating themselves (我说过了) or asks, raises or "
+    "states the same thing again before any agent reply (not a pasted order number); a "
+    "re-ask after a reply, or a nudge alone, is minor",
     "impatience": "the buyer chases after their first message: a nudge (在吗, 人呢), an "
-    "urgency word (怎么还没, 等了很久, 催了), or a bare ?? / 。。。 after their own unanswered "
-    "message (right after an agent reply it is minor)",
+    "urgency word (怎么还没, 等了很久, 催了), or a bare ? / 。。。 after their own unanswered "
+    "message, an order number included (right after an agent reply it is minor)",
     "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
     "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
     "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
-    "again, or that the buyer raised again later; never when the buyer accepted afterwards "
-    "(谢谢, 好的, 那我拍了)",
+    "again, or that the buyer raised again later; never when the buyer accepted in it or "
+    "afterwards (谢谢, 好的, 好吧, 那我拍了)",
     "unanswered_run": "three or more buyer messages in a row that no agent reply followed "
     "(a run that was answered is minor: the buyer wrote in several lines)",
     "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
@@ -179,12 +187,12 @@ REASON_DEFINITIONS: dict[str, str] = {
     "harsh-tone markers alone are minor",
     "agent_refusal": "the agent declines or sends the buyer elsewhere (无法, 没办法, 不支持, "
     "请您联系商家) outside a condition (…的话, 如果) or a question, offering no way forward "
-    "(可以, 为您, 建议, 申请); 建议您, 以…为准, 只能 are minor",
+    "(可以, 为您, 建议, 申请, 仅支持…, 留言, 备注); 建议您, 以…为准, 只能 are minor",
     "refused_problem": "an agent_refusal after the buyer raised a problem or complaint",
     "no_apology": "no apology within EscalationPolicy.apology_window agent messages after a "
     "long wait (needs timestamps)",
-    "holding_unfollowed": "a holding reply (稍等) not followed up in time, or the buyer chased "
-    "after it",
+    "holding_unfollowed": "a bare holding reply (稍等; not one that says what happens next, "
+    "审核通过后就会…) not followed up in time, or the buyer chased after it",
     "deescalation": "the agent apologised and offered a concrete remedy (lowers the risk)",
 }
 
@@ -839,6 +847,8 @@ class _BuyerText:
     grams: frozenset[str]
     ack: bool
     accepts: bool  # thanks, 好的, 那我拍了, 没有了 (closes the open issues before it)
+    bare_okay: bool  # only 好吧 / 行吧: accepts; its disappointment cue is minor
+    statement: bool  # content that is not a pasted record (an order number): said again, counts
     log_length: float  # log(1 + content characters)
 
 
@@ -856,7 +866,8 @@ def _buyer_text(text: str) -> _BuyerText:
     gratitude = _of(cues, _GRATITUDE_KINDS)
     corrections = _of(cues, frozenset({"correction"}))
     repeat = _of(cues, frozenset({"repeat"}))
-    nudges = _of(cues, frozenset({"nudge", "impatience"}))
+    # a trailing-off 。。。 weighs on the impatience feature as before; it is listed as emotion
+    nudges = _of(cues, frozenset({"nudge", "impatience", "exasperation"}))
     return _BuyerText(
         card=view.card,
         content=content,
@@ -882,7 +893,9 @@ def _buyer_text(text: str) -> _BuyerText:
         correction_strength=min(2.0, max((c.strength for c in corrections), default=0.0)),
         grams=view.grams,
         ack=view.ack,
-        accepts=view.ack or is_acceptance(text),
+        accepts=view.ack or is_acceptance(text) or is_bare_okay(text),
+        bare_okay=is_bare_okay(text),
+        statement=content and not carries_identifier(text),
         log_length=math.log1p(view.length),
     )
 
@@ -933,7 +946,8 @@ def _agent_text(text: str) -> _AgentText:
         apology=apology,
         holding="holding" in kinds
         and not (kinds & {"remedy", "apology"})
-        and len(text.strip()) <= 40,
+        and len(text.strip()) <= 40
+        and not says_what_happens(text),
         refusal=_of(cues, frozenset({"refusal"})),
         refusal_material=material_refusals(text, _of(cues, frozenset({"refusal"}))),
         credit=credit,
@@ -1092,6 +1106,8 @@ def _walk(
     asked_again: list[int] = []
     last_reply = -1
     since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
+    pending = False  # a buyer message of any sort (order number, card) awaits a reply
+    reply_text = ""  # the latest agent reply with content (什么好的 throws it back)
     for i, msg in enumerate(messages):
         repetition *= d  # decay
         waiting *= d
@@ -1105,6 +1121,7 @@ def _walk(
         role = msg.role
         if role is buyer:
             bt = buyer_text(msg.text)
+            chasing, pending = pending, pending or bool(msg.text.strip())
             if chat_cached is not None:  # every buyer message, cards and answers included
                 cn = chat_cached(msg.text, _MISSING)
                 if cn is _MISSING:  # evicted since _prime: score it again
@@ -1143,12 +1160,17 @@ def _walk(
                         ev_human = _cue_evidence(asks or human, i, "human_request")
                         add(_Event("human_request", i, ev_human, bool(asks)))
                 emotion_now = bt.emotion_strength
+                echo = echo_challenge(msg.text, reply_text) if reply_text and not chasing else ()
+                if echo:  # 什么好的 after 好的哦: the reply did not help (weighed as emotion)
+                    emotion = (*emotion, *echo)
+                    emotion_now = min(3.0, emotion_now + 1.0)
+                    add(_Event("unresolved", i, _cue_evidence(echo, i, "unresolved")))
                 emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
                 if emotion:
                     felt, urging = bt.felt, bt.urging
                     if felt:
                         ev_emotion = _cue_evidence(felt, i, "negative_emotion")
-                        add(_Event("negative_emotion", i, ev_emotion))
+                        add(_Event("negative_emotion", i, ev_emotion, not bt.bare_okay))
                     if bt.unsolved:
                         ev_unsolved = _cue_evidence(bt.unsolved, i, "unresolved")
                         add(_Event("unresolved", i, ev_unsolved))
@@ -1183,8 +1205,8 @@ def _walk(
                     count += 1.0
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
                     # material when it repeats a message no agent has replied to yet
-                    # and asks or raises something (not a pasted order line sent twice)
-                    unanswered_again = bool(bt.questions or bt.issues) and _repeats(
+                    # and asks, raises or states something (not a pasted order line)
+                    unanswered_again = bool(bt.questions or bt.issues or bt.statement) and _repeats(
                         grams, buyer_bigrams[since_reply:], similarity
                     )
                 if nudges and not first:
@@ -1201,10 +1223,17 @@ def _walk(
                 buyer_bigrams.append(grams)
                 impatience_now = bt.nudge_strength if not first else 0.0
                 if impatience_now:
-                    # material: a nudge (在吗, 人呢), or a bare ?? / 。。。 after the buyer's own
-                    # unanswered message; a ?? right after an agent reply is minor (puzzled)
-                    chased = run > 1 or any(c.kind == "nudge" for c in nudges)
-                    add(_Event("impatience", i, _cue_evidence(nudges, i, "impatience"), chased))
+                    # material: a nudge (在吗, 人呢), or a bare ? / 。。。 after the buyer's own
+                    # unanswered message (an order number too); a ?? right after an agent
+                    # reply is minor (puzzled)
+                    chased = chasing or any(c.kind == "nudge" for c in nudges)
+                    chase = tuple(c for c in nudges if c.kind != "exasperation")
+                    if chase:
+                        add(_Event("impatience", i, _cue_evidence(chase, i, "impatience"), chased))
+                    if len(chase) < len(nudges):  # 。。。 in words: exasperation (无语)
+                        sighs = tuple(c for c in nudges if c.kind == "exasperation")
+                        ev_sigh = _cue_evidence(sighs, i, "negative_emotion")
+                        add(_Event("negative_emotion", i, ev_sigh, via="impatience"))
                 grat = bt.gratitude
                 gratitude_now = bt.gratitude_strength
                 if grat and not emotion and not threats:
@@ -1256,6 +1285,8 @@ def _walk(
         elif role is agent:
             at = agent_text(msg.text)
             if at.content:
+                pending = False
+                reply_text = msg.text
                 last_reply = i
                 since_reply = len(buyer_bigrams)
                 if sentiment is not None:
@@ -1355,15 +1386,15 @@ def _settle_open_issues(
 
     Material: no agent replied after it, the message itself asks again, or the
     buyer asked again after it (a material repetition event); never when the buyer
-    accepted after it (谢谢, 好的, 那我拍了).  An unanswered run is material only when
-    no agent replied after it (a buyer who writes in several lines and gets an
-    answer was not ignored; a slow answer is the waiting reason).
+    accepted in it or after it (谢谢, 好的, 好吧, 那我拍了).  An unanswered run is
+    material only when no agent replied after it (a buyer who writes in several
+    lines and gets an answer was not ignored; a slow answer is the waiting reason).
     """
     out = []
     for e in events:
         if e.kind == "open_issue":
             i = e.index
-            later_accept = any(a > i for a in accepted)
+            later_accept = any(a >= i for a in accepted)  # 好吧 / 明白了 accept themselves
             unanswered = last_reply < i
             again = any(r > i for r in asked_again)
             reasked = e.material  # set by the walk when the message itself asks again

@@ -221,6 +221,58 @@ def _latin_word(norm: str, start: int, end: int, marker: Marker) -> Marker | Non
     return None if inside else marker
 
 
+# A lone ? closing a short question that neither challenges nor names 你 checks a fact.
+_CHALLENGE = re.compile(r"为什么|为啥|凭什么|难道|怎么|到底|究竟|干嘛|什么意思|不是|你")
+#: Longest sentence (characters before the ?) read as a short check: the smallest length
+#: at which the false harsh evidence on jddc agent turns outside the labelled set stops
+#: falling (6 and 8: 46 turns, 10 and more: 41) while politeness_zh ROC AUC stays >= 0.755.
+_SHORT_CHECK = 10
+
+
+def _challenge_only(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a lone ``?`` that closes a short check: no challenge word, no 你, <= 10 chars.
+
+    A question the agent asks to check a fact is not harsh; a challenge
+    (为什么, 凭什么, 难道, 到底, 怎么 …), a question put to 你, or a long one still counts.
+    Fires (counts): ``到底发不发货?`` — not (dropped): ``白条没有绑定银行卡?``.
+    """
+    lo = max(0, start - 30)
+    head = norm[lo:start]
+    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    sentence = head[cut:].strip()
+    if len(sentence) > _SHORT_CHECK or _CHALLENGE.search(sentence):
+        return marker
+    return None
+
+
+_ASKED_AFTER = re.compile(r"^[了的]?(?:吗|么|吧|没|嘛|\?)")
+
+
+def _not_asked(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a verdict that is asked, not stated: ``这个错了吗?`` checks a fact.
+
+    Fires (counts): ``你填错了`` — not (dropped): ``发票抬头这个错了吗?``.
+    """
+    return None if _ASKED_AFTER.match(norm[end:]) else marker
+
+
+_CLAUSE_HEAD = re.compile(r"[,.!?;:。，！？；：~\s]")
+_ADDRESSEE = re.compile(r"你|您")
+
+
+def _addressed(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Keep an imperative (必须) only when it orders the buyer.
+
+    It counts when it opens its clause (``必须今天付款``) or the buyer (你 / 您) is
+    named earlier in the clause; a rule about a thing is not an order.
+    Fires (counts): ``您必须先付款`` — not (dropped): ``SIM卡必须开通来电显示``.
+    """
+    head = norm[max(0, start - 12) : start]
+    cut = max((m.end() for m in _CLAUSE_HEAD.finditer(head)), default=0)
+    clause = head[cut:]
+    return marker if not clause or _ADDRESSEE.search(clause) else None
+
+
 _RULES: dict[str, _RuleFn] = {
     "clause_final": _clause_final,
     "not_choice": _second_person_choice,
@@ -229,6 +281,9 @@ _RULES: dict[str, _RuleFn] = {
     "not_after_hedge": _not_after_hedge,
     "latin_word": _latin_word,
     "softened": _softened,
+    "challenge_only": _challenge_only,
+    "not_asked": _not_asked,
+    "addressed": _addressed,
 }
 #: Names of the context rules a lexicon row may use (comma-separated in the rule column).
 RULES: tuple[str, ...] = tuple(_RULES)
