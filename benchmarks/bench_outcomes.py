@@ -10,20 +10,24 @@ fields, written as CSV to a temporary folder: one of each per conversation,
 70 % following it (minutes to hours later), the rest an unknown buyer or 40
 days before any chat.
 
-- throughput: messages per second of ``OutcomeJoin.watch`` over the
-  conversation stream followed by ``join`` of the two CSV files, and the ratio
-  to a baseline measured in the same run: the same conversation stream
-  consumed with nothing else (building the conversations dominates both).
-  Three interleaved rounds at the small size; medians.
-Both joins are measured: the in-memory ``OutcomeJoin`` and the
-``PartitionedOutcomeJoin`` (``--partitions``, default 64), which spills to a
-temporary folder.
+Each conversation comes with a synthetic analysis result (seeded waits,
+politeness, escalation, total, nine dimension scores and a topic), the numbers
+the diagnosis compares, as ``analyze(on_result=join.add)`` hands them over.
 
-- memory: peak RSS (``VmHWM``, Linux) of a fresh process that runs the join at
-  the small and at the large size, minus that of a process that only builds
-  and consumes the conversation stream of the same size.  The join keeps one
-  stub per conversation and one entry per order id, so this grows with N; the
-  table reports bytes per conversation so the growth can be judged.
+- throughput: messages per second of ``join.add(conversation, result)`` over
+  the stream, then ``join`` of the two CSV files and ``diagnose``, and the
+  ratio to a baseline measured in the same run: the same stream of
+  conversations and results consumed with nothing else (building them
+  dominates both).  ``--rounds`` (default 3) interleaved rounds at the small size; medians.
+Both joins are measured: the in-memory ``OutcomeJoin`` and the flat
+``PartitionedOutcomeJoin`` (``--partitions``, default 16, ``--max-rows``,
+default 5000), which spills to a temporary folder and is what ``analyze`` uses.
+
+- memory: peak RSS (``VmHWM``, Linux) of a fresh process that runs the join
+  and the diagnosis at the small and at the large size, minus that of a
+  process that only builds and consumes the same stream.  The in-memory join
+  keeps one stub per conversation, so it grows with N; the flat join should
+  not (the table reports bytes per conversation so the growth can be judged).
 
 Results are printed and written to ``benchmarks/results/outcomes.json``.
 """
@@ -42,10 +46,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
+
 from kefu_standards.model import Conversation, Message
 from kefu_standards.outcomes import (
     OutcomeJoin,
     PartitionedOutcomeJoin,
+    diagnose,
     read_orders,
     read_ratings,
 )
@@ -56,6 +63,47 @@ CST = timezone(timedelta(hours=8))
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=CST)
 AGENTS = [f"店:客服{i}" for i in range(8)]
 MESSAGES_PER_CONVERSATION = 4
+
+
+DIMENSIONS = [f"d{i}" for i in range(9)]
+TOPICS = ["物流", "售后", "商品咨询", "价格", None]
+
+
+@attrs.frozen
+class FakeResult:
+    """The attributes of a ConversationResult that the diagnosis reads (seeded numbers)."""
+
+    first_response_s: float
+    mean_response_s: float
+    rounds: int
+    answered: int
+    impolite_messages: int
+    politeness: float
+    escalation: float
+    total: float
+    dimensions: tuple[tuple[str, float], ...]
+    topic: str | None
+
+
+def with_results(n: int, seed: int = 2) -> Iterator[tuple[Conversation, FakeResult]]:
+    """The conversations of :func:`conversations`, each with a synthetic result."""
+    rnd = random.Random(seed)
+    for conv in conversations(n):
+        yield (
+            conv,
+            FakeResult(
+                first_response_s=rnd.expovariate(1 / 30),
+                mean_response_s=rnd.expovariate(1 / 40),
+                rounds=2,
+                answered=2 - (rnd.random() < 0.05),
+                impolite_messages=int(rnd.random() < 0.03),
+                politeness=rnd.random(),
+                escalation=rnd.random(),
+                total=rnd.uniform(40, 100),
+                dimensions=tuple((d, rnd.random()) for d in DIMENSIONS),
+                topic=rnd.choice(TOPICS),
+            ),
+        )
 
 
 def conversations(n: int, seed: int = 0) -> Iterator[Conversation]:
@@ -103,29 +151,33 @@ def write_outcomes(folder: Path, n: int, seed: int = 1) -> tuple[Path, Path]:
 
 def baseline(n: int) -> float:
     t = time.perf_counter()
-    for _ in conversations(n):
+    for _ in with_results(n):
         pass
     return time.perf_counter() - t
 
 
 def run_join(
-    n: int, orders: Path, ratings: Path, partitions: int = 0
+    n: int, orders: Path, ratings: Path, partitions: int = 0, max_rows: int = 5000
 ) -> tuple[float, dict[str, int]]:
-    """Join; ``partitions > 0`` uses the partitioned (spilling) join."""
+    """Join and diagnose; ``partitions > 0`` uses the flat (spilling) join."""
     t = time.perf_counter()
     join: OutcomeJoin | PartitionedOutcomeJoin = (
-        PartitionedOutcomeJoin(partitions=partitions) if partitions else OutcomeJoin()
+        PartitionedOutcomeJoin(partitions=partitions, max_rows=max_rows)
+        if partitions
+        else OutcomeJoin()
     )
-    for _ in join.watch(conversations(n)):
-        pass
-    result = join.join(ratings=read_ratings(ratings), orders=read_orders(orders))
+    for conv, result in with_results(n):
+        join.add(conv, result)
+    joined = join.join(ratings=read_ratings(ratings), orders=read_orders(orders))
+    findings = diagnose(joined)
     elapsed = time.perf_counter() - t
-    counts = {f"{c.kind}_read": c.read for c in result.files}
-    counts |= {f"{c.kind}_joined": c.joined for c in result.files}
+    counts = {f"{c.kind}_read": c.read for c in joined.files}
+    counts |= {f"{c.kind}_joined": c.joined for c in joined.files}
+    counts["findings"] = len(findings)
     return elapsed, counts
 
 
-def child(mode: str, n: int, folder: str) -> None:
+def child(mode: str, n: int, folder: str, max_rows: int = 5000) -> None:
     """Run one measurement in this (fresh) process and print its peak RSS in KiB.
 
     The peak is ``VmHWM`` of ``/proc/self/status``: Linux keeps ``ru_maxrss``
@@ -133,16 +185,25 @@ def child(mode: str, n: int, folder: str) -> None:
     """
     if mode.startswith("join"):
         parts = int(mode.removeprefix("join") or 0)
-        run_join(n, Path(folder) / "orders.csv", Path(folder) / "ratings.csv", parts)
+        run_join(n, Path(folder) / "orders.csv", Path(folder) / "ratings.csv", parts, max_rows)
     else:
         baseline(n)
     status = Path("/proc/self/status").read_text(encoding="ascii")
     print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
-def peak_kib(mode: str, n: int, folder: Path) -> int:
+def peak_kib(mode: str, n: int, folder: Path, max_rows: int = 5000) -> int:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(n), str(folder)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            str(n),
+            str(folder),
+            "--max-rows",
+            str(max_rows),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -157,15 +218,35 @@ def main() -> None:
     parser.add_argument(
         "--partitions",
         type=int,
-        default=64,
-        help="partitions of the spilling join (default 64)",
+        default=16,
+        help="first partitions of the flat (spilling) join (default 16)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="speed rounds at the small size (default 3)"
+    )
+    parser.add_argument(
+        "--in-memory-large",
+        action="store_true",
+        help="also measure the in-memory join's memory at the large size (GBs at 1M)",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=5000,
+        help="rows per piece of the flat join (default 5000)",
     )
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.child[2])
+        child(args.child[0], int(args.child[1]), args.child[2], args.max_rows)
         return
     small, large = (20_000, 200_000) if args.quick else (100_000, 1_000_000)
-    report: dict[str, object] = {"small": small, "large": large}
+    report: dict[str, object] = {
+        "small": small,
+        "large": large,
+        "partitions": args.partitions,
+        "max_rows": args.max_rows,
+        "rounds": args.rounds,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folders = {}
         for n in (small, large):
@@ -174,17 +255,21 @@ def main() -> None:
             write_outcomes(folders[n], n)
         files = (folders[small] / "orders.csv", folders[small] / "ratings.csv")
         msgs = small * MESSAGES_PER_CONVERSATION
-        for label, parts in (("in_memory", 0), (f"partitioned_{args.partitions}", args.partitions)):
+        for label, parts in (("in_memory", 0), ("flat", args.partitions)):
             rates, ratios, counts = [], [], {}
-            for _ in range(3):
+            for _ in range(args.rounds):
                 base = baseline(small)
-                took, counts = run_join(small, *files, parts)
+                took, counts = run_join(small, *files, parts, args.max_rows)
                 rates.append(msgs / took)
                 ratios.append((msgs / took) / (msgs / base))
             memory = {}
-            for n in (small, large):
+            # the in-memory join grows ~4 KB per conversation with the diagnosis
+            # signals: measured at the small size only unless --in-memory-large
+            sizes = (small, large) if parts or args.in_memory_large else (small,)
+            for n in sizes:
                 mode = f"join{parts or ''}"
-                joined, plain = peak_kib(mode, n, folders[n]), peak_kib("plain", n, folders[n])
+                joined = peak_kib(mode, n, folders[n], args.max_rows)
+                plain = peak_kib("plain", n, folders[n])
                 memory[n] = {
                     "join_peak_kib": joined,
                     "plain_peak_kib": plain,

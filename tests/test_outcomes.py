@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import chain
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kefu_standards._frozendict import FrozenDict
+from kefu_standards._report_view import _run_note, _team_kpis, _team_timing
+from kefu_standards.analysis import analyze, merge_analyses
 from kefu_standards.cli import EXIT_OK, main
 from kefu_standards.exceptions import BadRecordError, ConfigError, SkippedInputWarning
 from kefu_standards.io import read_conversations
@@ -33,6 +35,7 @@ from kefu_standards.outcomes import (
     Rating,
     Refund,
     Satisfaction,
+    _diagsums,
     compare_with_platform,
     read_orders,
     read_platform_report,
@@ -40,7 +43,7 @@ from kefu_standards.outcomes import (
     read_refunds,
     read_reviews,
 )
-from kefu_standards.outcomes._diagnosis import SignalSink, diagnose
+from kefu_standards.outcomes._diagnosis import diagnose, summary_sentences
 from kefu_standards.outcomes._join import (
     BEFORE_ANY_CHAT,
     NO_BUYER,
@@ -54,6 +57,7 @@ from kefu_standards.outcomes._join import (
 )
 from kefu_standards.outcomes._records import satisfaction_from_code
 from kefu_standards.resources import data_file
+from kefu_standards.timing import TimingSummary
 
 T0 = datetime.fromisoformat("2024-05-06T10:00:00+08:00")
 
@@ -571,16 +575,18 @@ class TestConservation:
 
 class TestPartitionedJoin:
     @settings(max_examples=60, deadline=None)
-    @given(worlds(), st.integers(1, 4))
+    @given(worlds(), st.integers(1, 4), st.integers(1, 12))
     def test_same_counts_and_kpis_as_the_in_memory_join(
         self,
         world: tuple[list[Conversation], list[Rating], list[Order], list[Refund]],
         partitions: int,
+        max_rows: int,
     ) -> None:
-        """Spilled to disk in any number of partitions, the join gives the in-memory result."""
+        """Spilled in any number of partitions, each split again when large, the join
+        gives the in-memory result."""
         convs, ratings, orders, refunds = world
         whole = joined(convs, ratings=ratings, orders=orders, refunds=refunds)
-        spilled = PartitionedOutcomeJoin(partitions=partitions)
+        spilled = PartitionedOutcomeJoin(partitions=partitions, max_rows=max_rows)
         for c in convs:
             spilled.add(c)
         got = spilled.join(ratings=ratings, orders=orders, refunds=refunds)
@@ -588,7 +594,7 @@ class TestPartitionedJoin:
         assert sorted((c.kind, c.read, c.joined, dict(c.unmatched)) for c in got.files) == sorted(
             (c.kind, c.read, c.joined, dict(c.unmatched)) for c in whole.files
         )
-        for by in ("by_agent", "by_day", "by_shop"):
+        for by in ("by_agent", "by_day", "by_shop", "by_agent_day"):
             assert getattr(got, by).groups == getattr(whole, by).groups
 
     def test_quoted_order_follows_the_quoting_chat_across_partitions(self) -> None:
@@ -726,41 +732,282 @@ class TestBundledExamples:
         assert (k["rated"].value, k["satisfaction_rate"].value) == (3, 1.0)
 
 
+def result_like(
+    mean_wait: float | None = None, politeness: float | None = 0.8, topic: str | None = None
+) -> SimpleNamespace:
+    """The attributes of a ConversationResult that the diagnosis reads."""
+    return SimpleNamespace(
+        first_response_s=None,
+        mean_response_s=mean_wait,
+        rounds=2,
+        answered=2,
+        impolite_messages=0,
+        politeness=politeness,
+        escalation=None,
+        total=None,
+        dimensions=(),
+        topic=topic,
+    )
+
+
 class TestDiagnosis:
     @staticmethod
-    def world(waits: list[tuple[float, int]]) -> tuple[OutcomeResult, dict[str, dict[str, Any]]]:
+    def world(
+        waits: list[tuple[float, int]], topics: list[str | None] | None = None
+    ) -> OutcomeResult:
         """Chats c0.. rated by their buyers (level per chat) with the given mean waits."""
-        chats = [chat(f"c{i}", f"b{i}", "店:a", T0) for i in range(len(waits))]
+        j = OutcomeJoin()
+        for i, (wait, _) in enumerate(waits):
+            topic = None if topics is None else topics[i]
+            j.add(chat(f"c{i}", f"b{i}", "店:a", T0), result_like(wait, topic=topic))
         ratings = [
             rating(f"b{i}", "a", T0 + timedelta(minutes=5), level=lv)
             for i, (_, lv) in enumerate(waits)
         ]
-        res = joined(chats, ratings=ratings)
-        sink = SignalSink()
-        for i, (wait, _) in enumerate(waits):
-            rec = {"id": f"c{i}", "mean_response_s": wait, "politeness": 0.8, "rounds": 2}
-            text = json.dumps(rec) + "\n"
-            sink.write(text[:7])  # records may arrive in pieces
-            sink.write(text[7:])
-        return res, sink.signals
+        return j.join(ratings=ratings)
 
     def test_longer_waits_of_dissatisfied_chats_are_found_with_an_interval(self) -> None:
         """Dissatisfied chats waiting ~3x longer give a ratio near 3 whose CI excludes 1."""
         waits = [(30.0, 1), (33.0, 2), (27.0, 1), (10.0, 5), (11.0, 4), (9.0, 5), (10.0, 5)]
-        res, signals = self.world(waits)
-        found = {(f.group, f.signal): f for f in diagnose(res, signals)}
+        res = self.world(waits)
+        found = {(f.group, f.signal): f for f in diagnose(res)}
         f = found["*", "mean_response_s"]
         assert (f.n_bad, f.n_rest, f.differs) == (3, 4, True)
+        assert (f.sampled_bad, f.sampled_rest) == (3, 4)
         assert f.effect == pytest.approx(3.0)
         assert f.low > 1
         assert f.delta == 1.0
         assert "waited 3.0× longer" in f.sentence()
         assert not found["*", "politeness"].differs  # equal politeness does not differ
+        assert found["店:a", "mean_response_s"].effect == pytest.approx(3.0)  # the agent's own
 
     def test_too_few_chats_give_no_finding(self) -> None:
         """With fewer than 3 bad chats nothing is claimed."""
-        res, signals = self.world([(30.0, 1), (10.0, 5), (11.0, 4), (9.0, 5)])
-        assert diagnose(res, signals) == ()
+        res = self.world([(30.0, 1), (10.0, 5), (11.0, 4), (9.0, 5)])
+        assert diagnose(res) == ()
+
+    def test_a_topic_of_the_bad_chats_is_a_finding(self) -> None:
+        """Dissatisfied chats all about logistics, the rest never: a topic finding that differs."""
+        waits = [(10.0, 1)] * 4 + [(10.0, 5)] * 5
+        topics: list[str | None] = ["物流"] * 4 + ["商品咨询"] * 5
+        found = {(f.group, f.signal): f for f in diagnose(self.world(waits, topics))}
+        f = found["*", "topic:物流"]
+        assert (f.mean_bad, f.mean_rest, f.effect, f.differs) == (1.0, 0.0, 1.0, True)
+        assert "were about 物流 more often" in f.sentence()
+        assert "100 % vs 0 %" in f.sentence()
+
+    def test_chats_without_signals_give_counts_but_no_signal_finding(self) -> None:
+        """Joined without analysis results, the diagnosis has chats but no signal to compare."""
+        j = OutcomeJoin()
+        for i in range(8):
+            j.add(chat(f"c{i}", f"b{i}", "店:a", T0))
+        res = j.join(
+            ratings=[
+                rating(f"b{i}", "a", T0 + timedelta(minutes=5), level=1 + i % 5) for i in range(8)
+            ]
+        )
+        assert res.sums.side("*", "dissatisfied", "bad").chats == 4
+        assert diagnose(res) == ()
+
+    def test_the_sample_is_bounded_and_the_means_stay_exact(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With a sample of 5 chats per side, the counts and means still cover every chat."""
+        monkeypatch.setattr(_diagsums, "SAMPLE_SIZE", 5)
+        waits = [(30.0 + i, 1) for i in range(12)] + [(10.0 + i % 3, 5) for i in range(20)]
+        f = next(
+            f
+            for f in diagnose(self.world(waits))
+            if f.group == "*" and f.signal == "mean_response_s"
+        )
+        assert (f.n_bad, f.n_rest, f.sampled_bad, f.sampled_rest) == (12, 20, 5, 5)
+        assert f.mean_bad == pytest.approx(35.5)
+        assert f.mean_rest == pytest.approx(sum(10.0 + i % 3 for i in range(20)) / 20)
+        assert f.differs
+
+
+@st.composite
+def rated_worlds(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[Conversation, SimpleNamespace]], list[Rating], list[Order], list[Refund]]:
+    """Enough rated and ordering chats for findings, each with random signals and a topic."""
+    n = draw(st.integers(6, 30))
+    chats = []
+    ratings, orders, refunds = [], [], []
+    for i in range(n):
+        buyer, start = f"b{draw(st.integers(0, n))}", T0 + timedelta(hours=draw(st.integers(0, 60)))
+        conv = chat(f"c{i}", buyer, draw(st.sampled_from(AGENTS)), start)
+        wait = draw(st.one_of(st.none(), st.floats(1, 600, allow_nan=False)))
+        res = result_like(
+            wait, draw(st.floats(0, 1)), draw(st.sampled_from([None, "物流", "售后"]))
+        )
+        chats.append((conv, res))
+        ratings.append(
+            rating(
+                buyer,
+                conv.agents[0].split(":")[-1],
+                start + timedelta(minutes=5),
+                draw(st.integers(1, 5)),
+                line=i,
+            )
+        )
+        if draw(st.booleans()):
+            orders.append(order(f"o{i}", buyer, start + timedelta(minutes=30), True, line=i))
+            refunds.append(
+                Refund(
+                    order_id=f"o{i}",
+                    success=draw(st.booleans()),
+                    intervened=draw(st.booleans()),
+                    line=i,
+                )
+            )
+    return chats, ratings, orders, refunds
+
+
+def exact_part(sums: _diagsums.DiagnosisSums) -> dict[Any, Any]:
+    """Every accumulator of the sums, in a stable order."""
+    return {
+        key: (
+            side.chats,
+            side.product,
+            side.service,
+            side.n,
+            side.sums,
+            side.topics,
+            side.sample,
+        )
+        for key, side in side_items(sums)
+    }
+
+
+def side_items(sums: _diagsums.DiagnosisSums) -> list[tuple[Any, _diagsums.SideSums]]:
+    return sorted(sums.sides.items())
+
+
+class TestFlatDiagnosis:
+    @settings(max_examples=20, deadline=None)
+    @given(rated_worlds(), st.integers(1, 4), st.integers(2, 40), st.sampled_from([3, 400]))
+    def test_partitioned_diagnosis_equals_the_in_memory_one(
+        self,
+        world: tuple[
+            list[tuple[Conversation, SimpleNamespace]], list[Rating], list[Order], list[Refund]
+        ],
+        partitions: int,
+        max_rows: int,
+        sample: int,
+    ) -> None:
+        """Spilled in any partitions and pieces, the sums, findings and sentences are the same.
+
+        Also with a sample of 3 chats per side, where the interval is computed on
+        the bounded sample: the sample does not depend on the partitioning.
+        """
+        chats, ratings, orders, refunds = world
+        old = _diagsums.SAMPLE_SIZE
+        _diagsums.SAMPLE_SIZE = sample
+        try:
+            memory = OutcomeJoin()
+            spilled = PartitionedOutcomeJoin(partitions=partitions, max_rows=max_rows)
+            for conv, res in chats:
+                memory.add(conv, res)
+                spilled.add(conv, res)
+            whole = memory.join(ratings=ratings, orders=orders, refunds=refunds)
+            got = spilled.join(ratings=ratings, orders=orders, refunds=refunds)
+        finally:
+            _diagsums.SAMPLE_SIZE = old
+        assert exact_part(got.sums) == exact_part(whole.sums)
+        found = diagnose(got)
+        assert found == diagnose(whole)
+        assert summary_sentences(found, got) == summary_sentences(found, whole)
+
+
+class TestRecordsFormat:
+    @pytest.mark.parametrize(
+        ("reader", "name"),
+        [
+            (read_ratings, "ratings.csv"),
+            (read_orders, "orders_taobao.csv"),
+            (read_orders, "orders_jd.csv"),
+            (read_refunds, "refunds.csv"),
+            (read_reviews, "reviews.csv"),
+        ],
+    )
+    def test_records_read_as_the_file(self, reader: Any, name: str) -> None:
+        """Rows given as mappings (e.g. DataFrame rows) give the file's records, numbered from 1."""
+        path = data_file(f"examples/{name}")
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        got = list(reader(rows, format="records"))
+        want = list(reader(path))
+        assert [attrs.evolve(r, file="", line=0) for r in got] == [
+            attrs.evolve(r, file="", line=0) for r in want
+        ]
+        assert {r.file for r in got} == {"<records>"}
+        assert got[0].line == 1
+
+    def test_a_bad_record_names_its_row(self) -> None:
+        """A record without its rating code fails naming the records and the row number."""
+        rows = [
+            {
+                "eval_sender": "b",
+                "eval_recer": "a",
+                "eval_code": "0",
+                "eval_time": "2024-05-06 10:00:00",
+            },
+            {
+                "eval_sender": "b",
+                "eval_recer": "a",
+                "eval_code": "9",
+                "eval_time": "2024-05-06 10:00:00",
+            },
+        ]
+        with pytest.raises(BadRecordError, match=r"<records>.*2"):
+            list(read_ratings(rows, format="records", scale="qianniu"))
+
+
+class TestPlatformPresetKpis:
+    """The report holds timing KPIs against a platform's target under that platform's preset."""
+
+    @pytest.fixture(scope="class")
+    @staticmethod
+    def convs() -> list[Conversation]:
+        """The bundled example chats."""
+        return list(read_conversations(data_file("examples/conversations.jsonl")))
+
+    @pytest.mark.parametrize(
+        ("preset", "row", "pick", "unit"), [("taobao", 1, 3, "%"), ("jd", 2, 4, "s")]
+    )
+    def test_targeted_row_is_computed_under_the_preset(
+        self, convs: list[Conversation], preset: str, row: int, pick: int, unit: str
+    ) -> None:
+        """A plain run's target rows equal a separate pass under the platform's preset.
+
+        The row names the preset's policy; its note gives the run's own value and policy.
+        """
+        analysis = analyze(convs)
+        kpis = _team_kpis(analysis)
+        expected = _team_timing(TimingSummary.from_conversations(convs, ("shop",), preset))[pick]
+        assert kpis[row].value == pytest.approx(expected)
+        assert kpis[row].policy.startswith(f"TimingPolicy {preset!r}")
+        assert kpis[row].target  # held against the target
+        run = _team_timing(analysis.timing_by_agent)[pick]
+        assert _run_note(run, unit, "default") in kpis[row].note
+        assert len(kpis) == 5
+
+    def test_a_run_under_the_preset_shows_its_own_value(self, convs: list[Conversation]) -> None:
+        """Run under the JD preset, the mean-response row is the run's, with no second value."""
+        kpis = _team_kpis(analyze(convs, policy="jd"))
+        mean = next(k for k in kpis if k.name.startswith("平均响应时间"))
+        assert mean.name == "平均响应时间 mean response"
+        assert "this run" not in mean.note
+        assert mean.policy.startswith("TimingPolicy 'jd'")
+
+    def test_platform_timing_merges_across_shards(self, convs: list[Conversation]) -> None:
+        """merge_analyses adds the platform-preset timing of the parts."""
+        whole = analyze(convs)
+        merged = merge_analyses([analyze(convs[:10]), analyze(convs[10:])])
+        for preset in ("taobao", "jd"):
+            assert _team_timing(merged.timing_by_platform[preset]) == pytest.approx(
+                _team_timing(whole.timing_by_platform[preset])
+            )
 
 
 class TestPlatformReport:
@@ -816,14 +1063,44 @@ class TestPlatformReport:
         ]
 
 
-def test_cli_partitioned_join_gives_the_same_agents_csv(
+def test_cli_flat_join_gives_the_in_memory_outputs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--outcome-partitions 3` writes the same agents.csv as the in-memory join."""
-    assert main(["analyze", "--out", str(tmp_path / "a"), "--no-results"]) == EXIT_OK
-    argv = ["analyze", "--out", str(tmp_path / "b"), "--no-results", "--outcome-partitions", "3"]
+    """The default (flat, spilled) join writes the agents.csv and diagnosis of the in-memory one."""
+    argv = ["analyze", "--out", str(tmp_path / "a"), "--no-results", "--outcome-partitions", "0"]
+    assert main(argv) == EXIT_OK
+    assert main(["analyze", "--out", str(tmp_path / "b"), "--no-results"]) == EXIT_OK
+    argv = ["analyze", "--out", str(tmp_path / "c"), "--no-results", "--outcome-partitions", "3"]
     assert main(argv) == EXIT_OK
     capsys.readouterr()
-    a = (tmp_path / "a" / "agents.csv").read_text(encoding="utf-8-sig")
-    b = (tmp_path / "b" / "agents.csv").read_text(encoding="utf-8-sig")
-    assert a == b
+
+    def outputs(folder: str) -> tuple[str, str]:
+        html = (tmp_path / folder / "report.html").read_text(encoding="utf-8")
+        diagnosis = html[html.index("诊断 Diagnosis") : html.index("关联结果")]
+        return (tmp_path / folder / "agents.csv").read_text(encoding="utf-8-sig"), diagnosis
+
+    assert outputs("a") == outputs("b") == outputs("c")
+    assert "waited" in outputs("b")[1] or "higher" in outputs("b")[1]
+
+
+def test_cli_platform_report_is_compared_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--platform-report writes platform_compare.csv and shows the same rows in report.html."""
+    p = write(
+        tmp_path / "platform.csv",
+        "旺旺昵称,询单人数,平均响应时长（秒),客户满意率\n小美,12,21.5,98.5%\n全店平均值,1,1,1%\n",
+    )
+    out = tmp_path / "o"
+    assert main(["analyze", "--out", str(out), "--no-results", "--platform-report", str(p)]) == 0
+    _, err = capsys.readouterr()
+    assert "platform report: 1 agents (1 matched ours), 1 summary rows" in err
+    rows = list(csv.DictReader(io.StringIO((out / "platform_compare.csv").read_text("utf-8-sig"))))
+    assert sorted(r["figure"] for r in rows) == ["inquiries", "mean_wait_s", "satisfaction_rate"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "平台报表对照 Platform report vs ours" in html
+    table = html[html.index("平台报表对照") :]
+    assert (
+        "<td>小美</td><td>青柚童装旗舰店:小美</td><td>satisfaction_rate</td><td>98.5%</td>" in table
+    )
+    assert "<td>mean_wait_s</td><td>21.5秒</td>" in table

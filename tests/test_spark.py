@@ -328,3 +328,99 @@ def test_analyze_dataframe_topics_by_agent_and_questions_equal_analyze(
     assert expected.topics.top_questions(10)  # and repeated questions
     assert _same(got.topic_agent_rows(), want_rows)
     assert got.topics.top_questions(10) == expected.topics.top_questions(10)
+
+
+# -- outcomes (#15): outcome DataFrames joined as on the local path ------------------------
+
+OUTCOME_FILES = {
+    "ratings": ("ratings.csv",),
+    "orders": ("orders_taobao.csv", "orders_jd.csv"),
+    "refunds": ("refunds.csv",),
+    "reviews": ("reviews.csv",),
+}
+
+
+def _csv_records(name: str) -> list[dict[str, str]]:
+    """The rows of a bundled outcome file as string records (the file's own columns)."""
+    import csv
+    import io
+
+    raw = data_file(f"examples/{name}").read_bytes()
+    text = raw.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.fixture(scope="module")
+def local_outcomes(conversations: list[Conversation]) -> Analysis:
+    """The bundled chats analysed locally with every bundled outcome file joined."""
+    from itertools import chain
+
+    import attrs
+
+    from kefu_standards.outcomes import (
+        OutcomeJoin,
+        read_orders,
+        read_ratings,
+        read_refunds,
+        read_reviews,
+    )
+    from kefu_standards.outcomes._diagnosis import diagnose, summary_sentences
+
+    join = OutcomeJoin()
+    analysis = analyze(conversations, on_result=join.add)
+    ex = "examples/"
+    result = join.join(
+        ratings=read_ratings(data_file(ex + "ratings.csv")),
+        orders=chain(
+            read_orders(data_file(ex + "orders_taobao.csv")),
+            read_orders(data_file(ex + "orders_jd.csv")),
+        ),
+        refunds=read_refunds(data_file(ex + "refunds.csv")),
+        reviews=read_reviews(data_file(ex + "reviews.csv")),
+    )
+    analysis.outcomes = attrs.evolve(
+        result, diagnosis=tuple(summary_sentences(diagnose(result), result))
+    )
+    return analysis
+
+
+def _by_kind(files: Any) -> dict[str, tuple[int, int, dict[str, int]]]:
+    out: dict[str, tuple[int, int, dict[str, int]]] = {}
+    for c in files:
+        read, joined, lost = out.get(c.kind, (0, 0, {}))
+        merged = dict(lost)
+        for reason, n in c.unmatched.items():
+            merged[reason] = merged.get(reason, 0) + n
+        out[c.kind] = (read + c.read, joined + c.joined, merged)
+    return out
+
+
+def test_outcome_dataframes_give_the_local_kpis_and_diagnosis(
+    spark: Any, messages: Any, local_outcomes: Analysis
+) -> None:
+    """Outcome rows as DataFrames join in Spark to the same counts, KPIs and diagnosis."""
+    from kefu_standards.spark import SparkColumns, analyze_dataframe, rollup_frames
+
+    frames = {
+        kind: [spark.createDataFrame(_csv_records(name)) for name in names]
+        for kind, names in OUTCOME_FILES.items()
+    }
+    got = analyze_dataframe(
+        messages,
+        columns=SparkColumns(order="seq"),
+        partitions=3,
+        outcome_partitions=2,
+        **frames,
+    )
+    want = local_outcomes.outcomes
+    assert got.outcomes is not None
+    assert _by_kind(got.outcomes.files) == _by_kind(want.files)
+    for by in ("by_agent", "by_day", "by_shop"):
+        assert getattr(got.outcomes, by).groups == getattr(want, by).groups
+    assert got.outcomes.diagnosis == want.diagnosis
+    assert got.outcomes.diagnosis  # the bundled examples give findings
+    rolled = rollup_frames(got, spark)
+    agents = {r["agent"]: r.asDict() for r in rolled["outcomes_by_agent"].collect()}
+    xiaomei = agents["青柚童装旗舰店:小美"]
+    assert (xiaomei["rated"], xiaomei["satisfaction_rate"]) == (3.0, 1.0)
+    assert rolled["outcomes_by_shop"].count() == len(want.by_shop.groups)

@@ -16,7 +16,7 @@ import math
 import os
 import warnings
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -500,6 +500,9 @@ class Analysis:
     topics: TopicKPIs = attrs.field(factory=TopicKPIs)
     # -- outcomes (#15): an OutcomeResult when ratings/orders/refunds were joined
     outcomes: Any = None
+    # -- outcomes (#15): timing by shop under each platform preset whose target the
+    # report holds KPIs against (PLATFORM_PRESETS), whatever the run's policy
+    timing_by_platform: Mapping[str, Any] = attrs.field(factory=FrozenDict, converter=_frozen_map)
     # -- escfit (#16): which escalation model scored the conversations
     escalation_model: str | None = None
 
@@ -620,6 +623,7 @@ def analyze(
     escalation_model: Any = None,
     redaction: RedactionPolicy | None = None,
     pseudonymize: bool = False,
+    on_result: Callable[[Conversation, ConversationResult], object] | None = None,
 ) -> Analysis:
     """Analyse a stream of conversations.
 
@@ -651,6 +655,13 @@ def analyze(
     pseudonymize:
         Write each buyer id in *results* as a keyed hash
         (:meth:`ConversationResult.redacted`) instead of the id itself.
+    on_result:
+        Called with each conversation and its (unredacted)
+        :class:`ConversationResult`, in stream order, e.g.
+        ``on_result=join.add`` of an :class:`~kefu_standards.outcomes.OutcomeJoin`
+        so the outcome diagnosis gets the measured signals in the same pass.
+
+        .. versionadded:: 0.2.0
 
     .. versionchanged:: 0.2.0
        *redaction* and *pseudonymize*; results lines are redacted by default.
@@ -683,6 +694,8 @@ def analyze(
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
     topic_kpis = TopicKPIs()
+    # -- outcomes (#15): the platform presets' timing, for the report's targets
+    by_platform = {name: TimingSummary.empty(("shop",), name) for name in PLATFORM_PRESETS}
     # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
     # vectorised summary has a fixed cost per call, and merging is exact
     pending: list[Conversation] = []
@@ -692,6 +705,10 @@ def analyze(
         nonlocal by_agent, by_day, by_shop, by_agent_day, pending_msg
         # one columnar conversion per batch serves all three groupings
         for cols in iter_columns(pending):
+            for name, summary in by_platform.items():  # outcomes (#15)
+                by_platform[name] = summary.merge(
+                    TimingSummary.from_columns(cols, ("shop",), name, sketch=False)
+                )
             by_agent = by_agent.merge(TimingSummary.from_columns(cols, ("agent",), policy))
             by_day = by_day.merge(TimingSummary.from_columns(cols, ("day",), policy))
             by_shop = by_shop.merge(TimingSummary.from_columns(cols, ("shop",), policy))
@@ -735,6 +752,8 @@ def analyze(
                     _push(hit_heap, (-e.weight, -hit_seq, r, conv, e), top_k)
                 if r.escalation is not None:
                     _push(risk_heap, (r.escalation, -seq, r, conv), top_k)
+                if on_result is not None:  # outcomes (#15): e.g. OutcomeJoin.add
+                    on_result(conv, r)
                 if sink is not None:
                     out = r.redacted(conv, shown, pseudonymize=pseudonymize)
                     sink.write(dumps(out.to_record()) + "\n")
@@ -761,8 +780,15 @@ def analyze(
         timing_by_agent_day=by_agent_day,
         trend_sums=trend_sums,
         topics=topic_kpis,
+        timing_by_platform=by_platform,  # outcomes (#15)
         escalation_model=_model_name(escalation_model),
     )
+
+
+#: Platform timing presets whose targets the report holds KPIs against (三分钟响应率
+#: ≥ 90 %: Taobao; 平均响应时长 < 40 s: JD), computed in the same pass whatever the
+#: run's policy (outcomes #15).
+PLATFORM_PRESETS: tuple[str, ...] = ("taobao", "jd")
 
 
 def _model_name(model: Any) -> str | None:
@@ -859,8 +885,14 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_agent_day=by_agent_day,
         trend_sums=trend_sums,
         topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
-        # -- outcomes (#15): the parts' join results added
+        # -- outcomes (#15): the parts' join results and platform-preset timing added
         outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
+        timing_by_platform={
+            name: TimingSummary.empty(("shop",), name).merge(
+                *(p.timing_by_platform[name] for p in parts if name in p.timing_by_platform)
+            )
+            for name in PLATFORM_PRESETS
+        },
         escalation_model=_merge_model_names([p.escalation_model for p in parts]),
     )
 

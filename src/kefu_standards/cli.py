@@ -41,8 +41,8 @@ from ._sentiment_cli import cli_score, cli_train
 from .exceptions import KefuError
 from .outcomes._cli import (
     add_outcome_options,
+    compare_platform,
     outcome_join,
-    outcome_results,
     run_outcome_join,
     write_platform_compare,
 )
@@ -456,24 +456,25 @@ def _cmd_analyze(args: argparse.Namespace, _rest: list[str]) -> int:
     redaction = redaction_policy(args.redact)
     join = outcome_join(args)  # outcomes (#15): None without outcome files
     conversations = progress.wrap(inputs)
-    with outcome_results(join, results_path) as results:  # outcomes (#15): keeps signals
-        report = analyze(
-            conversations if join is None else join.watch(conversations),  # type: ignore[arg-type]
-            policy=policy,
-            workers=args.workers,
-            results=results,
-            redaction=redaction,
-            pseudonymize=args.pseudonymize,
-            escalation_model=model,
-        )
+    report = analyze(
+        conversations,  # type: ignore[arg-type]
+        policy=policy,
+        workers=args.workers,
+        results=results_path,
+        redaction=redaction,
+        pseudonymize=args.pseudonymize,
+        escalation_model=model,
+        on_result=None if join is None else join.add,  # outcomes (#15): stubs and signals
+    )
     progress.close()
     skipped_outcomes, outcome_lines = False, list[str]()
     if join is not None:  # outcomes (#15): join, stderr counts, KPI columns, diagnosis
-        outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args, results)
+        outcomes, outcome_lines, skipped_outcomes = run_outcome_join(join, args)
         report = attrs.evolve(report, outcomes=outcomes)
+    report, compared = compare_platform(report, args)  # outcomes (#15): into report.html too
     if args.out is not None:
         paths = write_report(report, args.out, redaction=redaction)
-        paths += write_platform_compare(report, args)  # outcomes (#15)
+        paths += write_platform_compare(compared, args)  # outcomes (#15)
         for p in [results_path, *paths]:
             if p is not None:
                 print(f"wrote {p}", file=sys.stderr)

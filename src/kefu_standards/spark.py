@@ -14,8 +14,16 @@ names are configurable with :class:`SparkColumns`.
   on the driver with :func:`merge_analyses`: counts and sums add up, timing
   summaries merge their quantile sketches, so the numbers are those of
   ``analyze`` on the same data.
+  With outcome DataFrames (``ratings``, ``orders``, ``refunds``, ``reviews``:
+  rows with the columns of the outcome files, DOMAIN §2.7), each partition
+  also returns the join stubs of its conversations (with the signals the
+  diagnosis compares); the driver streams them and the outcome rows
+  (``toLocalIterator``) through the flat-memory
+  :class:`~kefu_standards.outcomes.PartitionedOutcomeJoin`, so
+  ``Analysis.outcomes`` and its diagnosis are those of the local path.
 - :func:`rollup_frames` turns an :class:`Analysis` into small Spark DataFrames
-  (agents and the three timing tables).
+  (agents, trends, the three timing tables and, with outcomes, the outcome
+  KPIs per agent, day and shop).
 
 pyspark is imported inside the functions only; without it they raise
 :class:`~kefu_standards.exceptions.ConfigError`.
@@ -33,6 +41,17 @@ import attrs
 from .analysis import merge_analyses
 from .exceptions import ConfigError
 from .frames import result_columns
+from .outcomes import (
+    ChatStub,
+    PartitionedOutcomeJoin,
+    diagnose,
+    read_orders,
+    read_ratings,
+    read_refunds,
+    read_reviews,
+)
+from .outcomes._diagnosis import summary_sentences
+from .outcomes._tables import OUTCOME_COLUMNS
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -61,7 +80,9 @@ RESULT_SCHEMA = (
     "critical array<string>, hits string, topic string"
 )
 
-_PART_SCHEMA = "part binary"
+_PART_SCHEMA = "kind string, part binary"
+#: Join stubs per pickled row of a partition's output.
+_STUB_BATCH = 1000
 _ISO_PATTERN = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
 # internal column names after _prepare()
 _CID, _ORD = "_ks_conversation", "_ks_order"
@@ -209,18 +230,58 @@ def _iter_conversations(batches: Iterable[Any]) -> Iterator[Conversation]:
         yield _conversation(str(carry[_CID].iloc[0]), carry)
 
 
-def _analyze_partition(policy: Any, top_k: int) -> Any:
+def _analyze_partition(policy: Any, top_k: int, stubs: bool = False, tz: Any = None) -> Any:
+    """Return the ``mapInPandas`` function: a partition's Analysis, then (*stubs*) its stubs."""
+
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pandas as pd
 
         from .analysis import analyze
 
-        part = analyze(_iter_conversations(batches), policy=policy, top_k=top_k)
+        kept: list[ChatStub] = []
+
+        def keep(conversation: Conversation, result: Any) -> None:
+            kept.append(ChatStub.of(conversation, tz, result))
+
+        part = analyze(
+            _iter_conversations(batches),
+            policy=policy,
+            top_k=top_k,
+            on_result=keep if stubs else None,
+        )
+        # pickle only travels between this job's own Python workers and driver
         if part.conversations:
-            # pickle only travels between this job's own Python workers and driver
-            yield pd.DataFrame({"part": [pickle.dumps(part)]})
+            yield pd.DataFrame({"kind": ["analysis"], "part": [pickle.dumps(part)]})
+        for i in range(0, len(kept), _STUB_BATCH):
+            batch = pickle.dumps(kept[i : i + _STUB_BATCH])
+            yield pd.DataFrame({"kind": ["stubs"], "part": [batch]})
 
     return run
+
+
+@attrs.frozen
+class _Records:
+    """A DataFrame's rows streamed to the driver as dicts; *name* labels them in counts."""
+
+    df: Any
+    name: str
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.df.toLocalIterator():
+            yield row.asDict()
+
+
+@attrs.frozen
+class _Outcomes:
+    """The outcome DataFrames given to :func:`analyze_dataframe` (``None``: not given)."""
+
+    ratings: Any = None
+    orders: Any = None
+    refunds: Any = None
+    reviews: Any = None
+
+    def given(self) -> bool:
+        return any(df is not None for df in attrs.astuple(self, recurse=False))
 
 
 def analyze_dataframe(
@@ -230,6 +291,13 @@ def analyze_dataframe(
     policy: Any = None,
     top_k: int = 10,
     partitions: int | None = None,
+    ratings: Any = None,
+    orders: Any = None,
+    refunds: Any = None,
+    reviews: Any = None,
+    rating_scale: str | None = None,
+    tz: str | None = None,
+    outcome_partitions: int = 16,
 ) -> Analysis:
     """Analyse a message DataFrame like :func:`kefu_standards.analyze` (same numbers).
 
@@ -240,10 +308,29 @@ def analyze_dataframe(
     ``analyze``'s on the same conversations; float means may differ in the
     last bits (summation order), and among equally risky conversations the
     ``riskiest``/``problems`` examples are chosen by id rather than input order.
+
+    *ratings*, *orders*, *refunds* and *reviews* are DataFrames (or lists of
+    DataFrames, one per layout) of outcome rows with the columns of the outcome
+    files (the layouts of :func:`~kefu_standards.outcomes.read_ratings` and the
+    other readers, found from the column names; *rating_scale* as ``--rating-scale``; Spark
+    timestamps are read as naive times in *tz*, default Asia/Shanghai).  With
+    any of them, ``Analysis.outcomes`` holds the joined outcome KPIs and the
+    diagnosis, computed as on the local path: the conversations' join stubs
+    and the outcome rows are streamed to the driver into a
+    :class:`~kefu_standards.outcomes.PartitionedOutcomeJoin` (*outcome_partitions*),
+    whose memory does not grow with the data.
+
+    .. versionchanged:: 0.2.0
+       *ratings*, *orders*, *refunds*, *reviews*, *rating_scale*, *tz*,
+       *outcome_partitions*.
     """
     f = _spark()
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    outcomes = _Outcomes(ratings, orders, refunds, reviews)
+    join = (
+        PartitionedOutcomeJoin(partitions=outcome_partitions, tz=tz) if outcomes.given() else None
+    )
     prepared = _prepare(df, columns)
     parted = (
         prepared.repartition(partitions, f.col(_CID))
@@ -251,21 +338,68 @@ def analyze_dataframe(
         else prepared.repartition(f.col(_CID))
     )
     ordered = parted.sortWithinPartitions(_CID, _ORD)
-    rows = ordered.mapInPandas(_analyze_partition(policy, top_k), schema=_PART_SCHEMA).collect()
-    return merge_analyses([pickle.loads(row["part"]) for row in rows], top_k=top_k)
+    mapped = ordered.mapInPandas(
+        _analyze_partition(policy, top_k, stubs=join is not None, tz=tz), schema=_PART_SCHEMA
+    )
+    parts = []
+    for row in mapped.toLocalIterator() if join is not None else mapped.collect():
+        if row["kind"] == "stubs":
+            for stub in pickle.loads(row["part"]):
+                join.add_stub(stub)  # type: ignore[union-attr]
+        else:
+            parts.append(pickle.loads(row["part"]))
+    analysis = merge_analyses(parts, top_k=top_k)
+    if join is not None:
+        outcome = _join_outcomes(join, outcomes, rating_scale, tz)
+        analysis = attrs.evolve(analysis, outcomes=outcome)
+    return analysis
+
+
+def _join_outcomes(
+    join: PartitionedOutcomeJoin, outcomes: _Outcomes, scale: str | None, tz: str | None
+) -> Any:
+    """Join the outcome DataFrames' rows (streamed to the driver) and diagnose."""
+
+    def rows(frames: Any, read: Any, **kw: Any) -> Any:
+        if frames is None:
+            return None
+        if not isinstance(frames, (list, tuple)):
+            frames = [frames]
+        return (
+            record
+            for i, df in enumerate(frames, start=1)
+            for record in read(
+                _Records(df, f"<{read.__name__[5:]} DataFrame {i}>"),
+                format="records",
+                tz=tz,
+                **kw,
+            )
+        )
+
+    result = join.join(
+        ratings=rows(outcomes.ratings, read_ratings, scale=scale),
+        orders=rows(outcomes.orders, read_orders),
+        refunds=rows(outcomes.refunds, read_refunds),
+        reviews=rows(outcomes.reviews, read_reviews),
+    )
+    findings = diagnose(result)
+    return attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
 
 
 def rollup_frames(analysis: Analysis, spark: Any) -> dict[str, Any]:
     """Return the rollups as Spark DataFrames: ``agents``, ``trends`` and ``timing_by_*``.
 
-    ``timing_by_*`` are ``timing_by_agent``, ``timing_by_day`` and ``timing_by_shop``.
+    ``timing_by_*`` are ``timing_by_agent``, ``timing_by_day`` and ``timing_by_shop``;
+    with outcomes, ``outcomes_by_agent``, ``outcomes_by_day`` and
+    ``outcomes_by_shop`` hold the outcome KPIs (the ``agents.csv`` column
+    names, ``None`` as null) of each group.
 
     They are small (one row per agent, day, shop, or agent and period) and built
     on the driver.  ``trends`` has the columns of ``trends.csv`` (with the outcome
     KPIs per agent and period when ``analysis.outcomes`` holds joined outcome files).
 
     .. versionchanged:: 0.2.0
-       ``trends`` added.
+       ``trends`` and the ``outcomes_by_*`` frames added.
     """
     _spark()
     from .frames import agents_to_pandas, timing_to_pandas
@@ -281,4 +415,18 @@ def rollup_frames(analysis: Analysis, spark: Any) -> dict[str, Any]:
     )
     for name in ("timing_by_agent", "timing_by_day", "timing_by_shop"):
         frames[name] = spark.createDataFrame(timing_to_pandas(getattr(analysis, name).table()))
+    if analysis.outcomes is not None:  # outcomes (#15)
+        for by in ("agent", "day", "shop"):
+            frames[f"outcomes_by_{by}"] = spark.createDataFrame(
+                _outcome_frame(getattr(analysis.outcomes, f"by_{by}"), by)
+            )
     return frames
+
+
+def _outcome_frame(summary: Any, by: str) -> Any:
+    """Return the outcome KPIs per group as pandas: key, conversations, agents.csv columns."""
+    import pandas as pd
+
+    names = [by, "conversations", *OUTCOME_COLUMNS]
+    frame = pd.DataFrame(list(summary.rows()), columns=names)
+    return frame.astype({by: object} | dict.fromkeys(names[1:], float))

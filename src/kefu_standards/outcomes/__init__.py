@@ -10,7 +10,8 @@ Read outcome exports with :func:`read_ratings`, :func:`read_orders`,
 
 from __future__ import annotations
 
-from ._diagnosis import Finding, SignalSink, diagnose
+from ._diagnosis import Finding, diagnose
+from ._diagsums import DiagnosisSums, SideSums
 from ._join import REASONS, ChatStub, JoinCounts, Link, OutcomeJoin, OutcomeResult
 from ._kpis import KPI_DEFINITIONS, OutcomeCounts, OutcomeKpi, OutcomeSummary
 from ._platform import PlatformRow, compare_with_platform, read_platform_report
@@ -23,6 +24,7 @@ __all__ = [
     "RATING_SCALES",
     "REASONS",
     "ChatStub",
+    "DiagnosisSums",
     "Finding",
     "JoinCounts",
     "Link",
@@ -39,7 +41,7 @@ __all__ = [
     "Refund",
     "Review",
     "Satisfaction",
-    "SignalSink",
+    "SideSums",
     "compare_with_platform",
     "diagnose",
     "read_orders",

@@ -6,7 +6,6 @@ import argparse
 import csv
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import attrs
 
 from kefu_standards.resources import data_file
 
-from ._diagnosis import SignalSink, diagnose, summary_sentences
+from ._diagnosis import diagnose, summary_sentences
 from ._join import OutcomeJoin, OutcomeResult
 from ._platform import compare_with_platform, read_platform_report
 from ._readers import OutcomeReadReport, read_orders, read_ratings, read_refunds, read_reviews
@@ -23,8 +22,8 @@ from ._spill import PartitionedOutcomeJoin
 __all__ = [
     "BUNDLED",
     "add_outcome_options",
+    "compare_platform",
     "outcome_join",
-    "outcome_results",
     "run_outcome_join",
     "write_platform_compare",
 ]
@@ -64,10 +63,11 @@ def add_outcome_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--outcome-partitions",
         type=int,
-        default=0,
+        default=None,
         metavar="K",
-        help="join outcomes in K partitions spilled to a temporary folder (memory about 1/K; "
-        "no diagnosis); default 0: in memory",
+        help="join outcomes in K partitions spilled to a temporary folder, each split "
+        "further when large, so memory does not grow with the input (default 16); "
+        "0 joins in memory (memory grows about 1 KB per conversation)",
     )
     p.add_argument(
         "--rating-scale",
@@ -90,9 +90,11 @@ def outcome_join(args: argparse.Namespace) -> OutcomeJoin | PartitionedOutcomeJo
     """Return a join to feed the analysed conversations to, or ``None`` without outcomes."""
     if all(_files(args, k) is None for k in BUNDLED):
         return None
-    if args.outcome_partitions:
-        return PartitionedOutcomeJoin(partitions=args.outcome_partitions, tz=args.tz)
-    return OutcomeJoin(tz=args.tz)
+    if args.outcome_partitions == 0:
+        return OutcomeJoin(tz=args.tz)
+    if args.outcome_partitions is None:
+        return PartitionedOutcomeJoin(tz=args.tz)
+    return PartitionedOutcomeJoin(partitions=args.outcome_partitions, tz=args.tz)
 
 
 def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None:
@@ -106,34 +108,15 @@ def _each(paths: list[str] | None, read: Any, **kw: Any) -> Iterable[Any] | None
     return rows()
 
 
-@contextmanager
-def outcome_results(
-    join: OutcomeJoin | PartitionedOutcomeJoin | None, path: Path | None
-) -> Iterator[Any]:
-    """Give what to pass as ``analyze(results=...)``: with outcomes, a :class:`SignalSink`.
-
-    The sink keeps each conversation's signals for the diagnosis and forwards
-    the records to *path* (``results.jsonl``) when one is given.
-    """
-    if not isinstance(join, OutcomeJoin):  # no outcomes, or partitioned: no diagnosis
-        yield path
-        return
-    if path is None:
-        yield SignalSink()
-        return
-    with path.open("w", encoding="utf-8") as fh:
-        yield SignalSink(fh)
-
-
 def run_outcome_join(
-    join: OutcomeJoin | PartitionedOutcomeJoin, args: argparse.Namespace, results: object = None
+    join: OutcomeJoin | PartitionedOutcomeJoin, args: argparse.Namespace
 ) -> tuple[OutcomeResult, list[str], bool]:
-    """Read and join the outcome files.
+    """Read and join the outcome files, and diagnose.
 
-    With the :class:`SignalSink` of :func:`outcome_results`, the diagnosis runs
-    too and its sentences go into the result.  Returns the result, the lines
-    for stderr (one count line per file, then the skips) and whether outcome
-    rows were skipped.
+    The diagnosis reads the signals the join was given with each conversation
+    (``analyze(..., on_result=join.add)``); its sentences go into the result.
+    Returns the result, the lines for stderr (one count line per file, then
+    the skips) and whether outcome rows were skipped.
     """
     report = OutcomeReadReport()
     kw: dict[str, Any] = {
@@ -155,16 +138,21 @@ def run_outcome_join(
             f"kefu-standards: outcomes: {report.unrated_rows} 会话记录 rows without 满意度 "
             "(sessions nobody rated)"
         )
-    if isinstance(results, SignalSink):
-        findings = diagnose(result, results.signals)
-        result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
+    findings = diagnose(result)
+    result = attrs.evolve(result, diagnosis=tuple(summary_sentences(findings, result)))
     return result, lines, bool(report.skips)
 
 
-def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path]:
-    """With ``--platform-report`` and ``--out``, write ``platform_compare.csv``; return its path."""
-    if not getattr(args, "platform_report", None) or args.out is None:
-        return []
+def compare_platform(analysis: Any, args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
+    """With ``--platform-report``, compare its figures with ours, row by row.
+
+    Returns a new analysis whose ``outcomes.platform`` holds the rows (so
+    ``report.html`` shows them; the analysis is frozen, so it is evolved, not
+    changed) and the rows for :func:`write_platform_compare`; the count line
+    and any skips go to stderr.
+    """
+    if not getattr(args, "platform_report", None):
+        return analysis, []
     report = OutcomeReadReport()
     rows = [
         row
@@ -174,13 +162,10 @@ def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path
         )
     ]
     table = compare_with_platform(rows, analysis.agent_rows())
-    out = Path(args.out) / "platform_compare.csv"
-    with out.open("w", encoding="utf-8-sig", newline="") as fh:
-        names = ["agent", "matched_agent", "figure", "platform", "ours", "difference"]
-        writer = csv.DictWriter(fh, fieldnames=names)
-        writer.writeheader()
-        for r in table:
-            writer.writerow({k: "" if v is None else v for k, v in r.items()})
+    if analysis.outcomes is not None:
+        analysis = attrs.evolve(
+            analysis, outcomes=attrs.evolve(analysis.outcomes, platform=tuple(table))
+        )
     matched = len({r["agent"] for r in table if r["matched_agent"] is not None})
     print(
         f"kefu-standards: outcomes: platform report: {len(rows)} agents "
@@ -190,4 +175,18 @@ def write_platform_compare(analysis: Any, args: argparse.Namespace) -> list[Path
     )
     for skip in report.skips:
         print(f"kefu-standards: skipped: {skip}", file=sys.stderr)
+    return analysis, table
+
+
+def write_platform_compare(table: list[dict[str, Any]], args: argparse.Namespace) -> list[Path]:
+    """With ``--platform-report`` and ``--out``, write ``platform_compare.csv``; return its path."""
+    if not getattr(args, "platform_report", None) or args.out is None:
+        return []
+    out = Path(args.out) / "platform_compare.csv"
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        names = ["agent", "matched_agent", "figure", "platform", "ours", "difference"]
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for r in table:
+            writer.writerow({k: "" if v is None else v for k, v in r.items()})
     return [out]

@@ -39,6 +39,7 @@ from kefu_standards._time import get_tz
 from kefu_standards.exceptions import ConfigError
 from kefu_standards.model import Conversation, Role
 
+from ._diagsums import DiagnosisSums, Signals, signal_values
 from ._kpis import OutcomeCounts, OutcomeSummary
 from ._records import Order, Rating, Refund, Review, Satisfaction
 
@@ -118,6 +119,10 @@ _NO_FLAGS: frozenset[str] = frozenset()
 class ChatStub:
     """What the join keeps of a conversation: who, when, where, and the ids it quotes.
 
+    With the conversation's analysis result, also the numbers the diagnosis
+    compares (``signals``, see :func:`~kefu_standards.outcomes.diagnose`) and the
+    buyer's top ``topic``.
+
     .. versionadded:: 0.2.0
     """
 
@@ -131,10 +136,19 @@ class ChatStub:
     quoted: frozenset[str]
     product_cues: int = 0
     service_cues: int = 0
+    signals: Signals = ()
+    topic: str | None = None
 
     @classmethod
-    def of(cls, conversation: Conversation, tz: str | tzinfo | None = None) -> ChatStub:
-        """Return the stub of *conversation* (days in *tz*, default Asia/Shanghai)."""
+    def of(
+        cls, conversation: Conversation, tz: str | tzinfo | None = None, result: Any = None
+    ) -> ChatStub:
+        """Return the stub of *conversation* (days in *tz*, default Asia/Shanghai).
+
+        *result* is the conversation's ``ConversationResult`` (from ``analyze``),
+        whose numbers and topic the diagnosis compares; without it the stub
+        carries none.
+        """
         started = conversation.started_at
         hits = [
             hit
@@ -155,6 +169,8 @@ class ChatStub:
             quoted=quoted,
             product_cues=len(_PRODUCT_RE.findall(buyer_text)),
             service_cues=len(_SERVICE_RE.findall(buyer_text)),
+            signals=() if result is None else signal_values(result),
+            topic=None if result is None else result.topic,
         )
 
     @property
@@ -237,7 +253,12 @@ class OutcomeResult:
     ``files`` holds the :class:`JoinCounts` of each outcome file (in the order
     read); ``by_agent``, ``by_day`` and ``by_shop`` the mergeable
     :class:`~kefu_standards.outcomes.OutcomeSummary`; ``links`` every row's
-    :class:`Link` when ``keep_links=True`` (else empty, so memory stays flat).
+    :class:`Link` when ``keep_links=True`` (else empty, so memory stays flat);
+    ``flags``/``stubs`` the outcome flags and stubs of the joined chats when
+    ``keep_flags=True``; ``sums`` the bounded accumulators the diagnosis reads
+    (:func:`~kefu_standards.outcomes.diagnose`), ``diagnosis`` its sentences;
+    ``platform`` the rows of :func:`~kefu_standards.outcomes.compare_with_platform`
+    when a platform report was compared (shown in ``report.html``).
     ``by_agent_day`` (keys ``(agent, day)``) is what the trends sum into weeks.
 
     .. versionadded:: 0.2.0
@@ -251,6 +272,8 @@ class OutcomeResult:
     flags: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
     stubs: Mapping[str, ChatStub] = attrs.field(factory=dict)
     diagnosis: tuple[Any, ...] = ()
+    sums: DiagnosisSums = attrs.field(factory=DiagnosisSums)
+    platform: tuple[Mapping[str, Any], ...] = ()
     # -- trends (#20): counts per (agent, day), summed into periods by the trends
     by_agent_day: OutcomeSummary = attrs.field(factory=lambda: OutcomeSummary.empty("agent_day"))
 
@@ -272,6 +295,8 @@ class OutcomeResult:
             _union(part.flags for part in (self, *others)),
             {k: v for part in (self, *others) for k, v in part.stubs.items()},
             tuple(d for part in (self, *others) for d in part.diagnosis),
+            self.sums.merge(*(o.sums for o in others)),
+            tuple(row for part in (self, *others) for row in part.platform),
             self.by_agent_day.merge(*(o.by_agent_day for o in others)),  # trends (#20)
         )
 
@@ -314,8 +339,8 @@ class OutcomeJoin:
             many days - 1 later (2 = same or next day, as 询单→次日付款).
         keep_links: keep every row's :class:`Link` in the result (memory grows).
         keep_flags: keep the outcome flags and stubs of the joined conversations
-            (``OutcomeResult.flags``/``stubs``, needed by :func:`diagnose`);
-            ``False`` saves their memory.
+            in the result (``OutcomeResult.flags``/``stubs``); the diagnosis
+            does not need them (it reads ``OutcomeResult.sums``).
 
     .. versionadded:: 0.2.0
 
@@ -329,7 +354,7 @@ class OutcomeJoin:
         session_tolerance: timedelta = timedelta(seconds=120),
         order_window_days: int = 2,
         keep_links: bool = False,
-        keep_flags: bool = True,
+        keep_flags: bool = False,
     ) -> None:
         if order_window_days < 1:
             raise ConfigError(f"order_window_days must be >= 1, got {order_window_days}")
@@ -346,9 +371,13 @@ class OutcomeJoin:
         self._unbought: list[ChatStub] = []  # conversations without a buyer nick
         self._sorted = True
 
-    def add(self, conversation: Conversation) -> None:
-        """Remember *conversation* (its stub) for the join."""
-        self.add_stub(ChatStub.of(conversation, self.tz))
+    def add(self, conversation: Conversation, result: Any = None) -> None:
+        """Remember *conversation* (its stub) for the join.
+
+        *result*, its ``ConversationResult``, feeds the diagnosis: pass
+        ``on_result=join.add`` to :func:`~kefu_standards.analyze`.
+        """
+        self.add_stub(ChatStub.of(conversation, self.tz, result))
 
     def add_stub(self, stub: ChatStub) -> None:
         """Remember a conversation by its stub (e.g. one spilled to disk and read back)."""
@@ -547,8 +576,6 @@ class OutcomeJoin:
         flag_sets: dict[frozenset[str], frozenset[str]] = {}  # the few distinct sets, shared
 
         def flag(stub: ChatStub, *names: str) -> None:
-            if not self.keep_flags:
-                return
             new = flags.get(stub.id, _NO_FLAGS).union(names)
             flags[stub.id] = flag_sets.setdefault(new, new)
             kept[stub.id] = stub
@@ -655,6 +682,11 @@ class OutcomeJoin:
         if orders is not None:
             self._inquiries(first_order, paid_by_buyer, bump)
 
+        sums = DiagnosisSums()
+        sums.add(
+            (s.id, s.agents, flags[s.id], s.signals, s.topic, s.product_cues, s.service_cues)
+            for s in kept.values()
+        )
         summaries = {by: OutcomeSummary(by, g, given) for by, g in groups.items()}
         return OutcomeResult(
             tuple(files.values()),
@@ -662,8 +694,9 @@ class OutcomeJoin:
             summaries["day"],
             summaries["shop"],
             tuple(links),
-            flags,
-            kept,
+            flags if self.keep_flags else {},
+            kept if self.keep_flags else {},
+            sums=sums,
             by_agent_day=summaries["agent_day"],  # trends (#20)
         )
 

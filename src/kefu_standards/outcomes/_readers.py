@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from datetime import datetime, tzinfo
 from typing import IO, Any, Literal, TypeVar
 
@@ -132,8 +133,10 @@ def clean_header(value: str) -> str:
 
 def _format_of(source: object, fmt: str) -> str:
     if fmt != "auto":
-        if fmt not in ("csv", "xlsx", "jsonl"):
-            raise UnknownNameError("outcome file format", fmt, ["auto", "csv", "xlsx", "jsonl"])
+        if fmt not in ("csv", "xlsx", "jsonl", "records"):
+            raise UnknownNameError(
+                "outcome file format", fmt, ["auto", "csv", "xlsx", "jsonl", "records"]
+            )
         return fmt
     name = source_name(source).lower().removesuffix(".gz")
     if name.endswith(".xlsx"):
@@ -171,6 +174,23 @@ def _rows(
             ctx.fail(BadRecordError(ctx.source, number, reason), 1)
             continue
         yield number, {h: clean_cell(c) for h, c in zip(header, cells, strict=False) if h}
+
+
+def _record_rows(records: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, Row]]:
+    """Yield ``(row number, {column: cell})`` of in-memory records (``format="records"``).
+
+    Numbers count from 1; ``None`` cells are empty, datetimes are written as
+    ``YYYY-MM-DD HH:MM:SS`` (read in the reader's *tz* when naive).
+    """
+    for number, rec in enumerate(records, start=1):
+        row = {
+            clean_header(str(k)): ""
+            if v is None
+            else clean_cell(v.isoformat(sep=" ") if isinstance(v, datetime) else str(v))
+            for k, v in rec.items()
+        }
+        if any(row.values()):
+            yield number, row
 
 
 def _json_rows(ctx: _Context, reader: LineReader) -> Iterator[tuple[int, Row]]:
@@ -281,8 +301,9 @@ def _read(
     fmt = _format_of(source, format)
     rep = report if report is not None else OutcomeReadReport()
     policy: Literal["raise", "collect"] = "raise" if errors == "raise" else "collect"
+    name = source_name(source)
     ctx = _OutcomeContext(
-        source=source_name(source),
+        source="<records>" if fmt == "records" and name == "<stream>" else name,
         errors=policy,
         report=rep,
         tz=tz,
@@ -306,10 +327,15 @@ def _iterate(  # noqa: PLR0917 - private plumbing of _read
     rep: OutcomeReadReport,
     on_layout: Callable[[_Context, Layout, set[str], int], None] | None,
 ) -> Iterator[R]:
-    with open_source(source) as stream:
+    with nullcontext(source) if fmt == "records" else open_source(source) as stream:
         layout: Layout | None = None
         header_at: list[int] = []
-        for number, row in _rows(ctx, stream, fmt, encoding, header_at):
+        rows = (
+            _record_rows(stream)  # type: ignore[arg-type]
+            if fmt == "records"
+            else _rows(ctx, stream, fmt, encoding, header_at)  # type: ignore[arg-type]
+        )
+        for number, row in rows:
             if layout is None:
                 where = header_at[0] if header_at else number  # JSONL: the first object
                 layout = _pick(ctx, kind, layouts, set(row), where)
@@ -474,7 +500,9 @@ def read_ratings(
     Args:
         source: a path (``.csv``, ``.xlsx``, ``.jsonl``; ``.gz`` too), a file object or ``"-"``.
         scale: the code scale of ``eval_code`` when the file has no ``scale`` column.
-        format: ``"auto"`` (by extension), ``"csv"``, ``"xlsx"`` or ``"jsonl"``.
+        format: ``"auto"`` (by extension), ``"csv"``, ``"xlsx"``, ``"jsonl"`` or
+            ``"records"`` (*source* is an iterable of mappings with the file's
+            column names, e.g. the rows of a DataFrame; row numbers count from 1).
         encoding: ``None`` detects UTF-8 or GBK (GB18030).
         tz: zone of naive times (default Asia/Shanghai).
         errors: ``"raise"`` or ``"collect"`` (skip bad rows into *report*).

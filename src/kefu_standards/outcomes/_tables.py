@@ -7,7 +7,7 @@ KPI names of :data:`~kefu_standards.outcomes.KPI_DEFINITIONS`.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,14 @@ from typing import Any
 from ._join import OutcomeResult
 from ._kpis import KPI_DEFINITIONS
 
-__all__ = ["OUTCOME_COLUMNS", "agent_columns", "outcomes_html", "shop_rows", "write_shops_csv"]
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "agent_columns",
+    "outcomes_html",
+    "platform_html",
+    "shop_rows",
+    "write_shops_csv",
+]
 
 #: The outcome columns added to ``agents.csv`` and written to ``shops.csv``, in order.
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(KPI_DEFINITIONS)
@@ -117,8 +124,49 @@ def outcomes_html(result: OutcomeResult, agents: Iterable[str]) -> str:
             if diagnosis
             else ""
         )
+        + platform_html(result.platform)
         + f"<details><summary>关联结果 Join counts: {read} read, {joined} joined "
         "(every row joined or unmatched with a reason)</summary>"
         f"<ul class='note'>{joins}</ul></details>"
         f"<details><summary>定义 Definitions</summary><ul class='note'>{defs}</ul></details>"
+    )
+
+
+def _figure(name: str, value: float | None, difference: bool = False) -> str:
+    """Show a platform-report figure: rates as % (points for a difference), seconds, counts."""
+    if value is None:
+        return "—"
+    sign = "+" if difference and value > 0 else ""
+    if name.endswith(("_rate", "_4d", "conversion")):
+        return f"{sign}{100 * value:.1f}{' pt' if difference else '%'}"
+    if name.endswith("_s"):
+        return f"{sign}{value:.1f}秒"
+    return f"{sign}{value:g}"
+
+
+def platform_html(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Return the platform report comparison: one row per agent and figure, theirs vs ours.
+
+    Empty when no platform report was compared.
+    """
+    rows = list(rows)
+    if not rows:
+        return ""
+    body = "".join(
+        "<tr>"
+        f"<td>{escape(str(r['agent']))}</td>"
+        f"<td>{escape(str(r['matched_agent'] or '—'))}</td>"
+        f"<td>{escape(str(r['figure']))}</td>"
+        f"<td>{_figure(r['figure'], r['platform'])}</td>"
+        f"<td>{_figure(r['figure'], r['ours'])}</td>"
+        f"<td>{_figure(r['figure'], r['difference'], difference=True)}</td>"
+        "</tr>"
+        for r in rows
+    )
+    return (
+        "<h3>平台报表对照 Platform report vs ours</h3>"
+        "<table><tr><th>平台客服</th><th>our agent</th><th>figure</th><th>platform</th>"
+        f"<th>ours</th><th>ours − platform</th></tr>{body}</table>"
+        "<p class='note'>The platform computes its figures under its own windows and rules "
+        "(DOMAIN §1): differences are expected; this table says how large they are.</p>"
     )
