@@ -378,10 +378,8 @@ def local_outcomes(conversations: list[Conversation]) -> Analysis:
         refunds=read_refunds(data_file(ex + "refunds.csv")),
         reviews=read_reviews(data_file(ex + "reviews.csv")),
     )
-    analysis.outcomes = attrs.evolve(
-        result, diagnosis=tuple(summary_sentences(diagnose(result), result))
-    )
-    return analysis
+    outcomes = attrs.evolve(result, diagnosis=tuple(summary_sentences(diagnose(result), result)))
+    return attrs.evolve(analysis, outcomes=outcomes)
 
 
 def _by_kind(files: Any) -> dict[str, tuple[int, int, dict[str, int]]]:
