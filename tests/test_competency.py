@@ -739,15 +739,36 @@ def test_problem_left_open_at_the_end(lines: tuple[str, ...], closed: float) -> 
     assert ("left open" in result.reason) == (closed == 0.0)
 
 
-def test_communication_counts_escalation_repetition_once_per_message() -> None:
-    """Repetition flagged by the escalation reasons costs 0.10 per buyer message, once."""
+@pytest.mark.parametrize(
+    ("kind", "events"),
+    [
+        ("impatience", 1),  # an escalation event on a buyer message costs 0.10, once
+        ("unanswered_run", 1),
+        ("repetition", 0),  # the scorer finds repeats itself; a restatement is no failure
+        ("negative_emotion", 0),  # emotion weighs elsewhere, not on communication
+    ],
+)
+def test_communication_counts_escalation_events_once_per_message(kind: str, events: int) -> None:
+    """Impatience / correction / unanswered runs from escalation cost 0.10 per buyer message."""
     conv = chat("b:这个有货吗", "a:有的", "b:什么时候发货", "a:今天发", "b:好的")
-    flagged = FakeEscalation((0.1,) * 5, (FakeReason("repetition", (2, 2, 1)),))
+    flagged = FakeEscalation((0.1,) * 5, (FakeReason(kind, (2, 2, 1)),))
     result = get_scorer("communication", escalation=lambda c: flagged).score(conv)
-    assert result.details["events"] == 1  # message 1 is the agent's: ignored
-    assert result.score == pytest.approx(0.9)
+    assert result.details["events"] == events  # message 1 is the agent's: ignored
+    assert result.score == pytest.approx(1.0 - 0.1 * events)
     clean = get_scorer("communication", escalation=no_escalation).score(conv)
     assert clean.score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("last", "exasperated"),
+    [("这都三天了。。。", True), ("还没到……", True), ("好的。。。", False), ("好的", False)],
+)
+def test_communication_counts_an_exasperated_trailing_off(last: str, exasperated: bool) -> None:
+    """。。。 / …… trailing off inside words costs 0.10; 好的。。。 alone is not exasperation."""
+    conv = chat("b:什么时候发货", "a:今天发", f"b:{last}")
+    result = get_scorer("communication", escalation=no_escalation).score(conv)
+    assert result.details["exasperation"] == int(exasperated)
+    assert result.score == pytest.approx(0.9 if exasperated else 1.0)
 
 
 def test_communication_penalises_nudges_and_repeats() -> None:

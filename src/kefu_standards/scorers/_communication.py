@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from kefu_standards._competency_cues import CueMessage
+from kefu_standards._cues import buyer_cues
 from kefu_standards._signals import Signals, signals
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
@@ -61,7 +62,16 @@ def _nudges(view: Sequence[CueMessage]) -> list[CueMessage]:
     return out
 
 
-_BUYER_EVENTS = frozenset({"repetition", "impatience", "correction", "unanswered_run"})
+def _exasperated(text: str) -> bool:
+    """Say whether the buyer trails off in exasperation (the buyer cue of that kind)."""
+    return any(c.kind == "exasperation" for c in buyer_cues(text))
+
+
+# Escalation's own ``repetition`` reason is not here: the scorer finds repeats
+# itself (我说过了, a question asked again after a reply), and since issue #19
+# that reason also lists a statement restated before any reply, which is no
+# failure of the agent's communication.
+_BUYER_EVENTS = frozenset({"impatience", "correction", "unanswered_run"})
 
 
 @attrs.frozen(slots=True)
@@ -76,9 +86,10 @@ class CommunicationScorer:
     ``timing``.  1 when neither applies.  **events** are the buyer messages
     showing a communication failure, each counted once: a repeat (我说过了, or
     the same question asked again after a reply), a nudge (在吗, 人呢, ``??``
-    after the buyer's first message), a mismatch (没明白 / 答非所问), and the
-    buyer messages the escalation analysis flags as repetition, impatience,
-    correction or an unanswered run (its ``reasons``).  ``event_penalty``
+    after the buyer's first message), a mismatch (没明白 / 答非所问), an
+    exasperated trailing-off (``。。。`` / ``……`` inside words, the buyer cue
+    *exasperation*), and the buyer messages the escalation analysis flags as
+    impatience, correction or an unanswered run (its ``reasons``).  ``event_penalty``
     is 0.10: 晓多 deducts 10 of 100 points for 重复让顾客复述问题.  N/A without
     a buyer and an agent message.
     """
@@ -134,6 +145,10 @@ class CommunicationScorer:
             if (("not_understood" in m.kinds) or ("mismatch" in m.kinds)) and m.index not in events:
                 events[m.index] = "mismatch"
                 evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
+        for m in view:
+            if m.role is BUYER and m.index not in events and _exasperated(m.text):
+                events[m.index] = "exasperation"
+                evidence.append(text_evidence(m, "exasperation", -0.5))
         esc = escalation_of(self.escalation, sig)
         for i, kind in sorted(reason_indexes(esc, _BUYER_EVENTS).items()):
             if 0 <= i < len(view) and view[i].role is BUYER and i not in events:
@@ -145,7 +160,10 @@ class CommunicationScorer:
             "reply": reply,
             "timing": timing,
             "events": len(events),
-            **{k: kinds.count(k) for k in ("repeat", "nudge", "mismatch", *sorted(_BUYER_EVENTS))},
+            **{
+                k: kinds.count(k)
+                for k in ("repeat", "nudge", "mismatch", "exasperation", *sorted(_BUYER_EVENTS))
+            },
             "escalation": esc is not None,
         }
         return ScoreResult(value, tuple(evidence), why(evidence), details)
