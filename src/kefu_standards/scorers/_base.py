@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from kefu_standards._competency_cues import CueMessage, CueView
+from kefu_standards._competency_cues import CueMessage, CueView, cue_view
 from kefu_standards._cues import agent_cues, bigram_set, material_refusals
 from kefu_standards._escalation import _repeats as _repeat_flags
-from kefu_standards._signals import Signals
+from kefu_standards._signals import Signals, signals
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.exceptions import ConfigError
 from kefu_standards.model import Conversation, Role
@@ -20,6 +20,45 @@ from kefu_standards.model import Conversation, Role
 #: Roles bound once: ``BUYER`` is an enum class-attribute look-up (about 0.1 µs) and
 #: the scorers test roles in every loop.
 BUYER, AGENT, SYSTEM = Role.BUYER, Role.AGENT, Role.SYSTEM
+
+
+class FromSignals:
+    """Mixin: ``score(conversation)`` builds the conversation's signals and scores them.
+
+    A dimension that reads several signals defines ``score_signals``; ``score``
+    is the same for all of them.
+    """
+
+    __slots__ = ()
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its signals (defined by each scorer)."""
+        raise NotImplementedError
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        return self.score_signals(signals(conversation))
+
+
+class FromCues:
+    """Mixin for the dimensions that read the cue view alone (no other signal).
+
+    They define ``_score(conversation, view)``; ``score`` builds the cue view and
+    ``score_signals`` takes it from the signals, so both give the same result.
+    """
+
+    __slots__ = ()
+
+    def _score(self, conversation: Conversation, view: CueView) -> ScoreResult:
+        raise NotImplementedError
+
+    def score(self, conversation: Conversation, /) -> ScoreResult:
+        """Score *conversation* (see the class docstring)."""
+        return self._score(conversation, cue_view(conversation))
+
+    def score_signals(self, sig: Signals, /) -> ScoreResult:
+        """Score the conversation of *sig* from its cues (see the class docstring)."""
+        return self._score(sig.conversation, sig.cues)
 
 
 NUMBER_RE = re.compile(r"\d|\[数字x\]|\[金额x\]")

@@ -10,13 +10,14 @@ import attrs
 
 from kefu_standards._competency_cues import CueMessage
 from kefu_standards._cues import buyer_cues
-from kefu_standards._signals import Signals, signals
+from kefu_standards._signals import Signals
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
 
 from ._base import (
     AGENT,
     BUYER,
+    FromSignals,
     buyer_messages,
     clip,
     escalation_of,
@@ -75,7 +76,7 @@ _BUYER_EVENTS = frozenset({"impatience", "correction", "unanswered_run"})
 
 
 @attrs.frozen(slots=True)
-class CommunicationScorer:
+class CommunicationScorer(FromSignals):
     """沟通能力: questions get answers, on time, and the buyer need not chase or repeat.
 
     ``score = base − event_penalty × events`` (clipped to [0, 1]).  **base** is
@@ -98,10 +99,6 @@ class CommunicationScorer:
     escalation: Callable[[Conversation], Any] | None = signal_field()
     event_penalty: float = attrs.field(default=0.10, converter=float)
     name: str = attrs.field(default="communication", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
         """Score the conversation of *sig* from its signals (see the class docstring)."""

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import attrs
 
-from kefu_standards._competency_cues import CueView, cue_view
-from kefu_standards._signals import Signals
+from kefu_standards._competency_cues import CueView
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
 
-from ._base import AGENT, BUYER, clean_result, need_agent
+from ._base import AGENT, BUYER, FromCues, clean_result, need_agent
 
 
 @attrs.frozen(slots=True)
-class MoneyPromiseScorer:
+class MoneyPromiseScorer(FromCues):
     """Critical: the agent promised money that is not arranged (0 = fired, 1 = clean).
 
     Fires on a money promise (已打款, 保证退款, 一定赔, 立即到账 ...) in an agent
@@ -24,14 +23,6 @@ class MoneyPromiseScorer:
     """
 
     name: str = attrs.field(default="no_money_promise", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self._score(conversation, cue_view(conversation))
-
-    def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its cues (see the class docstring)."""
-        return self._score(sig.conversation, sig.cues)
 
     def _score(self, conversation: Conversation, view: CueView) -> ScoreResult:
         """Score from the cue view alone (this dimension needs no other signal)."""

@@ -7,11 +7,10 @@ from typing import Any
 
 import attrs
 
-from kefu_standards._signals import Signals, signals
+from kefu_standards._signals import Signals
 from kefu_standards.evidence import Evidence, ScoreResult
-from kefu_standards.model import Conversation
 
-from ._base import agent_messages, clean_result, need_agent, signal_field
+from ._base import FromSignals, agent_messages, clean_result, need_agent, signal_field
 
 # -- critical items (一票否决) ----------------------------------------------------
 
@@ -35,7 +34,7 @@ def _insults(p: Any, threshold: float) -> tuple[Evidence, ...]:
 
 
 @attrs.frozen(slots=True)
-class NoInsultScorer:
+class NoInsultScorer(FromSignals):
     """Critical: the agent insulted the buyer (0 = fired, 1 = clean).
 
     Fires on an ``offensive`` politeness marker (insult, slur, profanity), a
@@ -48,10 +47,6 @@ class NoInsultScorer:
     politeness: Callable[[str], Any] | None = signal_field()
     model_threshold: float = attrs.field(default=0.9, converter=float)
     name: str = attrs.field(default="no_insult", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
         """Score the conversation of *sig* from its signals (see the class docstring)."""

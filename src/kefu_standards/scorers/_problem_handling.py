@@ -8,13 +8,14 @@ from typing import Any
 import attrs
 
 from kefu_standards._competency_cues import CueMessage
-from kefu_standards._signals import Signals, signals
+from kefu_standards._signals import Signals
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
 
 from ._base import (
     AGENT,
     BUYER,
+    FromSignals,
     buyer_messages,
     clip,
     deadline_spans,
@@ -62,7 +63,7 @@ def _buyer_close(view: Sequence[CueMessage], esc: Any) -> tuple[float, list[Evid
 
 
 @attrs.frozen(slots=True)
-class ProblemHandlingScorer:
+class ProblemHandlingScorer(FromSignals):
     """应变处理: the buyer's problem is actually resolved, not declined or left open.
 
     From the first buyer problem (缺货, 没收到, 质量问题, 退款, 售后 ...), the mean
@@ -99,10 +100,6 @@ class ProblemHandlingScorer:
     sentiment: Callable[[str], float | None] | None = signal_field()
     unhelpful_penalty: float = attrs.field(default=0.2, converter=float)
     name: str = attrs.field(default="problem_handling", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
         """Score the conversation of *sig* from its signals (see the class docstring)."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import attrs
 
-from kefu_standards._competency_cues import CueView, cue_view
-from kefu_standards._signals import Signals
+from kefu_standards._competency_cues import CueView
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
 
 from ._base import (
     BUYER,
     NUMBER_RE,
+    FromCues,
     agent_messages,
     clip,
     need_agent,
@@ -24,7 +24,7 @@ from ._base import (
 
 
 @attrs.frozen(slots=True)
-class ProductKnowledgeScorer:
+class ProductKnowledgeScorer(FromCues):
     """专业知识: product questions answered with specifics, plus proactive advice.
 
     For each buyer question about the product (size, material, specs, stock ...)
@@ -36,14 +36,6 @@ class ProductKnowledgeScorer:
 
     advice_bonus: float = attrs.field(default=0.2, converter=float)
     name: str = attrs.field(default="product_knowledge", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self._score(conversation, cue_view(conversation))
-
-    def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its cues (see the class docstring)."""
-        return self._score(sig.conversation, sig.cues)
 
     def _score(self, conversation: Conversation, view: CueView) -> ScoreResult:
         """Score from the cue view alone (this dimension needs no other signal)."""

@@ -6,8 +6,7 @@ import functools
 
 import attrs
 
-from kefu_standards._competency_cues import CueMessage, CueView, cue_view
-from kefu_standards._signals import Signals
+from kefu_standards._competency_cues import CueMessage, CueView
 from kefu_standards._time import elapsed
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
@@ -16,6 +15,7 @@ from kefu_standards.text import normalize
 from ._base import (
     BUYER,
     FOLLOWUP_S,
+    FromCues,
     agent_messages,
     clip,
     mean_of,
@@ -42,7 +42,7 @@ def _substantive_text(text: str, holding: tuple[tuple[int, int], ...]) -> bool:
 
 
 @attrs.frozen(slots=True)
-class ResponsibilityScorer:
+class ResponsibilityScorer(FromCues):
     """责任心和执行力: promises kept, order details verified, the problem owned.
 
     **promises** — share of holding replies (稍等, 我帮您查, 帮您跟进) followed
@@ -60,14 +60,6 @@ class ResponsibilityScorer:
     followup_s: float = attrs.field(default=FOLLOWUP_S, converter=float)
     deflect_penalty: float = attrs.field(default=0.15, converter=float)
     name: str = attrs.field(default="responsibility", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self._score(conversation, cue_view(conversation))
-
-    def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its cues (see the class docstring)."""
-        return self._score(sig.conversation, sig.cues)
 
     def _score(self, conversation: Conversation, view: CueView) -> ScoreResult:
         """Score from the cue view alone (this dimension needs no other signal)."""

@@ -7,17 +7,16 @@ from typing import Any
 
 import attrs
 
-from kefu_standards._signals import Signals, signals
+from kefu_standards._signals import Signals
 from kefu_standards.evidence import Evidence, ScoreResult
-from kefu_standards.model import Conversation
 
-from ._base import RUDE, agent_messages, clip, need_agent, rude_of, signal_field, why
+from ._base import RUDE, FromSignals, agent_messages, clip, need_agent, rude_of, signal_field, why
 
 # -- 3 服务态度 -------------------------------------------------------------------
 
 
 @attrs.frozen(slots=True)
-class ServiceAttitudeScorer:
+class ServiceAttitudeScorer(FromSignals):
     """服务态度: no banned phrases or harsh tone; greeting and closing.
 
     A deduction from full marks, with the points of the QC sheets (DOMAIN §4)
@@ -35,10 +34,6 @@ class ServiceAttitudeScorer:
 
     politeness: Callable[[str], Any] | None = signal_field()
     name: str = attrs.field(default="service_attitude", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
         """Score the conversation of *sig* from its signals (see the class docstring)."""

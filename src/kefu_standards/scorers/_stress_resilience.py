@@ -7,12 +7,12 @@ from typing import Any
 
 import attrs
 
-from kefu_standards._signals import Signals, signals
+from kefu_standards._signals import Signals
 from kefu_standards.evidence import Evidence, ScoreResult
-from kefu_standards.model import Conversation
 
 from ._base import (
     BUYER,
+    FromSignals,
     clip,
     need_agent,
     not_applicable,
@@ -27,7 +27,7 @@ from ._base import (
 
 
 @attrs.frozen(slots=True)
-class StressResilienceScorer:
+class StressResilienceScorer(FromSignals):
     """心理素质: courteous and calm replies when the buyer is negative or abusive.
 
     Negative buyer messages are those with sentiment P(positive) below
@@ -42,10 +42,6 @@ class StressResilienceScorer:
     sentiment: Callable[[str], float | None] | None = signal_field()
     negative_below: float = attrs.field(default=0.25, converter=float)
     name: str = attrs.field(default="stress_resilience", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self.score_signals(signals(conversation))
 
     def score_signals(self, sig: Signals, /) -> ScoreResult:
         """Score the conversation of *sig* from its signals (see the class docstring)."""

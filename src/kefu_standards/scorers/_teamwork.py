@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from kefu_standards._competency_cues import CueMessage, CueView, cue_view
-from kefu_standards._signals import Signals
+from kefu_standards._competency_cues import CueMessage, CueView
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
 
@@ -15,6 +14,7 @@ from ._base import (
     AGENT,
     BUYER,
     SYSTEM,
+    FromCues,
     need_agent,
     not_applicable,
     repeated_messages,
@@ -50,7 +50,7 @@ def _transfers(view: Sequence[CueMessage], conversation: Conversation) -> list[t
 
 
 @attrs.frozen(slots=True)
-class TeamworkScorer:
+class TeamworkScorer(FromCues):
     """团队合作: transfers are explained and the buyer loses no rounds.
 
     A transfer is a change of agent ``sender``, a system transfer notice
@@ -62,14 +62,6 @@ class TeamworkScorer:
     """
 
     name: str = attrs.field(default="teamwork", init=False)
-
-    def score(self, conversation: Conversation, /) -> ScoreResult:
-        """Score *conversation* (see the class docstring)."""
-        return self._score(conversation, cue_view(conversation))
-
-    def score_signals(self, sig: Signals, /) -> ScoreResult:
-        """Score the conversation of *sig* from its cues (see the class docstring)."""
-        return self._score(sig.conversation, sig.cues)
 
     def _score(self, conversation: Conversation, view: CueView) -> ScoreResult:
         """Score from the cue view alone (this dimension needs no other signal)."""
