@@ -162,7 +162,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         from types import SimpleNamespace
 
         from kefu_standards import topics
-        from kefu_standards._topic_kpis import TopicKPIs
+        from kefu_standards._topic_kpis import _TopicAcc
         from kefu_standards.analysis import analyze as analyze_all
 
         # What analyze() adds per conversation (its topics, the topic rollups with the
@@ -176,7 +176,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
             agents=("a",), started_at=None,
         )  # fmt: skip
         analyze_all(stream(200, seed=1))
-        kpis = TopicKPIs()
+        kpis = _TopicAcc()  # the accumulator analyze() uses
         source = stream(args.messages)
         topic_s = analyze_s = 0.0
         n = 0

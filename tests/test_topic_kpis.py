@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import operator
+import pickle
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,8 +20,10 @@ from kefu_standards._topic_kpis import (
     ANSWER_KEEP,
     NO_TOPIC,
     TOPIC_AGENT_COLUMNS,
-    QuestionCount,
     TopicKPIs,
+    TopicRollup,
+    _QuestionAcc,
+    _TopicAcc,
     question_text_key,
 )
 from kefu_standards.analysis import iter_results
@@ -94,12 +101,44 @@ class TestMerge:
         assert merged.topic_rows() == whole.topic_rows()
         assert merged.topics.agent_rows() == whole.topics.agent_rows()
 
-    def test_merge_leaves_inputs_unchanged(self) -> None:
-        """merge() returns new KPIs."""
-        a = ks.analyze(CHATS[:2]).topics
-        before = a.rows()
-        a.merge(ks.analyze(CHATS[2:]).topics)
-        assert a.rows() == before
+    @pytest.mark.parametrize("cut", [0, 1, 2, 3, 4])
+    def test_merge_leaves_inputs_unchanged(self, cut: int) -> None:
+        """merge() returns new KPIs; both inputs stay equal to what they were."""
+        a, b = ks.analyze(CHATS[:cut]).topics, ks.analyze(CHATS[cut:]).topics
+        before = (copy.deepcopy(a), copy.deepcopy(b))
+        merged = a.merge(b)
+        assert (a, b) == before
+        assert merged.rows() == ks.analyze(CHATS).topics.rows()
+
+
+class TestFrozen:
+    """The topic KPIs inside a finished analysis cannot be changed."""
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda t: setattr(t, "names", {}),
+            lambda t: operator.setitem(t.by_topic, "x", TopicRollup()),
+            lambda t: operator.setitem(t.names, "x", "y"),
+            lambda t: setattr(next(iter(t.by_agent.values())), "conversations", 0),
+            lambda t: setattr(next(iter(t.questions.values())), "count", 0),
+            lambda t: operator.setitem(next(iter(t.questions.values())).answers, "x", 1),
+        ],
+        ids=["field", "by-topic-item", "names-item", "rollup-field", "question", "answers"],
+    )
+    def test_topics_refuse_changes(self, change: Callable[[TopicKPIs], None]) -> None:
+        """Assigning a field or an item raises; the analysis keeps its KPIs."""
+        analysis = ks.analyze(CHATS + CHATS)
+        kept = copy.deepcopy(analysis.topics)
+        assert kept.questions
+        with pytest.raises((attrs.exceptions.FrozenInstanceError, TypeError)):
+            change(analysis.topics)
+        assert analysis.topics == kept
+
+    def test_frozen_topics_pickle_round_trip(self) -> None:
+        """The KPIs travel between processes (Spark workers) unchanged."""
+        topics = ks.analyze(CHATS).topics
+        assert pickle.loads(pickle.dumps(topics)) == topics
 
     def test_empty(self) -> None:
         """No conversations, no rows."""
@@ -229,7 +268,7 @@ class TestQuestionAnswersAndBounds:
     @given(st.lists(st.sampled_from("abcdefghij"), max_size=200))
     def test_answers_stay_bounded(self, replies: list[str]) -> None:
         """However many distinct replies come, at most 2 * ANSWER_KEEP are held."""
-        q = QuestionCount(0, "logistics", "快递呢")
+        q = _QuestionAcc(0, "logistics", "快递呢")
         for r in replies:
             q.add_answer(r)
             assert len(q.answers) <= 2 * ANSWER_KEEP
@@ -237,22 +276,21 @@ class TestQuestionAnswersAndBounds:
     def test_questions_stay_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Distinct questions beyond 2 * QUESTION_KEEP are pruned to the most frequent."""
         monkeypatch.setattr("kefu_standards._topic_kpis.QUESTION_KEEP", 5)
-        kpis = TopicKPIs()
+        kpis = _TopicAcc()
         convs = [chat(f"c{i}", f"快递{i}号单怎么还没到呀", 10) for i in range(3)]  # one key
         convs += [chat(f"d{i}", f"发票抬头写{chr(0x4E00 + i)}", 10) for i in range(40)]
         for conv in convs:
             kpis.add(_result(conv), "logistics", None, conv)
             assert len(kpis.questions) <= 10
-        top = kpis.top_questions(1)
+        top = kpis.frozen().top_questions(1)
         assert (top[0]["question"], top[0]["count"]) == ("快递0号单怎么还没到呀", 3)
 
     def test_answers_are_the_most_common_first_replies(self) -> None:
         """The answers are ranked by how often agents gave them."""
-        q = QuestionCount(0, "logistics", "快递呢")
+        q = _QuestionAcc(6, "logistics", "快递呢")
         for r in ["已发货", "已发货", "稍等", "已发货", "稍等", "您好"]:
             q.add_answer(r)
-        kpis = TopicKPIs(questions={"k": q})
-        q.count = 6
+        kpis = TopicKPIs(questions={"k": q.frozen()})
         assert kpis.top_questions(1, answers=2)[0]["answers"] == [("已发货", 3), ("稍等", 2)]
 
     def test_texts_are_masked_under_the_policy(self) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import itertools
 import math
+import operator
+import pickle
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -234,16 +238,11 @@ class TestMerge:
     def test_sums_of_shards_merge_to_the_sums_of_the_whole(self, cuts: list[int]) -> None:
         """TrendSums of any split of the results, merged, equal the whole (exact counts)."""
         results = [r for _, rs in iter_results(_STREAM) for r in rs]
-        whole = TrendSums()
-        for r in results:
-            whole.add(r)
+        whole = TrendSums.of(results)
         bounds = [0, *sorted(cuts), len(results)]
-        merged = TrendSums()
-        for a, b in itertools.pairwise(bounds):
-            part = TrendSums()
-            for r in results[a:b]:
-                part.add(r)
-            merged.merge(part)
+        merged = TrendSums().merge(
+            *(TrendSums.of(results[a:b]) for a, b in itertools.pairwise(bounds))
+        )
         assert set(merged.cells) == set(whole.cells)
         for key, cell in whole.cells.items():
             got = merged.cells[key]
@@ -255,12 +254,43 @@ class TestMerge:
             )
             assert math.isclose(got.total_sum, cell.total_sum, rel_tol=1e-12)
 
-    def test_merge_does_not_change_its_argument(self, stream: list[Conversation]) -> None:
-        """``a.merge(b)`` leaves *b* as it was."""
+    def test_merge_changes_neither_input(self, stream: list[Conversation]) -> None:
+        """``a.merge(b)`` returns new sums and leaves *a* and *b* equal to what they were."""
         a, b = analyze(stream[:10]).trend_sums, analyze(stream[10:]).trend_sums
-        before = {k: (c.conversations, dict(c.dim_sum)) for k, c in b.cells.items()}
-        a.merge(b)
-        assert {k: (c.conversations, dict(c.dim_sum)) for k, c in b.cells.items()} == before
+        before = (copy.deepcopy(a), copy.deepcopy(b))
+        merged = a.merge(b)
+        assert (a, b) == before
+        assert merged not in (a, b)
+        assert merged.undated == a.undated + b.undated
+
+
+class TestFrozen:
+    """The trend sums inside a finished analysis cannot be changed."""
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda s: setattr(s, "undated", 1),
+            lambda s: setattr(s, "cells", {}),
+            lambda s: operator.setitem(s.cells, ("x", 1), None),
+            lambda s: setattr(next(iter(s.cells.values())), "conversations", 0),
+            lambda s: operator.setitem(next(iter(s.cells.values())).dim_sum, "x", 1.0),
+        ],
+        ids=["undated", "cells", "cell-item", "cell-field", "cell-dim-sum"],
+    )
+    def test_trend_sums_refuse_changes(
+        self, analysis: ks.Analysis, change: Callable[[TrendSums], None]
+    ) -> None:
+        """Assigning a field or an item raises; the analysis keeps its sums."""
+        sums = analysis.trend_sums
+        kept = copy.deepcopy(sums)
+        with pytest.raises((attrs.exceptions.FrozenInstanceError, TypeError)):
+            change(sums)
+        assert analysis.trend_sums == kept
+
+    def test_frozen_sums_pickle_round_trip(self, analysis: ks.Analysis) -> None:
+        """The sums travel between processes (Spark workers) unchanged."""
+        assert pickle.loads(pickle.dumps(analysis.trend_sums)) == analysis.trend_sums
 
 
 _STREAM = team_stream(weeks=6, per_week=5, seed=11)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-__all__ = ["FrozenDict", "freeze"]
+__all__ = ["FrozenDict", "FrozenMap", "freeze"]
 
 
 class FrozenDict(Mapping[str, Any]):
@@ -129,3 +129,68 @@ def thaw(value: Any) -> Any:
     if isinstance(value, tuple):
         return [thaw(v) for v in value]
     return value
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V], Generic[K, V]):
+    """A read-only, picklable mapping with any hashable keys (tuples, ``None``), kept as given.
+
+    Unlike :class:`FrozenDict` the keys are not made strings and the values are
+    not frozen: the caller puts immutable values in (frozen attrs objects,
+    numbers).  *data* is copied; item assignment raises ``TypeError``.
+    """
+
+    __slots__ = ("_items",)
+    _items: dict[K, V]
+
+    def __init__(self, data: Mapping[K, V] | None = None) -> None:
+        object.__setattr__(self, "_items", dict(data) if data is not None else {})
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """Return the value of *key*, or *default*."""
+        return self._items.get(key, default)
+
+    def items(self) -> ItemsView[K, V]:
+        """Return a read-only view of the ``(key, value)`` pairs."""
+        return self._items.items()
+
+    def values(self) -> ValuesView[V]:
+        """Return a read-only view of the values."""
+        return self._items.values()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FrozenMap is immutable")
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._items == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._items!r})"
+
+    def __reduce__(self) -> tuple[type[FrozenMap[K, V]], tuple[dict[K, V]]]:
+        return (FrozenMap, (self._items,))
+
+
+def frozen_map(value: Mapping[Any, Any]) -> FrozenMap[Any, Any]:
+    """Return *value* as a :class:`FrozenMap` (itself if it is one; attrs converter)."""
+    return value if isinstance(value, FrozenMap) else FrozenMap(value)

@@ -44,12 +44,13 @@ groups, but it holds the conversations it groups).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
 
 import attrs
 
+from ._frozendict import FrozenDict, FrozenMap, frozen_map
 from ._topics import is_pasted
 from ._topics import topic as _topic_of
 from .model import Conversation, Role
@@ -110,14 +111,8 @@ def _question(text: str) -> tuple[str, str] | None:
 
 
 @attrs.define
-class QuestionCount:
-    """A frequent buyer question: how often, its topic, one example, and what followed.
-
-    ``example`` is the first text seen (masked only when shown); ``unanswered``
-    counts the asks no agent message followed; ``high_risk`` the asks whose
-    conversation's escalation level was ``"high"``; ``answers`` the agents' first
-    replies (their first ``ANSWER_MAX_CHARS`` characters) with their counts.
-    """
+class _QuestionAcc:
+    """The running count of one question inside :func:`~kefu_standards.analyze` (mutable)."""
 
     count: int
     topic: str
@@ -134,10 +129,42 @@ class QuestionCount:
             kept = sorted(self.answers.items(), key=lambda kv: (-kv[1], kv[0]))[:ANSWER_KEEP]
             self.answers = dict(kept)
 
+    def frozen(self) -> QuestionCount:
+        """Return this count as a frozen :class:`QuestionCount`."""
+        return QuestionCount(
+            self.count, self.topic, self.example, self.unanswered, self.high_risk, self.answers
+        )
+
+
+def _str_map(value: Mapping[str, Any]) -> FrozenDict:
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
+
+
+@attrs.frozen
+class QuestionCount:
+    """A frequent buyer question: how often, its topic, one example, and what followed.
+
+    ``example`` is the first text seen (masked only when shown); ``unanswered``
+    counts the asks no agent message followed; ``high_risk`` the asks whose
+    conversation's escalation level was ``"high"``; ``answers`` the agents' first
+    replies (their first ``ANSWER_MAX_CHARS`` characters) with their counts
+    (a read-only mapping).
+
+    .. versionchanged:: 0.2.0
+       Frozen: counted by the analysis' private accumulator (no ``add_answer``).
+    """
+
+    count: int
+    topic: str
+    example: str
+    unanswered: int = 0
+    high_risk: int = 0
+    answers: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=_str_map)
+
 
 @attrs.define
-class TopicRollup:
-    """Mergeable sums of one topic (or topic and agent, or topic and day)."""
+class _Rollup:
+    """The running sums of one topic rollup inside the accumulator (mutable)."""
 
     conversations: int = 0
     first_sum: float = 0.0
@@ -169,11 +196,41 @@ class TopicRollup:
             self.scored_conversations += 1
             self.impolite_conversations += result.impolite_messages > 0
 
+    def add_sums(self, other: TopicRollup) -> None:
+        """Add *other*'s sums into these (*other* is not changed)."""
+        for name in _ROLLUP_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def frozen(self) -> TopicRollup:
+        """Return these sums as a frozen :class:`TopicRollup`."""
+        return TopicRollup(**{name: getattr(self, name) for name in _ROLLUP_FIELDS})
+
+
+@attrs.frozen
+class TopicRollup:
+    """Mergeable sums of one topic (or topic and agent, or topic and day).
+
+    .. versionchanged:: 0.2.0
+       Frozen: :meth:`merge` returns a new rollup (no ``add``).
+    """
+
+    conversations: int = 0
+    first_sum: float = 0.0
+    first_n: int = 0
+    mean_sum: float = 0.0
+    mean_n: int = 0
+    rounds: int = 0
+    answered: int = 0
+    high_risk: int = 0
+    leveled: int = 0
+    impolite_conversations: int = 0
+    scored_conversations: int = 0
+
     def merge(self, other: TopicRollup) -> TopicRollup:
-        """Add *other*'s sums into this rollup and return it."""
-        for field in attrs.fields(TopicRollup):
-            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
-        return self
+        """Return the sums of this rollup and *other* as a new rollup."""
+        return TopicRollup(
+            **{name: getattr(self, name) + getattr(other, name) for name in _ROLLUP_FIELDS}
+        )
 
     def kpis(self, total: int) -> dict[str, Any]:
         """Return the KPI columns, given the number of conversations analysed in all."""
@@ -192,40 +249,35 @@ class TopicRollup:
         }
 
 
+_ROLLUP_FIELDS = tuple(f.name for f in attrs.fields(TopicRollup))
+
 K = TypeVar("K")
 
 
-def _merge_into(mine: dict[K, TopicRollup], theirs: dict[K, TopicRollup]) -> None:
+def _merge_into(mine: dict[K, _Rollup], theirs: Mapping[K, TopicRollup]) -> None:
     """Add *theirs* into *mine*, copying rollups that are new (*theirs* is unchanged)."""
     for key, roll in theirs.items():
         have = mine.get(key)
         if have is None:
-            mine[key] = TopicRollup(**attrs.asdict(roll))
+            mine[key] = _Rollup(**attrs.asdict(roll))
         else:
-            have.merge(roll)
+            have.add_sums(roll)
 
 
-@attrs.define
-class TopicKPIs:
-    """Topic rollups of an analysis: by topic, topic and agent, topic and day, and all three.
+def _frozen_rolls(rolls: dict[K, _Rollup]) -> dict[K, TopicRollup]:
+    return {key: roll.frozen() for key, roll in rolls.items()}
 
-    ``names`` maps topic ids to display names (the taxonomy's Chinese names);
-    ``questions`` holds the bounded question counts (see the module docstring).
 
-    .. versionadded:: 0.2.0
-    """
+class _TopicAcc:
+    """The running :class:`TopicKPIs` inside :func:`~kefu_standards.analyze` (mutable)."""
 
-    by_topic: dict[str | None, TopicRollup] = attrs.field(factory=dict)
-    by_agent: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
-    by_day: dict[tuple[str | None, str], TopicRollup] = attrs.field(factory=dict)
-    names: dict[str, str] = attrs.field(factory=dict)
-    questions: dict[str, QuestionCount] = attrs.field(factory=dict)
-    by_agent_day: dict[tuple[str | None, str, str], TopicRollup] = attrs.field(factory=dict)
-
-    @property
-    def conversations(self) -> int:
-        """Conversations counted (each under one topic)."""
-        return sum(r.conversations for r in self.by_topic.values())
+    def __init__(self) -> None:
+        self.by_topic: dict[str | None, _Rollup] = {}
+        self.by_agent: dict[tuple[str | None, str], _Rollup] = {}
+        self.by_day: dict[tuple[str | None, str], _Rollup] = {}
+        self.names: dict[str, str] = {}
+        self.questions: dict[str, _QuestionAcc] = {}
+        self.by_agent_day: dict[tuple[str | None, str, str], _Rollup] = {}
 
     def add(
         self,
@@ -241,30 +293,30 @@ class TopicKPIs:
             self.names.setdefault(topic, name)
         roll = self.by_topic.get(topic)
         if roll is None:
-            roll = self.by_topic[topic] = TopicRollup()
+            roll = self.by_topic[topic] = _Rollup()
         roll.add(result)
         for agent in result.agents:
             key = (topic, agent)
             r = self.by_agent.get(key)
             if r is None:
-                r = self.by_agent[key] = TopicRollup()
+                r = self.by_agent[key] = _Rollup()
             r.add(result)
         if result.started_at is not None:
             day = result.started_at.date().isoformat()
             r = self.by_day.get((topic, day))
             if r is None:
-                r = self.by_day[topic, day] = TopicRollup()
+                r = self.by_day[topic, day] = _Rollup()
             r.add(result)
             for agent in result.agents:
                 key3 = (topic, agent, day)
                 r = self.by_agent_day.get(key3)
                 if r is None:
-                    r = self.by_agent_day[key3] = TopicRollup()
+                    r = self.by_agent_day[key3] = _Rollup()
                 r.add(result)
 
     def _add_questions(self, conversation: Conversation, high_risk: bool) -> None:
         buyer, agent = Role.BUYER, Role.AGENT
-        waiting: list[QuestionCount] = []  # questions no agent message has followed yet
+        waiting: list[_QuestionAcc] = []  # questions no agent message has followed yet
         questions = self.questions
         for msg in conversation.messages:
             role = msg.role
@@ -283,7 +335,7 @@ class TopicKPIs:
             key, label = found
             have = questions.get(key)
             if have is None:
-                q = questions[key] = QuestionCount(0, label, msg.text.strip())
+                q = questions[key] = _QuestionAcc(0, label, msg.text.strip())
             else:
                 q = have
             q.count += 1
@@ -292,11 +344,72 @@ class TopicKPIs:
         for q in waiting:
             q.unanswered += 1
         if len(questions) > 2 * QUESTION_KEEP:
-            self._prune()
+            self.prune()
 
-    def _prune(self) -> None:
+    def prune(self) -> None:
+        """Keep the ``QUESTION_KEEP`` most asked questions."""
         kept = sorted(self.questions.items(), key=lambda kv: (-kv[1].count, kv[0]))
         self.questions = dict(kept[:QUESTION_KEEP])
+
+    def add_kpis(self, part: TopicKPIs) -> None:
+        """Add a finished :class:`TopicKPIs` into these (*part* is not changed; no pruning)."""
+        self.names.update(part.names)
+        for key, q in part.questions.items():
+            have = self.questions.get(key)
+            if have is None:
+                have = self.questions[key] = _QuestionAcc(0, q.topic, q.example)
+            have.count += q.count
+            have.unanswered += q.unanswered
+            have.high_risk += q.high_risk
+            for text, c in q.answers.items():
+                have.add_answer(text, c)
+        _merge_into(self.by_topic, part.by_topic)
+        _merge_into(self.by_agent, part.by_agent)
+        _merge_into(self.by_day, part.by_day)
+        _merge_into(self.by_agent_day, part.by_agent_day)
+
+    def frozen(self) -> TopicKPIs:
+        """Return these counts as a frozen :class:`TopicKPIs`."""
+        return TopicKPIs(
+            by_topic=_frozen_rolls(self.by_topic),
+            by_agent=_frozen_rolls(self.by_agent),
+            by_day=_frozen_rolls(self.by_day),
+            names=self.names,
+            questions={key: q.frozen() for key, q in self.questions.items()},
+            by_agent_day=_frozen_rolls(self.by_agent_day),
+        )
+
+
+@attrs.frozen
+class TopicKPIs:
+    """Topic rollups of an analysis: by topic, topic and agent, topic and day, and all three.
+
+    ``names`` maps topic ids to display names (the taxonomy's Chinese names);
+    ``questions`` holds the bounded question counts (see the module docstring).
+    Every mapping is read-only and its values frozen; :meth:`merge` returns new KPIs.
+
+    .. versionadded:: 0.2.0
+    """
+
+    by_topic: Mapping[str | None, TopicRollup] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+    by_agent: Mapping[tuple[str | None, str], TopicRollup] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+    by_day: Mapping[tuple[str | None, str], TopicRollup] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+    names: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_str_map)
+    questions: Mapping[str, QuestionCount] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    by_agent_day: Mapping[tuple[str | None, str, str], TopicRollup] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+
+    @property
+    def conversations(self) -> int:
+        """Conversations counted (each under one topic)."""
+        return sum(r.conversations for r in self.by_topic.values())
 
     def top_questions(
         self,
@@ -339,25 +452,12 @@ class TopicKPIs:
 
     def merge(self, *others: TopicKPIs) -> TopicKPIs:
         """Return the KPIs of this and *others* together (inputs unchanged)."""
-        out = TopicKPIs(names=dict(self.names))
+        acc = _TopicAcc()
         for part in (self, *others):
-            out.names.update(part.names)
-            for key, q in part.questions.items():
-                have = out.questions.get(key)
-                if have is None:
-                    have = out.questions[key] = QuestionCount(0, q.topic, q.example)
-                have.count += q.count
-                have.unanswered += q.unanswered
-                have.high_risk += q.high_risk
-                for text, c in q.answers.items():
-                    have.add_answer(text, c)
-            _merge_into(out.by_topic, part.by_topic)
-            _merge_into(out.by_agent, part.by_agent)
-            _merge_into(out.by_day, part.by_day)
-            _merge_into(out.by_agent_day, part.by_agent_day)
-        if len(out.questions) > 2 * QUESTION_KEEP:
-            out._prune()
-        return out
+            acc.add_kpis(part)
+        if len(acc.questions) > 2 * QUESTION_KEEP:
+            acc.prune()
+        return acc.frozen()
 
     def _label(self, topic: str | None) -> tuple[str, str]:
         if topic is None:

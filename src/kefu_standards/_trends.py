@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._frozendict import FrozenDict, FrozenMap, frozen_map
 from .exceptions import ConfigError
 from .outcomes import OutcomeCounts, OutcomeSummary
 
@@ -41,6 +42,7 @@ __all__ = [
     "TEAM",
     "WEEKLY_FROM_DAYS",
     "AgentLearning",
+    "TrendCell",
     "TrendRow",
     "TrendSums",
     "Trends",
@@ -87,7 +89,7 @@ OUTCOME_TREND_COLUMNS = (
 
 @attrs.define(slots=True)
 class _Cell:
-    """Sums of one (agent or team, day)."""
+    """Running sums of one (agent or team, day) (frozen into a :class:`TrendCell`)."""
 
     conversations: int = 0
     first_sum: float = 0.0
@@ -101,7 +103,8 @@ class _Cell:
     dim_sum: dict[str, float] = attrs.field(factory=dict)
     dim_n: dict[str, int] = attrs.field(factory=dict)
 
-    def merge(self, other: _Cell) -> None:
+    def merge(self, other: _Cell | TrendCell) -> None:
+        """Add *other*'s sums into these (*other* is not changed)."""
         self.conversations += other.conversations
         self.first_sum += other.first_sum
         self.first_n += other.first_n
@@ -115,19 +118,55 @@ class _Cell:
             self.dim_sum[k] = self.dim_sum.get(k, 0.0) + v
             self.dim_n[k] = self.dim_n.get(k, 0) + other.dim_n.get(k, 0)
 
+    def frozen(self) -> TrendCell:
+        """Return these sums as a frozen :class:`TrendCell`."""
+        return TrendCell(
+            conversations=self.conversations,
+            first_sum=self.first_sum,
+            first_n=self.first_n,
+            politeness_sum=self.politeness_sum,
+            politeness_n=self.politeness_n,
+            impolite=self.impolite,
+            high_risk=self.high_risk,
+            total_sum=self.total_sum,
+            total_n=self.total_n,
+            dim_sum=self.dim_sum,
+            dim_n=self.dim_n,
+        )
 
-@attrs.define
-class TrendSums:
-    """Mergeable per-(agent, day) and per-team-day sums of conversation results.
 
-    Keys are ``(agent, day ordinal)``; the team's key uses :data:`TEAM`.
-    Conversations without a start time are counted in ``undated`` only.
+def _str_map(value: Mapping[str, Any]) -> FrozenDict:
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
+
+
+@attrs.frozen
+class TrendCell:
+    """The sums of one (agent or team, day) in a :class:`TrendSums` (frozen).
 
     .. versionadded:: 0.2.0
     """
 
-    cells: dict[tuple[str, int], _Cell] = attrs.field(factory=dict)
-    undated: int = 0
+    conversations: int = 0
+    first_sum: float = 0.0
+    first_n: int = 0
+    politeness_sum: float = 0.0
+    politeness_n: int = 0
+    impolite: int = 0
+    high_risk: int = 0
+    total_sum: float = 0.0
+    total_n: int = 0
+    dim_sum: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=_str_map)
+    dim_n: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=_str_map)
+
+
+class _TrendAcc:
+    """The running :class:`TrendSums` inside :func:`~kefu_standards.analyze` (mutable)."""
+
+    __slots__ = ("cells", "undated")
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, int], _Cell] = {}
+        self.undated = 0
 
     def _cell(self, agent: str, day: int) -> _Cell:
         cell = self.cells.get((agent, day))
@@ -163,12 +202,48 @@ class TrendSums:
                 cell.politeness_n += n
                 cell.impolite += bad
 
-    def merge(self, other: TrendSums) -> TrendSums:
-        """Add *other*'s sums into these and return them (*other* is not changed)."""
+    def add_sums(self, other: TrendSums) -> None:
+        """Add a finished :class:`TrendSums` into these (*other* is not changed)."""
         for key, cell in other.cells.items():
             self._cell(*key).merge(cell)
         self.undated += other.undated
-        return self
+
+    def frozen(self) -> TrendSums:
+        """Return these sums as a frozen :class:`TrendSums`."""
+        return TrendSums({k: c.frozen() for k, c in self.cells.items()}, self.undated)
+
+
+@attrs.frozen
+class TrendSums:
+    """Mergeable per-(agent, day) and per-team-day sums of conversation results.
+
+    Keys are ``(agent, day ordinal)``; the team's key uses :data:`TEAM`.
+    Conversations without a start time are counted in ``undated`` only.
+    Frozen: ``cells`` is a read-only mapping of frozen :class:`TrendCell`;
+    :meth:`of` builds the sums of results and :meth:`merge` returns new sums.
+
+    .. versionadded:: 0.2.0
+    """
+
+    cells: Mapping[tuple[str, int], TrendCell] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+    undated: int = 0
+
+    @classmethod
+    def of(cls, results: Iterable[ConversationResult]) -> TrendSums:
+        """Return the sums of *results* (each credited to each of its agents and to the team)."""
+        acc = _TrendAcc()
+        for r in results:
+            acc.add(r)
+        return acc.frozen()
+
+    def merge(self, *others: TrendSums) -> TrendSums:
+        """Return the sums of these and *others* as new sums (the inputs are not changed)."""
+        acc = _TrendAcc()
+        for part in (self, *others):
+            acc.add_sums(part)
+        return acc.frozen()
 
 
 @attrs.frozen

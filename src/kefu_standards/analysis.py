@@ -27,9 +27,9 @@ from ._escalation import NOTHING_MATERIAL_ZH, _check_model
 from ._frozendict import FrozenDict
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
-from ._topic_kpis import TopicKPIs
+from ._topic_kpis import TopicKPIs, _TopicAcc
 from ._topics import topics as _conversation_topics
-from ._trends import Trends, TrendSums, build_trends
+from ._trends import Trends, TrendSums, _TrendAcc, build_trends
 from .competency import assess
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, UndefinedMetricWarning
@@ -684,7 +684,7 @@ def analyze(
     by_day = TimingSummary.empty(("day",), policy)
     by_shop = TimingSummary.empty(("shop",), policy)
     by_agent_day = TimingSummary.empty(("agent", "day"), policy)
-    trend_sums = TrendSums()
+    trend_sums = _TrendAcc()  # frozen into the analysis' TrendSums at the end
     rollups: dict[str, _AgentSums] = {}
     risk_heap: list[tuple[float, int, ConversationResult, Conversation]] = []
     hit_heap: list[tuple[float, int, ConversationResult, Conversation, Evidence]] = []
@@ -693,7 +693,7 @@ def analyze(
     last: datetime | None = None
     dim_names: dict[str, None] = {}
     dim_labels: dict[str, str] = {}
-    topic_kpis = TopicKPIs()
+    topic_kpis = _TopicAcc()  # frozen into the analysis' TopicKPIs at the end
     # -- outcomes (#15): the platform presets' timing, for the report's targets
     by_platform = {name: TimingSummary.empty(("shop",), name) for name in PLATFORM_PRESETS}
     # timing rollups are summarised over batches of about _TIMING_BATCH messages: the
@@ -778,8 +778,8 @@ def analyze(
         dimension_names=tuple(dim_names),
         dimension_labels=dim_labels,
         timing_by_agent_day=by_agent_day,
-        trend_sums=trend_sums,
-        topics=topic_kpis,
+        trend_sums=trend_sums.frozen(),
+        topics=topic_kpis.frozen(),
         timing_by_platform=by_platform,  # outcomes (#15)
         escalation_model=_model_name(escalation_model),
     )
@@ -840,9 +840,7 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
     by_agent_day = by_agent_day.merge(
         *(p.timing_by_agent_day for p in parts[1:] if p.timing_by_agent_day is not None)
     )
-    trend_sums = TrendSums()
-    for p in parts:
-        trend_sums.merge(p.trend_sums)
+    trend_sums = TrendSums().merge(*(p.trend_sums for p in parts))
     # Ties keep stream order: parts in the order given, then each part's own
     # order, so consecutive shards merge to exactly what ``analyze`` of the whole
     # gives.  Problem hits are worst (most negative weight) first.
@@ -884,7 +882,7 @@ def merge_analyses(parts: Sequence[Analysis], *, top_k: int = 10, policy: Any = 
         timing_by_shop=timing["timing_by_shop"],
         timing_by_agent_day=by_agent_day,
         trend_sums=trend_sums,
-        topics=parts[0].topics.merge(*(p.topics for p in parts[1:])) if parts else TopicKPIs(),
+        topics=TopicKPIs().merge(*(p.topics for p in parts)),
         # -- outcomes (#15): the parts' join results and platform-preset timing added
         outcomes=_merge_outcomes([p.outcomes for p in parts if p.outcomes is not None]),
         timing_by_platform={
