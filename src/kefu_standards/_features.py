@@ -464,10 +464,27 @@ def _scope_one(
 
     ``None`` when *pattern* has no cue in *text*.
     """
+    return _scope_walk(text, codes, _STOP_CODES, pattern=pattern, group=group, window=window)
+
+
+def _scope_walk(
+    text: str,
+    units: Sequence[object],
+    stops: frozenset[object],
+    *,
+    pattern: re.Pattern[str],
+    group: int,
+    window: int,
+) -> list[int] | None:
+    """Walk the scopes of *pattern*'s cues over *units* (the codes or the characters of *text*).
+
+    A scope runs from the cue to the first unit in *stops*, at most *window*
+    units on; each position belongs to the latest cue whose scope covers it.
+    """
     spans = [m.span(group) for m in pattern.finditer(text) if m.start(group) >= 0]
     if not spans:
         return None
-    size = len(codes)
+    size = len(units)
     owner = [-1] * size
     cur_owner = cur_until = -1
     k, n_spans = 0, len(spans)
@@ -476,7 +493,7 @@ def _scope_one(
             s, e = spans[k]
             k += 1
             stop, limit = e, min(e + window, size)
-            while stop < limit and codes[stop] not in _STOP_CODES:
+            while stop < limit and units[stop] not in stops:
                 stop += 1
             cur_owner = max(cur_owner, s)
             cur_until = max(cur_until, stop)
@@ -913,26 +930,7 @@ _STOP_TEXT = frozenset(chr(c) for c in _STOP_CODES if c) | _BOUNDARY_CHARS
 
 def _scope_text(text: str, pattern: re.Pattern[str], group: int, window: int) -> list[int] | None:
     """:func:`_scope_one` read from the characters of *text* (no code list)."""
-    spans = [m.span(group) for m in pattern.finditer(text) if m.start(group) >= 0]
-    if not spans:
-        return None
-    size = len(text)
-    owner = [-1] * size
-    cur_owner = cur_until = -1
-    k, n_spans = 0, len(spans)
-    stops = _STOP_TEXT
-    for i in range(spans[0][1], size):
-        while k < n_spans and spans[k][1] <= i:
-            s, e = spans[k]
-            k += 1
-            stop, limit = e, min(e + window, size)
-            while stop < limit and text[stop] not in stops:
-                stop += 1
-            cur_owner = max(cur_owner, s)
-            cur_until = max(cur_until, stop)
-        if i < cur_until:
-            owner[i] = cur_owner
-    return owner
+    return _scope_walk(text, text, _STOP_TEXT, pattern=pattern, group=group, window=window)
 
 
 class WeighedText:
