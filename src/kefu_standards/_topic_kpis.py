@@ -203,7 +203,7 @@ class _Rollup:
 
     def frozen(self) -> TopicRollup:
         """Return these sums as a frozen :class:`TopicRollup`."""
-        return TopicRollup(**{name: getattr(self, name) for name in _ROLLUP_FIELDS})
+        return TopicRollup(**attrs.asdict(self, recurse=False))  # the same fields, frozen
 
 
 @attrs.frozen

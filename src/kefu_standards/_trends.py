@@ -120,19 +120,7 @@ class _Cell:
 
     def frozen(self) -> TrendCell:
         """Return these sums as a frozen :class:`TrendCell`."""
-        return TrendCell(
-            conversations=self.conversations,
-            first_sum=self.first_sum,
-            first_n=self.first_n,
-            politeness_sum=self.politeness_sum,
-            politeness_n=self.politeness_n,
-            impolite=self.impolite,
-            high_risk=self.high_risk,
-            total_sum=self.total_sum,
-            total_n=self.total_n,
-            dim_sum=self.dim_sum,
-            dim_n=self.dim_n,
-        )
+        return TrendCell(**attrs.asdict(self, recurse=False))  # the same fields, frozen
 
 
 def _str_map(value: Mapping[str, Any]) -> FrozenDict:

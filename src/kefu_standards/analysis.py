@@ -402,20 +402,7 @@ class _AgentSums:
 
     def frozen(self) -> AgentRollup:
         """Return these sums as a frozen :class:`AgentRollup`."""
-        return AgentRollup(
-            agent=self.agent,
-            conversations=self.conversations,
-            politeness_sum=self.politeness_sum,
-            politeness_n=self.politeness_n,
-            impolite_messages=self.impolite_messages,
-            problem_hits=self.problem_hits,
-            high_risk=self.high_risk,
-            total_sum=self.total_sum,
-            total_n=self.total_n,
-            dim_sum=self.dim_sum,
-            dim_n=self.dim_n,
-            wait_buckets=self.wait_buckets,
-        )
+        return AgentRollup(**attrs.asdict(self, recurse=False))  # the same fields, frozen
 
 
 def _rollup(rollups: dict[str, _AgentSums], who: str) -> _AgentSums:
