@@ -194,3 +194,8 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 def frozen_map(value: Mapping[Any, Any]) -> FrozenMap[Any, Any]:
     """Return *value* as a :class:`FrozenMap` (itself if it is one; attrs converter)."""
     return value if isinstance(value, FrozenMap) else FrozenMap(value)
+
+
+def frozen_dict(value: Mapping[str, Any]) -> FrozenDict:
+    """Return *value* as a :class:`FrozenDict` (itself if it is one; attrs converter)."""
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)

@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._frozendict import FrozenDict, FrozenMap, frozen_map
+from ._frozendict import FrozenDict, FrozenMap, frozen_dict, frozen_map
 from ._topics import is_pasted
 from ._topics import topic as _topic_of
 from .model import Conversation, Role
@@ -136,10 +136,6 @@ class _QuestionAcc:
         )
 
 
-def _str_map(value: Mapping[str, Any]) -> FrozenDict:
-    return value if isinstance(value, FrozenDict) else FrozenDict(value)
-
-
 @attrs.frozen
 class QuestionCount:
     """A frequent buyer question: how often, its topic, one example, and what followed.
@@ -159,7 +155,7 @@ class QuestionCount:
     example: str
     unanswered: int = 0
     high_risk: int = 0
-    answers: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=_str_map)
+    answers: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=frozen_dict)
 
 
 @attrs.define
@@ -400,7 +396,7 @@ class TopicKPIs:
     by_day: Mapping[tuple[str | None, str], TopicRollup] = attrs.field(
         factory=FrozenMap, converter=frozen_map
     )
-    names: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_str_map)
+    names: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=frozen_dict)
     questions: Mapping[str, QuestionCount] = attrs.field(factory=FrozenMap, converter=frozen_map)
     by_agent_day: Mapping[tuple[str | None, str, str], TopicRollup] = attrs.field(
         factory=FrozenMap, converter=frozen_map

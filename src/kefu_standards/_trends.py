@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._frozendict import FrozenDict, FrozenMap, frozen_map
+from ._frozendict import FrozenDict, FrozenMap, frozen_dict, frozen_map
 from .exceptions import ConfigError
 from .outcomes import OutcomeCounts, OutcomeSummary
 
@@ -123,10 +123,6 @@ class _Cell:
         return TrendCell(**attrs.asdict(self, recurse=False))  # the same fields, frozen
 
 
-def _str_map(value: Mapping[str, Any]) -> FrozenDict:
-    return value if isinstance(value, FrozenDict) else FrozenDict(value)
-
-
 @attrs.frozen
 class TrendCell:
     """The sums of one (agent or team, day) in a :class:`TrendSums` (frozen).
@@ -143,8 +139,8 @@ class TrendCell:
     high_risk: int = 0
     total_sum: float = 0.0
     total_n: int = 0
-    dim_sum: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=_str_map)
-    dim_n: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=_str_map)
+    dim_sum: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=frozen_dict)
+    dim_n: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=frozen_dict)
 
 
 class _TrendAcc:

@@ -24,7 +24,7 @@ from typing import IO, Any
 import attrs
 
 from ._escalation import NOTHING_MATERIAL_ZH, _check_model
-from ._frozendict import FrozenDict
+from ._frozendict import FrozenDict, frozen_dict
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
 from ._topic_kpis import TopicKPIs, _TopicAcc
@@ -307,10 +307,6 @@ def iter_results(
             yield first, job.get()
 
 
-def _frozen_map(value: Mapping[str, Any]) -> FrozenDict:
-    return value if isinstance(value, FrozenDict) else FrozenDict(value)
-
-
 def _as_tuple(items: Iterable[Any]) -> tuple[Any, ...]:
     return items if type(items) is tuple else tuple(items)
 
@@ -339,8 +335,8 @@ class AgentRollup:
     high_risk: int = 0
     total_sum: float = 0.0
     total_n: int = 0
-    dim_sum: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=_frozen_map)
-    dim_n: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=_frozen_map)
+    dim_sum: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=frozen_dict)
+    dim_n: Mapping[str, int] = attrs.field(factory=FrozenDict, converter=frozen_dict)
     wait_buckets: tuple[int, ...] = attrs.field(factory=_no_waits, converter=_as_tuple)
 
     def merge(self, other: AgentRollup) -> AgentRollup:
@@ -455,7 +451,7 @@ class Analysis:
 
     conversations: int
     messages: int
-    agents: Mapping[str, AgentRollup] = attrs.field(converter=_frozen_map)
+    agents: Mapping[str, AgentRollup] = attrs.field(converter=frozen_dict)
     timing_by_agent: Any
     timing_by_day: Any
     timing_by_shop: Any
@@ -466,7 +462,7 @@ class Analysis:
     first_time: datetime | None
     last_time: datetime | None
     dimension_names: tuple[str, ...] = attrs.field(converter=_as_tuple)
-    dimension_labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen_map)
+    dimension_labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=frozen_dict)
     # timing by (agent, day) (counts and sums, no quantile sketch) and per-(agent, day)
     # sums: the material of ``trends``
     timing_by_agent_day: Any = None
@@ -489,7 +485,7 @@ class Analysis:
     outcomes: Any = None
     # -- outcomes (#15): timing by shop under each platform preset whose target the
     # report holds KPIs against (PLATFORM_PRESETS), whatever the run's policy
-    timing_by_platform: Mapping[str, Any] = attrs.field(factory=FrozenDict, converter=_frozen_map)
+    timing_by_platform: Mapping[str, Any] = attrs.field(factory=FrozenDict, converter=frozen_dict)
     # -- escfit (#16): which escalation model scored the conversations
     escalation_model: str | None = None
 
