@@ -55,6 +55,7 @@ from kefu_standards._cues import (
     content_length,
     is_acknowledgement,
     is_card,
+    is_exasperated,
     is_repeat_of,
 )
 from kefu_standards._escalation import (
@@ -1845,3 +1846,23 @@ def test_default_signals_are_on() -> None:
     s, p = _defaults()
     assert s is not None
     assert p is not None
+
+
+# -- buyer exasperation: is_exasperated = the exasperation cue of buyer_cues ---------------
+
+_PUNCT_TEXTS = st.text(alphabet="好的谢嗯三天了还没到货吗ab1。.…?？!！ 　", max_size=14)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["这都三天了。。。", "还没到……", "谢谢。。。", "好的…", "。。。", "??", "还没到??", "", "好的"],
+)
+def test_is_exasperated_is_the_exasperation_cue(text: str) -> None:
+    """The communication scorer's exasperation check judges as buyer_cues does (table)."""
+    assert is_exasperated(text) == any(c.kind == "exasperation" for c in buyer_cues(text))
+
+
+@given(_PUNCT_TEXTS)
+def test_is_exasperated_is_the_exasperation_cue_on_any_text(text: str) -> None:
+    """The same on generated texts of words, thanks and punctuation runs (property)."""
+    assert is_exasperated(text) == any(c.kind == "exasperation" for c in buyer_cues(text))

@@ -40,6 +40,7 @@ __all__ = [
     "is_acknowledgement",
     "is_bare_okay",
     "is_card",
+    "is_exasperated",
     "is_repeat_of",
     "material_refusals",
     "says_what_happens",
@@ -177,22 +178,42 @@ def _buyer_cues(text: str, norm: str) -> tuple[Cue, ...]:
         strength = 2.0 if last - first > 1 else 1.0
         out.append(Cue(first, last, text[first:last], "impatience", strength))
     elif _CJK_OR_WORD.search(norm):
-        for m in _PUNCT_RUN.finditer(norm):
-            # ?? / !! in words chase; a trailing-off 。。。 / …… is exasperation (无语),
-            # except right after thanks or an acknowledgement (谢谢。。。, 好的…)
-            kind = "impatience"
-            if m.group()[0] in ".。…" and not _THANKS_BEFORE.search(
-                norm[max(0, m.start() - 3) : m.start()]
-            ):
-                kind = "exasperation"
-            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], kind, 1.0))
-            break
+        m = _PUNCT_RUN.search(norm)
+        if m is not None:
+            out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], _run_kind(norm, m), 1.0))
     mark = _QUESTION_MARK.search(norm)
     if mark is not None and not any(c.kind == "question" for c in out):
         m = mark
         out.append(Cue(m.start(), m.end(), text[m.start() : m.end()], "question", 1.0))
     out.sort(key=lambda c: (c.start, c.end))
     return tuple(out)
+
+
+def _run_kind(norm: str, m: re.Match[str]) -> str:
+    """Kind of the first punctuation run inside words of a buyer message.
+
+    ?? / !! in words chase (*impatience*); a trailing-off 。。。 / …… is
+    *exasperation* (无语), except right after thanks or an acknowledgement
+    (谢谢。。。, 好的…).
+    """
+    if m.group()[0] in ".。…" and not _THANKS_BEFORE.search(
+        norm[max(0, m.start() - 3) : m.start()]
+    ):
+        return "exasperation"
+    return "impatience"
+
+
+def is_exasperated(text: str) -> bool:
+    """Say whether a buyer message trails off in exasperation.
+
+    The same judgement as the *exasperation* cue of :func:`buyer_cues`, without
+    running the phrase list (the only source of that cue is the punctuation run).
+    """
+    norm = normalize(text)
+    if not norm.strip() or _PUNCT_ONLY.match(norm) or not _CJK_OR_WORD.search(norm):
+        return False
+    m = _PUNCT_RUN.search(norm)
+    return m is not None and _run_kind(norm, m) == "exasperation"
 
 
 # Context rules of the buyer cues (each has a firing and a non-firing case in the tests).

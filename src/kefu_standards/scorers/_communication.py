@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from kefu_standards._competency_cues import CueMessage
-from kefu_standards._cues import buyer_cues
+from kefu_standards._cues import is_exasperated
 from kefu_standards._signals import Signals
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.model import Conversation
@@ -61,11 +61,6 @@ def _nudges(view: Sequence[CueMessage]) -> list[CueMessage]:
         elif m.content and not nudge:
             waiting = True
     return out
-
-
-def _exasperated(text: str) -> bool:
-    """Say whether the buyer trails off in exasperation (the buyer cue of that kind)."""
-    return any(c.kind == "exasperation" for c in buyer_cues(text))
 
 
 # Escalation's own ``repetition`` reason is not here: the scorer finds repeats
@@ -143,7 +138,7 @@ class CommunicationScorer(FromSignals):
                 events[m.index] = "mismatch"
                 evidence += m.evidence("not_understood", -1.0) + m.evidence("mismatch", -1.0)
         for m in view:
-            if m.role is BUYER and m.index not in events and _exasperated(m.text):
+            if m.role is BUYER and m.index not in events and is_exasperated(m.text):
                 events[m.index] = "exasperation"
                 evidence.append(text_evidence(m, "exasperation", -0.5))
         esc = escalation_of(self.escalation, sig)
