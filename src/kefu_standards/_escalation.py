@@ -1139,9 +1139,10 @@ def _walk(
     holding_at: int | None = None
     problem_raised = False
     # for the open-issue test: buyer messages that accept, that ask again; the last agent reply
-    accepted: list[int] = []
+    accepted: list[tuple[int, int]] = []  # (buyer message, the latest answer before it)
     asked_again: list[int] = []
     last_reply = -1
+    last_answer = -1  # the latest agent reply with content, when it is not a bare holding reply
     since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
     pending = False  # a buyer message of any sort (order number, card) awaits a reply
     reply_text = ""  # the latest agent reply with content (什么好的 throws it back)
@@ -1286,7 +1287,7 @@ def _walk(
                     ev_corr = _cue_evidence(bt.corrections, i, "correction")
                     add(_Event("correction", i, ev_corr, correction_now >= 2.0))
                 if bt.accepts:
-                    accepted.append(i)
+                    accepted.append((i, last_answer))
                 closing = gratitude_now or acknowledged_now
                 content_now = 0.0 if closing else bt.log_length
                 if gratitude_now:
@@ -1326,6 +1327,7 @@ def _walk(
                 reply_text = msg.text
                 last_reply = i
                 since_reply = len(buyer_bigrams)
+                last_answer = -1 if at.holding else i
                 if sentiment is not None:
                     pos = _MISSING if cached is None else cached(msg.text, _MISSING)
                     if pos is _MISSING:
@@ -1418,7 +1420,10 @@ def _walk(
 
 
 def _settle_open_issues(
-    events: list[_Event], accepted: list[int], asked_again: list[int], last_reply: int
+    events: list[_Event],
+    accepted: list[tuple[int, int]],
+    asked_again: list[int],
+    last_reply: int,
 ) -> list[_Event]:
     """Mark each open-issue event material or not, now that the whole chat is known.
 
@@ -1432,7 +1437,9 @@ def _settle_open_issues(
     for e in events:
         if e.kind == "open_issue":
             i = e.index
-            later_accept = any(a >= i for a in accepted)  # 好吧 / 明白了 accept themselves
+            # the buyer accepts in the message itself (好吧, 明白了), or later an answer given
+            # after it (not a bare holding reply: 好 to 请稍等 accepts nothing)
+            later_accept = any(a == i or (a > i and answer > i) for a, answer in accepted)
             unanswered = last_reply < i
             again = any(r > i for r in asked_again)
             reasked = e.material  # set by the walk when the message itself asks again
