@@ -178,8 +178,9 @@ REASON_DEFINITIONS: dict[str, str] = {
     "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
     "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
     "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
-    "again, or that the buyer raised again later; never when the buyer accepted in it or "
-    "afterwards (谢谢, 好的, 好吧, 那我拍了)",
+    "again, or that the buyer raised again later; never when the buyer accepted in it, or "
+    "accepted an answer given after it (谢谢, 好的, 好吧, 那我拍了; a 好 to a bare 请稍等 "
+    "accepts no answer)",
     "unanswered_run": "three or more buyer messages in a row that no agent reply followed "
     "(a run that was answered is minor: the buyer wrote in several lines)",
     "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
@@ -1429,9 +1430,11 @@ def _settle_open_issues(
 
     Material: no agent replied after it, the message itself asks again, or the
     buyer asked again after it (a material repetition event); never when the buyer
-    accepted in it or after it (谢谢, 好的, 好吧, 那我拍了).  An unanswered run is
-    material only when no agent replied after it (a buyer who writes in several
-    lines and gets an answer was not ignored; a slow answer is the waiting reason).
+    accepted in it, or accepted an answer given after it (谢谢, 好的, 好吧, 那我拍了
+    right after a reply that is not a bare holding reply: 好 to 请稍等 accepts
+    nothing).  An unanswered run is material only when no agent replied after it (a
+    buyer who writes in several lines and gets an answer was not ignored; a slow
+    answer is the waiting reason).
     """
     out = []
     for e in events:
