@@ -3,7 +3,9 @@
 The first two samples (``reasons_sample.py``, ``reasons_sample2.py``) were labelled before the
 reason rules were tuned against them, so they are no longer held out. This one draws a new
 sample in three strata, from ``../shared/data/jddc_sat.dev.jsonl.gz``, leaving out every key
-already in ``benchmarks/data/reasons_labels.tsv`` and empty messages. Per role (buyer, agent):
+already in ``benchmarks/data/reasons_labels.tsv`` (except this sample's own rows,
+``sample = fresh3``, so that a re-run draws the same messages) and empty messages.
+Per role (buyer, agent):
 
 - ``random``: ``--per-cell`` (default 50) messages uniformly among all usable messages of the
   role (drawn first, so this stratum is a plain uniform sample of the unlabelled messages);
@@ -61,7 +63,9 @@ def labelled_keys(path: Path) -> set[str]:
         for line in fh:
             if line.startswith(("#", "key\t")) or not line.strip():
                 continue
-            keys.add(line.split("\t", 1)[0])
+            fields = line.rstrip("\n").split("\t")
+            if fields[-1] != "fresh3":  # this sample's own rows do not count, so re-runs agree
+                keys.add(fields[0])
     return keys
 
 
