@@ -47,7 +47,7 @@ Reports, all measured in this run:
   contribution of the sentiment and chat-negativity signals (``negativity_now``,
   ``chat_negativity``) reaches a threshold is added as ``negative_emotion``; the
   threshold is chosen on the tune half (best pooled F1 over a grid, "never" included)
-  and the report half is scored at that threshold only.
+  and the report half and the held-out pool are scored at that threshold only.
 
 Writes ``benchmarks/results/reasons.json``.
 """
@@ -237,7 +237,9 @@ def signal_detector(
         tp, fp, fn = base["tp"], base["fp"], base["fn"]
         if threshold is not None:
             for row in labels:
-                if half(row["key"]) != subset or row.get("negative_emotion") not in {"0", "1"}:
+                if part(row) not in SUBSETS[subset]:
+                    continue
+                if row.get("negative_emotion") not in {"0", "1"}:
                     continue
                 dialogue, turn = row["key"].rsplit("#", 1)
                 if int(turn) in pointed(results[dialogue], ("negative_emotion",)):
@@ -255,7 +257,12 @@ def signal_detector(
 
     tune = {str(t): pooled("tune", t) for t in SIGNAL_GRID}
     best = max(SIGNAL_GRID, key=lambda t: (f1(tune[str(t)]), t is None))
-    return {"tune": tune, "chosen": str(best), "report_at_chosen": pooled("report", best)}
+    return {
+        "tune": tune,
+        "chosen": str(best),
+        "report_at_chosen": pooled("report", best),
+        "held_out_at_chosen": pooled("held-out", best),
+    }
 
 
 def impolite_on_polite(
@@ -438,11 +445,13 @@ def _print(r: dict[str, Any]) -> None:
     print("\nmodel-signal detector (not shipped): pooled tune P / R by threshold")
     for t, c in d["tune"].items():
         print(f"  {t}: {c['tp']}/{c['fp']}/{c['fn']} {_fmt(c['precision'])} / {_fmt(c['recall'])}")
-    c = d["report_at_chosen"]
-    print(
-        f"  chosen on tune: {d['chosen']}; report half at it: {c['tp']}/{c['fp']}/{c['fn']} "
-        f"{_fmt(c['precision'])} / {_fmt(c['recall'])}"
-    )
+    print(f"  chosen on tune: {d['chosen']}")
+    for name, key in (("report half", "report_at_chosen"), ("held-out", "held_out_at_chosen")):
+        c = d[key]
+        print(
+            f"  {name} at it: {c['tp']}/{c['fp']}/{c['fn']} "
+            f"{_fmt(c['precision'])} / {_fmt(c['recall'])}"
+        )
 
 
 if __name__ == "__main__":
