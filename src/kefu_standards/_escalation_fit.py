@@ -484,47 +484,72 @@ def _fit_dialogue(features: Floats, offset: Floats, y: Floats, l2: float) -> Flo
     return _fitcv.fit_logistic(x, y, offset, penalty)
 
 
+@attrs.frozen(slots=True, eq=False)
+class _TurnPart:
+    """The turn head fitted on some data, and what the dialogue head reads from it.
+
+    ``stacked``: each conversation's calibrated turn log-odds *out of fold*
+    (inner folds; the shipped ones where no fold had training messages, and
+    everywhere without message labels): the dialogue head is fitted on these,
+    so it never sees a turn risk from a model that saw the same conversation.
+    """
+
+    vocabulary: tuple[str, ...]
+    weights: Floats
+    state_mean: Floats
+    state_scale: Floats
+    calibration: tuple[float, float]
+    l2: float | None
+    signal_l2: float | None
+    colmap: Ints
+    inner: Ints
+    stacked: tuple[Floats, ...]
+
+
+def _fit_turn_part(data: _Data, s: _Settings) -> _TurnPart:
+    """Fit the turn half of :func:`_fit_heads` (signals' penalty, calibration, weights)."""
+    strata = [2 if math.isnan(v) else int(v) for v in data.dialogue]
+    inner = _fitcv.grouped_folds(strata, s.inner_folds, s.seed + 1)
+    colmap = np.full(len(data.table), -1, dtype=np.int64)
+    if not data.has_messages:
+        return _TurnPart(
+            (), np.zeros(0), np.zeros(_N_STATE), np.ones(_N_STATE), (1.0, 0.0), None, None,
+            colmap, inner, tuple(p.turn for p in data.preps),
+        )  # fmt: skip
+    states = np.vstack([p.states for p in data.preps])
+    state_mean, state_scale = _standardise(states)
+    # out-of-fold turn log-odds for each signal penalty: the penalty with the
+    # lowest log loss is kept; its out-of-fold log-odds feed the calibration
+    # and the dialogue head's inputs (stacking without leakage)
+    signal_l2, oof = _choose_turn_signal_l2(data, inner, s, state_mean, state_scale)
+    zs = np.concatenate([z[data.messages[i][0]] for i, z in oof.items()])
+    ys = np.concatenate([data.messages[i][1] for i in oof])
+    calibration = _fitcv.platt(zs, ys) if len(np.unique(ys)) == 2 else (1.0, 0.0)
+    scale, offset = calibration
+    stacked = tuple(offset + scale * oof.get(i, p.turn) for i, p in enumerate(data.preps))
+    colmap, width = _columns(data.preps, len(data.table), s.min_count)
+    vocabulary = tuple(data.table[k] for k in np.flatnonzero(colmap >= 0).tolist())
+    weights, _x, _y = _fit_turn(
+        data,
+        colmap=colmap,
+        width=width,
+        mean=state_mean,
+        scale=state_scale,
+        l2=s.l2,
+        signal_l2=signal_l2,
+    )
+    return _TurnPart(
+        vocabulary, weights, state_mean, state_scale, calibration, s.l2, signal_l2,
+        colmap, inner, stacked,
+    )  # fmt: skip
+
+
 def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     """Run the whole fitting procedure on *data* (what cross-validation repeats per fold)."""
     n = len(data.preps)
-    strata = [2 if math.isnan(v) else int(v) for v in data.dialogue]
-    inner = _fitcv.grouped_folds(strata, s.inner_folds, s.seed + 1)
-    turn_by_conv: list[Floats] = [p.turn for p in data.preps]
-    vocabulary: tuple[str, ...] = ()
-    turn_weights = np.zeros(0)
-    state_mean = np.zeros(_N_STATE)
-    state_scale = np.ones(_N_STATE)
-    calibration = (1.0, 0.0)
-    turn_l2: float | None = None
-    turn_signal_l2: float | None = None
-    colmap = np.full(len(data.table), -1, dtype=np.int64)
-    if data.has_messages:
-        turn_l2 = s.l2
-        states = np.vstack([p.states for p in data.preps])
-        state_mean, state_scale = _standardise(states)
-        # out-of-fold turn log-odds for each signal penalty: the penalty with the
-        # lowest log loss is kept; its out-of-fold log-odds feed the calibration
-        # and the dialogue head's inputs (stacking without leakage)
-        signal_l2, oof = _choose_turn_signal_l2(data, inner, s, state_mean, state_scale)
-        turn_signal_l2 = signal_l2
-        turn_by_conv = [oof.get(i, p.turn) for i, p in enumerate(data.preps)]
-        zs = np.concatenate([z[data.messages[i][0]] for i, z in oof.items()])
-        ys = np.concatenate([data.messages[i][1] for i in oof])
-        if len(np.unique(ys)) == 2:
-            calibration = _fitcv.platt(zs, ys)
-        scale, offset = calibration
-        turn_by_conv = [offset + scale * z for z in turn_by_conv]
-        colmap, width = _columns(data.preps, len(data.table), s.min_count)
-        vocabulary = tuple(data.table[k] for k in np.flatnonzero(colmap >= 0).tolist())
-        turn_weights, _x, _y = _fit_turn(
-            data,
-            colmap=colmap,
-            width=width,
-            mean=state_mean,
-            scale=state_scale,
-            l2=s.l2,
-            signal_l2=signal_l2,
-        )
+    t = _fit_turn_part(data, s)
+    inner = t.inner
+    turn_by_conv = t.stacked
     # the dialogue head, on the labelled conversations
     labelled = np.flatnonzero(~np.isnan(data.dialogue))
     feats = np.vstack(
@@ -539,19 +564,19 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     )
     dialogue_weights = _fit_dialogue(std[labelled], offset_d[labelled], y[labelled], best_l2)
     heads = _Heads(
-        vocabulary,
-        turn_weights,
-        state_mean,
-        state_scale,
-        calibration,
+        t.vocabulary,
+        t.weights,
+        t.state_mean,
+        t.state_scale,
+        t.calibration,
         dialogue_weights,
         d_mean,
         d_scale,
-        turn_l2,
+        t.l2,
         best_l2,
-        turn_signal_l2,
+        t.signal_l2,
     )
-    return heads, colmap
+    return heads, t.colmap
 
 
 def _choose_turn_signal_l2(
