@@ -5,6 +5,8 @@ Run from the repository root::
     python benchmarks/bench_escalation_fit.py
     python benchmarks/bench_escalation_fit.py --curve-only   # the learning curve alone
     python benchmarks/bench_escalation_fit.py --dialogue-only   # dialogue candidates, intervals
+    python benchmarks/bench_escalation_fit.py --sentiment-only  # cross_validate_sentiment
+    python benchmarks/bench_escalation_fit.py --evidence-only   # learned evidence vs #19's bar
 
 Reads ``../shared/data/jddc_sat.dev.jsonl.gz`` (462 dialogues; buyer turns rated
 0/1/2, no timestamps; conversations are built from the turns as in
@@ -56,6 +58,19 @@ Two more put the dialogue goal's gap in proportion (``--dialogue-only`` runs the
   in every resample, so its optimism is kept); and the share of resamples in which
   each reaches the goal.
 
+**Learned evidence** (``--evidence-only``): should ``Escalation.reasons`` carry
+``model.evidence(conv)``? Issue #19 lists a reason only when it is true and
+material. A necessary condition, measurable without new labels: the rated buyer
+messages of the unseen half that hold one of a conversation's top-5 learned spans
+(``evidence(conv, limit=5)``) should mostly be dissatisfied ones. Printed: their
+count and the share rated dissatisfied (by the span's weight), next to the base
+rate; the share of one-character spans; the commonest spans.
+
+And the same for buyer sentiment (issue #16 item 5, ``--sentiment-only``):
+``ks.cross_validate_sentiment`` on the rated buyer turns of all 462 dialogues
+(satisfaction 2 = positive, 0 = negative, 1 left out; groups = dialogues), the
+out-of-fold AUC of ``SentimentModel.train`` on them next to the packaged model's.
+
 These weights are fitted on research data: they are measured here and never written
 anywhere but a temporary folder (the dev set's terms forbid shipping them).
 Writes ``benchmarks/results/escalation_fit.json``.
@@ -78,7 +93,14 @@ import numpy as np
 
 from _metrics import roc_auc
 from bench_escalation import JDDC, ROOT, half_of, load
-from kefu_standards import Conversation, EscalationModel, SentimentModel, _fitcv, escalation
+from kefu_standards import (
+    Conversation,
+    EscalationModel,
+    SentimentModel,
+    _fitcv,
+    cross_validate_sentiment,
+    escalation,
+)
 from kefu_standards import _escalation_fit as fitmod
 from kefu_standards._escalation import FEATURES, EscalationPolicy, _clear_caches
 from kefu_standards._escalation_fit import _context_grams, _own_grams
@@ -534,6 +556,22 @@ def main() -> int:
     halves = {h: [d for d in data if half_of(d[0]) == h] for h in ("A", "B")}
     if "--dialogue-only" in sys.argv[1:]:
         return _dialogue_only(data, halves)
+    if "--evidence-only" in sys.argv[1:]:
+        for fit_on, score_on in (("A", "B"), ("B", "A")):
+            dialogue, messages = labels_of(halves[fit_on])
+            model = EscalationModel.fit(
+                [c for c, _o, _r in halves[fit_on]],
+                dialogue,
+                message_labels=messages,
+                folds=2,
+                bootstrap=0,
+            )
+            print(f"\nfit on half {fit_on} (message labels)")
+            _print_evidence(score_on, evidence_check(halves[score_on], model))
+        return 0
+    if "--sentiment-only" in sys.argv[1:]:
+        sentiment_cv(data)
+        return 0
     escalation(data[0][0])  # load the shipped model and its signals before timing
     results = {"dialogues": len(data), "runs": []}
     for fit_on, score_on in (("A", "B"), ("B", "A")):
@@ -577,6 +615,7 @@ def main() -> int:
                 run["ceilings"] = ceilings(test, model)
                 run["uncertainty"] = uncertainty(test, model)
                 run["dialogue_candidates"] = dialogue_candidates(train, test)
+                run["learned_evidence"] = evidence_check(test, model)
             results["runs"].append(run)
             _print_run(run, model)
     # the whole dev set: fit time for 462 dialogues, and fit's own cross-validated report
@@ -601,6 +640,7 @@ def main() -> int:
         f"{seconds / max(base, 1e-9):.1f}x)"
     )
     print(model.report.summary())
+    results["sentiment_cv"] = sentiment_cv(data)
     _curve(data, results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -634,6 +674,74 @@ def _dialogue_only(data: Data, halves: dict[str, Data]) -> int:
     return 0
 
 
+EVIDENCE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+
+
+def evidence_check(test: Data, model: EscalationModel) -> dict[str, Any]:
+    """Top-5 learned spans per conversation against the rated turns of *test* (see above)."""
+    rated = [dict(r) for _c, _o, r in test]
+    base = [sat == 0 for r in rated for sat in r.values()]
+    hits = {w: [0, 0] for w in EVIDENCE_WEIGHTS}
+    spans: list[str] = []
+    for (conv, _o, _r), sat in zip(test, rated, strict=True):
+        top: dict[int, float] = {}
+        for e in model.evidence(conv, limit=5):
+            spans.append(e.text)
+            top[e.message_index] = max(top.get(e.message_index, 0.0), e.weight)
+        for i, weight in top.items():
+            if i in sat:
+                for w in EVIDENCE_WEIGHTS:
+                    if weight >= w:
+                        hits[w][0] += 1
+                        hits[w][1] += sat[i] == 0
+    counts: dict[str, int] = {}
+    for text in spans:
+        counts[text] = counts.get(text, 0) + 1
+    return {
+        "rated_messages": len(base),
+        "base_dissatisfied": round(sum(base) / len(base), 3),
+        "spans": len(spans),
+        "one_character_share": round(sum(len(t) == 1 for t in spans) / max(len(spans), 1), 3),
+        "commonest": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:12],
+        "by_weight": [
+            {"min_weight": w, "messages": n, "dissatisfied_share": round(k / n, 3) if n else None}
+            for w, (n, k) in hits.items()
+        ],
+    }
+
+
+def _print_evidence(score_on: str, ev: dict[str, Any]) -> None:
+    print(
+        f"learned evidence (top 5 spans a conversation) on half {score_on}: "
+        f"{ev['spans']} spans, {ev['one_character_share']:.1%} one character; rated messages "
+        f"holding one, share rated dissatisfied (base rate {ev['base_dissatisfied']:.3f} of "
+        f"{ev['rated_messages']}):"
+    )
+    for row in ev["by_weight"]:
+        share = "-" if row["dissatisfied_share"] is None else f"{row['dissatisfied_share']:.3f}"
+        print(f"  span weight >= {row['min_weight']}: {row['messages']} messages, {share}")
+    print("  commonest spans: " + ", ".join(f"{t} {n}" for t, n in ev["commonest"]))
+
+
+def sentiment_cv(data: Data) -> dict[str, Any]:
+    """``cross_validate_sentiment`` on the rated buyer turns (2 positive, 0 negative)."""
+    texts: list[str] = []
+    labels: list[int] = []
+    groups: list[str] = []
+    for conv, _overall, rated in data:
+        for i, sat in rated:
+            if sat != 1:
+                texts.append(conv.messages[i].text)
+                labels.append(1 if sat == 2 else 0)
+                groups.append(conv.id)
+    t0 = time.perf_counter()
+    ev = cross_validate_sentiment(texts, labels, groups=groups, bootstrap=BOOTSTRAP)
+    seconds = time.perf_counter() - t0
+    print(f"\ncross_validate_sentiment on jddc rated buyer turns (0 vs 2), {seconds:.1f} s:")
+    print("  " + ev.summary())
+    return {"seconds": round(seconds, 1), "evaluation": ev.to_record()}
+
+
 def _print_run(run: dict[str, Any], model: EscalationModel) -> None:
     f, s = run["fitted"], run["shipped"]
     print(
@@ -664,6 +772,8 @@ def _print_run(run: dict[str, Any], model: EscalationModel) -> None:
         _print_uncertainty(run["score_on"], run["uncertainty"])
     print("fit's own report (cross-validated on its half):")
     print(model.report.summary())
+    if "learned_evidence" in run:
+        _print_evidence(run["score_on"], run["learned_evidence"])
     if "dialogue_candidates" in run:
         _print_candidates(run["fit_on"], run["score_on"], run["dialogue_candidates"])
 
