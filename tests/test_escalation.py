@@ -498,6 +498,8 @@ def test_apology_with_remedy_lowers_a_negative_word() -> None:
 
 # Signals that can only lower the risk; every other weight can only raise it (or is 0).
 LOWERING = {"gratitude_now", "acknowledged_now", "deescalation"}
+# Lowering signals one head leaves out (weight 0 there): the CPED thanks head, turn only.
+LOWERING_OR_OFF = {"chat_thanks"}
 
 
 class TestModelFile:
@@ -519,12 +521,15 @@ class TestModelFile:
 
     @pytest.mark.parametrize("head", ["turn", "outcome"])
     def test_weights_have_the_domain_sign(self, head: str) -> None:
+        """Lowering signals weigh < 0 (or 0 where a head leaves them out), the others >= 0."""
         model = _default_model()
         h = model.turn if head == "turn" else model.outcome
         assert h.scale > 0
         for feature, w in zip(FEATURES, h.weights, strict=True):
             if feature in LOWERING:
                 assert w < 0, feature
+            elif feature in LOWERING_OR_OFF:
+                assert w <= 0, feature
             else:
                 assert w >= 0, feature
 
