@@ -655,11 +655,19 @@ class _BatchedSentiment:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             values = self._scores(texts)
+        return self._values(texts, values)
+
+    @staticmethod
+    def _values(texts: list[str], values: Iterable[float]) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
         for text, value in zip(texts, values, strict=True):
             x = float(value)
             out[text] = None if math.isnan(x) else x
         return out
+
+    def put(self, texts: list[str], values: Iterable[float]) -> None:
+        """Cache *values*, what ``scores(texts)`` returns (NaN: undefined), for *texts*."""
+        self._store(self._values(texts, values))
 
     def _store(self, fresh: dict[str, float | None]) -> None:
         if len(self._cache) + len(fresh) > _CACHE_LIMIT:
@@ -722,8 +730,13 @@ def _log_odds(head: _sentiment.SentimentModel, texts: list[str]) -> Any:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = np.clip(head.scores(texts), 1e-9, 1.0 - 1e-9)
-        return head.bias - np.log(p / (1.0 - p))
+        return _log_odds_of(head, head.scores(texts))
+
+
+def _log_odds_of(head: _sentiment.SentimentModel, scores: Any) -> Any:
+    """Return ``bias - logit(P)`` of *scores*, the head's ``P`` of some texts (NaN stays NaN)."""
+    p = np.clip(scores, 1e-9, 1.0 - 1e-9)
+    return head.bias - np.log(p / (1.0 - p))
 
 
 def _chat_negativity_scores(texts: list[str]) -> Any:
@@ -1055,9 +1068,9 @@ def _prime(
 
     Buyer and agent texts go to the default sentiment, buyer texts to the CPED
     heads (*heads*: ``(batched function, model)`` pairs, as :func:`_chat_heads`);
-    when more than one has texts to score, their features are computed once
-    (:func:`~kefu_standards._sentiment.shared_scores`) and the ``prime`` calls
-    then read the models' results.
+    their features are computed once
+    (:func:`~kefu_standards._sentiment.shared_scores`), and each model's results
+    go straight into its function's cache (read once, not again by ``prime``).
     """
     buyer, agent = Role.BUYER, Role.AGENT
     todo: list[str] = []
@@ -1067,22 +1080,24 @@ def _prime(
             m.text for m in messages if (m.role is buyer or m.role is agent) and m.text not in cache
         ]
     jobs: list[tuple[_sentiment.SentimentModel, list[str]]] = []
-    primes: list[tuple[_BatchedSentiment, list[str]]] = []
-    if todo:
+    targets: list[tuple[_BatchedSentiment, _sentiment.SentimentModel | None]] = []
+    if todo and isinstance(sentiment, _BatchedSentiment):
         jobs.append((_sentiment.SentimentModel.default(), todo))
+        targets.append((sentiment, None))  # P(positive) as it is
     for chat, model in heads:
         if chat is not None and model is not None:
             cache = chat._cache
             chat_todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
             if chat_todo:
                 jobs.append((model, chat_todo))
-                primes.append((chat, chat_todo))
-    if len(jobs) > 1:  # usually none: chat repeats itself
-        _sentiment.shared_scores(jobs)
-    if todo and isinstance(sentiment, _BatchedSentiment):
-        sentiment.prime(todo)
-    for chat, chat_todo in primes:
-        chat.prime(chat_todo)
+                targets.append((chat, model))  # the head's log-odds
+    if not jobs:  # usually: chat repeats itself
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = _sentiment.shared_scores(jobs)
+        for (fn, head), (_model, texts), values in zip(targets, jobs, results, strict=True):
+            fn.put(texts, values if head is None else _log_odds_of(head, values))
 
 
 def _politeness_fn() -> PolitenessFn | None:
