@@ -18,8 +18,8 @@ for every other line (:data:`HEADS`):
 - ``thanks``: the dialogue act thanks, appreciates, agrees, acknowledges or closes
   (``thanking``, ``appreciation``, ``agreement``, ``acknowledge``,
   ``conventional-closing``; feature ``chat_thanks``; issue 18);
-- ``disagreement``: the dialogue act disagrees, rejects or is ironic
-  (``disagreement``, ``reject``, ``irony``; feature ``disagreement_mean``; issue 18).
+- ``disagreement``: the dialogue act disagrees or rejects (``disagreement``,
+  ``reject``; feature ``disagreement_mean``; issue 18).
 
 The model is :meth:`SentimentModel.train` with the packaged features, seed 0
 (deterministic: the same data give a byte-identical file).  The written file
@@ -58,8 +58,8 @@ HEADS: dict[str, tuple[str, frozenset[str], str]] = {
     ),
     "disagreement": (
         "da",
-        frozenset({"disagreement", "reject", "irony"}),
-        "a line that disagrees, rejects or is ironic (dialogue act), 1 = any other line",
+        frozenset({"disagreement", "reject"}),
+        "a line that disagrees or rejects (dialogue act), 1 = any other line",
     ),
 }
 #: The default output (the negativity head's file); the others are cped_<head>.npz.

@@ -125,7 +125,7 @@ FEATURES: tuple[str, ...] = (
     "chat_negativity",  # CPED chat-negativity head of the latest buyer message, 0 if undefined
     "negativity_total",  # log(1 + sum of the positive parts of negativity_now so far): accumulated
     "chat_thanks",  # CPED thanks head (thank / agree / acknowledge / close), latest buyer message
-    "disagreement_mean",  # mean CPED disagreement head (disagree / reject / irony), buyer messages
+    "disagreement_mean",  # mean CPED disagreement head (disagree / reject acts), buyer messages
 )
 
 #: Reason kinds, each tied to one feature.
