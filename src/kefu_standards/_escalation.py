@@ -1744,8 +1744,9 @@ def escalation(
     sentiment:
         ``text -> P(positive) | None`` for buyer messages.  Omitted: the
         library's sentiment model if available; ``None``: signal off, the
-        chat-negativity feature (``chat_negativity``, a head trained on CPED)
-        included.  A function of your own replaces P(positive) only.
+        features of the three heads trained on CPED (``chat_negativity``,
+        ``chat_thanks``, ``disagreement_mean``) included.  A function of your
+        own replaces P(positive) only.
     politeness:
         ``text -> result with label and evidence`` for agent messages.
         Omitted: :func:`kefu_standards._politeness.politeness` if available;
