@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import SHARED_DATA
-from kefu_standards import Conversation
+from kefu_standards import Conversation, sentiment_scores
 from kefu_standards._escalation import (
     FEATURES,
     LEVELS,
@@ -24,6 +24,8 @@ from kefu_standards._escalation import (
     Escalation,
     EscalationPolicy,
     EscalationScorer,
+    _BatchedSentiment,
+    _clear_caches,
     _default_model,
     _defaults,
     _model_from_table,
@@ -804,6 +806,26 @@ def _states(rows: list[Row], **kw: object) -> list[dict[str, float]]:
         **kw,  # type: ignore[arg-type]
     )
     return [dict(zip(FEATURES, row, strict=True)) for row in trace.features]
+
+
+class TestSharedBatch:
+    """The CPED heads and the default sentiment share one feature batch per conversation."""
+
+    def test_a_batched_function_of_another_model_keeps_its_own_values(self) -> None:
+        """A batched sentiment that is not the default model is scored by itself, not shared."""
+        other = _BatchedSentiment(lambda texts: [0.1] * len(texts))
+        rows: list[Row] = [("buyer", "这个东西坏了，怎么办", None), ("agent", "亲，抱歉", None)]
+        states = _states(rows, sentiment=other)
+        assert states[0]["negativity_now"] == pytest.approx(0.4)
+        assert states[-1]["agent_negativity"] == pytest.approx(0.4)
+
+    def test_the_default_gives_what_it_gives_alone(self) -> None:
+        """Through the shared batch, each line's P(positive) is the one sentiment_scores gives."""
+        text = "这个东西坏了，怎么办"
+        _clear_caches()
+        state = _states([("buyer", text, None), ("agent", "亲，抱歉", None)])[0]
+        expected = 0.5 - float(sentiment_scores([text])[0])
+        assert state["negativity_now"] == pytest.approx(expected)
 
 
 class TestChatThanks:

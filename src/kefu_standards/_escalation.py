@@ -647,8 +647,14 @@ class _BatchedSentiment:
     so it refills with the texts that matter).
     """
 
-    def __init__(self, scores: Callable[[list[str]], Any]) -> None:
+    def __init__(
+        self,
+        scores: Callable[[list[str]], Any],
+        model: Callable[[], _sentiment.SentimentModel] | None = None,
+    ) -> None:
         self._scores = scores
+        # the model whose P(positive) *scores* gives (None: unknown), for one shared batch
+        self._model = model
         self._cache: dict[str, float | None] = {}
 
     def _score(self, texts: list[str]) -> dict[str, float | None]:
@@ -702,7 +708,7 @@ def _signal_off(name: str, why: str) -> None:
 
 def _default_sentiment() -> SentimentFn | None:
     try:
-        batched = _BatchedSentiment(_sentiment.sentiment_scores)
+        batched = _BatchedSentiment(_sentiment.sentiment_scores, _sentiment.SentimentModel.default)
         batched("好的")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("sentiment", f"{type(exc).__name__}: {exc}")
@@ -1082,8 +1088,11 @@ def _prime(
     jobs: list[tuple[_sentiment.SentimentModel, list[str]]] = []
     targets: list[tuple[_BatchedSentiment, _sentiment.SentimentModel | None]] = []
     if todo and isinstance(sentiment, _BatchedSentiment):
-        jobs.append((_sentiment.SentimentModel.default(), todo))
-        targets.append((sentiment, None))  # P(positive) as it is
+        if sentiment._model is None:  # a model we cannot share features with
+            sentiment.prime(todo)
+        else:
+            jobs.append((sentiment._model(), todo))
+            targets.append((sentiment, None))  # P(positive) as it is
     for chat, model in heads:
         if chat is not None and model is not None:
             cache = chat._cache
