@@ -124,6 +124,8 @@ FEATURES: tuple[str, ...] = (
     "deescalation",  # decayed credit of apology + concrete remedy (+ deadline)
     "chat_negativity",  # CPED chat-negativity head of the latest buyer message, 0 if undefined
     "negativity_total",  # log(1 + sum of the positive parts of negativity_now so far): accumulated
+    "chat_thanks",  # CPED thanks head (thank / agree / acknowledge / close), latest buyer message
+    "disagreement_mean",  # mean CPED disagreement head (disagree / reject acts), buyer messages
 )
 
 #: Reason kinds, each tied to one feature.
@@ -646,19 +648,33 @@ class _BatchedSentiment:
     so it refills with the texts that matter).
     """
 
-    def __init__(self, scores: Callable[[list[str]], Any]) -> None:
+    def __init__(
+        self,
+        scores: Callable[[list[str]], Any],
+        model: Callable[[], _sentiment.SentimentModel] | None = None,
+    ) -> None:
         self._scores = scores
+        # the model whose P(positive) *scores* gives (None: unknown), for one shared batch
+        self._model = model
         self._cache: dict[str, float | None] = {}
 
     def _score(self, texts: list[str]) -> dict[str, float | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             values = self._scores(texts)
+        return self._values(texts, values)
+
+    @staticmethod
+    def _values(texts: list[str], values: Iterable[float]) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
         for text, value in zip(texts, values, strict=True):
             x = float(value)
             out[text] = None if math.isnan(x) else x
         return out
+
+    def put(self, texts: list[str], values: Iterable[float]) -> None:
+        """Cache *values*, what ``scores(texts)`` returns (NaN: undefined), for *texts*."""
+        self._store(self._values(texts, values))
 
     def _store(self, fresh: dict[str, float | None]) -> None:
         if len(self._cache) + len(fresh) > _CACHE_LIMIT:
@@ -693,7 +709,7 @@ def _signal_off(name: str, why: str) -> None:
 
 def _default_sentiment() -> SentimentFn | None:
     try:
-        batched = _BatchedSentiment(_sentiment.sentiment_scores)
+        batched = _BatchedSentiment(_sentiment.sentiment_scores, _sentiment.SentimentModel.default)
         batched("好的")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("sentiment", f"{type(exc).__name__}: {exc}")
@@ -713,57 +729,137 @@ def _default_politeness() -> PolitenessFn | None:
     return cached
 
 
-def _chat_negativity_scores(texts: list[str]) -> Any:
-    """Return the CPED head's negativity ``bias - logit(P)`` of *texts* (NaN: undefined)."""
-    head = _chat_head_model()
+def _log_odds(head: _sentiment.SentimentModel, texts: list[str]) -> Any:
+    """Return a CPED head's log-odds of its class, ``bias - logit(P)``, of *texts* (NaN: undefined).
+
+    Each head is trained with target 0 for its class (a negative line, a thanks, a
+    disagreement), so ``P`` is the probability of *not* being of the class.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = np.clip(head.scores(texts), 1e-9, 1.0 - 1e-9)
-        return head.bias - np.log(p / (1.0 - p))
+        return _log_odds_of(head, head.scores(texts))
+
+
+def _log_odds_of(head: _sentiment.SentimentModel, scores: Any) -> Any:
+    """Return ``bias - logit(P)`` of *scores*, the head's ``P`` of some texts (NaN stays NaN)."""
+    p = np.clip(scores, 1e-9, 1.0 - 1e-9)
+    return head.bias - np.log(p / (1.0 - p))
+
+
+def _chat_negativity_scores(texts: list[str]) -> Any:
+    """Return the CPED head's negativity ``bias - logit(P)`` of *texts* (NaN: undefined)."""
+    return _log_odds(_chat_head_model(), texts)
 
 
 _CHAT_HEAD_FILE = "escalation/cped_negativity.npz"
+# esc (#18): two more CPED heads, trained by tools/train_cped_head.py --head thanks / disagreement
+_THANKS_HEAD_FILE = "escalation/cped_thanks.npz"
+_DISAGREEMENT_HEAD_FILE = "escalation/cped_disagreement.npz"
+_HEAD_FILES = (_CHAT_HEAD_FILE, _THANKS_HEAD_FILE, _DISAGREEMENT_HEAD_FILE)
 
 
-@lazy
-def _chat_head_model() -> _sentiment.SentimentModel:
-    name = _CHAT_HEAD_FILE
+def _head_model(name: str) -> _sentiment.SentimentModel:
     return _sentiment.SentimentModel._from_arrays(load_npz(name), f"kefu_standards/data/{name}")
 
 
 @lazy
+def _chat_head_model() -> _sentiment.SentimentModel:
+    return _head_model(_CHAT_HEAD_FILE)
+
+
+@lazy
+def _thanks_head_model() -> _sentiment.SentimentModel:
+    return _head_model(_THANKS_HEAD_FILE)
+
+
+@lazy
+def _disagreement_head_model() -> _sentiment.SentimentModel:
+    return _head_model(_DISAGREEMENT_HEAD_FILE)
+
+
+def _chat_thanks_scores(texts: list[str]) -> Any:
+    """Return the CPED thanks head's log-odds of a thanks / agreement / closing line."""
+    return _log_odds(_thanks_head_model(), texts)
+
+
+def _disagreement_scores(texts: list[str]) -> Any:
+    """Return the CPED disagreement head's log-odds of a disagreeing / rejecting line."""
+    return _log_odds(_disagreement_head_model(), texts)
+
+
+@lazy
 def _chat_head_digest() -> str:
-    """Return a SHA-256 digest of the shipped chat-negativity head file (its exact bytes)."""
-    return hashlib.sha256(data_file(_CHAT_HEAD_FILE).read_bytes()).hexdigest()
+    """Return a SHA-256 digest of the shipped CPED head files (their exact bytes, in order)."""
+    digest = hashlib.sha256()
+    for name in _HEAD_FILES:
+        digest.update(hashlib.sha256(data_file(name).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _batched_head(name: str, scores: Callable[[list[str]], Any]) -> SentimentFn | None:
+    """Return a CPED head as a batched, cached function of the text (``None``: off, warned)."""
+    try:
+        batched = _BatchedSentiment(scores)
+        batched("好的")
+    except Exception as exc:  # a broken model file: the feature is off
+        _signal_off(name, f"{type(exc).__name__}: {exc}")
+        return None
+    return batched
 
 
 def _default_chat_head() -> SentimentFn | None:
     """Return the chat-negativity head (a CPED-trained model), batched and cached."""
-    try:
-        batched = _BatchedSentiment(_chat_negativity_scores)
-        batched("好的")
-    except Exception as exc:  # a broken model file: the feature is off
-        _signal_off("chat-negativity", f"{type(exc).__name__}: {exc}")
-        return None
-    return batched
+    return _batched_head("chat-negativity", _chat_negativity_scores)
+
+
+def _default_thanks_head() -> SentimentFn | None:
+    """Return the CPED thanks head, batched and cached."""
+    return _batched_head("chat-thanks", _chat_thanks_scores)
+
+
+def _default_disagreement_head() -> SentimentFn | None:
+    """Return the CPED disagreement head, batched and cached."""
+    return _batched_head("disagreement", _disagreement_scores)
+
+
+#: A CPED head as ``(batched function, model)``, or ``(None, None)`` where it is off.
+_HeadPair = tuple[_BatchedSentiment | None, _sentiment.SentimentModel | None]
+
+
+def _chat_heads() -> tuple[_HeadPair, ...]:
+    """Return the three CPED heads (negativity, thanks, disagreement) as :data:`_HeadPair`."""
+    out: list[_HeadPair] = []
+    for fn, model in (
+        (_lazy_chat_head, _chat_head_model),
+        (_lazy_thanks_head, _thanks_head_model),
+        (_lazy_disagreement_head, _disagreement_head_model),
+    ):
+        batched = fn()
+        out.append((batched, model()) if isinstance(batched, _BatchedSentiment) else (None, None))
+    return tuple(out)
 
 
 def buyer_sentiment_scores(texts: list[str]) -> Any:
     """Return :func:`~kefu_standards.sentiment_scores` of buyer *texts*, priming the chat head.
 
-    The chat-negativity head scores the same texts from the same features
-    (:func:`~kefu_standards._sentiment.shared_scores`), so :func:`escalation` later
-    finds them in the head's cache instead of extracting the features again.  The
-    returned values are ``sentiment_scores(texts)``.  With the head off, only those.
+    The CPED heads (chat negativity, thanks, disagreement) score the same texts from
+    the same features (:func:`~kefu_standards._sentiment.shared_scores`), so
+    :func:`escalation` later finds them in the heads' caches instead of extracting
+    the features again.  The returned values are ``sentiment_scores(texts)``.  With
+    the heads off, only those.
     """
-    if not texts or _lazy_chat_head() is None:
+    models = [model for _fn, model in _chat_heads() if model is not None] if texts else []
+    if not models:
         return _sentiment.sentiment_scores(texts)
     default = _sentiment.SentimentModel.default()
-    return _sentiment.shared_scores(((default, texts), (_chat_head_model(), texts)))[0]
+    jobs = ((default, texts), *((model, texts) for model in models))
+    return _sentiment.shared_scores(jobs)[0]
 
 
 _lazy_sentiment = lazy(_default_sentiment)
 _lazy_chat_head = lazy(_default_chat_head)
+_lazy_thanks_head = lazy(_default_thanks_head)
+_lazy_disagreement_head = lazy(_default_disagreement_head)
 _lazy_politeness = lazy(_default_politeness)
 
 
@@ -964,21 +1060,24 @@ def _clear_caches() -> None:
     _default_impolite.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
-    for fn in (*_defaults(), _lazy_chat_head()):
+    for fn in (*_defaults(), _lazy_chat_head(), _lazy_thanks_head(), _lazy_disagreement_head()):
         cache = getattr(fn, "_cache", None)
         if isinstance(cache, dict):
             cache.clear()
 
 
 def _prime(
-    sentiment: SentimentFn | None, chat: _BatchedSentiment | None, messages: Sequence[Message]
+    sentiment: SentimentFn | None,
+    heads: Sequence[_HeadPair],
+    messages: Sequence[Message],
 ) -> None:
     """Score the texts of a conversation not seen yet, in one batch each (default models only).
 
-    Buyer and agent texts go to the default sentiment, buyer texts to the
-    chat-negativity head; when both have texts to score, their features are
-    computed once (:func:`~kefu_standards._sentiment.shared_scores`) and both
-    ``prime`` calls then read the models' results.
+    Buyer and agent texts go to the default sentiment, buyer texts to the CPED
+    heads (*heads*: ``(batched function, model)`` pairs, as :func:`_chat_heads`);
+    their features are computed once
+    (:func:`~kefu_standards._sentiment.shared_scores`), and each model's results
+    go straight into its function's cache (read once, not again by ``prime``).
     """
     buyer, agent = Role.BUYER, Role.AGENT
     todo: list[str] = []
@@ -987,17 +1086,28 @@ def _prime(
         todo = [
             m.text for m in messages if (m.role is buyer or m.role is agent) and m.text not in cache
         ]
-    chat_todo: list[str] = []
-    if chat is not None:
-        cache = chat._cache
-        chat_todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
-    if todo and chat_todo:  # usually neither: chat repeats itself
-        default = _sentiment.SentimentModel.default()
-        _sentiment.shared_scores(((default, todo), (_chat_head_model(), chat_todo)))
+    jobs: list[tuple[_sentiment.SentimentModel, list[str]]] = []
+    targets: list[tuple[_BatchedSentiment, _sentiment.SentimentModel | None]] = []
     if todo and isinstance(sentiment, _BatchedSentiment):
-        sentiment.prime(todo)
-    if chat_todo and chat is not None:
-        chat.prime(chat_todo)
+        if sentiment._model is None:  # a model we cannot share features with
+            sentiment.prime(todo)
+        else:
+            jobs.append((sentiment._model(), todo))
+            targets.append((sentiment, None))  # P(positive) as it is
+    for chat, model in heads:
+        if chat is not None and model is not None:
+            cache = chat._cache
+            chat_todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
+            if chat_todo:
+                jobs.append((model, chat_todo))
+                targets.append((chat, model))  # the head's log-odds
+    if not jobs:  # usually: chat repeats itself
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = _sentiment.shared_scores(jobs)
+        for (fn, head), (_model, texts), values in zip(targets, jobs, results, strict=True):
+            fn.put(texts, values if head is None else _log_odds_of(head, values))
 
 
 def _politeness_fn() -> PolitenessFn | None:
@@ -1096,11 +1206,13 @@ def _walk(
     events decay (``decay``; threats and refusals by ``threat_decay``).  A
     holding reply never followed up is charged after the last message.
     """
-    # the chat-negativity head is part of the sentiment signal: off with sentiment=None
-    chat = _lazy_chat_head() if sentiment is not None else None
-    chat_head = chat if isinstance(chat, _BatchedSentiment) else None
-    _prime(sentiment, chat_head, messages)
+    # the CPED heads are part of the sentiment signal: off with sentiment=None
+    heads = _chat_heads() if sentiment is not None else ((None, None),) * 3
+    _prime(sentiment, heads, messages)
+    chat_head, thanks_head, disagreement_head = (fn for fn, _model in heads)
     chat_cached = None if chat_head is None else chat_head._cache.get
+    thanks_cached = None if thanks_head is None else thanks_head._cache.get
+    disagreement_cached = None if disagreement_head is None else disagreement_head._cache.get
     timed = [m.sent_at for m in messages if m.sent_at is not None]
     seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
@@ -1128,6 +1240,8 @@ def _walk(
     open_issue = unanswered_run = length = waiting = agent_impolite = agent_refusal = 0.0
     refused_problem = agent_lapse = deescalation = chat_negativity = 0.0
     negativity_total = negativity_sum = 0.0  # the feature, and the sum it is the log1p of
+    chat_thanks = disagreement_mean = 0.0
+    n_disagreement = 0  # buyer messages the disagreement head has read
     # the bookkeeping: buyer messages so far and in a row, the open round (its first
     # unanswered buyer message) and when a wait was last charged, an apology owed after a
     # long wait, a pending holding reply, whether the buyer has raised a problem
@@ -1166,6 +1280,18 @@ def _walk(
                 if cn is _MISSING:  # evicted since _prime: score it again
                     cn = chat_head(msg.text)  # type: ignore[misc]
                 chat_negativity = 0.0 if cn is None else cn
+            if thanks_cached is not None:  # as chat_negativity: the latest buyer message
+                ct = thanks_cached(msg.text, _MISSING)
+                if ct is _MISSING:
+                    ct = thanks_head(msg.text)  # type: ignore[misc]
+                chat_thanks = 0.0 if ct is None else ct
+            if disagreement_cached is not None:  # the mean over every buyer message (0: undefined)
+                dg = disagreement_cached(msg.text, _MISSING)
+                if dg is _MISSING:
+                    dg = disagreement_head(msg.text)  # type: ignore[misc]
+                n_disagreement += 1
+                dg = 0.0 if dg is None else dg
+                disagreement_mean += (dg - disagreement_mean) / n_disagreement
             if bt.card:
                 pass
             elif bt.info_only:
@@ -1405,7 +1531,7 @@ def _walk(
             agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
             question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
             length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
-            deescalation, chat_negativity, negativity_total,
+            deescalation, chat_negativity, negativity_total, chat_thanks, disagreement_mean,
         )  # fmt: skip
         rows.append(row)
         logits.append(offset + scale * sum(map(mul, weights, row)))
@@ -1637,8 +1763,9 @@ def escalation(
     sentiment:
         ``text -> P(positive) | None`` for buyer messages.  Omitted: the
         library's sentiment model if available; ``None``: signal off, the
-        chat-negativity feature (``chat_negativity``, a head trained on CPED)
-        included.  A function of your own replaces P(positive) only.
+        features of the three heads trained on CPED (``chat_negativity``,
+        ``chat_thanks``, ``disagreement_mean``) included.  A function of your
+        own replaces P(positive) only.
     politeness:
         ``text -> result with label and evidence`` for agent messages.
         Omitted: :func:`kefu_standards._politeness.politeness` if available;
