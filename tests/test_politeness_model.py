@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kefu_standards._offensive import (
     OffensiveModel,
@@ -57,6 +60,15 @@ class TestKeys:
         """A unigram is the unit ``a``, a bigram ``a | b << 16`` (even starts first)."""
         a, b, c = map(ord, "你好吗")
         assert ngram_keys("你好吗") == ([a, b, c], [a | b << 16, b | c << 16])
+
+    @given(st.text(alphabet="ab你好\x00😀,。 ", max_size=14) | st.text(max_size=14))
+    def test_keys_are_every_1_and_2_gram(self, text: str) -> None:
+        """The keys are the text's UTF-16 units and adjacent pairs, each exactly once."""
+        raw = text.encode("utf-16-le", "surrogatepass")
+        units = [int.from_bytes(raw[i : i + 2], "little") for i in range(0, len(raw), 2)]
+        pairs = sorted(a | b << 16 for a, b in pairwise(units))
+        uni, bi = ngram_keys(text)
+        assert (uni, sorted(bi)) == (units, pairs)
 
     def test_unseen_ngrams_weigh_nothing_but_count(self) -> None:
         """Only the bias and the length normaliser act on n-grams outside the table."""
