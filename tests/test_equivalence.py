@@ -12,6 +12,12 @@ The references, all in this file:
   (:func:`math.fsum`) is the reference of :meth:`OffensiveModel.logit`, which
   :meth:`OffensiveModel.logits` runs for each text of a batch.
 - **politeness**: ``politeness_many`` is the reference of ``politeness(text)``.
+- **phrase matcher**: a brute-force scan (every phrase tried at every position with
+  ``str.startswith``, longest first, each vetted by ``accept`` in turn) is the
+  reference of :meth:`PhraseMatcher.spans` (the trie walk) and of ``find``; the
+  politeness markers found with it (and the context rules) are the reference of the
+  scoring path's hits; ``max`` over every sentence boundary is the reference of
+  ``_sentence_cut``.
 - **normalisation**: ``str.translate`` with the fold dict is the reference of
   :func:`~kefu_standards.text.fold`'s string table.
 - **caches**: a result kept in a :class:`TextCache` equals the result computed
@@ -79,6 +85,7 @@ from kefu_standards._escalation import (
     escalation,
 )
 from kefu_standards._frozendict import FrozenDict
+from kefu_standards._matcher import Match, PhraseMatcher
 from kefu_standards._offensive import default_model as offensive_model
 from kefu_standards._politeness import Lexicon, politeness, politeness_many
 from kefu_standards._sentiment import (
@@ -471,6 +478,116 @@ class TestPoliteness:
         assert all(e.text != "亲" for e in scored.evidence)
         assert politeness("亲，好的", lexicon=without) == scored
         assert politeness_many(["亲，好的"])[0].evidence[0].text == "亲"
+
+
+# ---------------------------------------------------------------- phrase matcher
+
+_Accept = Callable[[int, int, Any], Any]
+
+
+def _plain_spans(
+    phrases: Mapping[str, Any], text: str, accept: _Accept | None = None
+) -> list[tuple[int, int, str, Any]]:
+    """The reference scan: at each position every phrase is tried, longest first.
+
+    The first phrase that ``accept`` keeps is the match and the scan goes on after
+    it; when none is kept the scan moves one character on.
+    """
+    out: list[tuple[int, int, str, Any]] = []
+    i = 0
+    while i < len(text):
+        here = sorted((p for p in phrases if text.startswith(p, i)), key=len, reverse=True)
+        for phrase in here:
+            end = i + len(phrase)
+            kept = phrases[phrase] if accept is None else accept(i, end, phrases[phrase])
+            if kept is not None:
+                out.append((i, end, phrase, kept))
+                i = end
+                break
+        else:
+            i += 1
+    return out
+
+
+def _politeness_accept(norm: str) -> _Accept:
+    """The context rules of a marker, applied in its order (what scoring applies)."""
+
+    def accept(start: int, end: int, marker: Any) -> Any:
+        for rule in marker.rules:
+            marker = _politeness._RULES[rule](norm, start, end, marker)
+            if marker is None:
+                return None
+        return marker
+
+    return accept
+
+
+#: Texts made of lexicon phrases (every built-in marker), rule triggers and noise.
+_MARKER_TEXTS = st.lists(
+    st.one_of(
+        st.sampled_from([m.phrase for m in Lexicon.default().markers]),
+        st.sampled_from(["?", "。", "请", "为什么", "不", "没有", "服了", "哦", "可以", "你"]),
+        _PIECES,
+    ),
+    max_size=14,
+).map("".join)
+#: A small alphabet and few payloads, so that phrases nest, share prefixes and payloads.
+_SMALL_PHRASES = st.dictionaries(
+    st.text("ab", min_size=1, max_size=3), st.integers(0, 3), min_size=1, max_size=8
+)
+
+
+class TestPhraseMatcher:
+    """The trie walk finds what trying every phrase at every position finds."""
+
+    @given(_SMALL_PHRASES, st.data(), st.booleans())
+    def test_spans_equal_the_brute_force_scan(
+        self, phrases: dict[str, int], data: st.DataObject, with_vetted: bool
+    ) -> None:
+        """Leftmost-longest among the accepted; a ``vetted`` true to ``accept`` changes nothing.
+
+        ``accept`` rejects one payload (*veto*) and rewrites those above it, so a
+        rejected longest phrase falls back to a shorter one at the same start.
+        """
+        veto = data.draw(st.sampled_from(sorted(set(phrases.values()))), label="veto")
+        pieces = st.one_of(st.sampled_from(sorted(phrases)), st.text("abx", max_size=2))
+        text = data.draw(st.lists(pieces, max_size=10).map("".join), label="text")
+        matcher = PhraseMatcher(phrases.items())
+
+        def accept(start: int, end: int, payload: int) -> int | None:
+            if payload == veto:
+                return None
+            return payload + 100 if payload > veto else payload
+
+        vetted = {p for p, v in phrases.items() if v >= veto} if with_vetted else None
+        expected = _plain_spans(phrases, text, accept)
+        assert matcher.spans(text, accept=accept, vetted=vetted) == expected
+        assert matcher.find(text, accept=accept) == [Match(*s) for s in expected]
+        assert matcher.spans(text) == _plain_spans(phrases, text)
+
+    @settings(deadline=None)
+    @given(_MARKER_TEXTS)
+    def test_politeness_hits_equal_the_brute_force_scan(self, text: str) -> None:
+        """The built-in lexicon with its context rules: the same markers at the same spans."""
+        lexicon = Lexicon.default()
+        norm = normalize(text)
+        phrases = {m.phrase: m for m in lexicon.markers}
+        expected = _plain_spans(phrases, norm, _politeness_accept(norm))
+        spans = lexicon.matcher.spans(norm, accept=_politeness_accept(norm), vetted=lexicon.vetted)
+        assert spans == expected
+        hits = [
+            (e.start, e.end, e.kind, e.rule)
+            for e in _politeness._marker_hits(text, norm, lexicon)[0]
+        ]
+        assert hits == [
+            (start, end, m.kind, m.label) for start, end, _, m in expected if m.kind != "neutral"
+        ]
+
+    @given(st.text(".!?;。！？；\nab你", max_size=40))
+    def test_sentence_cut_is_the_end_of_the_last_boundary(self, head: str) -> None:
+        """One match of a greedy pattern finds the last ``.!?;。！？；`` or newline."""
+        ends = [m.end() for m in _politeness._SENTENCE_START.finditer(head)]
+        assert _politeness._sentence_cut(head) == max(ends, default=0)
 
 
 # ---------------------------------------------------------------- normalisation

@@ -325,3 +325,27 @@ class TestProperties:
 
     def test_default_lexicon_is_shared(self) -> None:
         assert Lexicon.default() is Lexicon.default()
+
+
+class TestResultObject:
+    """:class:`Politeness` is built by a hand-written ``__init__`` that keeps attrs' contract."""
+
+    @pytest.mark.parametrize(
+        ("args", "kwargs", "fields"),
+        [
+            ((0.5, "neutral"), {}, (0.5, "neutral", (), None)),
+            ((None, None), {}, (None, None, (), None)),
+            ((0.9,), {"label": "polite", "offensive": 0.1}, (0.9, "polite", (), 0.1)),
+        ],
+    )
+    def test_fields_and_defaults(self, args: tuple, kwargs: dict, fields: tuple) -> None:
+        """Positional or keyword arguments; ``evidence`` defaults to ``()``, ``offensive`` None."""
+        p = Politeness(*args, **kwargs)
+        assert (p.score, p.label, p.evidence, p.offensive) == fields
+        assert p == attrs.evolve(p)
+        assert hash(p) == hash(attrs.evolve(p))
+
+    def test_frozen(self) -> None:
+        """Assigning a field raises, as on any frozen attrs class."""
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            Politeness(0.5, "neutral").score = 1.0  # type: ignore[misc]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,6 +69,41 @@ class TestFind:
     def test_accept_needs_non_overlapping(self) -> None:
         with pytest.raises(ConfigError, match="overlapping=False"):
             M.find("ab", overlapping=True, accept=lambda s, e, p: p)
+
+    @pytest.mark.parametrize(
+        ("vetted", "expected"),
+        [
+            (None, [(0, 2, "ab", 4), (3, 4, "谢", 1)]),
+            ({"abc"}, [(0, 2, "ab", 4), (3, 4, "谢", 1)]),  # abc vetoed, ab kept unvetted
+            (set(), [(0, 3, "abc", 5), (3, 4, "谢", 1)]),  # nothing vetted: accept never runs
+        ],
+    )
+    def test_spans_call_accept_only_for_vetted_phrases(
+        self, vetted: set[str] | None, expected: list[tuple[int, int, str, int]]
+    ) -> None:
+        """``spans`` is ``find`` as tuples; ``vetted`` limits which phrases ``accept`` sees."""
+        calls: list[str] = []
+
+        def accept(start: int, end: int, payload: int) -> int | None:
+            calls.append("abc谢"[start:end])
+            return None if payload == 5 else payload
+
+        assert M.spans("abc谢", accept=accept, vetted=vetted) == expected
+        assert set(calls) == ({"abc", "ab", "谢"} if vetted is None else vetted)
+
+    def test_find_is_spans_as_matches(self) -> None:
+        """``find`` returns the :class:`Match` of each span ``spans`` returns."""
+        reject_abc = lambda s, e, p: None if p == 5 else p  # noqa: E731 - a one-line table row
+        spans = M.spans("abc谢", accept=reject_abc)
+        assert M.find("abc谢", accept=reject_abc) == [Match(*s) for s in spans]
+
+    def test_match_is_frozen_with_its_fields(self) -> None:
+        """The hand-written ``__init__`` sets the four attrs fields; the match stays frozen."""
+        m = Match(1, 3, "谢谢", 2)
+        assert (m.start, m.end, m.phrase, m.payload) == (1, 3, "谢谢", 2)
+        assert m == Match(start=1, end=3, phrase="谢谢", payload=2)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            m.start = 0  # type: ignore[misc]
 
     def test_last_payload_wins(self) -> None:
         assert PhraseMatcher([("a", 1), ("a", 2)]).payload("a") == 2

@@ -23,7 +23,8 @@ the string passed to :meth:`PhraseMatcher.find`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
+from itertools import starmap
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -39,7 +40,7 @@ _END = ""  # never a character of a phrase (phrases are non-empty, keys are sing
 _Node = dict[str, Any]
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, init=False)
 class Match(Generic[P]):
     """One occurrence of a phrase: ``text[start:end] == phrase``, with its payload."""
 
@@ -47,6 +48,26 @@ class Match(Generic[P]):
     end: int
     phrase: str
     payload: P
+
+    def __init__(self, start: int, end: int, phrase: str, payload: P) -> None:
+        """Build the match: what attrs would generate (no validators), written out."""
+        _set_start(self, start)
+        _set_end(self, end)
+        _set_phrase(self, phrase)
+        _set_payload(self, payload)
+
+
+# the slots' own setters (what attrs' generated __init__ reaches through object.__setattr__)
+_slot = vars(Match)
+_set_start: Any = _slot["start"].__set__
+_set_end: Any = _slot["end"].__set__
+_set_phrase: Any = _slot["phrase"].__set__
+_set_payload: Any = _slot["payload"].__set__
+del _slot
+
+#: One match as a plain tuple ``(start, end, phrase, payload)``: what :meth:`PhraseMatcher.spans`
+#: returns for callers that read the fields once and build objects of their own.
+Span = tuple[int, int, str, P]
 
 
 class PhraseMatcher(Generic[P]):
@@ -147,20 +168,36 @@ class PhraseMatcher(Generic[P]):
                 msg = "PhraseMatcher.find: accept= works only with overlapping=False"
                 raise ConfigError(msg)
             return self._find_overlapping(text)
+        return list(starmap(Match, self.spans(text, accept=accept)))
+
+    def spans(
+        self,
+        text: str,
+        *,
+        accept: Callable[[int, int, P], P | None] | None = None,
+        vetted: Container[str] | None = None,
+    ) -> list[Span[P]]:
+        """Return what ``find(text, accept=accept)`` returns, as ``(start, end, phrase, payload)``.
+
+        The same leftmost-longest scan without a :class:`Match` per hit, for callers
+        that turn each hit into an object of their own (politeness's evidence).
+        With *vetted*, *accept* is called only for the phrases in it: the caller
+        states that *accept* keeps every other phrase's payload as it is, so the
+        result is the same as with ``vetted=None``, without those calls.
+        """
         payloads = self._payloads
-        root_get = self._root.get
-        out: list[Match[P]] = []
+        out: list[Span[P]] = []
         n = len(text)
-        i = 0
-        while i < n:
-            node = root_get(text[i])
-            if node is None:
-                i += 1
+        resume = 0  # where the scan goes on after the last match
+        # the root lookup of every position runs in C (map); the loop skips the
+        # positions where no phrase starts and those inside the last match
+        for i, first in enumerate(map(self._root.get, text)):
+            if first is None or i < resume:
                 continue
             # walk as far as the trie goes, remembering the longest phrase ending on the way
-            best = node.get(_END)
-            best_end = i + 1
-            j = i + 1
+            node = first
+            best = first.get(_END)
+            best_end = j = i + 1
             while j < n:
                 node = node.get(text[j])
                 if node is None:
@@ -170,34 +207,41 @@ class PhraseMatcher(Generic[P]):
                 if phrase is not None:
                     best, best_end = phrase, j
             if best is None:
-                i += 1
                 continue
-            if accept is None:
-                out.append(Match(i, best_end, best, payloads[best]))
-                i = best_end
+            if accept is None or (vetted is not None and best not in vetted):
+                out.append((i, best_end, best, payloads[best]))
+                resume = best_end
                 continue
-            found = self._accepted(text, i, best, accept)
-            if found is None:
-                i += 1
-            else:
+            kept = accept(i, best_end, payloads[best])
+            if kept is not None:  # the longest phrase is accepted (the usual case)
+                out.append((i, best_end, best, kept))
+                resume = best_end
+                continue
+            found = self._shorter_accepted(text, i, best, accept, vetted)
+            if found is not None:
                 out.append(found)
-                i = found.end
+                resume = found[1]
         return out
 
-    def _accepted(
-        self, text: str, start: int, longest: str, accept: Callable[[int, int, P], P | None]
-    ) -> Match[P] | None:
-        """Return the longest accepted phrase starting at *start* (at most *longest*)."""
+    def _shorter_accepted(
+        self,
+        text: str,
+        start: int,
+        longest: str,
+        accept: Callable[[int, int, P], P | None],
+        vetted: Container[str] | None,
+    ) -> Span[P] | None:
+        """Return the longest accepted phrase starting at *start* shorter than *longest*."""
         payloads = self._payloads
-        kept = accept(start, start + len(longest), payloads[longest])
-        if kept is not None:
-            return Match(start, start + len(longest), longest, kept)
         for phrase in reversed(self._ends_at(text, start)):
             if len(phrase) >= len(longest):
                 continue
-            kept = accept(start, start + len(phrase), payloads[phrase])
+            end = start + len(phrase)
+            if vetted is not None and phrase not in vetted:
+                return (start, end, phrase, payloads[phrase])
+            kept = accept(start, end, payloads[phrase])
             if kept is not None:
-                return Match(start, start + len(phrase), phrase, kept)
+                return (start, end, phrase, kept)
         return None
 
     def _find_overlapping(self, text: str) -> list[Match[P]]:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -119,6 +119,18 @@ _SARCASM_AFTER = re.compile(
     r"^.{0,12}?(?:真是服了|服了|呵呵|真行|真棒啊|真厉害啊|无语|醉了|好一个|可真是|真是谢谢)"
 )
 _SENTENCE_START = re.compile(r"[.!?;。！？；\n]")
+# The end of the last sentence boundary in a string (greedy: the scan backs off from the
+# end); ``_sentence_cut`` is what ``max(m.end() for m in _SENTENCE_START.finditer(head))``
+# gives, in one call, for the three rules that read the sentence before a hit.
+_LAST_SENTENCE_START = re.compile(r"(?s:.*)[.!?;。！？；\n]")
+
+
+def _sentence_cut(head: str) -> int:
+    """Offset in *head* just past its last ``.!?;。！？；`` or newline (0 when there is none)."""
+    last = _LAST_SENTENCE_START.match(head)
+    return 0 if last is None else last.end()
+
+
 _HEDGE = re.compile(
     r"请|能否|可否|是否|能不能|可不可以|可以|麻烦|方便|如果|若|想问|不知|帮|劳|烦|吗|建议"
 )
@@ -170,7 +182,7 @@ def _not_after_hedge(norm: str, start: int, end: int, marker: Marker) -> Marker 
     """
     lo = max(0, start - 30)
     head = norm[lo:start]
-    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    cut = _sentence_cut(head)
     return None if _HEDGE.search(head, cut) else marker
 
 
@@ -199,7 +211,7 @@ def _softened(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
         return None
     lo = max(0, start - 30)
     head = norm[lo:start]
-    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    cut = _sentence_cut(head)
     if _SOFTENER.search(head, cut):
         return None
     if _CJK.search(marker.phrase):
@@ -238,7 +250,7 @@ def _challenge_only(norm: str, start: int, end: int, marker: Marker) -> Marker |
     """
     lo = max(0, start - 30)
     head = norm[lo:start]
-    cut = max((m.end() for m in _SENTENCE_START.finditer(head)), default=0)
+    cut = _sentence_cut(head)
     sentence = head[cut:].strip()
     if len(sentence) > _SHORT_CHECK or _CHALLENGE.search(sentence):
         return marker
@@ -557,6 +569,11 @@ class Lexicon:
         """The compiled matcher (built on first use, then kept with this lexicon)."""
         return PhraseMatcher((m.phrase, m) for m in self.markers)
 
+    @cached_property
+    def vetted(self) -> frozenset[str]:
+        """The phrases whose markers have context rules (the only ones a rule can drop)."""
+        return frozenset(m.phrase for m in self.markers if m.rules)
+
 
 @lazy
 def _default_lexicon() -> Lexicon:
@@ -566,7 +583,7 @@ def _default_lexicon() -> Lexicon:
 # ---------------------------------------------------------------- scoring
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, init=False)
 class Politeness:
     """Politeness of one text.
 
@@ -582,11 +599,36 @@ class Politeness:
     evidence: tuple[Evidence, ...] = ()
     offensive: float | None = None
 
+    def __init__(
+        self,
+        score: float | None,
+        label: Label | None,
+        evidence: tuple[Evidence, ...] = (),
+        offensive: float | None = None,
+    ) -> None:
+        """Build the result: what attrs would generate (no validators), written out.
+
+        It runs once for every text scored, so it sets the slots directly.
+        """
+        _set_score(self, score)
+        _set_label(self, label)
+        _set_evidence(self, evidence)
+        _set_offensive(self, offensive)
+
     def of_kind(self, kind: str) -> tuple[Evidence, ...]:
         """Return the evidence of one kind (``"courtesy"``, ``"banned_phrase"`` ...)."""
         if kind not in KINDS:
             raise UnknownNameError("marker kind", kind, KINDS)
         return tuple(e for e in self.evidence if e.kind == kind)
+
+
+# the slots' own setters (what attrs' generated __init__ reaches through object.__setattr__)
+_slot = vars(Politeness)
+_set_score: Any = _slot["score"].__set__
+_set_label: Any = _slot["label"].__set__
+_set_evidence: Any = _slot["evidence"].__set__
+_set_offensive: Any = _slot["offensive"].__set__
+del _slot
 
 
 def _sigmoid(x: float) -> float:
@@ -623,19 +665,16 @@ def _marker_hits(text: str, norm: str, lexicon: Lexicon) -> tuple[list[Evidence]
     evidence: list[Evidence] = []
     total = 0.0
     seen: dict[str, int] = {}
-    for hit in lexicon.matcher.find(norm, accept=accept):
-        marker = hit.payload
+    for start, end, _phrase, marker in lexicon.matcher.spans(
+        norm, accept=accept, vetted=lexicon.vetted
+    ):
         if marker.kind == "neutral":
             continue
         k = seen.get(marker.phrase, 0) + 1
         seen[marker.phrase] = k
         weight = marker.weight / k
         total += weight
-        evidence.append(
-            Evidence(
-                hit.start, hit.end, text[hit.start : hit.end], marker.kind, weight, marker.label
-            )
-        )
+        evidence.append(Evidence(start, end, text[start:end], marker.kind, weight, marker.label))
     return evidence, total
 
 
@@ -660,8 +699,10 @@ def _score_text(text: str, lexicon: Lexicon) -> Politeness:
     if hit is not None:
         return hit
     norm = normalize(text)
-    logit = _default_model().logit(norm) if _CONTENT.search(norm) else None
-    result = _score_normalized(text, norm, lexicon, logit)
+    if _CONTENT.search(norm) is None:  # what _score_normalized tests first
+        result = Politeness(None, None)
+    else:
+        result = _score_content(text, norm, lexicon, _default_model().logit(norm))
     if cache is not None:
         cache.put(text, result)
     return result
@@ -700,6 +741,11 @@ def _score_normalized(text: str, norm: str, lexicon: Lexicon, logit: float | Non
     """Score *text* given its normalised form and the model's log-odds (``None``: no model)."""
     if _CONTENT.search(norm) is None:  # the same test as text.has_content
         return Politeness(None, None)
+    return _score_content(text, norm, lexicon, logit)
+
+
+def _score_content(text: str, norm: str, lexicon: Lexicon, logit: float | None) -> Politeness:
+    """Score a text that has content (``_CONTENT`` finds a character in *norm*)."""
     evidence, total = _marker_hits(text, norm, lexicon)
     offensive: float | None = None
     if logit is not None:
