@@ -802,7 +802,7 @@ def politeness(text: str, *, lexicon: Lexicon | None = None) -> Politeness:
     if not isinstance(text, str):
         msg = f"politeness() needs a str, got {type(text).__name__}"
         raise InputTypeError(msg)
-    result = _score_text(text, _resolve(lexicon))
+    result = _score_text(text, _default_lexicon() if lexicon is None else _resolve(lexicon))
     if result.score is None:
         warnings.warn(
             "politeness is undefined for a text without content; score is None",
