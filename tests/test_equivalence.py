@@ -573,7 +573,7 @@ class TestPhraseMatcher:
         norm = normalize(text)
         phrases = {m.phrase: m for m in lexicon.markers}
         expected = _plain_spans(phrases, norm, _politeness_accept(norm))
-        spans = lexicon.matcher.spans(norm, accept=_politeness_accept(norm), vetted=lexicon.vetted)
+        spans = lexicon.matcher.spans(norm, accept=_politeness_accept(norm), vetted=lexicon._vetted)
         assert spans == expected
         hits = [
             (e.start, e.end, e.kind, e.rule)

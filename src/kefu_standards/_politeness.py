@@ -570,7 +570,7 @@ class Lexicon:
         return PhraseMatcher((m.phrase, m) for m in self.markers)
 
     @cached_property
-    def vetted(self) -> frozenset[str]:
+    def _vetted(self) -> frozenset[str]:
         """The phrases whose markers have context rules (the only ones a rule can drop)."""
         return frozenset(m.phrase for m in self.markers if m.rules)
 
@@ -666,7 +666,7 @@ def _marker_hits(text: str, norm: str, lexicon: Lexicon) -> tuple[list[Evidence]
     total = 0.0
     seen: dict[str, int] = {}
     for start, end, _phrase, marker in lexicon.matcher.spans(
-        norm, accept=accept, vetted=lexicon.vetted
+        norm, accept=accept, vetted=lexicon._vetted
     ):
         if marker.kind == "neutral":
             continue
