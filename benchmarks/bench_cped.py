@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import sys
 import time
 import warnings
@@ -49,7 +50,6 @@ from _metrics import roc_auc
 from kefu_standards._escalation import (
     FEATURES,
     EscalationPolicy,
-    _BatchedSentiment,
     _default_model,
     _defaults,
     _trace,
@@ -97,6 +97,16 @@ def pick(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
         "A_before": base[f"{key}_A"],
         "A_after": on_b[f"{key}_A"],
     }
+
+
+def _model_sentiment(model: SentimentModel) -> Any:
+    """*model* as escalation's ``sentiment=`` (P(positive), ``None`` where undefined)."""
+
+    def fn(text: str) -> float | None:
+        x = float(model.scores([text])[0])
+        return None if math.isnan(x) else x
+
+    return fn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"lam": lam, "sent": a, "sent_A": aa, "sent_B": ab, "sent6_A": la, "sent6_B": lb}
         row["shopping_acc"] = acc
         if escal:
-            row.update(escalation_aucs(_BatchedSentiment(model.scores)))
+            row.update(escalation_aucs(_model_sentiment(model)))
         return row
 
     res: dict[str, Any] = {"cped_lines": len(ct), "head_train_seconds": train_s}

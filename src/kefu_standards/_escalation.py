@@ -21,8 +21,12 @@ After every message the state is mapped to a risk by a small logistic head
 the final state (does the conversation end dissatisfied?); ``level`` is the
 worse of the two risks' bands (:meth:`EscalationPolicy.alert_level`), so a chat
 that ends on a threat is ``high`` even while its ending risk is moderate.
-Per-text work is cached by the raw text (chat repeats itself) and the default
-sentiment is scored in one batch per conversation.  The weights of both
+Escalation's own per-text parsing (cues, bigrams) is cached by the raw text
+(chat repeats itself); what it reads from the other analysers (sentiment,
+politeness, the chat-negativity head) comes in as :class:`Readings`, one value
+per message, scored in one batch per conversation (:func:`escalation`) or per
+chunk of conversations (:func:`kefu_standards.signals_many`, then
+:func:`escalation_from`).  The weights of both
 heads are hand-set by the developers from domain reasoning (QC rule points, cue
 strengths), one justification per line in ``data/escalation/model.tsv``; only a
 monotone Platt calibration (``scale``, ``offset`` per head) is fitted on the
@@ -87,10 +91,12 @@ __all__ = [
     "EscalationScorer",
     "PolitenessFn",
     "PolitenessLike",
+    "Readings",
     "Reason",
     "SentimentFn",
-    "buyer_sentiment_scores",
     "escalation",
+    "escalation_from",
+    "sentiment_readings",
 ]
 
 Level = Literal["low", "medium", "high"]
@@ -631,54 +637,21 @@ def _sigmoid(x: float) -> float:
 # ---------------------------------------------------------------- default signals
 
 
-_MISSING: Any = object()
-_CACHE_LIMIT = 100_000
+class _LibrarySentiment:
+    """The library's sentiment as a :class:`SentimentFn` (P(positive), ``None`` when undefined).
 
-
-class _BatchedSentiment:
-    """The library's sentiment as a :class:`SentimentFn`, cached by text and batched.
-
-    ``prime(texts)`` scores every text not seen yet in one vectorised call of
-    ``scores`` (``sentiment_scores``: the same P(positive) as
-    ``sentiment(text).score``, NaN where undefined); ``__call__`` then reads the
-    cache.  The cache is cleared when it reaches its limit (chat repeats itself,
-    so it refills with the texts that matter).
+    Calling it scores one text through :func:`~kefu_standards.sentiment_scores`
+    (the model's own text cache).  :func:`escalation` recognises it and scores
+    a conversation's texts in one batch instead (:func:`sentiment_readings`),
+    with the same values.
     """
-
-    def __init__(self, scores: Callable[[list[str]], Any]) -> None:
-        self._scores = scores
-        self._cache: dict[str, float | None] = {}
-
-    def _score(self, texts: list[str]) -> dict[str, float | None]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = self._scores(texts)
-        out: dict[str, float | None] = {}
-        for text, value in zip(texts, values, strict=True):
-            x = float(value)
-            out[text] = None if math.isnan(x) else x
-        return out
-
-    def _store(self, fresh: dict[str, float | None]) -> None:
-        if len(self._cache) + len(fresh) > _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache.update(fresh)
-
-    def prime(self, texts: Iterable[str]) -> None:
-        """Score the texts of *texts* not cached yet, in one batch."""
-        cache = self._cache
-        todo = list(dict.fromkeys(t for t in texts if t not in cache))
-        if todo:
-            self._store(self._score(todo))
 
     def __call__(self, text: str, /) -> float | None:
         """Return P(positive) of *text*, or ``None`` when undefined."""
-        hit = self._cache.get(text, _MISSING)
-        if hit is not _MISSING:
-            return hit  # type: ignore[no-any-return]
-        fresh = self._score([text])
-        self._store(fresh)
-        return fresh[text]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = float(_sentiment.sentiment_scores([text])[0])
+        return None if math.isnan(x) else x
 
 
 def _signal_off(name: str, why: str) -> None:
@@ -692,33 +665,24 @@ def _signal_off(name: str, why: str) -> None:
 
 def _default_sentiment() -> SentimentFn | None:
     try:
-        batched = _BatchedSentiment(_sentiment.sentiment_scores)
-        batched("好的")
+        fn = _LibrarySentiment()
+        fn("好的")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("sentiment", f"{type(exc).__name__}: {exc}")
         return None
-    return batched
+    return fn
 
 
 def _default_politeness() -> PolitenessFn | None:
     try:
-        # score_text: the library's politeness, memoised by text, without the
+        # score_text: the library's politeness (its one text cache), without the
         # undefined-text warning of politeness()
-        cached: PolitenessFn = _politeness.PolitenessScorer().score_text
-        cached("您好")
+        fn: PolitenessFn = _politeness.PolitenessScorer().score_text
+        fn("您好")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("politeness", f"{type(exc).__name__}: {exc}")
         return None
-    return cached
-
-
-def _chat_negativity_scores(texts: list[str]) -> Any:
-    """Return the CPED head's negativity ``bias - logit(P)`` of *texts* (NaN: undefined)."""
-    head = _chat_head_model()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = np.clip(head.scores(texts), 1e-9, 1.0 - 1e-9)
-        return head.bias - np.log(p / (1.0 - p))
+    return fn
 
 
 _CHAT_HEAD_FILE = "escalation/cped_negativity.npz"
@@ -736,29 +700,15 @@ def _chat_head_digest() -> str:
     return hashlib.sha256(data_file(_CHAT_HEAD_FILE).read_bytes()).hexdigest()
 
 
-def _default_chat_head() -> SentimentFn | None:
-    """Return the chat-negativity head (a CPED-trained model), batched and cached."""
+def _default_chat_head() -> _sentiment.SentimentModel | None:
+    """Return the chat-negativity head (a CPED-trained model), or ``None`` when it is off."""
     try:
-        batched = _BatchedSentiment(_chat_negativity_scores)
-        batched("好的")
+        head = _chat_head_model()
+        head.scores(["好的"])
     except Exception as exc:  # a broken model file: the feature is off
         _signal_off("chat-negativity", f"{type(exc).__name__}: {exc}")
         return None
-    return batched
-
-
-def buyer_sentiment_scores(texts: list[str]) -> Any:
-    """Return :func:`~kefu_standards.sentiment_scores` of buyer *texts*, priming the chat head.
-
-    The chat-negativity head scores the same texts from the same features
-    (:func:`~kefu_standards._sentiment.shared_scores`), so :func:`escalation` later
-    finds them in the head's cache instead of extracting the features again.  The
-    returned values are ``sentiment_scores(texts)``.  With the head off, only those.
-    """
-    if not texts or _lazy_chat_head() is None:
-        return _sentiment.sentiment_scores(texts)
-    default = _sentiment.SentimentModel.default()
-    return _sentiment.shared_scores(((default, texts), (_chat_head_model(), texts)))[0]
+    return head
 
 
 _lazy_sentiment = lazy(_default_sentiment)
@@ -769,6 +719,124 @@ _lazy_politeness = lazy(_default_politeness)
 def _defaults() -> tuple[SentimentFn | None, PolitenessFn | None]:
     """Return the library's sentiment and politeness signals (loaded once; ``None`` if off)."""
     return _lazy_sentiment(), _lazy_politeness()
+
+
+def _politeness_fn() -> PolitenessFn | None:
+    """Return the default politeness signal if it is loaded (never loads it)."""
+    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
+
+
+# -- readings (#14): what escalation reads from the other analysers, one value per message --
+def sentiment_readings(
+    texts: Sequence[str], chat_texts: Sequence[str]
+) -> tuple[dict[str, float | None], dict[str, float | None] | None]:
+    """Return ``(P(positive) by text, chat negativity by text)`` from one feature pass.
+
+    *texts* are scored by the library's sentiment model
+    (:func:`~kefu_standards.sentiment_scores`, ``None`` where undefined),
+    *chat_texts* (buyer messages) by escalation's chat-negativity head
+    (``bias - logit(P)``, ``None`` where undefined; the second mapping is
+    ``None`` when the head is off).  Both models read the same features, so
+    they are computed once (:func:`~kefu_standards._sentiment.shared_scores`);
+    each model keeps its results in its own text cache.
+    """
+    head = _lazy_chat_head() if chat_texts else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if head is None:
+            pos, raw = _sentiment.sentiment_scores(list(texts)), None
+        else:
+            default = _sentiment.SentimentModel.default()
+            pos, raw = _sentiment.shared_scores(((default, texts), (head, chat_texts)))
+        sentiment_of = {
+            t: None if math.isnan(x) else x for t, x in zip(texts, pos.tolist(), strict=True)
+        }
+        if head is None or raw is None:
+            return sentiment_of, None
+        p = np.clip(raw, 1e-9, 1.0 - 1e-9)
+        neg = (head.bias - np.log(p / (1.0 - p))).tolist()
+    return sentiment_of, {
+        t: None if math.isnan(x) else x for t, x in zip(chat_texts, neg, strict=True)
+    }
+
+
+@attrs.frozen(slots=True)
+class Readings:
+    """What escalation reads from the other analysers, one entry per message.
+
+    ``sentiment``: P(positive) of each buyer and agent message with content
+    (``None`` elsewhere and where undefined; a card's is never read);
+    ``chat_negativity``: the chat-negativity head of each buyer
+    message (``None`` elsewhere and where undefined); ``politeness``: the
+    politeness result of each agent message with content.  A field that is
+    ``None`` is a signal that is off.  :func:`kefu_standards.signals` builds
+    them with the rest of a conversation's signals; :func:`escalation` reads
+    them itself.
+
+    .. versionadded:: 0.2.0
+    """
+
+    sentiment: tuple[float | None, ...] | None
+    chat_negativity: tuple[float | None, ...] | None
+    politeness: tuple[PolitenessLike | None, ...] | None
+
+    def check(self, n: int, where: str) -> None:
+        """Raise :class:`~kefu_standards.exceptions.ConfigError` when a field is not *n* long."""
+        for name in ("sentiment", "chat_negativity", "politeness"):
+            values = getattr(self, name)
+            if values is not None and len(values) != n:
+                msg = f"{where}: readings.{name} has {len(values)} entries for {n} messages"
+                raise ConfigError(msg)
+
+
+def _sentiment_read(message: Message) -> bool:
+    """Whether the walk reads the sentiment of *message* (see :class:`Readings`)."""
+    if message.role is Role.BUYER:
+        bt = _buyer_text(message.text)
+        return bt.content and not bt.card
+    return message.role is Role.AGENT and _agent_text(message.text).content
+
+
+def _read(
+    messages: Sequence[Message], sentiment: SentimentFn | None, politeness: PolitenessFn | None
+) -> Readings:
+    """Return the :class:`Readings` of *messages* under the given signals (``None``: off).
+
+    The library's own analysers score the conversation's texts in one batch
+    (each keeps its results in its one text cache); any other function is
+    called once per message it applies to.
+    """
+    buyer = Role.BUYER
+    read = [_sentiment_read(m) for m in messages]
+    pos: tuple[float | None, ...] | None = None
+    chat: tuple[float | None, ...] | None = None
+    if sentiment is not None:  # the chat-negativity head is part of the sentiment signal
+        chat_texts = [m.text for m in messages if m.role is buyer]
+        library = isinstance(sentiment, _LibrarySentiment)
+        texts = [m.text for m, r in zip(messages, read, strict=True) if r] if library else []
+        sentiment_of, chat_of = sentiment_readings(texts, chat_texts)
+        if library:
+            pos = tuple(
+                [sentiment_of[m.text] if r else None for m, r in zip(messages, read, strict=True)]
+            )
+        else:
+            pos = tuple(
+                [sentiment(m.text) if r else None for m, r in zip(messages, read, strict=True)]
+            )
+        if chat_of is not None:
+            chat = tuple([chat_of[m.text] if m.role is buyer else None for m in messages])
+    polite: tuple[PolitenessLike | None, ...] | None = None
+    if politeness is not None:
+        agent = [m.role is Role.AGENT and r for m, r in zip(messages, read, strict=True)]
+        if politeness is _politeness_fn():  # the library's: one batch
+            texts = [m.text for m, a in zip(messages, agent, strict=True) if a]
+            results = iter(_politeness.politeness_many(texts))
+            polite = tuple([next(results) if a else None for a in agent])
+        else:
+            polite = tuple(
+                [politeness(m.text) if a else None for m, a in zip(messages, agent, strict=True)]
+            )
+    return Readings(pos, chat, polite)
 
 
 # ---------------------------------------------------------------- the trace
@@ -960,61 +1028,11 @@ def _clear_caches() -> None:
     """Empty every per-text cache escalation keeps (for tests and cold benchmarks)."""
     _buyer_text.cache_clear()
     _agent_text.cache_clear()
-    _default_impolite.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
-    for fn in (*_defaults(), _lazy_chat_head()):
-        cache = getattr(fn, "_cache", None)
-        if isinstance(cache, dict):
-            cache.clear()
-
-
-def _prime(
-    sentiment: SentimentFn | None, chat: _BatchedSentiment | None, messages: Sequence[Message]
-) -> None:
-    """Score the texts of a conversation not seen yet, in one batch each (default models only).
-
-    Buyer and agent texts go to the default sentiment, buyer texts to the
-    chat-negativity head; when both have texts to score, their features are
-    computed once (:func:`~kefu_standards._sentiment.shared_scores`) and both
-    ``prime`` calls then read the models' results.
-    """
-    buyer, agent = Role.BUYER, Role.AGENT
-    todo: list[str] = []
-    if isinstance(sentiment, _BatchedSentiment):
-        cache = sentiment._cache
-        todo = [
-            m.text for m in messages if (m.role is buyer or m.role is agent) and m.text not in cache
-        ]
-    chat_todo: list[str] = []
-    if chat is not None:
-        cache = chat._cache
-        chat_todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
-    if todo and chat_todo:  # usually neither: chat repeats itself
-        default = _sentiment.SentimentModel.default()
-        _sentiment.shared_scores(((default, todo), (_chat_head_model(), chat_todo)))
-    if todo and isinstance(sentiment, _BatchedSentiment):
-        sentiment.prime(todo)
-    if chat_todo and chat is not None:
-        chat.prime(chat_todo)
-
-
-def _politeness_fn() -> PolitenessFn | None:
-    """Return the default politeness signal if it is loaded (never loads it)."""
-    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=65536)
-def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...], bool]:
-    """``(impolite, impolite markers, material)`` of *text* under the default politeness.
-
-    What :func:`_walk` reads from a politeness result (cached by text): the label
-    says impolite or a marker of :data:`_IMPOLITE_KINDS` fired; *material* when
-    the label is impolite or a banned phrase fired (:func:`_impolite_verdict`).
-    """
-    fn = _lazy_politeness()
-    assert fn is not None  # only called when the default signal is on
-    return _impolite_verdict(fn(text))
+    head = _lazy_chat_head()
+    if head is not None:
+        head.clear_cache()
 
 
 def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
@@ -1085,6 +1103,7 @@ def _walk(
     sentiment: SentimentFn | None,
     politeness: PolitenessFn | None,
     model: _Model,
+    readings: Readings | None = None,
 ) -> tuple[list[float], list[tuple[float, ...]], list[_Event]]:
     """Walk the conversation once; return the turn log-odds, the states and the events.
 
@@ -1094,12 +1113,13 @@ def _walk(
     plus the events that explain the state.  Before each message the counted
     events decay (``decay``; threats and refusals by ``threat_decay``).  A
     holding reply never followed up is charged after the last message.
+
+    What the other analysers say comes from *readings* (one value per message);
+    without them, from :func:`_read` of *sentiment* and *politeness*.
     """
-    # the chat-negativity head is part of the sentiment signal: off with sentiment=None
-    chat = _lazy_chat_head() if sentiment is not None else None
-    chat_head = chat if isinstance(chat, _BatchedSentiment) else None
-    _prime(sentiment, chat_head, messages)
-    chat_cached = None if chat_head is None else chat_head._cache.get
+    if readings is None:
+        readings = _read(messages, sentiment, politeness)
+    pos_of, chat_of, polite_of = readings.sentiment, readings.chat_negativity, readings.politeness
     timed = [m.sent_at for m in messages if m.sent_at is not None]
     seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
@@ -1109,12 +1129,6 @@ def _walk(
     offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
     buyer, agent = Role.BUYER, Role.AGENT
     buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
-    # the default sentiment's per-text cache read directly (what its __call__ does first)
-    cached = sentiment._cache.get if isinstance(sentiment, _BatchedSentiment) else None
-    # the default politeness's verdict per text (cached; any other function is called as is)
-    verdict = (
-        _default_impolite if politeness is not None and politeness is _politeness_fn() else None
-    )
     events: list[_Event] = []
     add = events.append
     logits: list[float] = []
@@ -1159,10 +1173,8 @@ def _walk(
         if role is buyer:
             bt = buyer_text(msg.text)
             chasing, pending = pending, pending or bool(msg.text.strip())
-            if chat_cached is not None:  # every buyer message, cards and answers included
-                cn = chat_cached(msg.text, _MISSING)
-                if cn is _MISSING:  # evicted since _prime: score it again
-                    cn = chat_head(msg.text)  # type: ignore[misc]
+            if chat_of is not None:  # every buyer message, cards and answers included
+                cn = chat_of[i]
                 chat_negativity = 0.0 if cn is None else cn
             if bt.card:
                 pass
@@ -1214,10 +1226,8 @@ def _walk(
                     if urging and not first:  # waiting and chasing: impatience, weighed as emotion
                         ev_urging = _cue_evidence(urging, i, "impatience")
                         add(_Event("impatience", i, ev_urging, via="negative_emotion"))
-                if sentiment is not None and bt.content:
-                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
-                    if pos is _MISSING:
-                        pos = sentiment(msg.text)
+                if pos_of is not None and bt.content:
+                    pos = pos_of[i]
                     neg = 0.0 if pos is None else 0.5 - float(pos)
                     negativity_now = neg
                     negativity_avg = neg if first else (1 - w) * negativity_avg + w * neg
@@ -1326,10 +1336,8 @@ def _walk(
                 reply_text = msg.text
                 last_reply = i
                 since_reply = len(buyer_bigrams)
-                if sentiment is not None:
-                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
-                    if pos is _MISSING:
-                        pos = sentiment(msg.text)
+                if pos_of is not None:
+                    pos = pos_of[i]
                     if pos is not None:
                         n_agent += 1
                         neg = 0.5 - float(pos)
@@ -1373,11 +1381,9 @@ def _walk(
                     holding_at = None
                 if at.holding:
                     holding_at = i
-                if politeness is not None:
-                    if verdict is not None:
-                        impolite, bad, material = verdict(msg.text)
-                    else:
-                        impolite, bad, material = _impolite_verdict(politeness(msg.text))
+                polite = None if polite_of is None else polite_of[i]
+                if polite is not None:
+                    impolite, bad, material = _impolite_verdict(polite)
                     if impolite:
                         agent_impolite += 1.0
                         spans = tuple(e.at(i) for e in bad) or (
@@ -1557,7 +1563,7 @@ def _checked_sentiment(fn: SentimentFn | None) -> SentimentFn | None:
     anything else outside [0, 1] raises instead of moving the risk silently.  The
     library's own batched sentiment is passed through as it is.
     """
-    if fn is None or isinstance(fn, _BatchedSentiment):
+    if fn is None or isinstance(fn, _LibrarySentiment):
         return fn
 
     def checked(text: str, /) -> float | None:
@@ -1668,11 +1674,46 @@ def escalation(
     _check_model(model, "escalation(model=...)")
     sent = _lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)
     pol = _lazy_politeness() if politeness is _DEFAULT else _checked_politeness(politeness)
+    readings = _read(conversation.messages, sent, pol)
+    return escalation_from(conversation, readings, policy=policy, model=model)
+
+
+def escalation_from(
+    conversation: Conversation,
+    readings: Readings,
+    *,
+    policy: EscalationPolicy | None = None,
+    model: _Rescorer | None = None,
+) -> Escalation:
+    """:func:`escalation` of *conversation* given what the other analysers said of it.
+
+    *readings* hold the sentiment, chat negativity and politeness of each
+    message (:class:`Readings`); :func:`kefu_standards.signals` passes the
+    conversation's signals here, so each analyser runs once per conversation.
+    ``escalation(conv)`` equals ``escalation_from(conv, readings)`` with the
+    library's readings of *conv*.
+
+    .. versionadded:: 0.2.0
+    """
+    if not isinstance(conversation, Conversation):
+        msg = f"escalation_from() needs a Conversation, got {type(conversation).__name__}"
+        raise InputTypeError(msg)
+    if not isinstance(readings, Readings):
+        msg = f"escalation_from() needs Readings, got {type(readings).__name__}"
+        raise InputTypeError(msg)
+    readings.check(len(conversation.messages), "escalation_from()")
+    _check_model(model, "escalation_from(model=...)")
+    policy = _default_policy() if policy is None else policy
     if not conversation.messages:
         return Escalation(None, None, (), ())
     shipped = _default_model()
     logits, rows, events = _walk(
-        conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=shipped
+        conversation.messages,
+        policy=policy,
+        sentiment=None,
+        politeness=None,
+        model=shipped,
+        readings=readings,
     )
     final = rows[-1]
     outcome = _outcome_logit(final, shipped)
