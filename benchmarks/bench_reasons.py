@@ -5,14 +5,18 @@ Run from the repository root::
     python benchmarks/bench_reasons.py
 
 Reads ``../shared/data/jddc_sat.dev.jsonl.gz`` (the JDDC satisfaction dev set) and
-``benchmarks/data/reasons_labels.tsv`` (560 messages labelled blind to the library's
+``benchmarks/data/reasons_labels.tsv`` (860 messages labelled blind to the library's
 output by a 质检 inspector's brief: 320 drawn half where some reason fired under the
-old code and half at random, 240 drawn from dissatisfied turns; ids and labels only).
+old code and half at random, 240 drawn from dissatisfied turns, and a third sample of
+300 drawn in session 7 (``fresh3``: random, fired and dissatisfied strata); ids and
+labels only).
 
-The labelled keys are split once by a fixed rule: the first byte of the SHA-256 of the
-key, even = **tune**, odd = **report**.  Anything chosen while looking at these labels
-was chosen on the tune half only; the report half is the held-out figure.  Both halves
-and all labels are printed, each named.
+The first two samples' keys are split once by a fixed rule: the first byte of the
+SHA-256 of the key, even = **tune**, odd = **report**.  Anything chosen while looking at
+these labels was chosen on the tune half only; the report half is held out.  The
+``fresh3`` sample is in neither half: it was labelled after the rules were written and
+nobody tuning looks at it, so it is the cleanest held-out figure.  **held-out** pools the
+report half and ``fresh3``.  Every part and all labels are printed, each named.
 
 Reports, all measured in this run:
 
@@ -90,9 +94,26 @@ HARSH = frozenset({"harsh_tone", "banned_phrase"})
 NOT_NEGATIVE = frozenset({"agent_holding"})
 
 
+#: The sample labelled after the reason rules were written; never tuned on.
+FRESH = "fresh3"
+#: The parts printed, and which rows each takes (see :func:`part`).
+SUBSETS: dict[str, frozenset[str]] = {
+    "report": frozenset({"report"}),
+    "fresh": frozenset({"fresh"}),
+    "held-out": frozenset({"report", "fresh"}),
+    "tune": frozenset({"tune"}),
+    "all": frozenset({"tune", "report", "fresh"}),
+}
+
+
 def half(key: str) -> str:
     """The fixed split: even first byte of SHA-256(key) = tune, odd = report."""
     return "tune" if hashlib.sha256(key.encode("utf-8")).digest()[0] % 2 == 0 else "report"
+
+
+def part(row: dict[str, str]) -> str:
+    """``fresh`` for the session-7 sample, else the row's :func:`half`."""
+    return "fresh" if row.get("sample") == FRESH else half(row["key"])
 
 
 def load_dialogues() -> list[dict[str, Any]]:
@@ -131,10 +152,10 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
 def score_labels(
     labels: list[dict[str, str]], results: dict[str, Escalation], subset: str
 ) -> dict[str, Any]:
-    """Per-family and pooled precision/recall on *subset* (tune, report or all)."""
+    """Per-family and pooled precision/recall on *subset* (a key of :data:`SUBSETS`)."""
     counts = {f: [0, 0, 0] for f in FAMILIES}
     for row in labels:
-        if subset != "all" and half(row["key"]) != subset:
+        if part(row) not in SUBSETS[subset]:
             continue
         dialogue, turn = row["key"].rsplit("#", 1)
         e = results[dialogue]
@@ -219,23 +240,24 @@ def main() -> int:
             convs[rec["id"]] = conv
             results[rec["id"]] = escalation(conv)
     out: dict[str, Any] = {"labels": len(labels)}
-    out["halves"] = dict(Counter(half(r["key"]) for r in labels))
-    for subset in ("tune", "report", "all"):
+    out["halves"] = dict(Counter(part(r) for r in labels))
+    for subset in SUBSETS:
         out[subset] = score_labels(labels, results, subset)
     out["agent_impolite_on_polite"] = {
         "random_or_fired": impolite_on_polite(labels, results, "random_or_fired"),
+        FRESH: impolite_on_polite(labels, results, FRESH),
         "all": impolite_on_polite(labels, results, None),
     }
     by_key = {rec["id"]: rec for rec in records}
     labelled_keys = {row["key"] for row in labels}
     jd_polite = []
-    jd_halves: dict[str, list[str]] = {"tune": [], "report": []}
+    jd_halves: dict[str, list[str]] = {"tune": [], "report": [], "fresh": []}
     for row in labels:
         if row["role"] == "agent" and row.get("agent_impolite") == "0":
             dialogue, turn = row["key"].rsplit("#", 1)
             text = by_key[dialogue]["turns"][int(turn)]["text"]
             jd_polite.append(text)
-            jd_halves[half(row["key"])].append(text)
+            jd_halves[part(row)].append(text)
     taobao = [
         x.strip()
         for x in TAOBAO.read_text(encoding="utf-8").splitlines()
@@ -245,6 +267,7 @@ def main() -> int:
         "jddc_agents_labelled_polite": harsh_rate(jd_polite),
         "jddc_tune_half": harsh_rate(jd_halves["tune"]),
         "jddc_report_half": harsh_rate(jd_halves["report"]),
+        "jddc_fresh3": harsh_rate(jd_halves["fresh"]),
         "taobao_style_written": harsh_rate(taobao),
         # every jddc agent turn outside the labelled messages (unlabelled, mostly polite;
         # the session-6 rules were written while reading them, so not held out either)
@@ -299,8 +322,8 @@ def _fmt(x: float | None) -> str:
 
 def _print(r: dict[str, Any]) -> None:
     print(f"labels: {r['labels']} ({r['halves']})")
-    for subset in ("report", "tune", "all"):
-        print(f"\n## {subset} half" if subset != "all" else "\n## all labels")
+    for subset in ("fresh", "report", "held-out", "tune", "all"):
+        print(f"\n## {subset}")
         print("| family | tp | fp | fn | precision | recall |")
         print("|---|---|---|---|---|---|")
         for f, c in r[subset]["families"].items():

@@ -38,6 +38,8 @@ def clean(text: str) -> str:
 
 
 def labelled_keys(path: Path) -> set[str]:
+    """Keys of the first sample only (``sample = random_or_fired``), so that a re-run after
+    later samples were added draws the same messages."""
     if not path.exists():
         return set()
     keys = set()
@@ -45,7 +47,9 @@ def labelled_keys(path: Path) -> set[str]:
         for line in fh:
             if line.startswith(("#", "key\t")) or not line.strip():
                 continue
-            keys.add(line.split("\t", 1)[0])
+            fields = line.rstrip("\n").split("\t")
+            if fields[-1] == "random_or_fired":
+                keys.add(fields[0])
     return keys
 
 
