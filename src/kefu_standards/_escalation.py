@@ -730,23 +730,24 @@ def _politeness_fn() -> PolitenessFn | None:
 def sentiment_readings(
     texts: Sequence[str], chat_texts: Sequence[str]
 ) -> tuple[dict[str, float | None], dict[str, float | None] | None]:
-    """Return ``(P(positive) by text, chat negativity by text)`` from one feature pass.
+    """Return ``(P(positive) by text, chat negativity by text)``.
 
     *texts* are scored by the library's sentiment model
     (:func:`~kefu_standards.sentiment_scores`, ``None`` where undefined),
     *chat_texts* (buyer messages) by escalation's chat-negativity head
     (``bias - logit(P)``, ``None`` where undefined; the second mapping is
     ``None`` when the head is off).  Both models read the same features, so
-    they are computed once (:func:`~kefu_standards._sentiment.shared_scores`);
-    each model keeps its results in its own text cache.
+    they are computed once for the texts new to either model
+    (:func:`~kefu_standards._sentiment.shared_scores`); each model keeps its
+    results in its own text cache.
     """
     head = _lazy_chat_head() if chat_texts else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        default = _sentiment.SentimentModel.default()
         if head is None:
-            pos, raw = _sentiment.sentiment_scores(list(texts)), None
+            pos, raw = default.scores(texts), None
         else:
-            default = _sentiment.SentimentModel.default()
             pos, raw = _sentiment.shared_scores(((default, texts), (head, chat_texts)))
         sentiment_of = {
             t: None if math.isnan(x) else x for t, x in zip(texts, pos.tolist(), strict=True)
@@ -790,7 +791,7 @@ class Readings:
 
 
 def _sentiment_read(message: Message) -> bool:
-    """Whether the walk reads the sentiment of *message* (see :class:`Readings`)."""
+    """Whether the walk reads the sentiment (an agent's: the politeness) of *message*."""
     if message.role is Role.BUYER:
         bt = _buyer_text(message.text)
         return bt.content and not bt.card
@@ -802,39 +803,42 @@ def _read(
 ) -> Readings:
     """Return the :class:`Readings` of *messages* under the given signals (``None``: off).
 
-    The library's own analysers score the conversation's texts in one batch
-    (each keeps its results in its one text cache); any other function is
-    called once per message it applies to.
+    The library's own analysers score the conversation's buyer and agent texts
+    in one batch each (each keeps its results in its one text cache; a text
+    without content is undefined, and the walk reads no card's sentiment); any
+    other function is called once per message the walk reads it for.
     """
-    buyer = Role.BUYER
-    read = [_sentiment_read(m) for m in messages]
+    buyer, agent = Role.BUYER, Role.AGENT
     pos: tuple[float | None, ...] | None = None
     chat: tuple[float | None, ...] | None = None
     if sentiment is not None:  # the chat-negativity head is part of the sentiment signal
         chat_texts = [m.text for m in messages if m.role is buyer]
-        library = isinstance(sentiment, _LibrarySentiment)
-        texts = [m.text for m, r in zip(messages, read, strict=True) if r] if library else []
-        sentiment_of, chat_of = sentiment_readings(texts, chat_texts)
-        if library:
+        if isinstance(sentiment, _LibrarySentiment):
+            texts = [m.text for m in messages if m.role is buyer or m.role is agent]
+            sentiment_of, chat_of = sentiment_readings(texts, chat_texts)
             pos = tuple(
-                [sentiment_of[m.text] if r else None for m, r in zip(messages, read, strict=True)]
+                [
+                    sentiment_of[m.text] if m.role is buyer or m.role is agent else None
+                    for m in messages
+                ]
             )
         else:
-            pos = tuple(
-                [sentiment(m.text) if r else None for m, r in zip(messages, read, strict=True)]
-            )
+            _, chat_of = sentiment_readings([], chat_texts)
+            pos = tuple([sentiment(m.text) if _sentiment_read(m) else None for m in messages])
         if chat_of is not None:
             chat = tuple([chat_of[m.text] if m.role is buyer else None for m in messages])
     polite: tuple[PolitenessLike | None, ...] | None = None
     if politeness is not None:
-        agent = [m.role is Role.AGENT and r for m, r in zip(messages, read, strict=True)]
         if politeness is _politeness_fn():  # the library's: one batch
-            texts = [m.text for m, a in zip(messages, agent, strict=True) if a]
+            texts = [m.text for m in messages if m.role is agent]
             results = iter(_politeness.politeness_many(texts))
-            polite = tuple([next(results) if a else None for a in agent])
+            polite = tuple([next(results) if m.role is agent else None for m in messages])
         else:
             polite = tuple(
-                [politeness(m.text) if a else None for m, a in zip(messages, agent, strict=True)]
+                [
+                    politeness(m.text) if m.role is agent and _sentiment_read(m) else None
+                    for m in messages
+                ]
             )
     return Readings(pos, chat, polite)
 
@@ -1035,8 +1039,17 @@ def _clear_caches() -> None:
         head.clear_cache()
 
 
+_POLITE: tuple[bool, tuple[Evidence, ...], bool] = (False, (), False)
+
+
 def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
     """``(impolite, impolite markers, material)`` of one politeness result."""
+    if result.label != "impolite":  # the usual reply: no impolite marker, nothing to build
+        for e in result.evidence:
+            if e.kind in _IMPOLITE_KINDS:
+                break
+        else:
+            return _POLITE
     bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
     lexical = [e for e in bad if not e.rule.startswith("model:")]
     material = any(e.kind == "banned_phrase" for e in bad) or (
