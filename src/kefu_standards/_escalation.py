@@ -769,7 +769,8 @@ class Readings:
     (``None`` elsewhere and where undefined; a card's is never read);
     ``chat_negativity``: the chat-negativity head of each buyer
     message (``None`` elsewhere and where undefined); ``politeness``: the
-    politeness result of each agent message with content.  A field that is
+    politeness result of each agent message (the walk reads those with
+    content; ``None`` for other messages).  A field that is
     ``None`` is a signal that is off.  :func:`kefu_standards.signals` builds
     them with the rest of a conversation's signals; :func:`escalation` reads
     them itself.
