@@ -1030,14 +1030,15 @@ def _agent_text(text: str) -> _AgentText:
 
 
 def _clear_caches() -> None:
-    """Empty every per-text cache escalation keeps (for tests and cold benchmarks)."""
+    """Empty every per-text cache escalation keeps (for tests and cold benchmarks).
+
+    The models it reads (sentiment, the chat-negativity head, politeness) keep
+    their own caches, shared with ``analyze``; they are left as they are.
+    """
     _buyer_text.cache_clear()
     _agent_text.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
-    head = _lazy_chat_head()
-    if head is not None:
-        head.clear_cache()
 
 
 _POLITE: tuple[bool, tuple[Evidence, ...], bool] = (False, (), False)
