@@ -42,7 +42,12 @@ Reports, all measured in this run:
   counted separately;
 - the share of dissatisfied (overall 0) and satisfied (overall 2) dialogues that list
   each reason;
-- the escalation ROC AUCs (dialogue and turn, as in ``bench_escalation.py``).
+- the escalation ROC AUCs (dialogue and turn, as in ``bench_escalation.py``);
+- a model-signal detector that is *not* shipped: a buyer message whose turn-head
+  contribution of the sentiment and chat-negativity signals (``negativity_now``,
+  ``chat_negativity``) reaches a threshold is added as ``negative_emotion``; the
+  threshold is chosen on the tune half (best pooled F1 over a grid, "never" included)
+  and the report half and the held-out pool are scored at that threshold only.
 
 Writes ``benchmarks/results/reasons.json``.
 """
@@ -60,7 +65,15 @@ from typing import Any
 
 from _metrics import roc_auc
 from kefu_standards import Conversation, politeness
-from kefu_standards._escalation import Escalation, escalation
+from kefu_standards._escalation import (
+    FEATURES,
+    Escalation,
+    _default_model,
+    _default_policy,
+    _defaults,
+    _trace,
+    escalation,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -179,6 +192,76 @@ def score_labels(
         "families": per,
         "pooled": prf(tp, fp, fn),
         "pooled_with_holding": prf(tp_all, fp_all, fn_all),
+    }
+
+
+#: Thresholds tried for the model-signal detector (turn-head log-odds); None = never.
+SIGNAL_GRID: tuple[float | None, ...] = (None, 2.0, 1.5, 1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+
+
+def signal_strength(
+    convs: dict[str, Conversation], labels: list[dict[str, str]]
+) -> dict[str, float]:
+    """Turn-head contribution of the sentiment signals at each labelled buyer message."""
+    sentiment, politeness_fn = _defaults()
+    head = _default_model().turn
+    used = [FEATURES.index("negativity_now"), FEATURES.index("chat_negativity")]
+    out: dict[str, float] = {}
+    rows: dict[str, tuple[tuple[float, ...], ...]] = {}
+    for row in labels:
+        if row["role"] != "buyer":
+            continue
+        dialogue, turn = row["key"].rsplit("#", 1)
+        if dialogue not in rows:
+            trace = _trace(
+                convs[dialogue],
+                policy=_default_policy(),
+                sentiment=sentiment,
+                politeness=politeness_fn,
+            )
+            rows[dialogue] = trace.features
+        state = rows[dialogue][int(turn)]
+        out[row["key"]] = head.scale * sum(head.weights[k] * state[k] for k in used)
+    return out
+
+
+def signal_detector(
+    labels: list[dict[str, str]],
+    results: dict[str, Escalation],
+    strength: dict[str, float],
+) -> dict[str, Any]:
+    """Pooled P/R with model-negative messages added as negative_emotion, per threshold."""
+
+    def pooled(subset: str, threshold: float | None) -> dict[str, Any]:
+        base = score_labels(labels, results, subset)["pooled"]
+        tp, fp, fn = base["tp"], base["fp"], base["fn"]
+        if threshold is not None:
+            for row in labels:
+                if part(row) not in SUBSETS[subset]:
+                    continue
+                if row.get("negative_emotion") not in {"0", "1"}:
+                    continue
+                dialogue, turn = row["key"].rsplit("#", 1)
+                if int(turn) in pointed(results[dialogue], ("negative_emotion",)):
+                    continue
+                if strength.get(row["key"], float("-inf")) >= threshold:
+                    if row["negative_emotion"] == "1":
+                        tp, fn = tp + 1, fn - 1
+                    else:
+                        fp += 1
+        return prf(tp, fp, fn)
+
+    def f1(c: dict[str, Any]) -> float:
+        p, r = c["precision"] or 0.0, c["recall"] or 0.0
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    tune = {str(t): pooled("tune", t) for t in SIGNAL_GRID}
+    best = max(SIGNAL_GRID, key=lambda t: (f1(tune[str(t)]), t is None))
+    return {
+        "tune": tune,
+        "chosen": str(best),
+        "report_at_chosen": pooled("report", best),
+        "held_out_at_chosen": pooled("held-out", best),
     }
 
 
@@ -309,6 +392,7 @@ def main() -> int:
                 ty.append(int(t["satisfaction"] == 0))
                 ts.append(pm[i])
     out["auc"] = {"dialogue": round(roc_auc(y, s), 4), "turn": round(roc_auc(ty, ts), 4)}
+    out["signal_detector"] = signal_detector(labels, results, signal_strength(convs, labels))
     _print(out)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -357,6 +441,17 @@ def _print(r: dict[str, Any]) -> None:
     v = r["share_nothing_material"]
     print(f"| (无明显风险) | {v['dissatisfied']:.3f} | {v['neutral']:.3f} | {v['satisfied']:.3f} |")
     print(f"\nescalation ROC AUC: dialogue {r['auc']['dialogue']}, turn {r['auc']['turn']}")
+    d = r["signal_detector"]
+    print("\nmodel-signal detector (not shipped): pooled tune P / R by threshold")
+    for t, c in d["tune"].items():
+        print(f"  {t}: {c['tp']}/{c['fp']}/{c['fn']} {_fmt(c['precision'])} / {_fmt(c['recall'])}")
+    print(f"  chosen on tune: {d['chosen']}")
+    for name, key in (("report half", "report_at_chosen"), ("held-out", "held_out_at_chosen")):
+        c = d[key]
+        print(
+            f"  {name} at it: {c['tp']}/{c['fp']}/{c['fn']} "
+            f"{_fmt(c['precision'])} / {_fmt(c['recall'])}"
+        )
 
 
 if __name__ == "__main__":

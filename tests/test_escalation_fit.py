@@ -512,6 +512,7 @@ class TestSentimentCrossValidation:
         assert ev.shipped_auc is not None
         assert ev.auc > 0.95
         assert ev.auc > ev.shipped_auc + 0.1
+        assert f"{ev.positives} positive," in ev.summary()
 
     def test_refuses_too_few_groups(self) -> None:
         """Fewer groups of a class than folds: a typed error saying how many are needed."""
@@ -751,6 +752,33 @@ class TestLearnedEvidence:
         assert top.text == chat.messages[2].text[top.start : top.end]
         assert top.weight > 0
         assert [e.weight for e in found] == sorted((e.weight for e in found), reverse=True)
+
+    def test_overlapping_grams_read_as_one_phrase(self, fitted: EscalationModel) -> None:
+        """The blue model's grams (蓝, 蓝色, 蓝色款, 色款 ...) form one phrase whose weight is
+        their summed contribution, and the rule names each of them."""
+        chat = shop_chat(605, True, random.Random(5))
+        top = fitted.evidence(chat)[0]
+        assert "蓝色" in top.text
+        grams = top.rule.removeprefix("fitted:").split(",")
+        assert len(grams) >= 2
+        assert all(g[1:] in chat.messages[2].text for g in grams)
+
+    @pytest.mark.parametrize(
+        ("spans", "groups"),
+        [
+            ([], []),
+            ([(0, 1, 1.0, "a")], [["a"]]),
+            ([(0, 2, 1.0, "a"), (1, 3, 1.0, "b")], [["a", "b"]]),
+            ([(0, 2, 1.0, "a"), (2, 3, 1.0, "b")], [["a"], ["b"]]),  # touching: two phrases
+            ([(0, 4, 1.0, "a"), (1, 2, 1.0, "b"), (3, 5, 1.0, "c")], [["a", "b", "c"]]),
+        ],
+    )
+    def test_overlapping_groups(
+        self, spans: list[tuple[int, int, float, str]], groups: list[list[str]]
+    ) -> None:
+        """_overlapping: runs of spans (sorted by start) that overlap; touching spans do not."""
+        got = fit_module._overlapping(spans)
+        assert [[sp[3] for sp in g] for g in got] == groups
 
     def test_spans_of_a_message_do_not_overlap(self, fitted: EscalationModel) -> None:
         """Within one message, no two evidence spans overlap."""

@@ -223,6 +223,9 @@ class TestContextRules:
             "challenge_only",
             "not_asked",
             "addressed",
+            "sends_off",
+            "explained",
+            "you_can",
         }
 
     @pytest.mark.parametrize(

@@ -98,6 +98,20 @@ class TestWordsNotSubstrings:
             ("你们没完没了", "没完", True),
             ("订单还没完成", "没完", False),
             ("卡号给我一下", "给我", False),
+            # sends_off: 您自己 shirks when it sends the buyer off to look / ask alone
+            ("这个您自己看吧", "您自己", True),
+            ("电子发票您自己可以下载的", "您自己", False),
+            ("需要您自己先上传增票资质", "您自己", False),
+            # explained: 没办法 with an apology or a reason is a polite refusal
+            ("这个没办法。", "没办法", True),
+            ("非常抱歉，这个真的没办法", "没办法", False),
+            ("为了保障客户的隐私，我们这边是没办法修改的", "没办法", False),
+            ("抱歉，我也没办法", "我也没办法", True),  # a banned phrase of its own
+            # you_can: 你可以… tells the buyer what they can do
+            ("你怎么还不发货", "你", True),
+            ("你可以在订单详情查看邮寄单号", "你", False),
+            # an anonymised link's ? ([链接x]?cid=) is a link's
+            ("网址:http://[链接x]?cid=12", "?", False),
         ],
     )
     def test_politeness_evidence(self, text: str, phrase: str, counts: bool) -> None:
@@ -277,6 +291,18 @@ class TestMaterial:
             )
         )
         assert e.reason("open_issue") is None
+
+    def test_acceptance_of_a_holding_reply_closes_nothing(self) -> None:
+        """好 to 请稍等 accepts no answer: a request asked again before it stays open."""
+        rows = (
+            ("buyer", "我想要申请售后服务"),
+            ("buyer", "我想要申请售后服务"),
+            ("agent", "请您稍等，小妹马上查询"),
+            ("buyer", "好"),
+        )
+        assert escalation(conv(*rows)).reason("open_issue") is not None
+        answered = (*rows, ("agent", "已经为您提交售后申请了"), ("buyer", "好的谢谢"))
+        assert escalation(conv(*answered)).reason("open_issue") is None
 
     def test_advice_is_not_a_refusal(self) -> None:
         """ex-014: 不能吃辣的话推荐五香味 recommends, it does not refuse (a minor signal)."""

@@ -422,3 +422,84 @@ def test_outcome_dataframes_give_the_local_kpis_and_diagnosis(
     xiaomei = agents["青柚童装旗舰店:小美"]
     assert (xiaomei["rated"], xiaomei["satisfaction_rate"]) == (3.0, 1.0)
     assert rolled["outcomes_by_shop"].count() == len(want.by_shop.groups)
+
+
+# -- escfit (#16): a fitted escalation model in the Spark entry points
+
+
+def _shop_chat(k: int, blue: bool) -> Conversation:
+    """A chat written for the test: buyers of the blue model (蓝色款) end dissatisfied."""
+    colour = "蓝色款" if blue else "红色款"
+    rows = [
+        {"role": "buyer", "text": "你好，在吗"},
+        {"role": "agent", "text": "您好，请问有什么可以帮您？"},
+        {"role": "buyer", "text": f"我买的{colour}收到了，第{k % 7 + 1}天了"},
+        {"role": "agent", "text": "好的呢，请稍等"},
+        {"role": "buyer", "text": "好的"},
+    ]
+    return Conversation.from_records(rows, id=f"shop-{k:03d}")
+
+
+@pytest.fixture(scope="module")
+def fitted_model() -> Any:
+    """An EscalationModel fitted on 40 written chats (both heads)."""
+    from kefu_standards import EscalationModel
+
+    blue = [k % 3 == 0 for k in range(40)]
+    convs = [_shop_chat(k, b) for k, b in enumerate(blue)]
+    labels = [[None, None, b, None, False] for b in blue]
+    return EscalationModel.fit(convs, blue, message_labels=labels, folds=2, bootstrap=0)
+
+
+def test_score_conversations_uses_the_escalation_model(
+    messages: Any, conversations: list[Conversation], fitted_model: Any
+) -> None:
+    """score_conversations(escalation_model=m): each row's risk and total are those of
+    escalation(c, model=m) and assess(c, escalation_model=m), not the shipped ones."""
+    from kefu_standards import assess, escalation
+    from kefu_standards.spark import SparkColumns, score_conversations
+
+    got = score_conversations(
+        messages, columns=SparkColumns(order="seq"), escalation_model=fitted_model
+    ).collect()
+    by_id = {c.id: c for c in conversations}
+    assert sorted(r["id"] for r in got) == sorted(by_id)
+    moved = 0
+    for row in got:
+        conv = by_id[row["id"]]
+        want = escalation(conv, model=fitted_model)
+        assert row["escalation"] == pytest.approx(want.score, abs=1e-12)
+        assert row["escalation_level"] == want.level
+        assert _same(_plain(row["total"]), assess(conv, escalation_model=fitted_model).total)
+        moved += abs(row["escalation"] - (escalation(conv).score or 0.0)) > 1e-6
+    assert moved > 0
+
+
+def test_analyze_dataframe_uses_the_escalation_model(
+    messages: Any, conversations: list[Conversation], fitted_model: Any
+) -> None:
+    """analyze_dataframe(escalation_model=m) gives analyze(escalation_model=m)'s agent table,
+    riskiest risks and model name."""
+    from kefu_standards.spark import SparkColumns, analyze_dataframe
+
+    want = analyze(conversations, escalation_model=fitted_model)
+    got = analyze_dataframe(
+        messages, columns=SparkColumns(order="seq"), partitions=3, escalation_model=fitted_model
+    )
+    assert got.escalation_model == want.escalation_model == fitted_model.describe()
+    for g, w in zip(got.agent_rows(), want.agent_rows(), strict=True):
+        assert _same(g, w), (g, w)
+    # among equally risky conversations Spark keeps examples by id: compare the risks
+    assert sorted(r.escalation or 0.0 for r, _ in got.riskiest) == pytest.approx(
+        sorted(r.escalation or 0.0 for r, _ in want.riskiest)
+    )
+
+
+@pytest.mark.parametrize("entry", ["score_conversations", "analyze_dataframe"])
+def test_escalation_model_of_the_wrong_type_is_refused(entry: str) -> None:
+    """A path or anything but an EscalationModel is a ConfigError before Spark runs."""
+    pytest.importorskip("pyspark")
+    from kefu_standards import spark as ks_spark
+
+    with pytest.raises(ConfigError, match=rf"{entry}\(escalation_model=\.\.\.\) must be an Es"):
+        getattr(ks_spark, entry)(object(), escalation_model="model.npz")

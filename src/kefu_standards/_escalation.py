@@ -184,8 +184,9 @@ REASON_DEFINITIONS: dict[str, str] = {
     "correction": "the buyer corrects the agent strongly (答非所问, 不是这个意思: strength 2)",
     "gratitude": "the buyer thanks the agent or says the problem is solved (lowers the risk)",
     "open_issue": "a buyer question or problem that no agent answered afterwards, that asks "
-    "again, or that the buyer raised again later; never when the buyer accepted in it or "
-    "afterwards (谢谢, 好的, 好吧, 那我拍了)",
+    "again, or that the buyer raised again later; never when the buyer accepted in it, or "
+    "accepted an answer given after it (谢谢, 好的, 好吧, 那我拍了; a 好 to a bare 请稍等 "
+    "accepts no answer)",
     "unanswered_run": "three or more buyer messages in a row that no agent reply followed "
     "(a run that was answered is minor: the buyer wrote in several lines)",
     "waiting": "a long wait for a reply (needs timestamps; EscalationPolicy.long_wait_s)",
@@ -1168,9 +1169,10 @@ def _walk(
     holding_at: int | None = None
     problem_raised = False
     # for the open-issue test: buyer messages that accept, that ask again; the last agent reply
-    accepted: list[int] = []
+    accepted: list[tuple[int, int]] = []  # (buyer message, the latest answer before it)
     asked_again: list[int] = []
     last_reply = -1
+    last_answer = -1  # the latest agent reply with content, when it is not a bare holding reply
     since_reply = 0  # buyer_bigrams[since_reply:] are the buyer messages since the last reply
     pending = False  # a buyer message of any sort (order number, card) awaits a reply
     reply_text = ""  # the latest agent reply with content (什么好的 throws it back)
@@ -1311,7 +1313,7 @@ def _walk(
                     ev_corr = _cue_evidence(bt.corrections, i, "correction")
                     add(_Event("correction", i, ev_corr, correction_now >= 2.0))
                 if bt.accepts:
-                    accepted.append(i)
+                    accepted.append((i, last_answer))
                 closing = gratitude_now or acknowledged_now
                 content_now = 0.0 if closing else bt.log_length
                 if gratitude_now:
@@ -1351,6 +1353,7 @@ def _walk(
                 reply_text = msg.text
                 last_reply = i
                 since_reply = len(buyer_bigrams)
+                last_answer = -1 if at.holding else i
                 if pos_of is not None:
                     pos = pos_of[i]
                     if pos is not None:
@@ -1439,21 +1442,28 @@ def _walk(
 
 
 def _settle_open_issues(
-    events: list[_Event], accepted: list[int], asked_again: list[int], last_reply: int
+    events: list[_Event],
+    accepted: list[tuple[int, int]],
+    asked_again: list[int],
+    last_reply: int,
 ) -> list[_Event]:
     """Mark each open-issue event material or not, now that the whole chat is known.
 
     Material: no agent replied after it, the message itself asks again, or the
     buyer asked again after it (a material repetition event); never when the buyer
-    accepted in it or after it (谢谢, 好的, 好吧, 那我拍了).  An unanswered run is
-    material only when no agent replied after it (a buyer who writes in several
-    lines and gets an answer was not ignored; a slow answer is the waiting reason).
+    accepted in it, or accepted an answer given after it (谢谢, 好的, 好吧, 那我拍了
+    right after a reply that is not a bare holding reply: 好 to 请稍等 accepts
+    nothing).  An unanswered run is material only when no agent replied after it (a
+    buyer who writes in several lines and gets an answer was not ignored; a slow
+    answer is the waiting reason).
     """
     out = []
     for e in events:
         if e.kind == "open_issue":
             i = e.index
-            later_accept = any(a >= i for a in accepted)  # 好吧 / 明白了 accept themselves
+            # the buyer accepts in the message itself (好吧, 明白了), or later an answer given
+            # after it (not a bare holding reply: 好 to 请稍等 accepts nothing)
+            later_accept = any(a == i or (a > i and answer > i) for a, answer in accepted)
             unanswered = last_reply < i
             again = any(r > i for r in asked_again)
             reasked = e.material  # set by the walk when the message itself asks again

@@ -484,47 +484,72 @@ def _fit_dialogue(features: Floats, offset: Floats, y: Floats, l2: float) -> Flo
     return _fitcv.fit_logistic(x, y, offset, penalty)
 
 
+@attrs.frozen(slots=True, eq=False)
+class _TurnPart:
+    """The turn head fitted on some data, and what the dialogue head reads from it.
+
+    ``stacked``: each conversation's calibrated turn log-odds *out of fold*
+    (inner folds; the shipped ones where no fold had training messages, and
+    everywhere without message labels): the dialogue head is fitted on these,
+    so it never sees a turn risk from a model that saw the same conversation.
+    """
+
+    vocabulary: tuple[str, ...]
+    weights: Floats
+    state_mean: Floats
+    state_scale: Floats
+    calibration: tuple[float, float]
+    l2: float | None
+    signal_l2: float | None
+    colmap: Ints
+    inner: Ints
+    stacked: tuple[Floats, ...]
+
+
+def _fit_turn_part(data: _Data, s: _Settings) -> _TurnPart:
+    """Fit the turn half of :func:`_fit_heads` (signals' penalty, calibration, weights)."""
+    strata = [2 if math.isnan(v) else int(v) for v in data.dialogue]
+    inner = _fitcv.grouped_folds(strata, s.inner_folds, s.seed + 1)
+    colmap = np.full(len(data.table), -1, dtype=np.int64)
+    if not data.has_messages:
+        return _TurnPart(
+            (), np.zeros(0), np.zeros(_N_STATE), np.ones(_N_STATE), (1.0, 0.0), None, None,
+            colmap, inner, tuple(p.turn for p in data.preps),
+        )  # fmt: skip
+    states = np.vstack([p.states for p in data.preps])
+    state_mean, state_scale = _standardise(states)
+    # out-of-fold turn log-odds for each signal penalty: the penalty with the
+    # lowest log loss is kept; its out-of-fold log-odds feed the calibration
+    # and the dialogue head's inputs (stacking without leakage)
+    signal_l2, oof = _choose_turn_signal_l2(data, inner, s, state_mean, state_scale)
+    zs = np.concatenate([z[data.messages[i][0]] for i, z in oof.items()])
+    ys = np.concatenate([data.messages[i][1] for i in oof])
+    calibration = _fitcv.platt(zs, ys) if len(np.unique(ys)) == 2 else (1.0, 0.0)
+    scale, offset = calibration
+    stacked = tuple(offset + scale * oof.get(i, p.turn) for i, p in enumerate(data.preps))
+    colmap, width = _columns(data.preps, len(data.table), s.min_count)
+    vocabulary = tuple(data.table[k] for k in np.flatnonzero(colmap >= 0).tolist())
+    weights, _x, _y = _fit_turn(
+        data,
+        colmap=colmap,
+        width=width,
+        mean=state_mean,
+        scale=state_scale,
+        l2=s.l2,
+        signal_l2=signal_l2,
+    )
+    return _TurnPart(
+        vocabulary, weights, state_mean, state_scale, calibration, s.l2, signal_l2,
+        colmap, inner, stacked,
+    )  # fmt: skip
+
+
 def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     """Run the whole fitting procedure on *data* (what cross-validation repeats per fold)."""
     n = len(data.preps)
-    strata = [2 if math.isnan(v) else int(v) for v in data.dialogue]
-    inner = _fitcv.grouped_folds(strata, s.inner_folds, s.seed + 1)
-    turn_by_conv: list[Floats] = [p.turn for p in data.preps]
-    vocabulary: tuple[str, ...] = ()
-    turn_weights = np.zeros(0)
-    state_mean = np.zeros(_N_STATE)
-    state_scale = np.ones(_N_STATE)
-    calibration = (1.0, 0.0)
-    turn_l2: float | None = None
-    turn_signal_l2: float | None = None
-    colmap = np.full(len(data.table), -1, dtype=np.int64)
-    if data.has_messages:
-        turn_l2 = s.l2
-        states = np.vstack([p.states for p in data.preps])
-        state_mean, state_scale = _standardise(states)
-        # out-of-fold turn log-odds for each signal penalty: the penalty with the
-        # lowest log loss is kept; its out-of-fold log-odds feed the calibration
-        # and the dialogue head's inputs (stacking without leakage)
-        signal_l2, oof = _choose_turn_signal_l2(data, inner, s, state_mean, state_scale)
-        turn_signal_l2 = signal_l2
-        turn_by_conv = [oof.get(i, p.turn) for i, p in enumerate(data.preps)]
-        zs = np.concatenate([z[data.messages[i][0]] for i, z in oof.items()])
-        ys = np.concatenate([data.messages[i][1] for i in oof])
-        if len(np.unique(ys)) == 2:
-            calibration = _fitcv.platt(zs, ys)
-        scale, offset = calibration
-        turn_by_conv = [offset + scale * z for z in turn_by_conv]
-        colmap, width = _columns(data.preps, len(data.table), s.min_count)
-        vocabulary = tuple(data.table[k] for k in np.flatnonzero(colmap >= 0).tolist())
-        turn_weights, _x, _y = _fit_turn(
-            data,
-            colmap=colmap,
-            width=width,
-            mean=state_mean,
-            scale=state_scale,
-            l2=s.l2,
-            signal_l2=signal_l2,
-        )
+    t = _fit_turn_part(data, s)
+    inner = t.inner
+    turn_by_conv = t.stacked
     # the dialogue head, on the labelled conversations
     labelled = np.flatnonzero(~np.isnan(data.dialogue))
     feats = np.vstack(
@@ -539,19 +564,19 @@ def _fit_heads(data: _Data, s: _Settings) -> tuple[_Heads, Ints]:
     )
     dialogue_weights = _fit_dialogue(std[labelled], offset_d[labelled], y[labelled], best_l2)
     heads = _Heads(
-        vocabulary,
-        turn_weights,
-        state_mean,
-        state_scale,
-        calibration,
+        t.vocabulary,
+        t.weights,
+        t.state_mean,
+        t.state_scale,
+        t.calibration,
         dialogue_weights,
         d_mean,
         d_scale,
-        turn_l2,
+        t.l2,
         best_l2,
-        turn_signal_l2,
+        t.signal_l2,
     )
-    return heads, colmap
+    return heads, t.colmap
 
 
 def _choose_turn_signal_l2(
@@ -674,9 +699,10 @@ class HeadEvaluation:
     """Cross-validated ROC AUC of one head, next to the shipped model's on the same items.
 
     ``head`` is ``"turn"`` (labelled buyer messages, ``per_message``) or
-    ``"dialogue"`` (labelled conversations, ``score``).  ``items`` were scored
-    out of fold (``positives`` of them dissatisfied) in ``conversations``
-    conversations.  ``auc``/``shipped_auc`` are pooled over the folds;
+    ``"dialogue"`` (labelled conversations, ``score``), or ``"sentiment"``
+    (:func:`~kefu_standards.cross_validate_sentiment`).  ``items`` were scored
+    out of fold (``positives`` of them dissatisfied; for sentiment, positive)
+    in ``conversations`` conversations.  ``auc``/``shipped_auc`` are pooled over the folds;
     ``auc_interval``, ``shipped_interval`` and ``difference_interval``
     (fitted minus shipped) are percentile bootstrap intervals that resample
     whole conversations.  ``fold_aucs`` and ``shipped_fold_aucs`` are per
@@ -737,13 +763,14 @@ class HeadEvaluation:
         def ci(v: tuple[float, float] | None) -> str:
             return "" if v is None else f" [{v[0]:.3f}, {v[1]:.3f}]"
 
+        kind = "positive" if self.head == "sentiment" else "dissatisfied"
         means = self.fold_means
         per_fold = "" if means is None else f"; mean per fold {means[0]:.3f} vs {means[1]:.3f}"
         return (
             f"{self.head}: AUC {self.auc:.3f}{ci(self.auc_interval)} vs shipped "
             f"{self.shipped_auc:.3f}{ci(self.shipped_interval)}, difference "
             f"{self.difference:+.3f}{ci(self.difference_interval)} "
-            f"({self.items} items, {self.positives} dissatisfied, "
+            f"({self.items} items, {self.positives} {kind}, "
             f"{self.conversations} conversations{per_fold})"
         )
 
@@ -1004,20 +1031,29 @@ class EscalationModel:
         return digest.hexdigest()[:16]
 
     def evidence(self, conversation: Conversation, *, limit: int = 5) -> tuple[Evidence, ...]:
-        """Return the buyer's words that raised the fitted turn risk most (the learned part).
+        """Return the buyer's phrases that raised the fitted turn risk most (the learned part).
 
         ``reasons`` of :func:`~kefu_standards.escalation` explain the shipped
         signals only; this explains what the turn head learned from the shop's
         labels.  Each :class:`~kefu_standards.Evidence` (``kind``
-        ``"learned_text"``) is a span of a buyer message whose character gram or
-        word has a positive learned weight; ``weight`` is its contribution to
-        that message's calibrated log-odds, ``rule`` the gram (``c`` character
-        gram, ``w`` word).  Spans of one message do not overlap (the larger
-        contribution wins); the *limit* largest contributions over the
+        ``"learned_text"``) is a phrase of a buyer message: the union of
+        overlapping character grams and words (at their first occurrence) that
+        have a positive learned weight, so 没 + 没收 + 收到 read as one phrase
+        没收到.  ``weight`` is the phrase's contribution to that message's
+        calibrated log-odds (the sum of its grams'), ``rule`` names the grams,
+        largest first (``fitted:`` then ``c`` character grams and ``w`` words,
+        comma-separated).  The *limit* largest contributions over the
         conversation are returned, largest first.  Empty when the turn head was
         not fitted (no message labels) or no learned word raised the risk.
 
+        These are associations learned from the shop's labels, not judged
+        reasons: they are kept out of ``Escalation.reasons`` (see the
+        explanation "Fitting escalation risk to a shop's ratings").
+
         .. versionadded:: 0.2.0
+        .. versionchanged:: 0.2.0
+           Overlapping grams form one phrase (they were listed one by one, the
+           largest winning each overlap).
         """
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ConfigError(f"limit must be an int >= 0, got {limit!r}")
@@ -1033,21 +1069,19 @@ class EscalationModel:
             grams = _own_grams(m.text)
             value = 1.0 / math.sqrt(len(grams))
             norm = normalize(m.text)
-            taken: list[tuple[int, int]] = []
-            ranked = sorted(
-                ((scale * value * float(sparse[k]), g) for g in grams
-                 if (k := h._index.get(g)) is not None and sparse[k] > 0),
-                reverse=True,
+            spans = sorted(
+                (start, start + len(g) - 1, scale * value * float(sparse[k]), g)
+                for g in grams
+                if (k := h._index.get(g)) is not None and sparse[k] > 0
+                and (start := norm.find(g[1:])) >= 0
             )  # fmt: skip
-            for weight, gram in ranked:
-                start = norm.find(gram[1:])
-                end = start + len(gram) - 1
-                if start < 0 or any(start < b and a < end for a, b in taken):
-                    continue
-                taken.append((start, end))
+            for group in _overlapping(spans):
+                start, end = group[0][0], max(sp[1] for sp in group)
+                weight = sum(sp[2] for sp in group)
+                names = ",".join(sp[3] for sp in sorted(group, key=lambda sp: -sp[2]))
                 found.append(
                     Evidence(start, end, m.text[start:end], "learned_text", round(weight, 4),
-                             f"fitted:{gram}", i)
+                             f"fitted:{names}", i)
                 )  # fmt: skip
         found.sort(key=lambda e: -e.weight)
         return tuple(found[:limit])
@@ -1306,6 +1340,22 @@ class EscalationModel:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             msg = f"{p}: malformed escalation model file ({type(exc).__name__}: {exc})"
             raise ModelFileError(msg) from None
+
+
+def _overlapping(
+    spans: Sequence[tuple[int, int, float, str]],
+) -> list[list[tuple[int, int, float, str]]]:
+    """Group *spans* (sorted by start) into runs that overlap (touching is not overlapping)."""
+    groups: list[list[tuple[int, int, float, str]]] = []
+    end = -1
+    for sp in spans:
+        if groups and sp[0] < end:
+            groups[-1].append(sp)
+            end = max(end, sp[1])
+        else:
+            groups.append([sp])
+            end = sp[1]
+    return groups
 
 
 def _optional_float(value: object) -> float | None:

@@ -181,7 +181,7 @@ _SOFTENER = re.compile(
     r"您|亲|请|麻烦|辛苦|劳烦|谢|欢迎|祝|抱歉|不好意思|好的|好嘞|收到|客官|[哦噢哈呀啦哒滴~]"
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_URL_QUERY = re.compile(r"[0-9a-z/._-]\?[0-9a-z_]")
+_URL_QUERY = re.compile(r"[0-9a-z/._\]-]\?[0-9a-z_]")  # ] : an anonymised [链接x]?cid=
 
 
 def _softened(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
@@ -273,6 +273,45 @@ def _addressed(norm: str, start: int, end: int, marker: Marker) -> Marker | None
     return marker if not clause or _ADDRESSEE.search(clause) else None
 
 
+# 您自己 shirks when it sends the buyer off to look, ask or sort it out alone (您自己看吧,
+# 您自己去查); as the subject of a procedure it explains one (您自己可以下载, 需要您自己上传).
+_SHIRKING_AFTER = re.compile(r"(?:去|再)?(?:看|查|找|问|想办法|弄|搞|解决|处理|联系)")
+
+
+def _sends_off(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Keep 您自己 only when it sends the buyer off: a look / ask / sort-it-out verb follows.
+
+    Fires (counts): ``这个您自己看吧`` — not (dropped): ``电子发票您自己可以下载的``.
+    """
+    return marker if _SHIRKING_AFTER.match(norm, end) else None
+
+
+# 没办法 said with an apology or a reason is a polite refusal that explains a limit
+# (抱歉，这个真的没办法; 为了保障隐私，这边没办法修改); bare, it brushes the buyer off.
+# 我也没办法 is a banned phrase of its own (no rule), matched as the longer phrase.
+_EXPLAINED = re.compile(r"抱歉|不好意思|对不起|见谅|谅解|为了|因为|由于|是这样的")
+
+
+def _explained(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop a refusal phrase when the reply apologises or gives the reason.
+
+    Fires (counts): ``这个没办法。`` — not (dropped): ``非常抱歉，这个真的没办法``.
+    """
+    return None if _EXPLAINED.search(norm) else marker
+
+
+# 你可以… tells the buyer what they can do (你可以通过订单详情查看): not second-person pressure.
+_CAN_AFTER = re.compile(r"可以")
+
+
+def _you_can(norm: str, start: int, end: int, marker: Marker) -> Marker | None:
+    """Drop 你 when it opens ``你可以…``: the buyer is told what they can do.
+
+    Fires (counts): ``你怎么还不发货`` — not (dropped): ``你可以在订单详情查看``.
+    """
+    return None if _CAN_AFTER.match(norm, end) else marker
+
+
 _RULES: dict[str, _RuleFn] = {
     "clause_final": _clause_final,
     "not_choice": _second_person_choice,
@@ -284,6 +323,9 @@ _RULES: dict[str, _RuleFn] = {
     "challenge_only": _challenge_only,
     "not_asked": _not_asked,
     "addressed": _addressed,
+    "sends_off": _sends_off,
+    "explained": _explained,
+    "you_can": _you_can,
 }
 #: Names of the context rules a lexicon row may use (comma-separated in the rule column).
 RULES: tuple[str, ...] = tuple(_RULES)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._escalation import _check_model
 from .analysis import merge_analyses
 from .exceptions import ConfigError
 from .frames import result_columns
@@ -184,14 +185,14 @@ def _conversation(cid: str, pdf: Any) -> Conversation:
     )
 
 
-def _score_group(policy: Any) -> Any:
+def _score_group(policy: Any, escalation_model: Any = None) -> Any:
     def score(pdf: Any) -> Any:
         import pandas as pd
 
         from .analysis import _score_chunk
 
         conv = _conversation(str(pdf[_CID].iloc[0]), pdf)
-        (result,) = _score_chunk(([conv], policy))
+        (result,) = _score_chunk(([conv], policy, escalation_model))
         cols = result_columns([result], dimensions="map", hits="json")
         frame = pd.DataFrame(cols)
         frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
@@ -200,16 +201,31 @@ def _score_group(policy: Any) -> Any:
     return score
 
 
-def score_conversations(df: Any, *, columns: SparkColumns | None = None, policy: Any = None) -> Any:
+def score_conversations(
+    df: Any,
+    *,
+    columns: SparkColumns | None = None,
+    policy: Any = None,
+    escalation_model: Any = None,
+) -> Any:
     """Return a DataFrame with one row per conversation (schema :data:`RESULT_SCHEMA`).
 
     Each conversation is scored by :func:`kefu_standards.analysis.analyze_conversation`
     in a grouped pandas UDF, so its row equals that function's
     :meth:`~ConversationResult.to_record` (``hits`` as JSON text).
+    *escalation_model* (an :class:`~kefu_standards.EscalationModel`) scores the
+    escalation risk as in :func:`kefu_standards.analyze`; it travels to the
+    executors with the function.
+
+    .. versionchanged:: 0.2.0
+       *escalation_model*.
     """
     _spark()
+    _check_model(escalation_model, "score_conversations(escalation_model=...)")
     prepared = _prepare(df, columns)
-    return prepared.groupBy(_CID).applyInPandas(_score_group(policy), schema=RESULT_SCHEMA)
+    return prepared.groupBy(_CID).applyInPandas(
+        _score_group(policy, escalation_model), schema=RESULT_SCHEMA
+    )
 
 
 def _iter_conversations(batches: Iterable[Any]) -> Iterator[Conversation]:
@@ -230,7 +246,9 @@ def _iter_conversations(batches: Iterable[Any]) -> Iterator[Conversation]:
         yield _conversation(str(carry[_CID].iloc[0]), carry)
 
 
-def _analyze_partition(policy: Any, top_k: int, stubs: bool = False, tz: Any = None) -> Any:
+def _analyze_partition(
+    policy: Any, top_k: int, stubs: bool = False, tz: Any = None, escalation_model: Any = None
+) -> Any:
     """Return the ``mapInPandas`` function: a partition's Analysis, then (*stubs*) its stubs."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
@@ -248,6 +266,7 @@ def _analyze_partition(policy: Any, top_k: int, stubs: bool = False, tz: Any = N
             policy=policy,
             top_k=top_k,
             on_result=keep if stubs else None,
+            escalation_model=escalation_model,
         )
         # pickle only travels between this job's own Python workers and driver
         if part.conversations:
@@ -298,6 +317,7 @@ def analyze_dataframe(
     rating_scale: str | None = None,
     tz: str | None = None,
     outcome_partitions: int = 16,
+    escalation_model: Any = None,
 ) -> Analysis:
     """Analyse a message DataFrame like :func:`kefu_standards.analyze` (same numbers).
 
@@ -320,13 +340,18 @@ def analyze_dataframe(
     :class:`~kefu_standards.outcomes.PartitionedOutcomeJoin` (*outcome_partitions*),
     whose memory does not grow with the data.
 
+    *escalation_model* (an :class:`~kefu_standards.EscalationModel`) scores the
+    escalation risk in every partition, as ``analyze(escalation_model=...)``
+    does; ``Analysis.escalation_model`` names it.
+
     .. versionchanged:: 0.2.0
        *ratings*, *orders*, *refunds*, *reviews*, *rating_scale*, *tz*,
-       *outcome_partitions*.
+       *outcome_partitions*, *escalation_model*.
     """
     f = _spark()
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
+    _check_model(escalation_model, "analyze_dataframe(escalation_model=...)")
     outcomes = _Outcomes(ratings, orders, refunds, reviews)
     join = (
         PartitionedOutcomeJoin(partitions=outcome_partitions, tz=tz) if outcomes.given() else None
@@ -339,7 +364,10 @@ def analyze_dataframe(
     )
     ordered = parted.sortWithinPartitions(_CID, _ORD)
     mapped = ordered.mapInPandas(
-        _analyze_partition(policy, top_k, stubs=join is not None, tz=tz), schema=_PART_SCHEMA
+        _analyze_partition(
+            policy, top_k, stubs=join is not None, tz=tz, escalation_model=escalation_model
+        ),
+        schema=_PART_SCHEMA,
     )
     parts = []
     for row in mapped.toLocalIterator() if join is not None else mapped.collect():
