@@ -668,7 +668,7 @@ def test_unclosed_quote_raises_naming_its_line() -> None:
 
 
 def test_unclosed_quote_is_collected_as_an_unknown_loss() -> None:
-    """Under errors="collect" the rows before it are kept and the loss is 'at least'."""
+    """Under errors="collect" the rows before it are kept and the loss is unknown."""
     report = ks.ReadReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ks.exceptions.SkippedInputWarning)
@@ -677,7 +677,26 @@ def test_unclosed_quote_is_collected_as_an_unknown_loss() -> None:
         )
     assert [m.text for c in convs for m in c] == ["在吗"]
     assert len(report.skips) == 1
-    assert "at least" in report.summary()
+    assert report.summary().endswith("1 skips, an unknown number of messages lost")
+
+
+@pytest.mark.parametrize(
+    ("losses", "says"),
+    [
+        ([2, 1], "2 skips, 3 messages lost"),
+        ([2, None], "2 skips, at least 2 messages lost (1 skips could not count theirs)"),
+        ([None], "1 skips, an unknown number of messages lost"),
+        ([0, None], "2 skips, an unknown number of messages lost"),
+        ([], "0 skips, 0 messages lost"),
+    ],
+)
+def test_read_report_summary_says_what_is_known_of_the_losses(
+    losses: list[int | None], says: str
+) -> None:
+    """The summary never claims "at least 0": unknown losses are said to be unknown."""
+    report = ks.ReadReport()
+    report.skips.extend(ks.io.Skip("f.csv", i + 1, "bad", lost) for i, lost in enumerate(losses))
+    assert report.summary().endswith(says)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import kefu_standards as ks
 from kefu_standards.cli import EXIT_OK, main
-from kefu_standards.exceptions import ConfigError
+from kefu_standards.exceptions import InputTypeError, KefuError
 from kefu_standards.text import (
     blank_placeholders,
     fold,
@@ -199,18 +199,25 @@ def test_cli_reads_and_analyses_it(
 
 
 @pytest.mark.parametrize(
-    ("call", "error"),
+    ("call", "match"),
     [
-        (lambda: ks.sentiment_many("好的谢谢"), TypeError),
-        (lambda: ks.sentiment_scores("好的谢谢"), TypeError),
-        (lambda: ks.politeness_many("好的谢谢"), ConfigError),
+        (lambda: ks.sentiment_many("好的谢谢"), "not one str"),
+        (lambda: ks.sentiment_scores("好的谢谢"), "not one str"),
+        (lambda: ks.politeness_many("好的谢谢"), "not one str"),
+        (lambda: ks.sentiment_many(123), "iterable of texts, got int"),
+        (lambda: ks.sentiment_scores(None), "iterable of texts, got NoneType"),
+        (lambda: ks.politeness_many(1.5), "iterable of texts, got float"),
     ],
 )
-def test_many_refuses_a_single_string(call: object, error: type[Exception]) -> None:
-    """A str passed to a *_many function is refused, not scored character by character."""
+def test_many_refuses_a_single_string_or_a_non_iterable(call: object, match: str) -> None:
+    """A str or a non-iterable passed to a *_many function is refused with the library's
+    wrong-type error (a KefuError that is also a TypeError), not scored character by
+    character or left to fail inside the library."""
     assert callable(call)
-    with pytest.raises(error, match="not one str"):
+    with pytest.raises(InputTypeError, match=match) as caught:
         call()
+    assert isinstance(caught.value, KefuError)
+    assert isinstance(caught.value, TypeError)
 
 
 def test_many_still_takes_any_iterable_of_texts() -> None:

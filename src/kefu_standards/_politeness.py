@@ -776,8 +776,12 @@ def politeness_many(
     """
     if isinstance(texts, str):  # it would be scored character by character
         msg = "politeness_many() needs an iterable of texts, not one str; use politeness(text)"
-        raise ConfigError(msg)
-    items = list(texts)
+        raise InputTypeError(msg)
+    try:
+        items = list(texts)
+    except TypeError:
+        msg = f"politeness_many() needs an iterable of texts, got {type(texts).__name__}"
+        raise InputTypeError(msg) from None
     for t in items:
         if not isinstance(t, str):
             msg = f"politeness_many() needs str items, got {type(t).__name__}"

@@ -1258,8 +1258,12 @@ def _text_list(texts: Iterable[str], caller: str) -> list[str]:
     """*texts* as a list; a single ``str`` is refused (it would be scored per character)."""
     if isinstance(texts, str):
         msg = f"{caller}() needs an iterable of texts, not one str; use sentiment(text)"
-        raise TypeError(msg)
-    return list(texts)
+        raise InputTypeError(msg)
+    try:
+        return list(texts)
+    except TypeError:
+        msg = f"{caller}() needs an iterable of texts, got {type(texts).__name__}"
+        raise InputTypeError(msg) from None
 
 
 def sentiment_many(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,7 +39,7 @@ from ._cli_common import (
 from ._jsontext import dumps, visible
 from ._politeness_cli import cli_politeness
 from ._sentiment_cli import cli_score, cli_train
-from .exceptions import KefuError
+from .exceptions import KefuError, SkippedInputWarning
 from .outcomes._cli import (
     add_outcome_options,
     compare_platform,
@@ -302,6 +303,9 @@ class _Inputs:
         from .io import read_conversations
 
         files = list(self.args.files) or [str(_bundled_examples())]
+        # every skip is printed by finish(), with its file and line: the library's
+        # once-per-read warning would say the first one again, with a source line
+        warnings.filterwarnings("ignore", category=SkippedInputWarning)
         for f in files:
             yield from read_conversations(
                 sys.stdin.buffer if f == "-" else f,

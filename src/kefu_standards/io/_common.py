@@ -87,12 +87,17 @@ class ReadReport:
 
     def summary(self) -> str:
         """One line: counts read, skips and messages lost."""
-        lost = str(self.messages_lost)
-        if self.unknown_losses:
-            lost = f"at least {lost}"
+        known = self.messages_lost
+        unknown = self.unknown_losses
+        if not unknown:
+            lost = f"{known} messages lost"
+        elif known:
+            lost = f"at least {known} messages lost ({unknown} skips could not count theirs)"
+        else:
+            lost = "an unknown number of messages lost"
         return (
             f"read {self.messages_read} messages in {self.conversations_read} conversations; "
-            f"{len(self.skips)} skips, {lost} messages lost"
+            f"{len(self.skips)} skips, {lost}"
         )
 
 
