@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     long_ = np.array([len(normalize(t).replace(" ", "")) >= 6 for t in rated_text])
     shop_t, shop_y = bs.shopping()
     shipped = SentimentModel.default()
+    chat_texts = list(
+        dict.fromkeys(
+            m.text for c, _o, _r in data for m in c.messages if m.role in (Role.BUYER, Role.AGENT)
+        )
+    )
     _sf, politeness_fn = _defaults()
     policy = EscalationPolicy()
     esc = _default_model()
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"lam": lam, "sent": a, "sent_A": aa, "sent_B": ab, "sent6_A": la, "sent6_B": lb}
         row["shopping_acc"] = acc
         if escal:
+            model.scores(chat_texts)  # one batch into the model's own cache, then per text
             row.update(escalation_aucs(_model_sentiment(model)))
         return row
 
