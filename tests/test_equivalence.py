@@ -8,8 +8,9 @@ The references, all in this file:
 - **sentiment**: the vectorised :meth:`SentimentModel.analyse` (``sentiment_many``)
   is the reference of ``sentiment(text)``: the same score to the last bit, label
   and evidence, for any text, alone or in a batch.
-- **offensive model**: :meth:`OffensiveModel.logits` is the reference of
-  :meth:`OffensiveModel.logit_one`.
+- **offensive model**: the formula over the text's 1- and 2-grams in text order
+  (:func:`math.fsum`) is the reference of :meth:`OffensiveModel.logit`, which
+  :meth:`OffensiveModel.logits` runs for each text of a batch.
 - **politeness**: ``politeness_many`` is the reference of ``politeness(text)``.
 - **normalisation**: ``str.translate`` with the fold dict is the reference of
   :func:`~kefu_standards.text.fold`'s string table.
@@ -361,16 +362,23 @@ class TestSharedScores:
     @given(st.lists(_ANY, max_size=8), st.lists(_ANY, max_size=8))
     def test_readings_are_each_models_scores(self, texts: list[str], chat: list[str]) -> None:
         """What ``signals_many`` and ``escalation`` read: ``sentiment_scores`` of *texts* and
-        the chat head's negativity of *chat*, ``None`` where undefined, from one batch."""
-        sentiment_of, chat_of = sentiment_readings(texts, chat)
+        each CPED head's log-odds of *chat*, ``None`` where undefined, from one batch."""
+        sentiment_of, heads_of = sentiment_readings(texts, chat)
         want = _uncached().scores(texts).tolist()
         assert [sentiment_of[t] for t in texts] == [None if math.isnan(x) else x for x in want]
-        head = attrs.evolve(_chat_head_model(), cache_size=0)
-        p = np.clip(head.scores(chat), 1e-9, 1.0 - 1e-9)
-        neg = (head.bias - np.log(p / (1.0 - p))).tolist()
-        assert chat_of is not None or not chat
-        got = [chat_of[t] for t in chat] if chat_of is not None else []
-        assert got == [None if math.isnan(x) else x for x in neg]
+        loaders = (
+            _escalation._chat_head_model,
+            _escalation._thanks_head_model,
+            _escalation._disagreement_head_model,
+        )
+        assert len(heads_of) == len(loaders)
+        for load, of in zip(loaders, heads_of, strict=True):
+            head = attrs.evolve(load(), cache_size=0)
+            p = np.clip(head.scores(chat), 1e-9, 1.0 - 1e-9)
+            neg = (head.bias - np.log(p / (1.0 - p))).tolist()
+            assert of is not None or not chat
+            got = [of[t] for t in chat] if of is not None else []
+            assert got == [None if math.isnan(x) else x for x in neg]
 
     def test_models_with_other_features_are_scored_alone(self) -> None:
         """Different feature configurations: no shared batch, the same values."""
@@ -420,16 +428,34 @@ class TestSentimentCache:
 
 
 class TestOffensive:
-    """``logit_one`` is :meth:`OffensiveModel.logits` of one text, to the last bit."""
+    """``logit`` is the model's formula, and the same float alone or in a batch."""
 
     @settings(deadline=None)
     @given(_ANY, st.lists(_TEXTS, max_size=3))
     def test_one_text_equals_the_batch(self, text: str, others: list[str]) -> None:
         """The same float alone or among other texts."""
         model, norm = offensive_model(), normalize(text)
-        batch = model.logits([*[normalize(t) for t in others], norm])[-1]
-        assert model.logit_one(norm) == batch
-        assert model._logit_plain(norm) == batch  # the plain path at any length
+        assert model.logits([*[normalize(t) for t in others], norm])[-1] == model.logit(norm)
+
+    @settings(deadline=None)
+    @given(_ANY)
+    def test_logit_is_the_formula(self, text: str) -> None:
+        """``bias + sum(table weights of the 1- and 2-grams) / sqrt(their number)``."""
+        model, norm = offensive_model(), normalize(text)
+        table = dict(zip(model.grams, map(float, model.weights), strict=True))
+        raw = norm.encode("utf-16-le", "surrogatepass")
+        units = [raw[i : i + 2] for i in range(0, len(raw), 2)]
+        grams = [
+            b"".join(units[i : i + k]).decode("utf-16-le", "surrogatepass")
+            for k in (1, 2)
+            for i in range(len(units) - k + 1)
+        ]
+        expected = (
+            math.fsum(table.get(g, 0.0) for g in grams) / math.sqrt(len(grams)) + model.bias
+            if grams
+            else model.bias
+        )
+        assert model.logit(norm) == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
 class TestPoliteness:

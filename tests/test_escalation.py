@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import SHARED_DATA
-from kefu_standards import Conversation
+from kefu_standards import Conversation, sentiment_scores
 from kefu_standards._escalation import (
     FEATURES,
     LEVELS,
@@ -24,6 +24,7 @@ from kefu_standards._escalation import (
     Escalation,
     EscalationPolicy,
     EscalationScorer,
+    _clear_caches,
     _default_model,
     _defaults,
     _model_from_table,
@@ -498,6 +499,8 @@ def test_apology_with_remedy_lowers_a_negative_word() -> None:
 
 # Signals that can only lower the risk; every other weight can only raise it (or is 0).
 LOWERING = {"gratitude_now", "acknowledged_now", "deescalation"}
+# Lowering signals one head leaves out (weight 0 there): the CPED thanks head, turn only.
+LOWERING_OR_OFF = {"chat_thanks"}
 
 
 class TestModelFile:
@@ -519,12 +522,15 @@ class TestModelFile:
 
     @pytest.mark.parametrize("head", ["turn", "outcome"])
     def test_weights_have_the_domain_sign(self, head: str) -> None:
+        """Lowering signals weigh < 0 (or 0 where a head leaves them out), the others >= 0."""
         model = _default_model()
         h = model.turn if head == "turn" else model.outcome
         assert h.scale > 0
         for feature, w in zip(FEATURES, h.weights, strict=True):
             if feature in LOWERING:
                 assert w < 0, feature
+            elif feature in LOWERING_OR_OFF:
+                assert w <= 0, feature
             else:
                 assert w >= 0, feature
 
@@ -761,8 +767,19 @@ class TestChatNegativity:
     @pytest.mark.skipif(
         not (SHARED_DATA / "cped.valid.jsonl.gz").exists(), reason="needs ../shared/data (CPED)"
     )
-    def test_training_tool_rebuilds_the_shipped_file(self, tmp_path: Path) -> None:
-        """tools/train_cped_head.py is deterministic: it rewrites the shipped head byte for byte."""
+    @pytest.mark.parametrize(
+        ("args", "shipped_name"),
+        [
+            ([], "cped_negativity.npz"),  # the default head
+            (["--head", "negativity"], "cped_negativity.npz"),
+            (["--head", "thanks"], "cped_thanks.npz"),
+            (["--head", "disagreement"], "cped_disagreement.npz"),
+        ],
+    )
+    def test_training_tool_rebuilds_the_shipped_file(
+        self, tmp_path: Path, args: list[str], shipped_name: str
+    ) -> None:
+        """tools/train_cped_head.py is deterministic: it rewrites each shipped head exactly."""
         root = Path(__file__).resolve().parents[1]
         spec = importlib.util.spec_from_file_location(
             "train_cped_head", root / "tools" / "train_cped_head.py"
@@ -772,9 +789,155 @@ class TestChatNegativity:
         tool = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(tool)
         out = tmp_path / "head.npz"
-        assert tool.main(["--out", str(out)]) == 0
-        shipped = root / "src" / "kefu_standards" / "data" / "escalation" / "cped_negativity.npz"
+        assert tool.main([*args, "--out", str(out)]) == 0
+        shipped = root / "src" / "kefu_standards" / "data" / "escalation" / shipped_name
         assert out.read_bytes() == shipped.read_bytes()
+
+
+def _states(rows: list[Row], **kw: object) -> list[dict[str, float]]:
+    """The escalation state after each message, with the library's default signals."""
+    sentiment, politeness = _defaults()
+    kw.setdefault("sentiment", sentiment)
+    trace = _trace(
+        conv(rows),
+        policy=EscalationPolicy(),
+        politeness=politeness,
+        **kw,  # type: ignore[arg-type]
+    )
+    return [dict(zip(FEATURES, row, strict=True)) for row in trace.features]
+
+
+class TestSharedBatch:
+    """The CPED heads and the default sentiment share one feature batch per conversation."""
+
+    def test_a_function_of_another_model_keeps_its_own_values(self) -> None:
+        """A sentiment that is not the library's is called on its own, not shared."""
+
+        def other(_text: str) -> float:
+            return 0.1
+
+        rows: list[Row] = [("buyer", "这个东西坏了，怎么办", None), ("agent", "亲，抱歉", None)]
+        states = _states(rows, sentiment=other)
+        assert states[0]["negativity_now"] == pytest.approx(0.4)
+        assert states[-1]["agent_negativity"] == pytest.approx(0.4)
+
+    def test_the_default_gives_what_it_gives_alone(self) -> None:
+        """Through the shared batch, each line's P(positive) is the one sentiment_scores gives."""
+        text = "这个东西坏了，怎么办"
+        _clear_caches()
+        state = _states([("buyer", text, None), ("agent", "亲，抱歉", None)])[0]
+        expected = 0.5 - float(sentiment_scores([text])[0])
+        assert state["negativity_now"] == pytest.approx(expected)
+
+
+class TestChatThanks:
+    """``chat_thanks``: the CPED thanks head of the latest buyer message (issue 18)."""
+
+    @pytest.mark.parametrize("text", ["好的，谢谢", "谢谢亲", "再见", "好的，明白了", "好吧"])
+    def test_fires_on_thanks_agreement_and_closing(self, text: str) -> None:
+        """A line that thanks, agrees or closes reads as such (log-odds above 1)."""
+        assert _states([("buyer", text, None)])[-1]["chat_thanks"] > 1.0
+
+    @pytest.mark.parametrize(
+        "text", ["烦死了，说了多少遍了还是不行", "请问这个有蓝色的吗", "这个东西坏了", "那怎么办"]
+    )
+    def test_quiet_on_complaints_and_questions(self, text: str) -> None:
+        """A complaint or a question does not read as thanks (log-odds below -1)."""
+        assert _states([("buyer", text, None)])[-1]["chat_thanks"] < -1.0
+
+    def test_the_latest_buyer_message(self) -> None:
+        """The value follows the latest buyer message and holds over agent replies."""
+        rows: list[Row] = [
+            ("buyer", "这个东西坏了", None),
+            ("agent", "亲，给您补发一个", None),
+            ("buyer", "好的，谢谢", None),
+        ]
+        states = [s["chat_thanks"] for s in _states(rows)]
+        assert states[0] == states[1] < -1.0 < states[2]
+
+    def test_off_with_the_sentiment_signal(self) -> None:
+        """sentiment=None switches the CPED heads off with the sentiment signal: 0."""
+        assert _states([("buyer", "好的，谢谢", None)], sentiment=None)[-1]["chat_thanks"] == 0
+
+    def test_turn_only_and_lowering(self) -> None:
+        """The shipped model lowers the turn risk with it, leaves the dialogue head out."""
+        k = FEATURES.index("chat_thanks")
+        model = _default_model()
+        assert model.turn.weights[k] < 0
+        assert model.outcome.weights[k] == 0
+        assert "chat_thanks" not in REASON_KINDS.values()
+
+    def test_lowers_the_turn_risk_of_thanks(self) -> None:
+        """A thanks line scores a lower turn risk with the head than with its weight at 0."""
+        text = "行，那就这样吧，辛苦了"
+        state = _states([("buyer", text, None)])[-1]
+        assert state["chat_thanks"] > 0
+        model = _default_model()
+        k = FEATURES.index("chat_thanks")
+        weights = (*model.turn.weights[:k], 0.0, *model.turn.weights[k + 1 :])
+        off = attrs.evolve(model.turn, weights=weights)
+        row = [state[f] for f in FEATURES]
+        assert model.turn.logit(row) < off.logit(row)
+
+
+# disagreement head: lines and their expected side of 0 (log-odds of a disagreeing line)
+DISAGREEING = ["不行", "不要", "不用了", "我不同意"]
+NOT_DISAGREEING = ["这个东西坏了", "那怎么办", "请问这个有蓝色的吗", "好的，明白了"]
+
+
+class TestDisagreementMean:
+    """``disagreement_mean``: the CPED disagreement head averaged over buyer messages (issue 18)."""
+
+    @pytest.mark.parametrize("text", DISAGREEING)
+    def test_fires_on_disagreement(self, text: str) -> None:
+        """A line that rejects or disagrees reads as such (log-odds above 1)."""
+        assert _states([("buyer", text, None)])[-1]["disagreement_mean"] > 1.0
+
+    @pytest.mark.parametrize("text", NOT_DISAGREEING)
+    def test_quiet_on_other_lines(self, text: str) -> None:
+        """A problem report, a question or an acknowledgement does not (log-odds below 0)."""
+        assert _states([("buyer", text, None)])[-1]["disagreement_mean"] < 0.0
+
+    @given(st.lists(st.sampled_from(DISAGREEING + NOT_DISAGREEING), min_size=1, max_size=6))
+    def test_mean_over_the_buyer_messages(self, texts: list[str]) -> None:
+        """After each buyer line the feature is the mean of the head over the lines so far."""
+        heads = [_states([("buyer", t, None)])[-1]["disagreement_mean"] for t in texts]
+        states = _states([("buyer", t, None) for t in texts])
+        expected = [sum(heads[: n + 1]) / (n + 1) for n in range(len(texts))]
+        assert [s["disagreement_mean"] for s in states] == pytest.approx(expected)
+
+    def test_agent_lines_do_not_count(self) -> None:
+        """An agent reply neither enters the mean nor changes it."""
+        alone = _states([("buyer", "不行", None)])[-1]["disagreement_mean"]
+        rows: list[Row] = [("buyer", "不行", None), ("agent", "不行的亲，这个不支持", None)]
+        assert [s["disagreement_mean"] for s in _states(rows)] == pytest.approx([alone] * 2)
+
+    def test_off_with_the_sentiment_signal(self) -> None:
+        """sentiment=None switches the CPED heads off with the sentiment signal: 0."""
+        assert _states([("buyer", "不行", None)], sentiment=None)[-1]["disagreement_mean"] == 0
+
+    def test_both_heads_raise_the_risk(self) -> None:
+        """The shipped model raises both risks with it, the ending's more; no reason kind."""
+        k = FEATURES.index("disagreement_mean")
+        model = _default_model()
+        assert 0 < model.turn.weights[k] < model.outcome.weights[k]
+        assert "disagreement_mean" not in REASON_KINDS.values()
+
+    def test_a_chat_of_refusals_ends_riskier(self) -> None:
+        """A buyer who keeps rejecting the answers ends with a higher risk through the feature."""
+        rows: list[Row] = [
+            ("buyer", "不要", None),
+            ("agent", "亲，可以给您换一个", None),
+            ("buyer", "不用了", None),
+        ]
+        state = _states(rows)[-1]
+        assert state["disagreement_mean"] > 1.0
+        model = _default_model()
+        k = FEATURES.index("disagreement_mean")
+        weights = (*model.outcome.weights[:k], 0.0, *model.outcome.weights[k + 1 :])
+        off = attrs.evolve(model.outcome, weights=weights)
+        row = [state[f] for f in FEATURES]
+        assert model.outcome.logit(row) > off.logit(row) + 1.0
 
 
 class TestNegativityTotal:

@@ -313,6 +313,14 @@ class TestFiles:
                 {"features": [f for f in FEATURES if f != "negativity_total"]},
                 "another version of the shipped",
             ),
+            (  # a file fitted before the CPED thanks and disagreement heads (issue 18)
+                {
+                    "features": [
+                        f for f in FEATURES if f not in {"chat_thanks", "disagreement_mean"}
+                    ]
+                },
+                "another version of the shipped",
+            ),
             ({"format": "something.else"}, "not an escalation model file"),
             ({"label_definition": None, "trained_at": None}, None),
         ],

@@ -116,7 +116,8 @@ class TestEscalationFromSignals:
         assert len(s.agent_sentiment) == len(s.chat_negativity) == len(CHAT.messages)
         assert [x is not None for x in s.agent_sentiment] == [False, False, True, False, False]
         assert s.agent_sentiment[2] == ks.sentiment(CHAT.messages[2].text).score
-        assert [x is not None for x in s.chat_negativity] == [True, False, False, False, True]
+        for heads in (s.chat_negativity, s.chat_thanks, s.disagreement):  # the CPED heads
+            assert [x is not None for x in heads] == [True, False, False, False, True]
 
     def test_signals_many_calls_each_analyser_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """One sentiment batch and one politeness batch for the whole chunk; escalation

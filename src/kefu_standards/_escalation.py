@@ -130,6 +130,8 @@ FEATURES: tuple[str, ...] = (
     "deescalation",  # decayed credit of apology + concrete remedy (+ deadline)
     "chat_negativity",  # CPED chat-negativity head of the latest buyer message, 0 if undefined
     "negativity_total",  # log(1 + sum of the positive parts of negativity_now so far): accumulated
+    "chat_thanks",  # CPED thanks head (thank / agree / acknowledge / close), latest buyer message
+    "disagreement_mean",  # mean CPED disagreement head (disagree / reject acts), buyer messages
 )
 
 #: Reason kinds, each tied to one feature.
@@ -686,34 +688,83 @@ def _default_politeness() -> PolitenessFn | None:
     return fn
 
 
+def _log_odds_of(head: _sentiment.SentimentModel, scores: Any) -> Any:
+    """Return ``bias - logit(P)`` of *scores*, the head's ``P`` of some texts (NaN stays NaN).
+
+    Each CPED head is trained with target 0 for its class (a negative line, a thanks, a
+    disagreement), so ``P`` is the probability of *not* being of the class.
+    """
+    p = np.clip(scores, 1e-9, 1.0 - 1e-9)
+    return head.bias - np.log(p / (1.0 - p))
+
+
 _CHAT_HEAD_FILE = "escalation/cped_negativity.npz"
+# esc (#18): two more CPED heads, trained by tools/train_cped_head.py --head thanks / disagreement
+_THANKS_HEAD_FILE = "escalation/cped_thanks.npz"
+_DISAGREEMENT_HEAD_FILE = "escalation/cped_disagreement.npz"
+_HEAD_FILES = (_CHAT_HEAD_FILE, _THANKS_HEAD_FILE, _DISAGREEMENT_HEAD_FILE)
 
 
-@lazy
-def _chat_head_model() -> _sentiment.SentimentModel:
-    name = _CHAT_HEAD_FILE
+def _head_model(name: str) -> _sentiment.SentimentModel:
     return _sentiment.SentimentModel._from_arrays(load_npz(name), f"kefu_standards/data/{name}")
 
 
 @lazy
+def _chat_head_model() -> _sentiment.SentimentModel:
+    return _head_model(_CHAT_HEAD_FILE)
+
+
+@lazy
+def _thanks_head_model() -> _sentiment.SentimentModel:
+    return _head_model(_THANKS_HEAD_FILE)
+
+
+@lazy
+def _disagreement_head_model() -> _sentiment.SentimentModel:
+    return _head_model(_DISAGREEMENT_HEAD_FILE)
+
+
+@lazy
 def _chat_head_digest() -> str:
-    """Return a SHA-256 digest of the shipped chat-negativity head file (its exact bytes)."""
-    return hashlib.sha256(data_file(_CHAT_HEAD_FILE).read_bytes()).hexdigest()
+    """Return a SHA-256 digest of the shipped CPED head files (their exact bytes, in order)."""
+    digest = hashlib.sha256()
+    for name in _HEAD_FILES:
+        digest.update(hashlib.sha256(data_file(name).read_bytes()).digest())
+    return digest.hexdigest()
 
 
-def _default_chat_head() -> _sentiment.SentimentModel | None:
-    """Return the chat-negativity head (a CPED-trained model), or ``None`` when it is off."""
+def _loaded_head(
+    name: str, model: Callable[[], _sentiment.SentimentModel]
+) -> _sentiment.SentimentModel | None:
+    """Return a CPED head's model, or ``None`` when it cannot load (warned: the feature is off)."""
     try:
-        head = _chat_head_model()
+        head = model()
         head.scores(["好的"])
     except Exception as exc:  # a broken model file: the feature is off
-        _signal_off("chat-negativity", f"{type(exc).__name__}: {exc}")
+        _signal_off(name, f"{type(exc).__name__}: {exc}")
         return None
     return head
 
 
+def _default_chat_head() -> _sentiment.SentimentModel | None:
+    """Return the chat-negativity head (a CPED-trained model), or ``None`` when it is off."""
+    return _loaded_head("chat-negativity", _chat_head_model)
+
+
+def _default_thanks_head() -> _sentiment.SentimentModel | None:
+    """Return the CPED thanks head, or ``None`` when it is off."""
+    return _loaded_head("chat-thanks", _thanks_head_model)
+
+
+def _default_disagreement_head() -> _sentiment.SentimentModel | None:
+    """Return the CPED disagreement head, or ``None`` when it is off."""
+    return _loaded_head("disagreement", _disagreement_head_model)
+
+
 _lazy_sentiment = lazy(_default_sentiment)
 _lazy_chat_head = lazy(_default_chat_head)
+_lazy_thanks_head = lazy(_default_thanks_head)
+_lazy_disagreement_head = lazy(_default_disagreement_head)
 _lazy_politeness = lazy(_default_politeness)
 
 
@@ -728,38 +779,46 @@ def _politeness_fn() -> PolitenessFn | None:
 
 
 # -- readings (#14): what escalation reads from the other analysers, one value per message --
+def _heads() -> tuple[_sentiment.SentimentModel | None, ...]:
+    """Return the three CPED heads (negativity, thanks, disagreement); ``None`` where off."""
+    return _lazy_chat_head(), _lazy_thanks_head(), _lazy_disagreement_head()
+
+
+def _defined(texts: Sequence[str], values: list[float]) -> dict[str, float | None]:
+    """Map each text to its value, ``None`` for NaN (undefined)."""
+    return {t: None if math.isnan(x) else x for t, x in zip(texts, values, strict=True)}
+
+
 def sentiment_readings(
     texts: Sequence[str], chat_texts: Sequence[str]
-) -> tuple[dict[str, float | None], dict[str, float | None] | None]:
-    """Return ``(P(positive) by text, chat negativity by text)``.
+) -> tuple[dict[str, float | None], tuple[dict[str, float | None] | None, ...]]:
+    """Return ``(P(positive) by text, the CPED heads' log-odds by text)``.
 
     *texts* are scored by the library's sentiment model
     (:func:`~kefu_standards.sentiment_scores`, ``None`` where undefined),
-    *chat_texts* (buyer messages) by escalation's chat-negativity head
-    (``bias - logit(P)``, ``None`` where undefined; the second mapping is
-    ``None`` when the head is off).  Both models read the same features, so
-    they are computed once for the texts new to either model
-    (:func:`~kefu_standards._sentiment.shared_scores`); each model keeps its
-    results in its own text cache.
+    *chat_texts* (buyer messages) by escalation's three CPED heads: chat
+    negativity, chat thanks and disagreement (``bias - logit(P)``, ``None``
+    where undefined; a head's mapping is ``None`` when it is off).  All the
+    models read the same features, so they are computed once for the texts new
+    to any of them (:func:`~kefu_standards._sentiment.shared_scores`); each
+    model keeps its results in its own text cache.
     """
-    head = _lazy_chat_head() if chat_texts else None
+    heads = _heads() if chat_texts else (None, None, None)
+    on = [h for h in heads if h is not None]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         default = _sentiment.SentimentModel.default()
-        if head is None:
-            pos, raw = default.scores(texts), None
+        if on:
+            results = _sentiment.shared_scores(((default, texts), *((h, chat_texts) for h in on)))
         else:
-            pos, raw = _sentiment.shared_scores(((default, texts), (head, chat_texts)))
-        sentiment_of = {
-            t: None if math.isnan(x) else x for t, x in zip(texts, pos.tolist(), strict=True)
-        }
-        if head is None or raw is None:
-            return sentiment_of, None
-        p = np.clip(raw, 1e-9, 1.0 - 1e-9)
-        neg = (head.bias - np.log(p / (1.0 - p))).tolist()
-    return sentiment_of, {
-        t: None if math.isnan(x) else x for t, x in zip(chat_texts, neg, strict=True)
-    }
+            results = [default.scores(texts)]
+        sentiment_of = _defined(texts, results[0].tolist())
+        rest = iter(results[1:])
+        heads_of = tuple(
+            None if h is None else _defined(chat_texts, _log_odds_of(h, next(rest)).tolist())
+            for h in heads
+        )
+    return sentiment_of, heads_of
 
 
 @attrs.frozen(slots=True)
@@ -768,8 +827,9 @@ class Readings:
 
     ``sentiment``: P(positive) of each buyer and agent message with content
     (``None`` elsewhere and where undefined; a card's is never read);
-    ``chat_negativity``: the chat-negativity head of each buyer
-    message (``None`` elsewhere and where undefined); ``politeness``: the
+    ``chat_negativity``, ``chat_thanks``, ``disagreement``: the CPED heads'
+    log-odds of each buyer message (``None`` elsewhere and where undefined);
+    ``politeness``: the
     politeness result of each agent message (the walk reads those with
     content; ``None`` for other messages).  A field that is
     ``None`` is a signal that is off.  :func:`kefu_standards.signals` builds
@@ -782,10 +842,12 @@ class Readings:
     sentiment: tuple[float | None, ...] | None
     chat_negativity: tuple[float | None, ...] | None
     politeness: tuple[PolitenessLike | None, ...] | None
+    chat_thanks: tuple[float | None, ...] | None = None
+    disagreement: tuple[float | None, ...] | None = None
 
     def check(self, n: int, where: str) -> None:
         """Raise :class:`~kefu_standards.exceptions.ConfigError` when a field is not *n* long."""
-        for name in ("sentiment", "chat_negativity", "politeness"):
+        for name in ("sentiment", "chat_negativity", "politeness", "chat_thanks", "disagreement"):
             values = getattr(self, name)
             if values is not None and len(values) != n:
                 msg = f"{where}: readings.{name} has {len(values)} entries for {n} messages"
@@ -812,12 +874,12 @@ def _read(
     """
     buyer, agent = Role.BUYER, Role.AGENT
     pos: tuple[float | None, ...] | None = None
-    chat: tuple[float | None, ...] | None = None
-    if sentiment is not None:  # the chat-negativity head is part of the sentiment signal
+    per_head: list[tuple[float | None, ...] | None] = [None, None, None]
+    if sentiment is not None:  # the CPED heads are part of the sentiment signal
         chat_texts = [m.text for m in messages if m.role is buyer]
         if isinstance(sentiment, _LibrarySentiment):
             texts = [m.text for m in messages if m.role is buyer or m.role is agent]
-            sentiment_of, chat_of = sentiment_readings(texts, chat_texts)
+            sentiment_of, heads_of = sentiment_readings(texts, chat_texts)
             pos = tuple(
                 [
                     sentiment_of[m.text] if m.role is buyer or m.role is agent else None
@@ -825,10 +887,14 @@ def _read(
                 ]
             )
         else:
-            _, chat_of = sentiment_readings([], chat_texts)
+            _, heads_of = sentiment_readings([], chat_texts)
             pos = tuple([sentiment(m.text) if _sentiment_read(m) else None for m in messages])
-        if chat_of is not None:
-            chat = tuple([chat_of[m.text] if m.role is buyer else None for m in messages])
+        per_head = [
+            None
+            if of is None
+            else tuple([of[m.text] if m.role is buyer else None for m in messages])
+            for of in heads_of
+        ]
     polite: tuple[PolitenessLike | None, ...] | None = None
     if politeness is not None:
         if politeness is _politeness_fn():  # the library's: one batch
@@ -842,7 +908,8 @@ def _read(
                     for m in messages
                 ]
             )
-    return Readings(pos, chat, polite)
+    chat, thanks, disagreement = per_head
+    return Readings(pos, chat, polite, thanks, disagreement)
 
 
 # ---------------------------------------------------------------- the trace
@@ -1136,6 +1203,7 @@ def _walk(
     if readings is None:
         readings = _read(messages, sentiment, politeness)
     pos_of, chat_of, polite_of = readings.sentiment, readings.chat_negativity, readings.politeness
+    thanks_of, disagreement_of = readings.chat_thanks, readings.disagreement
     timed = [m.sent_at for m in messages if m.sent_at is not None]
     seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
@@ -1157,6 +1225,8 @@ def _walk(
     open_issue = unanswered_run = length = waiting = agent_impolite = agent_refusal = 0.0
     refused_problem = agent_lapse = deescalation = chat_negativity = 0.0
     negativity_total = negativity_sum = 0.0  # the feature, and the sum it is the log1p of
+    chat_thanks = disagreement_mean = 0.0
+    n_disagreement = 0  # buyer messages the disagreement head has read
     # the bookkeeping: buyer messages so far and in a row, the open round (its first
     # unanswered buyer message) and when a wait was last charged, an apology owed after a
     # long wait, a pending holding reply, whether the buyer has raised a problem
@@ -1193,6 +1263,14 @@ def _walk(
             if chat_of is not None:  # every buyer message, cards and answers included
                 cn = chat_of[i]
                 chat_negativity = 0.0 if cn is None else cn
+            if thanks_of is not None:  # as chat_negativity: the latest buyer message
+                ct = thanks_of[i]
+                chat_thanks = 0.0 if ct is None else ct
+            if disagreement_of is not None:  # the mean over every buyer message (0: undefined)
+                dg = disagreement_of[i]
+                n_disagreement += 1
+                dg = 0.0 if dg is None else dg
+                disagreement_mean += (dg - disagreement_mean) / n_disagreement
             if bt.card:
                 pass
             elif bt.info_only:
@@ -1426,7 +1504,7 @@ def _walk(
             agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
             question_now, issue_now, correction_now, content_now, open_issue, unanswered_run,
             length, waiting, agent_impolite, agent_refusal, refused_problem, agent_lapse,
-            deescalation, chat_negativity, negativity_total,
+            deescalation, chat_negativity, negativity_total, chat_thanks, disagreement_mean,
         )  # fmt: skip
         rows.append(row)
         logits.append(offset + scale * sum(map(mul, weights, row)))
@@ -1658,8 +1736,9 @@ def escalation(
     sentiment:
         ``text -> P(positive) | None`` for buyer messages.  Omitted: the
         library's sentiment model if available; ``None``: signal off, the
-        chat-negativity feature (``chat_negativity``, a head trained on CPED)
-        included.  A function of your own replaces P(positive) only.
+        features of the three heads trained on CPED (``chat_negativity``,
+        ``chat_thanks``, ``disagreement_mean``) included.  A function of your
+        own replaces P(positive) only.
     politeness:
         ``text -> result with label and evidence`` for agent messages.
         Omitted: :func:`kefu_standards._politeness.politeness` if available;

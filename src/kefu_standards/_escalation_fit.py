@@ -1376,8 +1376,9 @@ def _check_shapes(h: _Heads) -> None:
 def _shipped_fingerprint() -> str:
     """Return a digest of the shipped model (a fitted model sits on top of it).
 
-    It covers the coefficients of both heads and the exact bytes of the chat-negativity
-    head (``escalation/cped_negativity.npz``) that computes the ``chat_negativity`` state.
+    It covers the coefficients of both heads and the exact bytes of the CPED heads
+    (``escalation/cped_{negativity,thanks,disagreement}.npz``) that compute the
+    ``chat_negativity``, ``chat_thanks`` and ``disagreement_mean`` states.
     """
     m = _default_model()
     numbers = [

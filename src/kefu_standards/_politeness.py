@@ -660,7 +660,7 @@ def _score_text(text: str, lexicon: Lexicon) -> Politeness:
     if hit is not None:
         return hit
     norm = normalize(text)
-    logit = _default_model().logit_one(norm) if _CONTENT.search(norm) else None
+    logit = _default_model().logit(norm) if _CONTENT.search(norm) else None
     result = _score_normalized(text, norm, lexicon, logit)
     if cache is not None:
         cache.put(text, result)
