@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import sys
 import time
 import warnings
@@ -49,7 +50,6 @@ from _metrics import roc_auc
 from kefu_standards._escalation import (
     FEATURES,
     EscalationPolicy,
-    _BatchedSentiment,
     _default_model,
     _defaults,
     _trace,
@@ -99,6 +99,16 @@ def pick(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     }
 
 
+def _model_sentiment(model: SentimentModel) -> Any:
+    """*model* as escalation's ``sentiment=`` (P(positive), ``None`` where undefined)."""
+
+    def fn(text: str) -> float | None:
+        x = float(model.scores([text])[0])
+        return None if math.isnan(x) else x
+
+    return fn
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--recipe", action="store_true", help="also retrain the recipe with CPED")
@@ -119,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     long_ = np.array([len(normalize(t).replace(" ", "")) >= 6 for t in rated_text])
     shop_t, shop_y = bs.shopping()
     shipped = SentimentModel.default()
+    chat_texts = list(
+        dict.fromkeys(
+            m.text for c, _o, _r in data for m in c.messages if m.role in (Role.BUYER, Role.AGENT)
+        )
+    )
     _sf, politeness_fn = _defaults()
     policy = EscalationPolicy()
     esc = _default_model()
@@ -151,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         row = {"lam": lam, "sent": a, "sent_A": aa, "sent_B": ab, "sent6_A": la, "sent6_B": lb}
         row["shopping_acc"] = acc
         if escal:
-            row.update(escalation_aucs(_BatchedSentiment(model.scores)))
+            model.scores(chat_texts)  # one batch into the model's own cache, then per text
+            row.update(escalation_aucs(_model_sentiment(model)))
         return row
 
     res: dict[str, Any] = {"cped_lines": len(ct), "head_train_seconds": train_s}

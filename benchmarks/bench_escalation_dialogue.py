@@ -53,9 +53,10 @@ from _metrics import roc_auc
 from kefu_standards._escalation import (
     FEATURES,
     EscalationPolicy,
-    _chat_negativity_scores,
+    _chat_head_model,
     _default_model,
     _defaults,
+    _log_odds_of,
     _trace,
 )
 from kefu_standards._sentiment import SentimentModel
@@ -71,6 +72,12 @@ RECENCY = 0.7
 Chat = dict[str, Any]
 
 
+def _chat_negativity_scores(texts: list[str]) -> list[float]:
+    """The chat-negativity head's log-odds ``bias - logit(P)`` of *texts* (NaN: undefined)."""
+    head = _chat_head_model()
+    return [float(x) for x in _log_odds_of(head, head.scores(texts))]
+
+
 def chats() -> list[Chat]:
     """jddc_sat dev with the shipped state, turn risks and head scores of every message."""
     data = be.load(be.JDDC)
@@ -78,11 +85,11 @@ def chats() -> list[Chat]:
     model = _default_model()
     policy = EscalationPolicy()
     buyer_texts = sorted({m.text for c, _o, _r in data for m in c.messages if m.role is Role.BUYER})
-    head = dict(zip(buyer_texts, _chat_negativity_scores(buyer_texts).tolist(), strict=True))
+    head = dict(zip(buyer_texts, _chat_negativity_scores(buyer_texts), strict=True))
     joined = [
         "".join(m.text for m in c.messages if m.role is Role.BUYER) or " " for c, _o, _r in data
     ]
-    head_joined = _chat_negativity_scores(joined).tolist()
+    head_joined = _chat_negativity_scores(joined)
     k_neg, k_total = FEATURES.index("negativity_now"), FEATURES.index("negativity_total")
     out = []
     for (conv, overall, rated), whole in zip(data, head_joined, strict=True):

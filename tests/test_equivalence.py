@@ -70,19 +70,19 @@ from kefu_standards._escalation import (
     Escalation,
     EscalationPolicy,
     _agent_text,
-    _BatchedSentiment,
     _buyer_text,
     _clear_caches,
     _default_model,
     _default_politeness,
     _default_sentiment,
     _defaults,
+    _LibrarySentiment,
     _outcome_logit,
     _repeats,
     _sigmoid,
     _trace,
-    buyer_sentiment_scores,
     escalation,
+    sentiment_readings,
 )
 from kefu_standards._frozendict import FrozenDict
 from kefu_standards._matcher import Match, PhraseMatcher
@@ -366,11 +366,26 @@ class TestSharedScores:
         assert np.array_equal(default.scores(texts), want[0], equal_nan=True)
 
     @settings(deadline=None)
-    @given(st.lists(_ANY, max_size=8))
-    def test_buyer_scores_are_the_sentiment_scores(self, texts: list[str]) -> None:
-        """What ``signals_many`` reads: ``sentiment_scores``, the head primed on the way."""
-        got = buyer_sentiment_scores(texts)
-        assert np.array_equal(got, _uncached().scores(texts), equal_nan=True)
+    @given(st.lists(_ANY, max_size=8), st.lists(_ANY, max_size=8))
+    def test_readings_are_each_models_scores(self, texts: list[str], chat: list[str]) -> None:
+        """What ``signals_many`` and ``escalation`` read: ``sentiment_scores`` of *texts* and
+        each CPED head's log-odds of *chat*, ``None`` where undefined, from one batch."""
+        sentiment_of, heads_of = sentiment_readings(texts, chat)
+        want = _uncached().scores(texts).tolist()
+        assert [sentiment_of[t] for t in texts] == [None if math.isnan(x) else x for x in want]
+        loaders = (
+            _escalation._chat_head_model,
+            _escalation._thanks_head_model,
+            _escalation._disagreement_head_model,
+        )
+        assert len(heads_of) == len(loaders)
+        for load, of in zip(loaders, heads_of, strict=True):
+            head = attrs.evolve(load(), cache_size=0)
+            p = np.clip(head.scores(chat), 1e-9, 1.0 - 1e-9)
+            neg = (head.bias - np.log(p / (1.0 - p))).tolist()
+            assert of is not None or not chat
+            got = [of[t] for t in chat] if of is not None else []
+            assert got == [None if math.isnan(x) else x for x in neg]
 
     def test_models_with_other_features_are_scored_alone(self) -> None:
         """Different feature configurations: no shared batch, the same values."""
@@ -1915,41 +1930,23 @@ def test_trace_rows_are_in_feature_order() -> None:
     assert dict(zip(FEATURES, rows[1], strict=True))["threat"] < 3.0  # it decays
 
 
-class TestBatchedSentiment:
-    def test_one_batch_per_new_texts_and_nan_is_undefined(self) -> None:
-        calls: list[list[str]] = []
-
-        def scores(batch: list[str]) -> list[float]:
-            calls.append(list(batch))
-            return [math.nan if t == "[数字x]" else 0.25 for t in batch]
-
-        fn = _BatchedSentiment(scores)
-        fn.prime(["好的", "太差了", "好的", "[数字x]"])
-        assert calls == [["好的", "太差了", "[数字x]"]]
-        assert fn("好的") == 0.25
-        assert fn("[数字x]") is None
-        fn.prime(["好的", "太差了"])
-        assert len(calls) == 1  # nothing new: no call
-        assert fn("在吗") == 0.25  # unseen text: scored on its own
-        assert calls[-1] == ["在吗"]
-
-    def test_a_full_cache_is_emptied_and_values_stay_right(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setattr(_escalation, "_CACHE_LIMIT", 2)
-        fn = _BatchedSentiment(lambda batch: [len(t) / 10 for t in batch])
-        fn.prime(["好的", "谢谢你"])
-        fn.prime(["太差了吧"])  # would exceed the limit: the cache starts again
-        assert fn("好的") == pytest.approx(0.2)
-        assert fn("太差了吧") == pytest.approx(0.4)
-        assert fn("谢谢你") == pytest.approx(0.3)
+class TestLibrarySentiment:
+    """The default sentiment signal: the library's model, one text or a batch."""
 
     def test_default_equals_the_public_sentiment(self) -> None:
-        """The batched default gives sentiment(text).score exactly (None when undefined)."""
+        """Called on one text it gives sentiment(text).score exactly (None when undefined)."""
         default, _ = _defaults()
-        assert isinstance(default, _BatchedSentiment)
+        assert isinstance(default, _LibrarySentiment)
         for text in texts():
             assert default(text) == sentiment(text).score, text
+
+    @pytest.mark.parametrize("text", texts())
+    def test_batch_reading_equals_one_call(self, text: str) -> None:
+        """escalation scores a chat's texts in one batch: the values of one call each."""
+        default, _ = _defaults()
+        assert default is not None
+        sentiment_of, _chat = sentiment_readings(["好的", text, "太差了"], [])
+        assert sentiment_of[text] == default(text)
 
 
 @pytest.mark.parametrize(

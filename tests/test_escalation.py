@@ -24,7 +24,6 @@ from kefu_standards._escalation import (
     Escalation,
     EscalationPolicy,
     EscalationScorer,
-    _BatchedSentiment,
     _clear_caches,
     _default_model,
     _defaults,
@@ -811,9 +810,12 @@ def _states(rows: list[Row], **kw: object) -> list[dict[str, float]]:
 class TestSharedBatch:
     """The CPED heads and the default sentiment share one feature batch per conversation."""
 
-    def test_a_batched_function_of_another_model_keeps_its_own_values(self) -> None:
-        """A batched sentiment that is not the default model is scored by itself, not shared."""
-        other = _BatchedSentiment(lambda texts: [0.1] * len(texts))
+    def test_a_function_of_another_model_keeps_its_own_values(self) -> None:
+        """A sentiment that is not the library's is called on its own, not shared."""
+
+        def other(_text: str) -> float:
+            return 0.1
+
         rows: list[Row] = [("buyer", "这个东西坏了，怎么办", None), ("agent", "亲，抱歉", None)]
         states = _states(rows, sentiment=other)
         assert states[0]["negativity_now"] == pytest.approx(0.4)

@@ -576,7 +576,7 @@ class TestComputedOnce:
 
         The signals carry the fitted escalation; the scorecard and the result read it.
         """
-        from kefu_standards import _scorecard, _signals, analysis
+        from kefu_standards import _escalation, _scorecard, _signals, analysis
 
         calls: list[object] = []
 
@@ -584,8 +584,13 @@ class TestComputedOnce:
             calls.append(kw.get("model"))
             return escalation(conv, **kw)  # type: ignore[arg-type]
 
+        def counting_from(conv: Conversation, readings: object, **kw: object) -> object:
+            calls.append(kw.get("model"))
+            return _escalation.escalation_from(conv, readings, **kw)  # type: ignore[arg-type]
+
         for module in (_signals, _scorecard, analysis):
             monkeypatch.setattr(module, "escalation", counting, raising=False)
+            monkeypatch.setattr(module, "escalation_from", counting_from, raising=False)
         report = ks.analyze(convs[:8], escalation_model=fitted, chunk_size=3)
         assert calls == [fitted] * 8
         assert report.conversations == 8

@@ -7,8 +7,9 @@ with it on any conversation:
 
 - :func:`~kefu_standards.response_times` under a plain policy (one loop, no numpy);
 - :func:`~kefu_standards.response_times` under any other policy (the array route);
-- :func:`~kefu_standards.summarize_response_times` per agent (the array route for
-  many conversations, with its own fast path for the default policy).
+- the array round finder for many conversations (``_timing_agg``: ``compute_rounds``
+  and the lean per-agent/day/shop sums read the same openings and answers), directly
+  and through :func:`~kefu_standards.summarize_response_times` per agent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kefu_standards as ks
+from kefu_standards._timing_agg import MISSING, compute_rounds, iter_columns
 from kefu_standards.exceptions import ConfigError
 from kefu_standards.testing import ReferenceRound, reference_rounds
 
@@ -184,6 +186,44 @@ def test_per_agent_tables_count_the_reference_rounds(
     table = ks.summarize_response_times(convs, by=("agent",), policy=p).rows()
     assert {row["agent"]: row["rounds"] for row in table} == dict(rounds)
     assert {row["agent"]: row["answered"] for row in table} == {k: answered[k] for k in rounds}
+
+
+@SETTINGS
+@given(
+    st.lists(chats(), max_size=5),
+    st.sampled_from(sorted(POLICIES)),
+    st.integers(1, 40),
+)
+def test_the_array_round_finder_finds_the_reference_rounds(
+    convs: list[ks.Conversation], policy: str, chunk: int
+) -> None:
+    """The array route (``compute_rounds`` over chunks of many conversations, the round
+    finder the per-agent/day/shop tables also read) finds the reference rounds: opening,
+    clock start, answer, credited agent, buyer messages and session."""
+    p = POLICIES[policy]
+    convs = [ks.Conversation(f"c{k}", c.messages, shop=c.shop) for k, c in enumerate(convs)]
+    want = []
+    for conv in convs:
+        for x in reference_rounds(conv, p):
+            start = conv.messages[x.start_index].sent_at
+            want.append((*_ref(x), None if start is None else start.timestamp()))
+    got = []
+    for cols in iter_columns(convs, chunk_messages=chunk):
+        r = compute_rounds(cols, p)
+        for i in range(len(r.conv)):
+            agent = int(r.agent[i])
+            opened = int(r.open_us[i])
+            got.append(
+                (
+                    int(r.opened_index[i]),
+                    int(r.answered_index[i]) if r.answered[i] else None,
+                    None if agent < 0 else cols.senders[agent],
+                    int(r.buyer_messages[i]),
+                    int(r.session[i]),
+                    None if opened == MISSING else opened / 1e6,
+                )
+            )
+    assert got == want
 
 
 # -- escalation's waits ------------------------------------------------------------------

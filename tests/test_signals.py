@@ -10,13 +10,15 @@ equals ``assess``, and the batched ``signals_many`` equals one call each.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kefu_standards as ks
-from kefu_standards.exceptions import ConfigError, KefuError
+from kefu_standards import _escalation, _signals
+from kefu_standards.exceptions import ConfigError, InputTypeError, KefuError
 from kefu_standards.scorers import BUILTIN_SCORERS
 from strategies import conversations
 
@@ -103,6 +105,73 @@ class TestSignals:
             assert all(
                 _same_float(a, b) for a, b in zip(batched.sentiment, one.sentiment, strict=True)
             )
+
+
+class TestEscalationFromSignals:
+    """Escalation reads the conversation's signals; it does not call the analysers again."""
+
+    def test_reading_fields_equal_the_analysers(self) -> None:
+        """Agent sentiment on agent messages with content, chat negativity on buyer ones."""
+        s = ks.signals(CHAT)
+        assert len(s.agent_sentiment) == len(s.chat_negativity) == len(CHAT.messages)
+        assert [x is not None for x in s.agent_sentiment] == [False, False, True, False, False]
+        assert s.agent_sentiment[2] == ks.sentiment(CHAT.messages[2].text).score
+        for heads in (s.chat_negativity, s.chat_thanks, s.disagreement):  # the CPED heads
+            assert [x is not None for x in heads] == [True, False, False, False, True]
+
+    def test_signals_many_calls_each_analyser_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """One sentiment batch and one politeness batch for the whole chunk; escalation
+        takes the signals' readings and never scores a text itself."""
+        calls: list[str] = []
+        readings, many = _escalation.sentiment_readings, _signals.politeness_many
+
+        def count_readings(*args: Any) -> Any:
+            calls.append("sentiment")
+            return readings(*args)
+
+        def count_politeness(*args: Any) -> Any:
+            calls.append("politeness")
+            return many(*args)
+
+        def refuse(*_args: Any) -> Any:
+            raise AssertionError("escalation scored its texts again")
+
+        convs = [CHAT, ks.Conversation.from_records([{"role": "agent", "text": "您好"}], id="c2")]
+        want = [ks.escalation(c) for c in convs]
+        monkeypatch.setattr(_signals, "sentiment_readings", count_readings)
+        monkeypatch.setattr(_signals, "politeness_many", count_politeness)
+        monkeypatch.setattr(_escalation, "_read", refuse)
+        got = ks.signals_many(convs)
+        assert sorted(calls) == ["politeness", "sentiment"]
+        assert [g.escalation for g in got] == want
+
+    @SLOW
+    @given(conversations(max_messages=8))
+    def test_escalation_from_signals_equals_escalation(self, conv: ks.Conversation) -> None:
+        """The same reasons, evidence and risks, to the last digit, as ``escalation(conv)``."""
+        got, want = ks.signals(conv).escalation, ks.escalation(conv)
+        assert got == want
+        assert repr(got) == repr(want)
+
+    @pytest.mark.parametrize(
+        ("readings", "error", "match"),
+        [
+            ("readings", InputTypeError, "needs Readings"),
+            (_escalation.Readings((0.5,), None, None), ConfigError, "readings.sentiment has 1"),
+            (_escalation.Readings(None, (), None), ConfigError, "chat_negativity has 0"),
+            (_escalation.Readings(None, None, (None,) * 9), ConfigError, "politeness has 9"),
+        ],
+    )
+    def test_readings_are_checked(self, readings: Any, error: type, match: str) -> None:
+        """Readings must be Readings with one entry per message (CHAT has 5)."""
+        with pytest.raises(error, match=match):
+            _escalation.escalation_from(CHAT, readings)
+
+    def test_readings_off_equal_signals_off(self) -> None:
+        """Readings that are all ``None`` are escalation with both signals off."""
+        off = _escalation.Readings(None, None, None)
+        want = ks.escalation(CHAT, sentiment=None, politeness=None)
+        assert _escalation.escalation_from(CHAT, off) == want
 
 
 class TestAssessWithSignals:

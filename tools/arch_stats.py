@@ -10,6 +10,10 @@ Counts:
 - ``lru_cache``: functions decorated with ``functools.lru_cache`` / ``functools.cache``;
 - ``module dict caches``: module-level names bound to an empty ``dict()`` / ``{}`` /
   ``OrderedDict()`` / weak dictionary that a function later stores into;
+- ``instance dict caches``: ``self.<name with cache or memo> = {}`` (or ``dict()``) in a
+  method: a cache held by an object, such as a cached callable;
+- ``TextCache instances``: ``TextCache(...)`` constructions (the bounded, text-keyed cache
+  of ``_textcache``), at module level or in a class;
 - ``lazy singletons``: module-level names that a function rebinds through ``global``;
 - ``memos in frozen classes``: ``object.__setattr__(self, "_x...cache", ...)`` (a private
   name with cache, memo, scores or hash in it): hidden, growing state in a frozen object;
@@ -164,6 +168,8 @@ def stats() -> dict[str, list[str]]:
         for k in (
             "lru_cache",
             "module dict caches",
+            "instance dict caches",
+            "TextCache instances",
             "lazy singletons",
             "memos in frozen classes",
             "identity keys (id())",
@@ -240,6 +246,25 @@ def stats() -> dict[str, list[str]]:
                         res["memos in frozen classes"].append(
                             f"{mod}.{node.name}:{sub.lineno} {sub.args[1].value!s}"
                         )
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "TextCache":
+                res["TextCache instances"].append(f"{mod}:{node.lineno}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Subscript)
+                and getattr(node.func.value, "id", "") == "TextCache"
+            ):
+                res["TextCache instances"].append(f"{mod}:{node.lineno}")
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if (
+                        isinstance(t, ast.Attribute)
+                        and isinstance(t.value, ast.Name)
+                        and t.value.id == "self"
+                        and re.search("cache|memo", t.attr)
+                        and _empty_mapping(node.value)
+                    ):
+                        res["instance dict caches"].append(f"{mod}:{node.lineno} self.{t.attr}")
             if isinstance(node, ast.Call):
                 f = node.func
                 if isinstance(f, ast.Attribute) and f.attr == "import_module" and node.args:

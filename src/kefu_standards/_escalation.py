@@ -21,8 +21,12 @@ After every message the state is mapped to a risk by a small logistic head
 the final state (does the conversation end dissatisfied?); ``level`` is the
 worse of the two risks' bands (:meth:`EscalationPolicy.alert_level`), so a chat
 that ends on a threat is ``high`` even while its ending risk is moderate.
-Per-text work is cached by the raw text (chat repeats itself) and the default
-sentiment is scored in one batch per conversation.  The weights of both
+Escalation's own per-text parsing (cues, bigrams) is cached by the raw text
+(chat repeats itself); what it reads from the other analysers (sentiment,
+politeness, the chat-negativity head) comes in as :class:`Readings`, one value
+per message, scored in one batch per conversation (:func:`escalation`) or per
+chunk of conversations (:func:`kefu_standards.signals_many`, then
+:func:`escalation_from`).  The weights of both
 heads are hand-set by the developers from domain reasoning (QC rule points, cue
 strengths), one justification per line in ``data/escalation/model.tsv``; only a
 monotone Platt calibration (``scale``, ``offset`` per head) is fitted on the
@@ -87,10 +91,12 @@ __all__ = [
     "EscalationScorer",
     "PolitenessFn",
     "PolitenessLike",
+    "Readings",
     "Reason",
     "SentimentFn",
-    "buyer_sentiment_scores",
     "escalation",
+    "escalation_from",
+    "sentiment_readings",
 ]
 
 Level = Literal["low", "medium", "high"]
@@ -634,68 +640,21 @@ def _sigmoid(x: float) -> float:
 # ---------------------------------------------------------------- default signals
 
 
-_MISSING: Any = object()
-_CACHE_LIMIT = 100_000
+class _LibrarySentiment:
+    """The library's sentiment as a :class:`SentimentFn` (P(positive), ``None`` when undefined).
 
-
-class _BatchedSentiment:
-    """The library's sentiment as a :class:`SentimentFn`, cached by text and batched.
-
-    ``prime(texts)`` scores every text not seen yet in one vectorised call of
-    ``scores`` (``sentiment_scores``: the same P(positive) as
-    ``sentiment(text).score``, NaN where undefined); ``__call__`` then reads the
-    cache.  The cache is cleared when it reaches its limit (chat repeats itself,
-    so it refills with the texts that matter).
+    Calling it scores one text through :func:`~kefu_standards.sentiment_scores`
+    (the model's own text cache).  :func:`escalation` recognises it and scores
+    a conversation's texts in one batch instead (:func:`sentiment_readings`),
+    with the same values.
     """
-
-    def __init__(
-        self,
-        scores: Callable[[list[str]], Any],
-        model: Callable[[], _sentiment.SentimentModel] | None = None,
-    ) -> None:
-        self._scores = scores
-        # the model whose P(positive) *scores* gives (None: unknown), for one shared batch
-        self._model = model
-        self._cache: dict[str, float | None] = {}
-
-    def _score(self, texts: list[str]) -> dict[str, float | None]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = self._scores(texts)
-        return self._values(texts, values)
-
-    @staticmethod
-    def _values(texts: list[str], values: Iterable[float]) -> dict[str, float | None]:
-        out: dict[str, float | None] = {}
-        for text, value in zip(texts, values, strict=True):
-            x = float(value)
-            out[text] = None if math.isnan(x) else x
-        return out
-
-    def put(self, texts: list[str], values: Iterable[float]) -> None:
-        """Cache *values*, what ``scores(texts)`` returns (NaN: undefined), for *texts*."""
-        self._store(self._values(texts, values))
-
-    def _store(self, fresh: dict[str, float | None]) -> None:
-        if len(self._cache) + len(fresh) > _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache.update(fresh)
-
-    def prime(self, texts: Iterable[str]) -> None:
-        """Score the texts of *texts* not cached yet, in one batch."""
-        cache = self._cache
-        todo = list(dict.fromkeys(t for t in texts if t not in cache))
-        if todo:
-            self._store(self._score(todo))
 
     def __call__(self, text: str, /) -> float | None:
         """Return P(positive) of *text*, or ``None`` when undefined."""
-        hit = self._cache.get(text, _MISSING)
-        if hit is not _MISSING:
-            return hit  # type: ignore[no-any-return]
-        fresh = self._score([text])
-        self._store(fresh)
-        return fresh[text]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = float(_sentiment.sentiment_scores([text])[0])
+        return None if math.isnan(x) else x
 
 
 def _signal_off(name: str, why: str) -> None:
@@ -709,46 +668,34 @@ def _signal_off(name: str, why: str) -> None:
 
 def _default_sentiment() -> SentimentFn | None:
     try:
-        batched = _BatchedSentiment(_sentiment.sentiment_scores, _sentiment.SentimentModel.default)
-        batched("好的")
+        fn = _LibrarySentiment()
+        fn("好的")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("sentiment", f"{type(exc).__name__}: {exc}")
         return None
-    return batched
+    return fn
 
 
 def _default_politeness() -> PolitenessFn | None:
     try:
-        # score_text: the library's politeness, memoised by text, without the
+        # score_text: the library's politeness (its one text cache), without the
         # undefined-text warning of politeness()
-        cached: PolitenessFn = _politeness.PolitenessScorer().score_text
-        cached("您好")
+        fn: PolitenessFn = _politeness.PolitenessScorer().score_text
+        fn("您好")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("politeness", f"{type(exc).__name__}: {exc}")
         return None
-    return cached
-
-
-def _log_odds(head: _sentiment.SentimentModel, texts: list[str]) -> Any:
-    """Return a CPED head's log-odds of its class, ``bias - logit(P)``, of *texts* (NaN: undefined).
-
-    Each head is trained with target 0 for its class (a negative line, a thanks, a
-    disagreement), so ``P`` is the probability of *not* being of the class.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _log_odds_of(head, head.scores(texts))
+    return fn
 
 
 def _log_odds_of(head: _sentiment.SentimentModel, scores: Any) -> Any:
-    """Return ``bias - logit(P)`` of *scores*, the head's ``P`` of some texts (NaN stays NaN)."""
+    """Return ``bias - logit(P)`` of *scores*, the head's ``P`` of some texts (NaN stays NaN).
+
+    Each CPED head is trained with target 0 for its class (a negative line, a thanks, a
+    disagreement), so ``P`` is the probability of *not* being of the class.
+    """
     p = np.clip(scores, 1e-9, 1.0 - 1e-9)
     return head.bias - np.log(p / (1.0 - p))
-
-
-def _chat_negativity_scores(texts: list[str]) -> Any:
-    """Return the CPED head's negativity ``bias - logit(P)`` of *texts* (NaN: undefined)."""
-    return _log_odds(_chat_head_model(), texts)
 
 
 _CHAT_HEAD_FILE = "escalation/cped_negativity.npz"
@@ -777,16 +724,6 @@ def _disagreement_head_model() -> _sentiment.SentimentModel:
     return _head_model(_DISAGREEMENT_HEAD_FILE)
 
 
-def _chat_thanks_scores(texts: list[str]) -> Any:
-    """Return the CPED thanks head's log-odds of a thanks / agreement / closing line."""
-    return _log_odds(_thanks_head_model(), texts)
-
-
-def _disagreement_scores(texts: list[str]) -> Any:
-    """Return the CPED disagreement head's log-odds of a disagreeing / rejecting line."""
-    return _log_odds(_disagreement_head_model(), texts)
-
-
 @lazy
 def _chat_head_digest() -> str:
     """Return a SHA-256 digest of the shipped CPED head files (their exact bytes, in order)."""
@@ -796,64 +733,32 @@ def _chat_head_digest() -> str:
     return digest.hexdigest()
 
 
-def _batched_head(name: str, scores: Callable[[list[str]], Any]) -> SentimentFn | None:
-    """Return a CPED head as a batched, cached function of the text (``None``: off, warned)."""
+def _loaded_head(
+    name: str, model: Callable[[], _sentiment.SentimentModel]
+) -> _sentiment.SentimentModel | None:
+    """Return a CPED head's model, or ``None`` when it cannot load (warned: the feature is off)."""
     try:
-        batched = _BatchedSentiment(scores)
-        batched("好的")
+        head = model()
+        head.scores(["好的"])
     except Exception as exc:  # a broken model file: the feature is off
         _signal_off(name, f"{type(exc).__name__}: {exc}")
         return None
-    return batched
+    return head
 
 
-def _default_chat_head() -> SentimentFn | None:
-    """Return the chat-negativity head (a CPED-trained model), batched and cached."""
-    return _batched_head("chat-negativity", _chat_negativity_scores)
+def _default_chat_head() -> _sentiment.SentimentModel | None:
+    """Return the chat-negativity head (a CPED-trained model), or ``None`` when it is off."""
+    return _loaded_head("chat-negativity", _chat_head_model)
 
 
-def _default_thanks_head() -> SentimentFn | None:
-    """Return the CPED thanks head, batched and cached."""
-    return _batched_head("chat-thanks", _chat_thanks_scores)
+def _default_thanks_head() -> _sentiment.SentimentModel | None:
+    """Return the CPED thanks head, or ``None`` when it is off."""
+    return _loaded_head("chat-thanks", _thanks_head_model)
 
 
-def _default_disagreement_head() -> SentimentFn | None:
-    """Return the CPED disagreement head, batched and cached."""
-    return _batched_head("disagreement", _disagreement_scores)
-
-
-#: A CPED head as ``(batched function, model)``, or ``(None, None)`` where it is off.
-_HeadPair = tuple[_BatchedSentiment | None, _sentiment.SentimentModel | None]
-
-
-def _chat_heads() -> tuple[_HeadPair, ...]:
-    """Return the three CPED heads (negativity, thanks, disagreement) as :data:`_HeadPair`."""
-    out: list[_HeadPair] = []
-    for fn, model in (
-        (_lazy_chat_head, _chat_head_model),
-        (_lazy_thanks_head, _thanks_head_model),
-        (_lazy_disagreement_head, _disagreement_head_model),
-    ):
-        batched = fn()
-        out.append((batched, model()) if isinstance(batched, _BatchedSentiment) else (None, None))
-    return tuple(out)
-
-
-def buyer_sentiment_scores(texts: list[str]) -> Any:
-    """Return :func:`~kefu_standards.sentiment_scores` of buyer *texts*, priming the chat head.
-
-    The CPED heads (chat negativity, thanks, disagreement) score the same texts from
-    the same features (:func:`~kefu_standards._sentiment.shared_scores`), so
-    :func:`escalation` later finds them in the heads' caches instead of extracting
-    the features again.  The returned values are ``sentiment_scores(texts)``.  With
-    the heads off, only those.
-    """
-    models = [model for _fn, model in _chat_heads() if model is not None] if texts else []
-    if not models:
-        return _sentiment.sentiment_scores(texts)
-    default = _sentiment.SentimentModel.default()
-    jobs = ((default, texts), *((model, texts) for model in models))
-    return _sentiment.shared_scores(jobs)[0]
+def _default_disagreement_head() -> _sentiment.SentimentModel | None:
+    """Return the CPED disagreement head, or ``None`` when it is off."""
+    return _loaded_head("disagreement", _disagreement_head_model)
 
 
 _lazy_sentiment = lazy(_default_sentiment)
@@ -866,6 +771,145 @@ _lazy_politeness = lazy(_default_politeness)
 def _defaults() -> tuple[SentimentFn | None, PolitenessFn | None]:
     """Return the library's sentiment and politeness signals (loaded once; ``None`` if off)."""
     return _lazy_sentiment(), _lazy_politeness()
+
+
+def _politeness_fn() -> PolitenessFn | None:
+    """Return the default politeness signal if it is loaded (never loads it)."""
+    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
+
+
+# -- readings (#14): what escalation reads from the other analysers, one value per message --
+def _heads() -> tuple[_sentiment.SentimentModel | None, ...]:
+    """Return the three CPED heads (negativity, thanks, disagreement); ``None`` where off."""
+    return _lazy_chat_head(), _lazy_thanks_head(), _lazy_disagreement_head()
+
+
+def _defined(texts: Sequence[str], values: list[float]) -> dict[str, float | None]:
+    """Map each text to its value, ``None`` for NaN (undefined)."""
+    return {t: None if math.isnan(x) else x for t, x in zip(texts, values, strict=True)}
+
+
+def sentiment_readings(
+    texts: Sequence[str], chat_texts: Sequence[str]
+) -> tuple[dict[str, float | None], tuple[dict[str, float | None] | None, ...]]:
+    """Return ``(P(positive) by text, the CPED heads' log-odds by text)``.
+
+    *texts* are scored by the library's sentiment model
+    (:func:`~kefu_standards.sentiment_scores`, ``None`` where undefined),
+    *chat_texts* (buyer messages) by escalation's three CPED heads: chat
+    negativity, chat thanks and disagreement (``bias - logit(P)``, ``None``
+    where undefined; a head's mapping is ``None`` when it is off).  All the
+    models read the same features, so they are computed once for the texts new
+    to any of them (:func:`~kefu_standards._sentiment.shared_scores`); each
+    model keeps its results in its own text cache.
+    """
+    heads = _heads() if chat_texts else (None, None, None)
+    on = [h for h in heads if h is not None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = _sentiment.SentimentModel.default()
+        if on:
+            results = _sentiment.shared_scores(((default, texts), *((h, chat_texts) for h in on)))
+        else:
+            results = [default.scores(texts)]
+        sentiment_of = _defined(texts, results[0].tolist())
+        rest = iter(results[1:])
+        heads_of = tuple(
+            None if h is None else _defined(chat_texts, _log_odds_of(h, next(rest)).tolist())
+            for h in heads
+        )
+    return sentiment_of, heads_of
+
+
+@attrs.frozen(slots=True)
+class Readings:
+    """What escalation reads from the other analysers, one entry per message.
+
+    ``sentiment``: P(positive) of each buyer and agent message with content
+    (``None`` elsewhere and where undefined; a card's is never read);
+    ``chat_negativity``, ``chat_thanks``, ``disagreement``: the CPED heads'
+    log-odds of each buyer message (``None`` elsewhere and where undefined);
+    ``politeness``: the
+    politeness result of each agent message (the walk reads those with
+    content; ``None`` for other messages).  A field that is
+    ``None`` is a signal that is off.  :func:`kefu_standards.signals` builds
+    them with the rest of a conversation's signals; :func:`escalation` reads
+    them itself.
+
+    .. versionadded:: 0.2.0
+    """
+
+    sentiment: tuple[float | None, ...] | None
+    chat_negativity: tuple[float | None, ...] | None
+    politeness: tuple[PolitenessLike | None, ...] | None
+    chat_thanks: tuple[float | None, ...] | None = None
+    disagreement: tuple[float | None, ...] | None = None
+
+    def check(self, n: int, where: str) -> None:
+        """Raise :class:`~kefu_standards.exceptions.ConfigError` when a field is not *n* long."""
+        for name in ("sentiment", "chat_negativity", "politeness", "chat_thanks", "disagreement"):
+            values = getattr(self, name)
+            if values is not None and len(values) != n:
+                msg = f"{where}: readings.{name} has {len(values)} entries for {n} messages"
+                raise ConfigError(msg)
+
+
+def _sentiment_read(message: Message) -> bool:
+    """Whether the walk reads the sentiment (an agent's: the politeness) of *message*."""
+    if message.role is Role.BUYER:
+        bt = _buyer_text(message.text)
+        return bt.content and not bt.card
+    return message.role is Role.AGENT and _agent_text(message.text).content
+
+
+def _read(
+    messages: Sequence[Message], sentiment: SentimentFn | None, politeness: PolitenessFn | None
+) -> Readings:
+    """Return the :class:`Readings` of *messages* under the given signals (``None``: off).
+
+    The library's own analysers score the conversation's buyer and agent texts
+    in one batch each (each keeps its results in its one text cache; a text
+    without content is undefined, and the walk reads no card's sentiment); any
+    other function is called once per message the walk reads it for.
+    """
+    buyer, agent = Role.BUYER, Role.AGENT
+    pos: tuple[float | None, ...] | None = None
+    per_head: list[tuple[float | None, ...] | None] = [None, None, None]
+    if sentiment is not None:  # the CPED heads are part of the sentiment signal
+        chat_texts = [m.text for m in messages if m.role is buyer]
+        if isinstance(sentiment, _LibrarySentiment):
+            texts = [m.text for m in messages if m.role is buyer or m.role is agent]
+            sentiment_of, heads_of = sentiment_readings(texts, chat_texts)
+            pos = tuple(
+                [
+                    sentiment_of[m.text] if m.role is buyer or m.role is agent else None
+                    for m in messages
+                ]
+            )
+        else:
+            _, heads_of = sentiment_readings([], chat_texts)
+            pos = tuple([sentiment(m.text) if _sentiment_read(m) else None for m in messages])
+        per_head = [
+            None
+            if of is None
+            else tuple([of[m.text] if m.role is buyer else None for m in messages])
+            for of in heads_of
+        ]
+    polite: tuple[PolitenessLike | None, ...] | None = None
+    if politeness is not None:
+        if politeness is _politeness_fn():  # the library's: one batch
+            texts = [m.text for m in messages if m.role is agent]
+            results = iter(_politeness.politeness_many(texts))
+            polite = tuple([next(results) if m.role is agent else None for m in messages])
+        else:
+            polite = tuple(
+                [
+                    politeness(m.text) if m.role is agent and _sentiment_read(m) else None
+                    for m in messages
+                ]
+            )
+    chat, thanks, disagreement = per_head
+    return Readings(pos, chat, polite, thanks, disagreement)
 
 
 # ---------------------------------------------------------------- the trace
@@ -1054,82 +1098,28 @@ def _agent_text(text: str) -> _AgentText:
 
 
 def _clear_caches() -> None:
-    """Empty every per-text cache escalation keeps (for tests and cold benchmarks)."""
+    """Empty every per-text cache escalation keeps (for tests and cold benchmarks).
+
+    The models it reads (sentiment, the chat-negativity head, politeness) keep
+    their own caches, shared with ``analyze``; they are left as they are.
+    """
     _buyer_text.cache_clear()
     _agent_text.cache_clear()
-    _default_impolite.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
-    for fn in (*_defaults(), _lazy_chat_head(), _lazy_thanks_head(), _lazy_disagreement_head()):
-        cache = getattr(fn, "_cache", None)
-        if isinstance(cache, dict):
-            cache.clear()
 
 
-def _prime(
-    sentiment: SentimentFn | None,
-    heads: Sequence[_HeadPair],
-    messages: Sequence[Message],
-) -> None:
-    """Score the texts of a conversation not seen yet, in one batch each (default models only).
-
-    Buyer and agent texts go to the default sentiment, buyer texts to the CPED
-    heads (*heads*: ``(batched function, model)`` pairs, as :func:`_chat_heads`);
-    their features are computed once
-    (:func:`~kefu_standards._sentiment.shared_scores`), and each model's results
-    go straight into its function's cache (read once, not again by ``prime``).
-    """
-    buyer, agent = Role.BUYER, Role.AGENT
-    todo: list[str] = []
-    if isinstance(sentiment, _BatchedSentiment):
-        cache = sentiment._cache
-        todo = [
-            m.text for m in messages if (m.role is buyer or m.role is agent) and m.text not in cache
-        ]
-    jobs: list[tuple[_sentiment.SentimentModel, list[str]]] = []
-    targets: list[tuple[_BatchedSentiment, _sentiment.SentimentModel | None]] = []
-    if todo and isinstance(sentiment, _BatchedSentiment):
-        if sentiment._model is None:  # a model we cannot share features with
-            sentiment.prime(todo)
-        else:
-            jobs.append((sentiment._model(), todo))
-            targets.append((sentiment, None))  # P(positive) as it is
-    for chat, model in heads:
-        if chat is not None and model is not None:
-            cache = chat._cache
-            chat_todo = [m.text for m in messages if m.role is buyer and m.text not in cache]
-            if chat_todo:
-                jobs.append((model, chat_todo))
-                targets.append((chat, model))  # the head's log-odds
-    if not jobs:  # usually: chat repeats itself
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = _sentiment.shared_scores(jobs)
-        for (fn, head), (_model, texts), values in zip(targets, jobs, results, strict=True):
-            fn.put(texts, values if head is None else _log_odds_of(head, values))
-
-
-def _politeness_fn() -> PolitenessFn | None:
-    """Return the default politeness signal if it is loaded (never loads it)."""
-    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=65536)
-def _default_impolite(text: str) -> tuple[bool, tuple[Evidence, ...], bool]:
-    """``(impolite, impolite markers, material)`` of *text* under the default politeness.
-
-    What :func:`_walk` reads from a politeness result (cached by text): the label
-    says impolite or a marker of :data:`_IMPOLITE_KINDS` fired; *material* when
-    the label is impolite or a banned phrase fired (:func:`_impolite_verdict`).
-    """
-    fn = _lazy_politeness()
-    assert fn is not None  # only called when the default signal is on
-    return _impolite_verdict(fn(text))
+_POLITE: tuple[bool, tuple[Evidence, ...], bool] = (False, (), False)
 
 
 def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
     """``(impolite, impolite markers, material)`` of one politeness result."""
+    if result.label != "impolite":  # the usual reply: no impolite marker, nothing to build
+        for e in result.evidence:
+            if e.kind in _IMPOLITE_KINDS:
+                break
+        else:
+            return _POLITE
     bad = tuple(e for e in result.evidence if e.kind in _IMPOLITE_KINDS)
     lexical = [e for e in bad if not e.rule.startswith("model:")]
     material = any(e.kind == "banned_phrase" for e in bad) or (
@@ -1196,6 +1186,7 @@ def _walk(
     sentiment: SentimentFn | None,
     politeness: PolitenessFn | None,
     model: _Model,
+    readings: Readings | None = None,
 ) -> tuple[list[float], list[tuple[float, ...]], list[_Event]]:
     """Walk the conversation once; return the turn log-odds, the states and the events.
 
@@ -1205,14 +1196,14 @@ def _walk(
     plus the events that explain the state.  Before each message the counted
     events decay (``decay``; threats and refusals by ``threat_decay``).  A
     holding reply never followed up is charged after the last message.
+
+    What the other analysers say comes from *readings* (one value per message);
+    without them, from :func:`_read` of *sentiment* and *politeness*.
     """
-    # the CPED heads are part of the sentiment signal: off with sentiment=None
-    heads = _chat_heads() if sentiment is not None else ((None, None),) * 3
-    _prime(sentiment, heads, messages)
-    chat_head, thanks_head, disagreement_head = (fn for fn, _model in heads)
-    chat_cached = None if chat_head is None else chat_head._cache.get
-    thanks_cached = None if thanks_head is None else thanks_head._cache.get
-    disagreement_cached = None if disagreement_head is None else disagreement_head._cache.get
+    if readings is None:
+        readings = _read(messages, sentiment, politeness)
+    pos_of, chat_of, polite_of = readings.sentiment, readings.chat_negativity, readings.politeness
+    thanks_of, disagreement_of = readings.chat_thanks, readings.disagreement
     timed = [m.sent_at for m in messages if m.sent_at is not None]
     seconds = _wall_seconds if wall_clock_exact(timed) else _seconds
     d, td, w = policy.decay, policy.threat_decay, policy.average_weight
@@ -1222,12 +1213,6 @@ def _walk(
     offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
     buyer, agent = Role.BUYER, Role.AGENT
     buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
-    # the default sentiment's per-text cache read directly (what its __call__ does first)
-    cached = sentiment._cache.get if isinstance(sentiment, _BatchedSentiment) else None
-    # the default politeness's verdict per text (cached; any other function is called as is)
-    verdict = (
-        _default_impolite if politeness is not None and politeness is _politeness_fn() else None
-    )
     events: list[_Event] = []
     add = events.append
     logits: list[float] = []
@@ -1275,20 +1260,14 @@ def _walk(
         if role is buyer:
             bt = buyer_text(msg.text)
             chasing, pending = pending, pending or bool(msg.text.strip())
-            if chat_cached is not None:  # every buyer message, cards and answers included
-                cn = chat_cached(msg.text, _MISSING)
-                if cn is _MISSING:  # evicted since _prime: score it again
-                    cn = chat_head(msg.text)  # type: ignore[misc]
+            if chat_of is not None:  # every buyer message, cards and answers included
+                cn = chat_of[i]
                 chat_negativity = 0.0 if cn is None else cn
-            if thanks_cached is not None:  # as chat_negativity: the latest buyer message
-                ct = thanks_cached(msg.text, _MISSING)
-                if ct is _MISSING:
-                    ct = thanks_head(msg.text)  # type: ignore[misc]
+            if thanks_of is not None:  # as chat_negativity: the latest buyer message
+                ct = thanks_of[i]
                 chat_thanks = 0.0 if ct is None else ct
-            if disagreement_cached is not None:  # the mean over every buyer message (0: undefined)
-                dg = disagreement_cached(msg.text, _MISSING)
-                if dg is _MISSING:
-                    dg = disagreement_head(msg.text)  # type: ignore[misc]
+            if disagreement_of is not None:  # the mean over every buyer message (0: undefined)
+                dg = disagreement_of[i]
                 n_disagreement += 1
                 dg = 0.0 if dg is None else dg
                 disagreement_mean += (dg - disagreement_mean) / n_disagreement
@@ -1342,10 +1321,8 @@ def _walk(
                     if urging and not first:  # waiting and chasing: impatience, weighed as emotion
                         ev_urging = _cue_evidence(urging, i, "impatience")
                         add(_Event("impatience", i, ev_urging, via="negative_emotion"))
-                if sentiment is not None and bt.content:
-                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
-                    if pos is _MISSING:
-                        pos = sentiment(msg.text)
+                if pos_of is not None and bt.content:
+                    pos = pos_of[i]
                     neg = 0.0 if pos is None else 0.5 - float(pos)
                     negativity_now = neg
                     negativity_avg = neg if first else (1 - w) * negativity_avg + w * neg
@@ -1455,10 +1432,8 @@ def _walk(
                 last_reply = i
                 since_reply = len(buyer_bigrams)
                 last_answer = -1 if at.holding else i
-                if sentiment is not None:
-                    pos = _MISSING if cached is None else cached(msg.text, _MISSING)
-                    if pos is _MISSING:
-                        pos = sentiment(msg.text)
+                if pos_of is not None:
+                    pos = pos_of[i]
                     if pos is not None:
                         n_agent += 1
                         neg = 0.5 - float(pos)
@@ -1502,11 +1477,9 @@ def _walk(
                     holding_at = None
                 if at.holding:
                     holding_at = i
-                if politeness is not None:
-                    if verdict is not None:
-                        impolite, bad, material = verdict(msg.text)
-                    else:
-                        impolite, bad, material = _impolite_verdict(politeness(msg.text))
+                polite = None if polite_of is None else polite_of[i]
+                if polite is not None:
+                    impolite, bad, material = _impolite_verdict(polite)
                     if impolite:
                         agent_impolite += 1.0
                         spans = tuple(e.at(i) for e in bad) or (
@@ -1693,7 +1666,7 @@ def _checked_sentiment(fn: SentimentFn | None) -> SentimentFn | None:
     anything else outside [0, 1] raises instead of moving the risk silently.  The
     library's own batched sentiment is passed through as it is.
     """
-    if fn is None or isinstance(fn, _BatchedSentiment):
+    if fn is None or isinstance(fn, _LibrarySentiment):
         return fn
 
     def checked(text: str, /) -> float | None:
@@ -1805,11 +1778,46 @@ def escalation(
     _check_model(model, "escalation(model=...)")
     sent = _lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)
     pol = _lazy_politeness() if politeness is _DEFAULT else _checked_politeness(politeness)
+    readings = _read(conversation.messages, sent, pol)
+    return escalation_from(conversation, readings, policy=policy, model=model)
+
+
+def escalation_from(
+    conversation: Conversation,
+    readings: Readings,
+    *,
+    policy: EscalationPolicy | None = None,
+    model: _Rescorer | None = None,
+) -> Escalation:
+    """:func:`escalation` of *conversation* given what the other analysers said of it.
+
+    *readings* hold the sentiment, chat negativity and politeness of each
+    message (:class:`Readings`); :func:`kefu_standards.signals` passes the
+    conversation's signals here, so each analyser runs once per conversation.
+    ``escalation(conv)`` equals ``escalation_from(conv, readings)`` with the
+    library's readings of *conv*.
+
+    .. versionadded:: 0.2.0
+    """
+    if not isinstance(conversation, Conversation):
+        msg = f"escalation_from() needs a Conversation, got {type(conversation).__name__}"
+        raise InputTypeError(msg)
+    if not isinstance(readings, Readings):
+        msg = f"escalation_from() needs Readings, got {type(readings).__name__}"
+        raise InputTypeError(msg)
+    readings.check(len(conversation.messages), "escalation_from()")
+    _check_model(model, "escalation_from(model=...)")
+    policy = _default_policy() if policy is None else policy
     if not conversation.messages:
         return Escalation(None, None, (), ())
     shipped = _default_model()
     logits, rows, events = _walk(
-        conversation.messages, policy=policy, sentiment=sent, politeness=pol, model=shipped
+        conversation.messages,
+        policy=policy,
+        sentiment=None,
+        politeness=None,
+        model=shipped,
+        readings=readings,
     )
     final = rows[-1]
     outcome = _outcome_logit(final, shipped)

@@ -25,14 +25,13 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from ._competency_cues import CueView, cue_view
-from ._escalation import Escalation, buyer_sentiment_scores, escalation
+from ._escalation import Escalation, Readings, escalation_from, sentiment_readings
 from ._politeness import Politeness, politeness_many
 from .exceptions import ConfigError, InputTypeError
 from .model import Conversation, Role
@@ -68,7 +67,17 @@ class Signals:
     escalation:
         :func:`~kefu_standards.escalation` under the default policy (reasons
         and the risk after each message), with the ``escalation_model`` given
-        to :func:`signals` (the shipped model by default).
+        to :func:`signals` (the shipped model by default).  It is computed
+        from the fields above and the two below, not by calling the analysers
+        again.
+    agent_sentiment:
+        One entry per message: P(positive) of each agent message with content
+        (escalation's agent-negativity feature), ``None`` for other messages.
+    chat_negativity, chat_thanks, disagreement:
+        One entry per message each: escalation's three CPED heads (log-odds of
+        a negative, a thanking and a disagreeing line) of each buyer message,
+        ``None`` for other messages, where it is undefined, and everywhere when
+        the head cannot load.
 
     .. versionadded:: 0.2.0
     """
@@ -79,6 +88,10 @@ class Signals:
     politeness: tuple[Politeness | None, ...]
     cues: CueView = attrs.field(repr=False)
     escalation: Escalation = attrs.field(repr=False)
+    agent_sentiment: tuple[float | None, ...] = attrs.field(repr=False)
+    chat_negativity: tuple[float | None, ...] = attrs.field(repr=False)
+    chat_thanks: tuple[float | None, ...] = attrs.field(repr=False)
+    disagreement: tuple[float | None, ...] = attrs.field(repr=False)
 
     def buyer_sentiments(self) -> list[float]:
         """Return the defined sentiments of the buyer's messages, in message order."""
@@ -101,29 +114,56 @@ _DEFAULT_POLICY = TimingPolicy()
 
 def _build(
     conv: Conversation,
-    sentiment_of: Mapping[str, float],
+    sentiment_of: Mapping[str, float | None],
+    heads_of: Sequence[Mapping[str, float | None] | None],
     politeness_of: Mapping[str, Politeness],
     escalation_model: Any = None,
 ) -> Signals:
     sentiment: list[float | None] = []
+    agent_sentiment: list[float | None] = []
     polite: list[Politeness | None] = []
+    buyer_texts: list[str | None] = []
     for m in conv.messages:
         s: float | None = None
+        a: float | None = None
         p: Politeness | None = None
         if m.role is _BUYER:
-            value = sentiment_of.get(m.text)
-            s = None if value is None or math.isnan(value) else value
-        elif m.role is _AGENT:
-            p = politeness_of.get(m.text)
+            s = sentiment_of.get(m.text)
+            buyer_texts.append(m.text)
+        else:
+            buyer_texts.append(None)
+            if m.role is _AGENT:
+                a = sentiment_of.get(m.text)
+                p = politeness_of.get(m.text)
         sentiment.append(s)
+        agent_sentiment.append(a)
         polite.append(p)
+    # the CPED heads of each buyer message (None where a head is off)
+    heads = [
+        None if of is None else tuple([None if t is None else of.get(t) for t in buyer_texts])
+        for of in heads_of
+    ]
+    chat, thanks, disagreement = heads
+    # escalation reads what the other analysers said (each ran once, for the whole chunk)
+    readings = Readings(
+        tuple([a if s is None else s for s, a in zip(sentiment, agent_sentiment, strict=True)]),
+        chat,
+        tuple(polite),
+        thanks,
+        disagreement,
+    )
+    none = (None,) * len(conv.messages)
     return Signals(
         conv,
         response_times(conv, _DEFAULT_POLICY),
         tuple(sentiment),
         tuple(polite),
         cue_view(conv),
-        escalation(conv) if escalation_model is None else escalation(conv, model=escalation_model),
+        escalation_from(conv, readings, model=escalation_model),
+        tuple(agent_sentiment),
+        none if chat is None else chat,
+        none if thanks is None else thanks,
+        none if disagreement is None else disagreement,
     )
 
 
@@ -153,12 +193,12 @@ def signals_many(
     convs = [_check(c) for c in conversations]
     buyer = _texts(convs, _BUYER)
     agent = _texts(convs, _AGENT)
-    sentiment_of: dict[str, float] = (
-        # the chat-negativity head of escalation scores them from the same features
-        dict(zip(buyer, buyer_sentiment_scores(buyer).tolist(), strict=True)) if buyer else {}
-    )
+    # buyer and agent sentiment and escalation's CPED heads (every buyer text), from one
+    # feature pass
+    chat_texts = list(dict.fromkeys(m.text for c in convs for m in c.messages if m.role is _BUYER))
+    sentiment_of, heads_of = sentiment_readings([*buyer, *agent], chat_texts)
     politeness_of = dict(zip(agent, politeness_many(agent), strict=True)) if agent else {}
-    return tuple(_build(c, sentiment_of, politeness_of, escalation_model) for c in convs)
+    return tuple(_build(c, sentiment_of, heads_of, politeness_of, escalation_model) for c in convs)
 
 
 def signals(conversation: Conversation, *, escalation_model: Any = None) -> Signals:

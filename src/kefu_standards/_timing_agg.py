@@ -366,32 +366,6 @@ def _last_before(marks: I64, pos: I64, *, inclusive: bool) -> I64:
     return out
 
 
-def _pair_rounds(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I64, BOOL, I64]:
-    """Return (rel, opens, answers, answered, rel_conv) of a chunk.
-
-    *rel* are the chunk positions of buyer and answering messages; *opens* the
-    positions in *rel* of round openings (a buyer message whose previous
-    relevant message in the conversation is not a buyer), *answers* the
-    position in *rel* of each round's answer (meaningful where *answered*).
-    An answer is the first answering message after a buyer message of the same
-    conversation, so in the sequence of openings and answers every answer
-    directly follows the opening it closes.
-    """
-    rel = np.flatnonzero(cols.role <= (2 if bot_answers else 1))
-    rb = np.take(cols.role, rel) == 0
-    rc = np.take(cols.conv, rel)
-    prev_b = np.zeros(len(rel), np.bool_)
-    if len(rel) > 1:
-        np.logical_and(rb[:-1], rc[1:] == rc[:-1], out=prev_b[1:])
-    events = np.flatnonzero(rb != prev_b)  # openings (rb & ~prev_b) and answers
-    ev_open = np.append(rb[events], True)
-    k = np.flatnonzero(ev_open[:-1])
-    answered = ~ev_open[k + 1]
-    opens = events[k]
-    answers = np.where(answered, events[np.minimum(k + 1, max(len(events) - 1, 0))], -1)
-    return rel, opens, answers, answered, rc
-
-
 def compute_rounds(
     cols: MessageColumns, policy: TimingPolicy, *, detail: bool = True
 ) -> RoundArrays:
@@ -403,25 +377,37 @@ def compute_rounds(
     the policy uses them.
     """
     conv, role, t = cols.conv, cols.role, cols.time_us
-    rel, opens, j, answered, rc = _pair_rounds(cols, policy.bot_answers)
-    fo = rel[opens]
-    fa = np.where(answered, rel[np.maximum(j, 0)], -1) if len(rel) else opens
-    oc = rc[opens]
+    # the rounds: openings and answers from the one array round finder (_round_events)
+    rel, events, ev_open = _round_events(cols, policy.bot_answers)
+    k = np.flatnonzero(ev_open)
+    answered = ~np.append(ev_open, True)[k + 1]  # an answer directly follows its opening
+    opens = events[k]  # positions in rel
+    fo = np.take(rel, opens)
+    fa = np.where(answered, rel[events[np.minimum(k + 1, max(len(events) - 1, 0))]], -1)
+    oc = np.take(conv, fo)
     if detail:
-        # an unanswered round holds every later relevant message of its conversation
-        ends = np.searchsorted(rc, oc, side="right")
-        buyer_messages = np.where(answered, j, ends) - opens
+        # buyer messages from the opening to the answer, or (unanswered) to the end of
+        # the conversation: every relevant message in between is a buyer's
+        buyers = np.cumsum(role == 0)
+        last = np.searchsorted(conv, oc, side="right") - 1
+        end = np.where(answered, fa - 1, last)
+        buyer_messages = buyers[end] - buyers[fo] + 1
     else:
         buyer_messages = np.full(len(opens), -1, np.int64)
-
+    # the relevant message (buyer or answerer) before each opening, -1 when none in
+    # the chunk: the kept one before it, unless that is a conversation start kept as
+    # a reset (then there is none in the conversation)
+    top = 2 if policy.bot_answers else 1
+    before = np.where(opens > 0, rel[np.maximum(opens - 1, 0)], -1) if len(rel) else opens
+    before = np.where(role[np.maximum(before, 0)] <= top, before, -1)
     # sessions: a new one at a conversation's first round or after an idle gap
     first_round = np.ones(len(opens), np.bool_)
     first_round[1:] = oc[1:] != oc[:-1]
     new_sess = first_round
     if policy.idle_gap_s is not None and len(opens):
-        prev = np.maximum(opens - 1, 0)
-        rt_open, rt_prev = t[fo], t[rel[prev]]
-        gap_ok = (opens > 0) & (rc[prev] == oc) & (rt_open != MISSING) & (rt_prev != MISSING)
+        prev = np.maximum(before, 0)
+        rt_open, rt_prev = t[fo], t[prev]
+        gap_ok = (before >= 0) & (conv[prev] == oc) & (rt_open != MISSING) & (rt_prev != MISSING)
         new_sess = first_round | (gap_ok & (rt_open - rt_prev > round(policy.idle_gap_s * 1e6)))
     open_time = t[fo]
     if detail or policy.idle_gap_s is not None:
@@ -440,8 +426,7 @@ def compute_rounds(
         if policy.bot_answers:
             hold = _last_before(np.flatnonzero(role == 1), fo, inclusive=False)
         else:  # only buyers and agents are relevant: the holder wrote the message before
-            prev = np.maximum(opens - 1, 0)
-            hold = np.where(opens > 0, rel[prev], -1) if len(rel) else opens
+            hold = before
         hv = (hold >= 0) & (conv[np.maximum(hold, 0)] == oc)
         h_sender = np.where(hv, cols.sender[np.maximum(hold, 0)], -1).astype(np.int64)
         a_role = role[np.maximum(fa, 0)]
@@ -787,15 +772,20 @@ def _day_text(low: int, day: int) -> str:
     return (_EPOCH_DAY + timedelta(days=low + day)).isoformat()
 
 
-def _chunk_events(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I64, I64]:
-    """Return (event positions, answers, answered openings, unanswered openings).
+def _round_events(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, BOOL]:
+    """Return (kept positions, events, which events open) of a chunk: the round finder.
 
-    Events are the round openings and answers of :func:`_pair_rounds` as chunk
-    positions, in order; the other three index into them.  Every answer
-    directly follows the opening it closes.  Conversation starts are marked by
-    a bit in one int8 code per message (role | 4 * start), so a single gather
-    brings role and boundary together; a start message that is neither buyer
-    nor answerer is kept as a reset.
+    The one array definition of rounds (``testing.reference_rounds`` is the
+    readable one): a buyer message opens a round when the relevant message
+    before it in its conversation is not a buyer's; the first answering message
+    after it (an agent's, or a bot's under ``bot_answers``) answers it, so every
+    answer directly follows the opening it closes.  *kept* are the chunk
+    positions of buyers, answerers and conversation starts (a start that is
+    neither is kept as a reset); *events* index into *kept*: the openings and
+    answers, in order.  :func:`compute_rounds` and :func:`fast_group_sums` both
+    read their rounds from here.  Conversation starts are marked by a bit in
+    one int8 code per message (role | 4 * start), so a single gather brings role
+    and boundary together.
     """
     top = 2 if bot_answers else 1
     code = np.zeros(len(cols.role), np.int8)
@@ -812,7 +802,16 @@ def _chunk_events(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I6
     # a buyer after no buyer opens a round; anything else after a buyer (within the
     # conversation) answers it, since only buyers, answerers and starts are kept
     events = np.flatnonzero(rb != prev_b)
-    ev_open = np.take(rb, events)
+    return rel, events, np.take(rb, events)
+
+
+def _chunk_events(cols: MessageColumns, bot_answers: bool) -> tuple[I64, I64, I64, I64]:
+    """Return (event positions, answers, answered openings, unanswered openings).
+
+    The events of :func:`_round_events` as chunk positions, in order; the other
+    three index into them.
+    """
+    rel, events, ev_open = _round_events(cols, bot_answers)
     answers = np.flatnonzero(~ev_open)
     unanswered = ev_open.copy()
     unanswered[:-1] &= ev_open[1:]
