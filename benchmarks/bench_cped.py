@@ -47,13 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import bench_escalation as be
 import bench_sentiment as bs
 from _metrics import roc_auc
-from kefu_standards._escalation import (
-    FEATURES,
-    EscalationPolicy,
-    _default_model,
-    _defaults,
-    _trace,
-)
+from kefu_standards._escalation import FEATURES, EscalationPolicy
+from kefu_standards._escalation_model import _default_model, _defaults
+from kefu_standards._escalation_walk import _trace
 from kefu_standards._sentiment import SentimentModel
 from kefu_standards.model import Role
 from kefu_standards.text import normalize

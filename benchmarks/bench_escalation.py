@@ -55,19 +55,10 @@ import numpy as np
 
 from _metrics import fitted_ceiling, roc_auc
 from kefu_standards import Conversation
-from kefu_standards._escalation import (
-    FEATURES,
-    EscalationPolicy,
-    _clear_caches,
-    _default_model,
-    _defaults,
-    _Head,
-    _Model,
-    _sigmoid,
-    _Trace,
-    _trace,
-    escalation,
-)
+from kefu_standards._escalation import FEATURES, EscalationPolicy, escalation
+from kefu_standards._escalation_model import _default_model, _defaults, _Head, _Model, _sigmoid
+from kefu_standards._escalation_text import _clear_caches
+from kefu_standards._escalation_walk import _Trace, _trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -50,15 +50,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_escalation as be
 from _metrics import roc_auc
-from kefu_standards._escalation import (
-    FEATURES,
-    EscalationPolicy,
+from kefu_standards._escalation import FEATURES, EscalationPolicy
+from kefu_standards._escalation_model import (
     _chat_head_model,
     _default_model,
     _defaults,
     _log_odds_of,
-    _trace,
 )
+from kefu_standards._escalation_walk import _trace
 from kefu_standards._sentiment import SentimentModel
 from kefu_standards.model import Role
 

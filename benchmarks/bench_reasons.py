@@ -65,15 +65,9 @@ from typing import Any
 
 from _metrics import roc_auc
 from kefu_standards import Conversation, politeness
-from kefu_standards._escalation import (
-    FEATURES,
-    Escalation,
-    _default_model,
-    _default_policy,
-    _defaults,
-    _trace,
-    escalation,
-)
+from kefu_standards._escalation import FEATURES, Escalation, _default_policy, escalation
+from kefu_standards._escalation_model import _default_model, _defaults
+from kefu_standards._escalation_walk import _trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

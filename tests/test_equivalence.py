@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 import kefu_standards as ks
 from conftest import CHAT_START, escalation_chats, gap_chat
-from kefu_standards import _escalation, _features, _politeness, _quantiles
+from kefu_standards import _escalation_model, _features, _politeness, _quantiles
 from kefu_standards._competency_cues import CueMessage, cue_view
 from kefu_standards._cues import (
     _bigrams,
@@ -63,21 +63,20 @@ from kefu_standards._escalation import (
     FEATURES,
     Escalation,
     EscalationPolicy,
-    _agent_text,
-    _buyer_text,
-    _clear_caches,
+    escalation,
+    sentiment_readings,
+)
+from kefu_standards._escalation_model import (
     _default_model,
     _default_politeness,
     _default_sentiment,
     _defaults,
     _LibrarySentiment,
     _outcome_logit,
-    _repeats,
     _sigmoid,
-    _trace,
-    escalation,
-    sentiment_readings,
 )
+from kefu_standards._escalation_text import _agent_text, _buyer_text, _clear_caches, _repeats
+from kefu_standards._escalation_walk import _trace
 from kefu_standards._frozendict import FrozenDict
 from kefu_standards._offensive import default_model as offensive_model
 from kefu_standards._politeness import Lexicon, politeness, politeness_many
@@ -367,9 +366,9 @@ class TestSharedScores:
         want = _uncached().scores(texts).tolist()
         assert [sentiment_of[t] for t in texts] == [None if math.isnan(x) else x for x in want]
         loaders = (
-            _escalation._chat_head_model,
-            _escalation._thanks_head_model,
-            _escalation._disagreement_head_model,
+            _escalation_model._chat_head_model,
+            _escalation_model._thanks_head_model,
+            _escalation_model._disagreement_head_model,
         )
         assert len(heads_of) == len(loaders)
         for load, of in zip(loaders, heads_of, strict=True):
@@ -626,7 +625,7 @@ def _plain(fn: Any) -> Any:
 
 
 def _assert_same(conv: Conversation, policy: EscalationPolicy) -> None:
-    sent, pol = _escalation._lazy_sentiment(), _escalation._lazy_politeness()
+    sent, pol = _escalation_model._lazy_sentiment(), _escalation_model._lazy_politeness()
     assert sent is not None
     assert pol is not None
     fast = escalation(conv, policy=policy)
@@ -1835,8 +1834,8 @@ class TestLibrarySentiment:
 @pytest.mark.parametrize(
     ("loader", "name", "module", "attr"),
     [
-        (_default_sentiment, "sentiment", _escalation._sentiment, "sentiment_scores"),
-        (_default_politeness, "politeness", _escalation._politeness, "PolitenessScorer"),
+        (_default_sentiment, "sentiment", _escalation_model._sentiment, "sentiment_scores"),
+        (_default_politeness, "politeness", _escalation_model._politeness, "PolitenessScorer"),
     ],
 )
 def test_a_default_signal_that_cannot_load_is_off_with_a_warning(

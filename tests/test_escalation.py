@@ -24,14 +24,11 @@ from kefu_standards._escalation import (
     Escalation,
     EscalationPolicy,
     EscalationScorer,
-    _clear_caches,
-    _default_model,
-    _defaults,
-    _model_from_table,
-    _sigmoid,
-    _trace,
     escalation,
 )
+from kefu_standards._escalation_model import _default_model, _defaults, _model_from_table, _sigmoid
+from kefu_standards._escalation_text import _clear_caches
+from kefu_standards._escalation_walk import _trace
 from kefu_standards.evidence import Evidence
 from kefu_standards.exceptions import ConfigError, ModelFileError
 from kefu_standards.resources import load_tsv, read_text

@@ -47,15 +47,9 @@ import attrs
 import numpy as np
 
 from . import _fitcv
-from ._escalation import (
-    FEATURES,
-    EscalationPolicy,
-    _chat_head_digest,
-    _default_model,
-    _defaults,
-    _outcome_logit,
-    _walk,
-)
+from ._escalation import FEATURES, EscalationPolicy
+from ._escalation_model import _chat_head_digest, _default_model, _defaults, _outcome_logit
+from ._escalation_walk import _walk
 from ._fitcv import Design, Floats, Ints
 from ._segment import words
 from ._version import __version__

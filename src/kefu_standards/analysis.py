@@ -23,7 +23,8 @@ from typing import IO, Any
 
 import attrs
 
-from ._escalation import NOTHING_MATERIAL_ZH, _check_model
+from ._escalation import NOTHING_MATERIAL_ZH
+from ._escalation_types import _check_model
 from ._frozendict import FrozenDict, frozen_dict
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many

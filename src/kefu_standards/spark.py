@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._escalation import _check_model
+from ._escalation_types import _check_model
 from .analysis import merge_analyses
 from .exceptions import ConfigError
 from .frames import result_columns
