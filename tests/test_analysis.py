@@ -9,8 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from kefu_standards import Conversation
-from kefu_standards.analysis import Analysis, analyze, analyze_conversation, merge_analyses
-from kefu_standards.exceptions import ConfigError
+from kefu_standards.analysis import (
+    UNASSIGNED_AGENT,
+    Analysis,
+    analyze,
+    analyze_conversation,
+    merge_analyses,
+)
+from kefu_standards.exceptions import ConfigError, InputTypeError
 from kefu_standards.io import read_conversations
 from kefu_standards.resources import data_file
 
@@ -121,6 +127,43 @@ def test_bad_arguments_say_what_is_valid(kwargs: dict[str, int], message: str) -
 def test_items_that_are_not_conversations_are_rejected() -> None:
     with pytest.raises(ConfigError, match="needs Conversation objects, got dict"):
         analyze(iter([{"id": "c1"}]))  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (None, "iterable of Conversation objects, got NoneType"),
+        (123, "iterable of Conversation objects, got int"),
+        ("chats.jsonl", r"got a path or text \(str\): to analyse a file pass read_conversations"),
+        (
+            Conversation.from_records([{"role": "buyer", "text": "在吗"}], id="c1"),
+            r"got one Conversation: pass \[conv\]",
+        ),
+    ],
+)
+def test_a_stream_that_is_not_one_is_refused_with_a_hint(given: object, message: str) -> None:
+    """Something that is not a stream of conversations raises the library's wrong-type
+    error (a KefuError that is also a TypeError), saying what to pass instead."""
+    with pytest.raises(InputTypeError, match=message) as caught:
+        analyze(given)  # type: ignore[arg-type]
+    assert isinstance(caught.value, TypeError)
+
+
+def test_agent_messages_without_sender_make_one_agent_row() -> None:
+    """Rounds, politeness and conversations of agent messages without a sender land in one
+    row (the unassigned one), not split between two names."""
+    conv = Conversation.from_records(
+        [
+            {"role": "buyer", "text": "在吗，快递到哪了", "time": "2024-05-01 10:00:00"},
+            {"role": "agent", "text": "亲，您好，已经在派送了哦", "time": "2024-05-01 10:00:30"},
+        ],
+        id="c1",
+    )
+    rows = analyze([conv]).agent_rows()
+    assert [r["agent"] for r in rows] == [UNASSIGNED_AGENT]
+    (row,) = rows
+    assert row["rounds"] == 1
+    assert row["politeness"] is not None
 
 
 class TestFrozenResults:

@@ -9,6 +9,7 @@ import numpy as np
 from ._escalation import NOTHING_MATERIAL_ZH, escalation
 from ._report_topics import topics_section
 from ._trends import TEAM
+from .analysis import UNASSIGNED_AGENT
 from .outcomes._tables import outcomes_html
 from .redact import RedactionPolicy, buyer_ids
 from .report import (
@@ -215,7 +216,7 @@ def build_view(
         m = conv.messages[i]
         banned.append(
             BannedHitView(
-                agent=m.sender or "(unknown agent)",
+                agent=m.sender or UNASSIGNED_AGENT,
                 conversation_id=conv.id,
                 kind=e.kind,
                 line=ChatLine(

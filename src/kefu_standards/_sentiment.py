@@ -249,7 +249,7 @@ def _default_lexicon() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
 
 def _same_features(a: _features.FeatureBuilder, b: _features.FeatureBuilder) -> bool:
     """Return True when two feature builders compute the same features."""
-    return (
+    return a is b or (
         a.bits == b.bits
         and a.negators == b.negators
         and a.negator_exceptions == b.negator_exceptions
@@ -919,26 +919,39 @@ def shared_scores(
     with each model's weights, and kept in each model's cache for the texts it
     was asked about.  A document's margin is summed over its own occurrences in
     their own order, so each value is the one ``model.scores(texts)`` gives.
-    Models with different features are scored one by one.
+    Models with different features are scored one by one.  When every text is
+    already in its model's cache, the features are not compared at all.
     """
-    if len(jobs) > 1 and all(
-        _same_features(jobs[0][0].features, model.features) for model, _ in jobs[1:]
-    ):
-        _score_together(jobs)
+    if len(jobs) > 1:
+        missing = _missing(jobs)
+        if (
+            missing is not None
+            and any(missing)
+            and all(_same_features(jobs[0][0].features, m.features) for m, _ in jobs[1:])
+        ):
+            _score_together(jobs, missing)
     return [model.scores(texts) for model, texts in jobs]
 
 
-def _score_together(jobs: Sequence[tuple[SentimentModel, Sequence[str]]]) -> None:
-    """Put the texts of *jobs* missing from each model's cache there, from one feature batch."""
+def _missing(jobs: Sequence[tuple[SentimentModel, Sequence[str]]]) -> list[list[str]] | None:
+    """Return the texts of each job that are not in its model's cache.
+
+    ``None`` when a text is not a str: ``model.scores`` then names the bad item.
+    """
     missing: list[list[str]] = []
     for model, texts in jobs:
         if not all(isinstance(t, str) for t in texts):
-            return  # model.scores names the bad item
+            return None
         rows = model._cache.get_many(texts)
         missing.append([t for t, row in zip(texts, rows, strict=True) if row is None])
+    return missing
+
+
+def _score_together(
+    jobs: Sequence[tuple[SentimentModel, Sequence[str]]], missing: list[list[str]]
+) -> None:
+    """Put the *missing* texts of *jobs* in each model's cache, from one feature batch."""
     keys = list(dict.fromkeys(t for texts in missing for t in texts))
-    if not keys:
-        return
     norms = _normalize_many(keys)
     reasons = [_undefined_reason(t, n) for t, n in zip(keys, norms, strict=True)]
     defined = [k for k, reason in enumerate(reasons) if reason is None]

@@ -142,8 +142,10 @@ class ConversationResult:
 WAIT_BUCKETS_S: tuple[float, ...] = (30.0, 60.0, 180.0, 600.0, math.inf)
 
 
-#: The agent-table name of rounds credited to no agent (no agent ever held the chat).
-_UNASSIGNED = "未分配 (unassigned)"
+#: The agent-table name of rounds credited to no agent (no agent ever held the chat, or
+#: the agent messages carry no ``sender``), and of the politeness and problem hits of
+#: agent messages without a sender: one row, so one agent's chats are not split in two.
+UNASSIGNED_AGENT = "未分配 (unassigned)"
 
 
 def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -153,7 +155,7 @@ def _wait_buckets(rounds: Iterable[Any]) -> tuple[tuple[str, tuple[int, ...]], .
     for r in rounds:
         if not r.counted:
             continue
-        who = r.agent or _UNASSIGNED
+        who = r.agent or UNASSIGNED_AGENT
         counts = out.get(who)
         if counts is None:  # out.setdefault(who, [0] * size), building the list only when new
             counts = out[who] = [0] * size
@@ -198,7 +200,7 @@ def _analyze_one(conversation: Conversation, policy: Any, sig: Signals) -> Conve
         if p.score is None:
             continue
         pol_values.append(p.score)
-        who = messages[i].sender or "(unknown agent)"
+        who = messages[i].sender or UNASSIGNED_AGENT
         scores = per_agent.get(who)
         if scores is None:
             scores = per_agent[who] = []
@@ -262,7 +264,26 @@ def _score_chunk(args: tuple[Any, ...]) -> list[ConversationResult]:
         return [_analyze_one(c, policy, s) for c, s in zip(chunk, sigs, strict=True)]
 
 
+def _check_stream(items: object, caller: str) -> None:
+    """Refuse what is not a stream of conversations, saying what to pass instead."""
+    if isinstance(items, Conversation):
+        msg = (
+            f"{caller} needs an iterable of Conversation objects, got one Conversation: pass [conv]"
+        )
+        raise InputTypeError(msg)
+    if isinstance(items, (str, bytes, os.PathLike)):
+        msg = (
+            f"{caller} needs an iterable of Conversation objects, got a path or text "
+            f"({type(items).__name__}): to analyse a file pass read_conversations(path)"
+        )
+        raise InputTypeError(msg)
+    if not isinstance(items, Iterable):
+        msg = f"{caller} needs an iterable of Conversation objects, got {type(items).__name__}"
+        raise InputTypeError(msg)
+
+
 def _chunks(items: Iterable[Conversation], size: int) -> Iterator[list[Conversation]]:
+    _check_stream(items, "analyze()")
     chunk: list[Conversation] = []
     for c in items:
         if not isinstance(c, Conversation):
@@ -509,9 +530,9 @@ class Analysis:
 
     def agent_rows(self) -> list[dict[str, Any]]:
         """One row per agent: volume, response times, politeness, competency."""
-        # the timing table keys rounds credited to no agent by None; the rollups by _UNASSIGNED
+        # the timing table keys rounds credited to no agent by None; the rollups by UNASSIGNED_AGENT
         timing = {
-            _UNASSIGNED if row["agent"] is None else row["agent"]: row
+            UNASSIGNED_AGENT if row["agent"] is None else row["agent"]: row
             for row in self.timing_by_agent.table().rows()
         }
         rows = []
@@ -536,7 +557,7 @@ class Analysis:
             )
             # -- outcomes (#15): the KPI columns of outcomes.OUTCOME_COLUMNS
             if self.outcomes is not None:
-                rows[-1] |= agent_columns(self.outcomes, name, _UNASSIGNED)
+                rows[-1] |= agent_columns(self.outcomes, name, UNASSIGNED_AGENT)
         return rows
 
     def trend_rows(self) -> list[dict[str, Any]]:
@@ -730,7 +751,7 @@ def analyze(
                     dim_names.setdefault(name, None)
                 dim_labels.update(r.dimension_labels)
                 for e in r.hits:
-                    who = conv.messages[e.message_index or 0].sender or "(unknown agent)"
+                    who = conv.messages[e.message_index or 0].sender or UNASSIGNED_AGENT
                     _rollup(rollups, who).problem_hits += 1
                     hit_seq += 1
                     _push(hit_heap, (-e.weight, -hit_seq, r, conv, e), top_k)
