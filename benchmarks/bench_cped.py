@@ -48,7 +48,7 @@ import bench_escalation as be
 import bench_sentiment as bs
 from _metrics import roc_auc
 from kefu_standards._escalation import FEATURES, EscalationPolicy
-from kefu_standards._escalation_model import _default_model, _defaults
+from kefu_standards._escalation_model import _default_model, default_signals
 from kefu_standards._escalation_walk import _trace
 from kefu_standards._sentiment import SentimentModel
 from kefu_standards.model import Role
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             m.text for c, _o, _r in data for m in c.messages if m.role in (Role.BUYER, Role.AGENT)
         )
     )
-    _sf, politeness_fn = _defaults()
+    _sf, politeness_fn = default_signals()
     policy = EscalationPolicy()
     esc = _default_model()
 

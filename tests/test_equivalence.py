@@ -67,15 +67,20 @@ from kefu_standards._escalation import (
     sentiment_readings,
 )
 from kefu_standards._escalation_model import (
+    LibrarySentiment,
     _default_model,
     _default_politeness,
     _default_sentiment,
-    _defaults,
-    _LibrarySentiment,
-    _outcome_logit,
     _sigmoid,
+    default_signals,
+    outcome_logit_of,
 )
-from kefu_standards._escalation_text import _agent_text, _buyer_text, _clear_caches, _repeats
+from kefu_standards._escalation_text import (
+    _clear_caches,
+    parse_agent_text,
+    parse_buyer_text,
+    repeats_earlier,
+)
 from kefu_standards._escalation_walk import _trace
 from kefu_standards._frozendict import FrozenDict
 from kefu_standards._offensive import default_model as offensive_model
@@ -625,7 +630,7 @@ def _plain(fn: Any) -> Any:
 
 
 def _assert_same(conv: Conversation, policy: EscalationPolicy) -> None:
-    sent, pol = _escalation_model._lazy_sentiment(), _escalation_model._lazy_politeness()
+    sent, pol = _escalation_model.lazy_sentiment(), _escalation_model.lazy_politeness()
     assert sent is not None
     assert pol is not None
     fast = escalation(conv, policy=policy)
@@ -635,7 +640,7 @@ def _assert_same(conv: Conversation, policy: EscalationPolicy) -> None:
     if conv.messages:  # the benchmark's trace reads the same walk
         rows = _trace(conv, policy=policy, sentiment=sent, politeness=pol).features
         assert len(rows) == len(conv.messages)
-        assert round(_sigmoid(_outcome_logit(rows[-1], _default_model())), 6) == fast.score
+        assert round(_sigmoid(outcome_logit_of(rows[-1], _default_model())), 6) == fast.score
 
 
 def test_shortcuts_equal_plain_calls_on_the_fixture_chats() -> None:
@@ -1668,7 +1673,7 @@ def test_escalation_repeats_equals_any_is_repeat_of(
     grams: frozenset[str], earlier: list[frozenset[str]]
 ) -> None:
     plain = any(is_repeat_of(grams, g, threshold=0.6, min_bigrams=3) for g in earlier)
-    assert _repeats(grams, earlier, 0.6) is plain
+    assert repeats_earlier(grams, earlier, 0.6) is plain
 
 
 @pytest.mark.parametrize(
@@ -1771,8 +1776,8 @@ def test_cached_and_uncached_paths_give_identical_results() -> None:
 
 @pytest.mark.parametrize("text", texts())
 def test_per_text_features_equal_their_uncached_computation(text: str) -> None:
-    assert _buyer_text(text) == _buyer_text.__wrapped__(text)
-    assert _agent_text(text) == _agent_text.__wrapped__(text)
+    assert parse_buyer_text(text) == parse_buyer_text.__wrapped__(text)
+    assert parse_agent_text(text) == parse_agent_text.__wrapped__(text)
 
 
 @given(CHAT_TEXT)
@@ -1794,7 +1799,7 @@ def test_repeat_shortcut_equals_the_plain_comparison(
     grams = bigram_set(text)
     sets = [bigram_set(t) for t in earlier]
     plain = any(is_repeat_of(grams, g, threshold=threshold, min_bigrams=3) for g in sets)
-    assert _repeats(grams, sets, threshold) is plain
+    assert repeats_earlier(grams, sets, threshold) is plain
 
 
 def test_trace_rows_are_in_feature_order() -> None:
@@ -1817,15 +1822,15 @@ class TestLibrarySentiment:
 
     def test_default_equals_the_public_sentiment(self) -> None:
         """Called on one text it gives sentiment(text).score exactly (None when undefined)."""
-        default, _ = _defaults()
-        assert isinstance(default, _LibrarySentiment)
+        default, _ = default_signals()
+        assert isinstance(default, LibrarySentiment)
         for text in texts():
             assert default(text) == sentiment(text).score, text
 
     @pytest.mark.parametrize("text", texts())
     def test_batch_reading_equals_one_call(self, text: str) -> None:
         """escalation scores a chat's texts in one batch: the values of one call each."""
-        default, _ = _defaults()
+        default, _ = default_signals()
         assert default is not None
         sentiment_of, _chat = sentiment_readings(["好的", text, "太差了"], [])
         assert sentiment_of[text] == default(text)
@@ -1858,7 +1863,7 @@ def test_a_default_signal_that_cannot_load_is_off_with_a_warning(
 
 def test_default_signals_are_on() -> None:
     """Both library analysers are found (they live in the private _sentiment/_politeness)."""
-    s, p = _defaults()
+    s, p = default_signals()
     assert s is not None
     assert p is not None
 

@@ -26,7 +26,12 @@ from kefu_standards._escalation import (
     EscalationScorer,
     escalation,
 )
-from kefu_standards._escalation_model import _default_model, _defaults, _model_from_table, _sigmoid
+from kefu_standards._escalation_model import (
+    _default_model,
+    _model_from_table,
+    _sigmoid,
+    default_signals,
+)
 from kefu_standards._escalation_text import _clear_caches
 from kefu_standards._escalation_walk import _trace
 from kefu_standards.evidence import Evidence
@@ -702,7 +707,7 @@ class TestChatNegativity:
     @staticmethod
     def state(text: str, **kw: object) -> dict[str, float]:
         """The escalation state after one buyer line, with the library's default signals."""
-        sentiment, politeness = _defaults()
+        sentiment, politeness = default_signals()
         kw.setdefault("sentiment", sentiment)
         trace = _trace(
             conv([("buyer", text, None)]),
@@ -751,7 +756,7 @@ class TestChatNegativity:
     def test_raises_the_turn_risk(self) -> None:
         """The same frustrated line scores a higher turn risk with the head than without it."""
         text = "烦死了，说了多少遍了还是不行"
-        sentiment, _ = _defaults()
+        sentiment, _ = default_signals()
         with_head = escalation(conv([("buyer", text, None)]), sentiment=sentiment, politeness=None)
         off = _default_model()
         k = FEATURES.index("chat_negativity")
@@ -793,7 +798,7 @@ class TestChatNegativity:
 
 def _states(rows: list[Row], **kw: object) -> list[dict[str, float]]:
     """The escalation state after each message, with the library's default signals."""
-    sentiment, politeness = _defaults()
+    sentiment, politeness = default_signals()
     kw.setdefault("sentiment", sentiment)
     trace = _trace(
         conv(rows),

@@ -305,7 +305,7 @@ def test_escalation_charges_the_reference_waits(conv: ks.Conversation) -> None:
     (of the turns) that waited at least ``EscalationPolicy.long_wait_s``, with that wait."""
     from kefu_standards._escalation import EscalationPolicy
     from kefu_standards._escalation_model import _default_model
-    from kefu_standards._escalation_walk import _walk
+    from kefu_standards._escalation_walk import walk_messages
 
     policy = EscalationPolicy()
     turns, ref = _turn_reference(conv)
@@ -315,7 +315,7 @@ def test_escalation_charges_the_reference_waits(conv: ks.Conversation) -> None:
         wait = r.wait_us(sub)
         if wait is not None and wait >= policy.long_wait_s * 1_000_000:
             expected[turns[r.answered_index or 0]] = f"reply after {wait // 1_000_000} s"
-    _, _, events = _walk(
+    _, _, events = walk_messages(
         conv.messages, policy=policy, sentiment=None, politeness=None, model=_default_model()
     )
     charged = {

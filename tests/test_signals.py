@@ -140,8 +140,8 @@ class TestEscalationFromSignals:
         want = [ks.escalation(c) for c in convs]
         monkeypatch.setattr(_signals, "sentiment_readings", count_readings)
         monkeypatch.setattr(_signals, "politeness_many", count_politeness)
-        for module in (_escalation, _escalation_walk):  # the callers of _read
-            monkeypatch.setattr(module, "_read", refuse)
+        for module in (_escalation, _escalation_walk):  # the callers of read_signals
+            monkeypatch.setattr(module, "read_signals", refuse)
         got = ks.signals_many(convs)
         assert sorted(calls) == ["politeness", "sentiment"]
         assert [g.escalation for g in got] == want

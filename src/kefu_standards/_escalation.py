@@ -63,18 +63,18 @@ from typing import Any
 import attrs
 
 from ._escalation_model import (
+    LibrarySentiment,
     Readings,
     _default_model,
-    _lazy_politeness,
-    _lazy_sentiment,
-    _LibrarySentiment,
-    _outcome_logit,
-    _politeness_fn,
-    _read,
     _sigmoid,
+    lazy_politeness,
+    lazy_sentiment,
+    library_politeness_fn,
+    outcome_logit_of,
+    read_signals,
     sentiment_readings,
 )
-from ._escalation_reasons import _reasons
+from ._escalation_reasons import listed_reasons
 from ._escalation_types import (
     FEATURES,
     LEVELS,
@@ -87,11 +87,11 @@ from ._escalation_types import (
     PolitenessFn,
     PolitenessLike,
     Reason,
+    Rescorer,
     SentimentFn,
-    _check_model,
-    _Rescorer,
+    check_model,
 )
-from ._escalation_walk import _walk
+from ._escalation_walk import walk_messages
 from .evidence import Evidence, ScoreResult
 from .exceptions import ConfigError, InputTypeError
 from .model import Conversation
@@ -140,7 +140,7 @@ def _checked_sentiment(fn: SentimentFn | None) -> SentimentFn | None:
     anything else outside [0, 1] raises instead of moving the risk silently.  The
     library's own batched sentiment is passed through as it is.
     """
-    if fn is None or isinstance(fn, _LibrarySentiment):
+    if fn is None or isinstance(fn, LibrarySentiment):
         return fn
 
     def checked(text: str, /) -> float | None:
@@ -166,7 +166,7 @@ def _checked_sentiment(fn: SentimentFn | None) -> SentimentFn | None:
 
 def _checked_politeness(fn: PolitenessFn | None) -> PolitenessFn | None:
     """*fn* held to its contract: a result with ``label`` and ``evidence``."""
-    if fn is None or fn is _politeness_fn():
+    if fn is None or fn is library_politeness_fn():
         return fn
 
     def checked(text: str, /) -> PolitenessLike:
@@ -196,7 +196,7 @@ def escalation(
     policy: EscalationPolicy | None = None,
     sentiment: SentimentFn | None = _DEFAULT,
     politeness: PolitenessFn | None = _DEFAULT,
-    model: _Rescorer | None = None,
+    model: Rescorer | None = None,
 ) -> Escalation:
     """Escalation risk of *conversation*, with reasons and the risk after each message.
 
@@ -249,10 +249,10 @@ def escalation(
         raise InputTypeError(msg)
     _check_fn("sentiment", sentiment)
     _check_fn("politeness", politeness)
-    _check_model(model, "escalation(model=...)")
-    sent = _lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)
-    pol = _lazy_politeness() if politeness is _DEFAULT else _checked_politeness(politeness)
-    readings = _read(conversation.messages, sent, pol)
+    check_model(model, "escalation(model=...)")
+    sent = lazy_sentiment() if sentiment is _DEFAULT else _checked_sentiment(sentiment)
+    pol = lazy_politeness() if politeness is _DEFAULT else _checked_politeness(politeness)
+    readings = read_signals(conversation.messages, sent, pol)
     return escalation_from(conversation, readings, policy=policy, model=model)
 
 
@@ -261,7 +261,7 @@ def escalation_from(
     readings: Readings,
     *,
     policy: EscalationPolicy | None = None,
-    model: _Rescorer | None = None,
+    model: Rescorer | None = None,
 ) -> Escalation:
     """:func:`escalation` of *conversation* given what the other analysers said of it.
 
@@ -280,12 +280,12 @@ def escalation_from(
         msg = f"escalation_from() needs Readings, got {type(readings).__name__}"
         raise InputTypeError(msg)
     readings.check(len(conversation.messages), "escalation_from()")
-    _check_model(model, "escalation_from(model=...)")
+    check_model(model, "escalation_from(model=...)")
     policy = _default_policy() if policy is None else policy
     if not conversation.messages:
         return Escalation(None, None, (), ())
     shipped = _default_model()
-    logits, rows, events = _walk(
+    logits, rows, events = walk_messages(
         conversation.messages,
         policy=policy,
         sentiment=None,
@@ -294,7 +294,7 @@ def escalation_from(
         readings=readings,
     )
     final = rows[-1]
-    outcome = _outcome_logit(final, shipped)
+    outcome = outcome_logit_of(final, shipped)
     if model is not None:
         logits, outcome = model._rescore(conversation.messages, logits, rows, outcome)
     exp = math.exp  # _sigmoid, inlined: it runs once per message
@@ -303,7 +303,7 @@ def escalation_from(
     )
     score = round(_sigmoid(outcome), 6)
     level = policy.alert_level(score, per_message[-1])
-    reasons, minor = _reasons(rows, events, shipped)
+    reasons, minor = listed_reasons(rows, events, shipped)
     return Escalation(score, level, reasons, per_message, minor)
 
 
@@ -352,10 +352,10 @@ class EscalationScorer:
     escalation: Callable[[Conversation], Any] | None = attrs.field(
         default=None, kw_only=True, validator=_check_escalation_fn, repr=False
     )
-    model: _Rescorer | None = attrs.field(
+    model: Rescorer | None = attrs.field(
         default=None,
         kw_only=True,
-        validator=lambda _i, _a, v: _check_model(v, "EscalationScorer.model"),
+        validator=lambda _i, _a, v: check_model(v, "EscalationScorer.model"),
         repr=False,
     )
 

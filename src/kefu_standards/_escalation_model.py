@@ -3,7 +3,7 @@
 The two logistic heads and their calibration (``data/escalation/model.tsv``), the
 three CPED heads (``data/escalation/cped_*.npz``), the library's default sentiment
 and politeness signals, and the :class:`Readings` of a conversation (one value per
-message; :func:`sentiment_readings` scores the texts in one batch, :func:`_read`
+message; :func:`sentiment_readings` scores the texts in one batch, :func:`read_signals`
 builds the readings under the given signals).
 """
 
@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from . import _politeness, _sentiment
-from ._escalation_text import _sentiment_read
+from ._escalation_text import sentiment_read
 from ._escalation_types import FEATURES, PolitenessFn, PolitenessLike, SentimentFn
 from .exceptions import ConfigError, KefuWarning, ModelFileError
 from .model import Message, Role
@@ -52,7 +52,7 @@ class _Head:
 
 
 @attrs.frozen(slots=True)
-class _Model:
+class LinearHeads:
     """Two heads over the same state: the risk now, and the risk at the end."""
 
     turn: _Head  # is the buyer dissatisfied right now? (per_message)
@@ -63,7 +63,7 @@ _HEADS = ("turn", "outcome")
 _CALIBRATION = ("scale", "offset")
 
 
-def _model_from_table(values: dict[str, float], source: str) -> _Model:
+def _model_from_table(values: dict[str, float], source: str) -> LinearHeads:
     names = [f"{h}.{f}" for h in _HEADS for f in (*_CALIBRATION, *FEATURES)]
     missing = [n for n in names if n not in values]
     if missing:
@@ -81,11 +81,11 @@ def _model_from_table(values: dict[str, float], source: str) -> _Model:
             raise ModelFileError(msg)
         weights = tuple(values[f"{h}.{f}"] for f in FEATURES)
         heads.append(_Head(weights, scale, values[f"{h}.offset"]))
-    return _Model(heads[0], heads[1])
+    return LinearHeads(heads[0], heads[1])
 
 
 @lazy
-def _default_model() -> _Model:
+def _default_model() -> LinearHeads:
     name = "escalation/model.tsv"
     values: dict[str, float] = {}
     for e in load_tsv(name):
@@ -107,7 +107,7 @@ def _sigmoid(x: float) -> float:
 # ---------------------------------------------------------------- default signals
 
 
-class _LibrarySentiment:
+class LibrarySentiment:
     """The library's sentiment as a :class:`SentimentFn` (P(positive), ``None`` when undefined).
 
     Calling it scores one text through :func:`~kefu_standards.sentiment_scores`
@@ -135,7 +135,7 @@ def _signal_off(name: str, why: str) -> None:
 
 def _default_sentiment() -> SentimentFn | None:
     try:
-        fn = _LibrarySentiment()
+        fn = LibrarySentiment()
         fn("好的")
     except Exception as exc:  # a broken model file: the signal is off
         _signal_off("sentiment", f"{type(exc).__name__}: {exc}")
@@ -192,7 +192,7 @@ def _disagreement_head_model() -> _sentiment.SentimentModel:
 
 
 @lazy
-def _chat_head_digest() -> str:
+def chat_head_digest() -> str:
     """Return a SHA-256 digest of the shipped CPED head files (their exact bytes, in order)."""
     digest = hashlib.sha256()
     for name in _HEAD_FILES:
@@ -228,21 +228,21 @@ def _default_disagreement_head() -> _sentiment.SentimentModel | None:
     return _loaded_head("disagreement", _disagreement_head_model)
 
 
-_lazy_sentiment = lazy(_default_sentiment)
+lazy_sentiment = lazy(_default_sentiment)
 _lazy_chat_head = lazy(_default_chat_head)
 _lazy_thanks_head = lazy(_default_thanks_head)
 _lazy_disagreement_head = lazy(_default_disagreement_head)
-_lazy_politeness = lazy(_default_politeness)
+lazy_politeness = lazy(_default_politeness)
 
 
-def _defaults() -> tuple[SentimentFn | None, PolitenessFn | None]:
+def default_signals() -> tuple[SentimentFn | None, PolitenessFn | None]:
     """Return the library's sentiment and politeness signals (loaded once; ``None`` if off)."""
-    return _lazy_sentiment(), _lazy_politeness()
+    return lazy_sentiment(), lazy_politeness()
 
 
-def _politeness_fn() -> PolitenessFn | None:
+def library_politeness_fn() -> PolitenessFn | None:
     """Return the default politeness signal if it is loaded (never loads it)."""
-    return _lazy_politeness() if _lazy_politeness.loaded() else None  # type: ignore[attr-defined]
+    return lazy_politeness() if lazy_politeness.loaded() else None  # type: ignore[attr-defined]
 
 
 # -- readings (#14): what escalation reads from the other analysers, one value per message --
@@ -321,7 +321,7 @@ class Readings:
                 raise ConfigError(msg)
 
 
-def _read(
+def read_signals(
     messages: Sequence[Message], sentiment: SentimentFn | None, politeness: PolitenessFn | None
 ) -> Readings:
     """Return the :class:`Readings` of *messages* under the given signals (``None``: off).
@@ -336,7 +336,7 @@ def _read(
     per_head: list[tuple[float | None, ...] | None] = [None, None, None]
     if sentiment is not None:  # the CPED heads are part of the sentiment signal
         chat_texts = [m.text for m in messages if m.role is buyer]
-        if isinstance(sentiment, _LibrarySentiment):
+        if isinstance(sentiment, LibrarySentiment):
             texts = [m.text for m in messages if m.role is buyer or m.role is agent]
             sentiment_of, heads_of = sentiment_readings(texts, chat_texts)
             pos = tuple(
@@ -347,7 +347,7 @@ def _read(
             )
         else:
             _, heads_of = sentiment_readings([], chat_texts)
-            pos = tuple([sentiment(m.text) if _sentiment_read(m) else None for m in messages])
+            pos = tuple([sentiment(m.text) if sentiment_read(m) else None for m in messages])
         per_head = [
             None
             if of is None
@@ -356,14 +356,14 @@ def _read(
         ]
     polite: tuple[PolitenessLike | None, ...] | None = None
     if politeness is not None:
-        if politeness is _politeness_fn():  # the library's: one batch
+        if politeness is library_politeness_fn():  # the library's: one batch
             texts = [m.text for m in messages if m.role is agent]
             results = iter(_politeness.politeness_many(texts))
             polite = tuple([next(results) if m.role is agent else None for m in messages])
         else:
             polite = tuple(
                 [
-                    politeness(m.text) if m.role is agent and _sentiment_read(m) else None
+                    politeness(m.text) if m.role is agent and sentiment_read(m) else None
                     for m in messages
                 ]
             )
@@ -371,6 +371,6 @@ def _read(
     return Readings(pos, chat, polite, thanks, disagreement)
 
 
-def _outcome_logit(final: Sequence[float], model: _Model) -> float:
+def outcome_logit_of(final: Sequence[float], model: LinearHeads) -> float:
     """Outcome-head calibrated log-odds of the final state."""
     return model.outcome.logit(final)

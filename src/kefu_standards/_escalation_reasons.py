@@ -1,6 +1,6 @@
 """Escalation's reasons: which events are material, grouped and weighed by kind.
 
-:func:`_reasons` groups the walk's events into the material reasons and the minor
+:func:`listed_reasons` groups the walk's events into the material reasons and the minor
 signals (:data:`REASON_DEFINITIONS`, :data:`REASON_MIN_CONTRIBUTION`), each
 weighed by its contribution to the final log-odds and explained in Chinese and
 English (``_EXPLAIN``).
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._escalation_model import _Model
+from ._escalation_model import LinearHeads
 from ._escalation_types import FEATURES, REASON_KINDS, REASON_MIN_CONTRIBUTION, Reason
-from ._escalation_walk import _Event
+from ._escalation_walk import TraceEvent
 
 _EXPLAIN: dict[str, tuple[str, str]] = {
     "threat": (
@@ -73,7 +73,7 @@ _REASON_FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _contribution(kind: str, row: Sequence[float], model: _Model) -> float:
+def _contribution(kind: str, row: Sequence[float], model: LinearHeads) -> float:
     """Return the larger (in size) of the two heads' calibrated contributions of *kind*."""
     best = 0.0
     for head in (model.turn, model.outcome):
@@ -89,7 +89,7 @@ def _features_of(kind: str) -> tuple[str, ...]:
     return _REASON_FEATURES.get(kind, (REASON_KINDS[kind],))
 
 
-def _material(event: _Event, rows: Sequence[Sequence[float]], model: _Model) -> bool:
+def _material(event: TraceEvent, rows: Sequence[Sequence[float]], model: LinearHeads) -> bool:
     """Tell whether *event* passes its kind's test and moves the risk enough when it happens."""
     if not event.material:
         return False
@@ -97,8 +97,8 @@ def _material(event: _Event, rows: Sequence[Sequence[float]], model: _Model) -> 
     return size >= REASON_MIN_CONTRIBUTION
 
 
-def _reasons(
-    rows: Sequence[Sequence[float]], events_seen: Sequence[_Event], model: _Model
+def listed_reasons(
+    rows: Sequence[Sequence[float]], events_seen: Sequence[TraceEvent], model: LinearHeads
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
     """Group the events by reason kind: ``(material reasons, minor signals)``.
 
@@ -108,7 +108,7 @@ def _reasons(
     head's for a signal the outcome head leaves out).
     """
     final = rows[-1]
-    by_kind: dict[str, list[_Event]] = {}
+    by_kind: dict[str, list[TraceEvent]] = {}
     for e in events_seen:
         by_kind.setdefault(e.kind, []).append(e)
     out: list[Reason] = []

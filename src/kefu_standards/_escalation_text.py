@@ -1,9 +1,9 @@
 """Escalation's per-text parsing: what it reads from one buyer or agent text.
 
-:func:`_buyer_text` and :func:`_agent_text` turn one text into the cues, bigrams and
+:func:`parse_buyer_text` and :func:`parse_agent_text` turn one text into the cues, bigrams and
 flags the walk reads (each cached by the raw text: chat repeats itself; the only
-caches escalation keeps); :func:`_repeats` tells a repeated message;
-:func:`_impolite_verdict` reads a politeness result; :func:`_sentiment_read` says
+caches escalation keeps); :func:`repeats_earlier` tells a repeated message;
+:func:`impolite_verdict` reads a politeness result; :func:`sentiment_read` says
 which messages the walk reads the other analysers for.
 """
 
@@ -78,7 +78,7 @@ def _of(cues: Sequence[Cue], kinds: frozenset[str]) -> tuple[Cue, ...]:
 
 
 @lru_cache(maxsize=65536)
-def _buyer_text(text: str) -> _BuyerText:
+def parse_buyer_text(text: str) -> _BuyerText:
     """Per-text features of a buyer message (cached by the raw text: chat repeats itself)."""
     view = buyer_view(text)
     cues = view.cues
@@ -121,7 +121,9 @@ def _buyer_text(text: str) -> _BuyerText:
     )
 
 
-def _repeats(grams: frozenset[str], earlier: Sequence[frozenset[str]], threshold: float) -> bool:
+def repeats_earlier(
+    grams: frozenset[str], earlier: Sequence[frozenset[str]], threshold: float
+) -> bool:
     """Tell whether *grams* repeats one of *earlier* (:func:`is_repeat_of`, min 3 bigrams).
 
     Sets whose sizes differ too much are skipped unread: the Jaccard index is at
@@ -154,7 +156,7 @@ class _AgentText:
 
 
 @lru_cache(maxsize=65536)
-def _agent_text(text: str) -> _AgentText:
+def parse_agent_text(text: str) -> _AgentText:
     """Per-text features of an agent message (cached by the raw text: canned replies repeat)."""
     cues = agent_cues(text)
     kinds = {c.kind for c in cues}
@@ -182,8 +184,8 @@ def _clear_caches() -> None:
     The models it reads (sentiment, the chat-negativity head, politeness) keep
     their own caches, shared with ``analyze``; they are left as they are.
     """
-    _buyer_text.cache_clear()
-    _agent_text.cache_clear()
+    parse_buyer_text.cache_clear()
+    parse_agent_text.cache_clear()
     buyer_cues.cache_clear()
     agent_cues.cache_clear()
 
@@ -191,7 +193,7 @@ def _clear_caches() -> None:
 _POLITE: tuple[bool, tuple[Evidence, ...], bool] = (False, (), False)
 
 
-def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
+def impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...], bool]:
     """``(impolite, impolite markers, material)`` of one politeness result."""
     if result.label != "impolite":  # the usual reply: no impolite marker, nothing to build
         for e in result.evidence:
@@ -207,9 +209,9 @@ def _impolite_verdict(result: PolitenessLike) -> tuple[bool, tuple[Evidence, ...
     return result.label == "impolite" or bool(bad), bad, material
 
 
-def _sentiment_read(message: Message) -> bool:
+def sentiment_read(message: Message) -> bool:
     """Whether the walk reads the sentiment (an agent's: the politeness) of *message*."""
     if message.role is Role.BUYER:
-        bt = _buyer_text(message.text)
+        bt = parse_buyer_text(message.text)
         return bt.content and not bt.card
-    return message.role is Role.AGENT and _agent_text(message.text).content
+    return message.role is Role.AGENT and parse_agent_text(message.text).content

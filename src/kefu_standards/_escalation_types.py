@@ -179,7 +179,7 @@ class PolitenessFn(Protocol):
 
 
 @runtime_checkable
-class _Rescorer(Protocol):
+class Rescorer(Protocol):
     """A fitted model :func:`escalation` can use (``model=``): see ``EscalationModel``."""
 
     def _rescore(
@@ -194,8 +194,8 @@ class _Rescorer(Protocol):
         ...  # pragma: no cover
 
 
-def _check_model(value: object, where: str) -> None:
-    if value is not None and not isinstance(value, _Rescorer):
+def check_model(value: object, where: str) -> None:
+    if value is not None and not isinstance(value, Rescorer):
         msg = (
             f"{where} must be an EscalationModel (EscalationModel.fit or .load) or None "
             f"(the shipped model), got {type(value).__name__}"

@@ -1,6 +1,6 @@
 """The walk: escalation's state after each message, and the events that explain it.
 
-:func:`_walk` reads a conversation once, message by message (decay, rounds,
+:func:`walk_messages` reads a conversation once, message by message (decay, rounds,
 waits, the buyer's and the agent's signals) and returns the turn head's log-odds,
 the state in :data:`FEATURES` order and the events; :func:`_settle_open_issues`
 decides the open issues once the whole chat is known; :func:`_trace` is the walk
@@ -17,8 +17,8 @@ from datetime import datetime
 import attrs
 
 from ._cues import Cue, echo_challenge
-from ._escalation_model import Readings, _default_model, _Model, _read
-from ._escalation_text import _agent_text, _buyer_text, _impolite_verdict, _repeats
+from ._escalation_model import LinearHeads, Readings, _default_model, read_signals
+from ._escalation_text import impolite_verdict, parse_agent_text, parse_buyer_text, repeats_earlier
 from ._escalation_types import FEATURES, EscalationPolicy, PolitenessFn, SentimentFn
 from ._time import elapsed, wall_clock_exact
 from .evidence import Evidence
@@ -29,7 +29,7 @@ from .timing import TimingPolicy, walk_rounds
 
 
 @attrs.frozen(slots=True)
-class _Event:
+class TraceEvent:
     kind: str  # a REASON_KINDS key
     index: int
     evidence: tuple[Evidence, ...]
@@ -40,7 +40,7 @@ class _Event:
 @attrs.frozen(slots=True)
 class _Trace:
     features: tuple[tuple[float, ...], ...]
-    events: tuple[_Event, ...]
+    events: tuple[TraceEvent, ...]
 
 
 def _cue_evidence(cues: Iterable[Cue], index: int, kind: str) -> tuple[Evidence, ...]:
@@ -101,9 +101,9 @@ def _is_turn(message: Message) -> bool:
     and agent messages with content.
     """
     if message.role is Role.BUYER:
-        bt = _buyer_text(message.text)
+        bt = parse_buyer_text(message.text)
         return not bt.card and not bt.info_only and bool(bt.content or bt.cues)
-    return message.role is Role.AGENT and _agent_text(message.text).content
+    return message.role is Role.AGENT and parse_agent_text(message.text).content
 
 
 def _turn_rounds(messages: Sequence[Message]) -> tuple[frozenset[int], dict[int, int]]:
@@ -124,15 +124,15 @@ def _turn_rounds(messages: Sequence[Message]) -> tuple[frozenset[int], dict[int,
 
 
 # -- the walk --------------------------------------------------------------------------
-def _walk(
+def walk_messages(
     messages: Sequence[Message],
     *,
     policy: EscalationPolicy,
     sentiment: SentimentFn | None,
     politeness: PolitenessFn | None,
-    model: _Model,
+    model: LinearHeads,
     readings: Readings | None = None,
-) -> tuple[list[float], list[tuple[float, ...]], list[_Event]]:
+) -> tuple[list[float], list[tuple[float, ...]], list[TraceEvent]]:
     """Walk the conversation once; return the turn log-odds, the states and the events.
 
     After each message: the turn head's calibrated log-odds and the state in
@@ -143,10 +143,10 @@ def _walk(
     holding reply never followed up is charged after the last message.
 
     What the other analysers say comes from *readings* (one value per message);
-    without them, from :func:`_read` of *sentiment* and *politeness*.
+    without them, from :func:`read_signals` of *sentiment* and *politeness*.
     """
     if readings is None:
-        readings = _read(messages, sentiment, politeness)
+        readings = read_signals(messages, sentiment, politeness)
     pos_of, chat_of, polite_of = readings.sentiment, readings.chat_negativity, readings.politeness
     thanks_of, disagreement_of = readings.chat_thanks, readings.disagreement
     timed = [m.sent_at for m in messages if m.sent_at is not None]
@@ -157,8 +157,8 @@ def _walk(
     head = model.turn
     offset, scale, weights, mul = head.offset, head.scale, head.weights, operator.mul
     buyer, agent = Role.BUYER, Role.AGENT
-    buyer_text, agent_text, log1p = _buyer_text, _agent_text, math.log1p
-    events: list[_Event] = []
+    buyer_text, agent_text, log1p = parse_buyer_text, parse_agent_text, math.log1p
+    events: list[TraceEvent] = []
     add = events.append
     logits: list[float] = []
     rows: list[tuple[float, ...]] = []
@@ -232,7 +232,7 @@ def _walk(
                 unanswered_run = float(min(4, run - 1))
                 if unanswered_run >= 2:
                     rule = f"{run} buyer messages without a reply"
-                    add(_Event("unanswered_run", i, (_whole(msg, i, "unanswered_run", rule),)))
+                    add(TraceEvent("unanswered_run", i, (_whole(msg, i, "unanswered_run", rule),)))
                 threats, emotion = bt.threat, bt.emotion
                 if threats or emotion or bt.issues:
                     problem_raised = True
@@ -243,29 +243,29 @@ def _walk(
                         told = tuple(c for c in threats if c not in human)
                         # material: an explicit threat or complaint (a bare 差评, 1, is minor)
                         strong = max(c.strength for c in told) >= 2.0
-                        add(_Event("threat", i, _cue_evidence(told, i, "threat"), strong))
+                        add(TraceEvent("threat", i, _cue_evidence(told, i, "threat"), strong))
                     if human:
                         asks = bt.human_request
                         ev_human = _cue_evidence(asks or human, i, "human_request")
-                        add(_Event("human_request", i, ev_human, bool(asks)))
+                        add(TraceEvent("human_request", i, ev_human, bool(asks)))
                 emotion_now = bt.emotion_strength
                 echo = echo_challenge(msg.text, reply_text) if reply_text and not chasing else ()
                 if echo:  # 什么好的 after 好的哦: the reply did not help (weighed as emotion)
                     emotion = (*emotion, *echo)
                     emotion_now = min(3.0, emotion_now + 1.0)
-                    add(_Event("unresolved", i, _cue_evidence(echo, i, "unresolved")))
+                    add(TraceEvent("unresolved", i, _cue_evidence(echo, i, "unresolved")))
                 emotion_avg = emotion_now if first else (1 - w) * emotion_avg + w * emotion_now
                 if emotion:
                     felt, urging = bt.felt, bt.urging
                     if felt:
                         ev_emotion = _cue_evidence(felt, i, "negative_emotion")
-                        add(_Event("negative_emotion", i, ev_emotion, not bt.bare_okay))
+                        add(TraceEvent("negative_emotion", i, ev_emotion, not bt.bare_okay))
                     if bt.unsolved:
                         ev_unsolved = _cue_evidence(bt.unsolved, i, "unresolved")
-                        add(_Event("unresolved", i, ev_unsolved))
+                        add(TraceEvent("unresolved", i, ev_unsolved))
                     if urging and not first:  # waiting and chasing: impatience, weighed as emotion
                         ev_urging = _cue_evidence(urging, i, "impatience")
-                        add(_Event("impatience", i, ev_urging, via="negative_emotion"))
+                        add(TraceEvent("impatience", i, ev_urging, via="negative_emotion"))
                 if pos_of is not None and bt.content:
                     pos = pos_of[i]
                     neg = 0.0 if pos is None else 0.5 - float(pos)
@@ -278,7 +278,7 @@ def _walk(
                         negativity_total = log1p(negativity_sum)
                     if pos is not None and negativity_avg > 0.25:
                         ev = _whole(msg, i, "negative_sentiment", "sentiment", round(neg, 3))
-                        add(_Event("negative_sentiment", i, (ev,)))
+                        add(TraceEvent("negative_sentiment", i, (ev,)))
                 repeat, nudges = bt.repeat, bt.nudges
                 count = bt.repeat_count
                 evidence = list(_cue_evidence(repeat, i, "repetition")) if repeat else []
@@ -286,16 +286,16 @@ def _walk(
                 unanswered_again = False
                 if (
                     len(grams) >= 3
-                    and buyer_bigrams  # _repeats of no earlier message is False
-                    and _repeats(grams, buyer_bigrams[-10:], similarity)
+                    and buyer_bigrams  # repeats_earlier of no earlier message is False
+                    and repeats_earlier(grams, buyer_bigrams[-10:], similarity)
                 ):
                     count += 1.0
                     evidence.append(_whole(msg, i, "repetition", "repeated_question"))
                     # material when it repeats a message no agent has replied to yet
                     # and asks, raises or states something (not a pasted order line)
-                    unanswered_again = bool(bt.questions or bt.issues or bt.statement) and _repeats(
-                        grams, buyer_bigrams[since_reply:], similarity
-                    )
+                    unanswered_again = bool(
+                        bt.questions or bt.issues or bt.statement
+                    ) and repeats_earlier(grams, buyer_bigrams[since_reply:], similarity)
                 if nudges and not first:
                     count += 0.5
                     evidence.extend(_cue_evidence(nudges, i, "repetition"))
@@ -304,7 +304,7 @@ def _walk(
                     # material: 我说过了, or the same message again before any reply; a
                     # nudge alone is impatience, a question asked again after a reply is minor
                     said_again = bool(repeat) or unanswered_again
-                    add(_Event("repetition", i, tuple(evidence), said_again))
+                    add(TraceEvent("repetition", i, tuple(evidence), said_again))
                     if said_again:
                         asked_again.append(i)
                 buyer_bigrams.append(grams)
@@ -316,15 +316,19 @@ def _walk(
                     chased = chasing or any(c.kind == "nudge" for c in nudges)
                     chase = tuple(c for c in nudges if c.kind != "exasperation")
                     if chase:
-                        add(_Event("impatience", i, _cue_evidence(chase, i, "impatience"), chased))
+                        add(
+                            TraceEvent(
+                                "impatience", i, _cue_evidence(chase, i, "impatience"), chased
+                            )
+                        )
                     if len(chase) < len(nudges):  # 。。。 in words: exasperation (无语)
                         sighs = tuple(c for c in nudges if c.kind == "exasperation")
                         ev_sigh = _cue_evidence(sighs, i, "negative_emotion")
-                        add(_Event("negative_emotion", i, ev_sigh, via="impatience"))
+                        add(TraceEvent("negative_emotion", i, ev_sigh, via="impatience"))
                 grat = bt.gratitude
                 gratitude_now = bt.gratitude_strength
                 if grat and not emotion and not threats:
-                    add(_Event("gratitude", i, _cue_evidence(grat, i, "gratitude")))
+                    add(TraceEvent("gratitude", i, _cue_evidence(grat, i, "gratitude")))
                 elif grat:
                     gratitude_now = 0.0
                 acknowledged_now = 1.0 if bt.ack else 0.0
@@ -334,7 +338,7 @@ def _walk(
                 correction_now = bt.correction_strength
                 if bt.corrections:
                     ev_corr = _cue_evidence(bt.corrections, i, "correction")
-                    add(_Event("correction", i, ev_corr, correction_now >= 2.0))
+                    add(TraceEvent("correction", i, ev_corr, correction_now >= 2.0))
                 if bt.accepts:
                     accepted.append((i, last_answer))
                 closing = gratitude_now or acknowledged_now
@@ -348,7 +352,7 @@ def _walk(
                     ev_open = _cue_evidence([*questions, *issues], i, "open_issue") or (
                         _whole(msg, i, "open_issue", "problem raised"),
                     )
-                    add(_Event("open_issue", i, ev_open, unanswered_again or bool(repeat)))
+                    add(TraceEvent("open_issue", i, ev_open, unanswered_again or bool(repeat)))
                 if i in openers:
                     round_open = i
                     round_clock = msg.sent_at
@@ -361,13 +365,13 @@ def _walk(
                         opened = messages[round_open]
                         since = int(seconds(msg.sent_at, opened.sent_at) or waited)
                         rule = f"waited {since} s without a reply"
-                        add(_Event("waiting", i, (_whole(msg, i, "waiting", rule, n),)))
+                        add(TraceEvent("waiting", i, (_whole(msg, i, "waiting", rule, n),)))
                 # a buyer chasing while a holding reply is pending: it was not followed up
                 if holding_at is not None and (nudges or repeat):
                     agent_lapse += 1.0
                     rule = "buyer chased after a holding reply"
                     ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", rule)
-                    add(_Event("holding_unfollowed", i, (ev,)))
+                    add(TraceEvent("holding_unfollowed", i, (ev,)))
                     holding_at = None
         elif role is agent:
             at = agent_text(msg.text)
@@ -393,7 +397,7 @@ def _walk(
                     if waited is not None and waited >= long_wait:
                         waiting += 1.0
                         ev = _whole(msg, i, "waiting", f"reply after {int(waited)} s", 1.0)
-                        add(_Event("waiting", i, (ev,)))
+                        add(TraceEvent("waiting", i, (ev,)))
                         apology_due = apology_window
                         apology_from = opener
                     round_open = None
@@ -411,39 +415,39 @@ def _walk(
                                 "after a long wait"
                             )
                             ev = _whole(messages[start], start, "no_apology", rule)
-                            add(_Event("no_apology", i, (ev,)))
+                            add(TraceEvent("no_apology", i, (ev,)))
                 if holding_at is not None:
                     gap = seconds(msg.sent_at, messages[holding_at].sent_at)
                     if gap is not None and gap > holding_s:
                         agent_lapse += 1.0
                         rule = f"next reply {int(gap)} s after the holding reply"
                         ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", rule)
-                        add(_Event("holding_unfollowed", i, (ev,)))
+                        add(TraceEvent("holding_unfollowed", i, (ev,)))
                     holding_at = None
                 if at.holding:
                     holding_at = i
                 polite = None if polite_of is None else polite_of[i]
                 if polite is not None:
-                    impolite, bad, material = _impolite_verdict(polite)
+                    impolite, bad, material = impolite_verdict(polite)
                     if impolite:
                         agent_impolite += 1.0
                         spans = tuple(e.at(i) for e in bad) or (
                             _whole(msg, i, "agent_impolite", "impolite"),
                         )
-                        add(_Event("agent_impolite", i, spans, material))
+                        add(TraceEvent("agent_impolite", i, spans, material))
                 if at.refusal:
                     agent_refusal += 1.0
                     declined = at.refusal_material
                     refusal = declined or at.refusal
                     ev_refusal = _cue_evidence(refusal, i, "agent_refusal")
-                    add(_Event("agent_refusal", i, ev_refusal, bool(declined)))
+                    add(TraceEvent("agent_refusal", i, ev_refusal, bool(declined)))
                     if problem_raised:
                         refused_problem += 1.0
                         ev_refused = _cue_evidence(refusal, i, "refused_problem")
-                        add(_Event("refused_problem", i, ev_refused, bool(declined)))
+                        add(TraceEvent("refused_problem", i, ev_refused, bool(declined)))
                 if at.credit:
                     deescalation += at.credit
-                    add(_Event("deescalation", i, _cue_evidence(at.used, i, "deescalation")))
+                    add(TraceEvent("deescalation", i, _cue_evidence(at.used, i, "deescalation")))
         row = (
             threat, emotion_now, emotion_avg, negativity_now, negativity_avg, negativity_mean,
             agent_negativity, repetition, impatience_now, gratitude_now, acknowledged_now,
@@ -458,18 +462,18 @@ def _walk(
         row = tuple(map(mul, row, _decay_factors(policy)))
         row = (*row[:_LAPSE], row[_LAPSE] + 1.0, *row[_LAPSE + 1 :])
         ev = _whole(messages[holding_at], holding_at, "holding_unfollowed", "never followed up")
-        add(_Event("holding_unfollowed", len(messages) - 1, (ev,)))
+        add(TraceEvent("holding_unfollowed", len(messages) - 1, (ev,)))
         rows[-1] = row
         logits[-1] = offset + scale * sum(map(mul, weights, row))
     return logits, rows, _settle_open_issues(events, accepted, asked_again, last_reply)
 
 
 def _settle_open_issues(
-    events: list[_Event],
+    events: list[TraceEvent],
     accepted: list[tuple[int, int]],
     asked_again: list[int],
     last_reply: int,
-) -> list[_Event]:
+) -> list[TraceEvent]:
     """Mark each open-issue event material or not, now that the whole chat is known.
 
     Material: no agent replied after it, the message itself asks again, or the
@@ -508,7 +512,7 @@ def _trace(
     politeness: PolitenessFn | None,
 ) -> _Trace:
     """Return the state after each message and the events (for the benchmark and tests)."""
-    _logits, rows, events = _walk(
+    _logits, rows, events = walk_messages(
         conversation.messages,
         policy=policy,
         sentiment=sentiment,
