@@ -47,13 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import bench_escalation as be
 import bench_sentiment as bs
 from _metrics import roc_auc
-from kefu_standards._escalation import (
-    FEATURES,
-    EscalationPolicy,
-    _default_model,
-    _defaults,
-    _trace,
-)
+from kefu_standards._escalation import FEATURES, EscalationPolicy
+from kefu_standards._escalation_model import _default_model, default_signals
+from kefu_standards._escalation_walk import _trace
 from kefu_standards._sentiment import SentimentModel
 from kefu_standards.model import Role
 from kefu_standards.text import normalize
@@ -134,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             m.text for c, _o, _r in data for m in c.messages if m.role in (Role.BUYER, Role.AGENT)
         )
     )
-    _sf, politeness_fn = _defaults()
+    _sf, politeness_fn = default_signals()
     policy = EscalationPolicy()
     esc = _default_model()
 

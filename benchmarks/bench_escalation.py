@@ -55,19 +55,16 @@ import numpy as np
 
 from _metrics import fitted_ceiling, roc_auc
 from kefu_standards import Conversation
-from kefu_standards._escalation import (
-    FEATURES,
-    EscalationPolicy,
-    _clear_caches,
+from kefu_standards._escalation import FEATURES, EscalationPolicy, escalation
+from kefu_standards._escalation_model import (
+    LinearHeads,
     _default_model,
-    _defaults,
     _Head,
-    _Model,
     _sigmoid,
-    _Trace,
-    _trace,
-    escalation,
+    default_signals,
 )
+from kefu_standards._escalation_text import _clear_caches
+from kefu_standards._escalation_walk import _Trace, _trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -163,7 +160,7 @@ def platt(z: Sequence[float], y: Sequence[int]) -> tuple[float, float]:
 
 
 def calibration_rows(
-    traces: Sequence[_Trace], data: Data, model: _Model, head: str
+    traces: Sequence[_Trace], data: Data, model: LinearHeads, head: str
 ) -> tuple[list[float], list[int]]:
     """Hand-set log-odds and labels the head is calibrated on.
 
@@ -183,16 +180,16 @@ def calibration_rows(
     return zs, ys
 
 
-def calibrate(traces: Sequence[_Trace], data: Data, model: _Model) -> _Model:
+def calibrate(traces: Sequence[_Trace], data: Data, model: LinearHeads) -> LinearHeads:
     """The same hand-set weights with both heads' Platt parameters fitted on *data*."""
     heads: dict[str, _Head] = {}
     for name in ("turn", "outcome"):
         scale, offset = platt(*calibration_rows(traces, data, model, name))
         heads[name] = attrs.evolve(getattr(model, name), scale=scale, offset=offset)
-    return _Model(heads["turn"], heads["outcome"])
+    return LinearHeads(heads["turn"], heads["outcome"])
 
 
-def write_calibration(model: _Model, path: Path) -> None:
+def write_calibration(model: LinearHeads, path: Path) -> None:
     """Rewrite only the ``<head>.scale`` / ``<head>.offset`` lines of *path*."""
     text = path.read_text(encoding="utf-8")
     for name in ("turn", "outcome"):
@@ -210,7 +207,7 @@ def write_calibration(model: _Model, path: Path) -> None:
 
 
 def evaluate(
-    model: _Model, traces: Sequence[_Trace], data: Data
+    model: LinearHeads, traces: Sequence[_Trace], data: Data
 ) -> tuple[list[float], list[int], list[float], list[int]]:
     """Dialogue scores + labels, turn risks + labels (as ``escalation()`` computes them)."""
     d_scores, d_labels, t_scores, t_labels = [], [], [], []
@@ -223,7 +220,7 @@ def evaluate(
     return d_scores, d_labels, t_scores, t_labels
 
 
-def cross_validate(traces: Sequence[_Trace], data: Data, model: _Model) -> dict[str, float]:
+def cross_validate(traces: Sequence[_Trace], data: Data, model: LinearHeads) -> dict[str, float]:
     """5-fold by dialogue, stratified on overall == 0; Platt parameters re-fitted per fold.
 
     Only the calibration is fitted, so only calibration metrics (Brier, log loss) can
@@ -276,7 +273,7 @@ def half_of(conv: Conversation) -> str:
     return "A" if int(digits) % 2 == 0 else "B"
 
 
-def split_half(model: _Model, traces: Sequence[_Trace], data: Data) -> dict[str, float]:
+def split_half(model: LinearHeads, traces: Sequence[_Trace], data: Data) -> dict[str, float]:
     """ROC AUCs on each half (choices were made looking at half A only)."""
     out: dict[str, float] = {}
     for half in ("A", "B"):
@@ -360,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     warnings.simplefilter("ignore")
     data = load(JDDC)
-    sentiment_fn, politeness_fn = _defaults()
+    sentiment_fn, politeness_fn = default_signals()
     signals = {
         "sentiment": "kefu_standards._sentiment" if sentiment_fn else "off (module not usable)",
         "politeness": "kefu_standards._politeness" if politeness_fn else "off (module not usable)",

@@ -50,15 +50,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_escalation as be
 from _metrics import roc_auc
-from kefu_standards._escalation import (
-    FEATURES,
-    EscalationPolicy,
+from kefu_standards._escalation import FEATURES, EscalationPolicy
+from kefu_standards._escalation_model import (
     _chat_head_model,
     _default_model,
-    _defaults,
     _log_odds_of,
-    _trace,
+    default_signals,
 )
+from kefu_standards._escalation_walk import _trace
 from kefu_standards._sentiment import SentimentModel
 from kefu_standards.model import Role
 
@@ -81,7 +80,7 @@ def _chat_negativity_scores(texts: list[str]) -> list[float]:
 def chats() -> list[Chat]:
     """jddc_sat dev with the shipped state, turn risks and head scores of every message."""
     data = be.load(be.JDDC)
-    sentiment, politeness = _defaults()
+    sentiment, politeness = default_signals()
     model = _default_model()
     policy = EscalationPolicy()
     buyer_texts = sorted({m.text for c, _o, _r in data for m in c.messages if m.role is Role.BUYER})
@@ -215,7 +214,7 @@ def _cped_heads(texts: list[str]) -> dict[str, dict[str, dict[str, float]]]:
 def second_pass() -> dict[str, Any]:
     """Replay the second-pass choices of issue 18 on half A and on half B; print both."""
     data = be.load(be.JDDC)
-    sentiment, politeness = _defaults()
+    sentiment, politeness = default_signals()
     model = _default_model()
     policy = EscalationPolicy()
     k = {f: FEATURES.index(f) for f in ("gratitude_now", "chat_thanks", "disagreement_mean")}

@@ -102,8 +102,9 @@ from kefu_standards import (
     escalation,
 )
 from kefu_standards import _escalation_fit as fitmod
-from kefu_standards._escalation import FEATURES, EscalationPolicy, _clear_caches
+from kefu_standards._escalation import FEATURES, EscalationPolicy
 from kefu_standards._escalation_fit import _context_grams, _own_grams
+from kefu_standards._escalation_text import _clear_caches
 from kefu_standards.exceptions import NotEnoughDataError
 
 RESULTS = ROOT / "benchmarks" / "results" / "escalation_fit.json"

@@ -65,15 +65,9 @@ from typing import Any
 
 from _metrics import roc_auc
 from kefu_standards import Conversation, politeness
-from kefu_standards._escalation import (
-    FEATURES,
-    Escalation,
-    _default_model,
-    _default_policy,
-    _defaults,
-    _trace,
-    escalation,
-)
+from kefu_standards._escalation import FEATURES, Escalation, _default_policy, escalation
+from kefu_standards._escalation_model import _default_model, default_signals
+from kefu_standards._escalation_walk import _trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -203,7 +197,7 @@ def signal_strength(
     convs: dict[str, Conversation], labels: list[dict[str, str]]
 ) -> dict[str, float]:
     """Turn-head contribution of the sentiment signals at each labelled buyer message."""
-    sentiment, politeness_fn = _defaults()
+    sentiment, politeness_fn = default_signals()
     head = _default_model().turn
     used = [FEATURES.index("negativity_now"), FEATURES.index("chat_negativity")]
     out: dict[str, float] = {}

@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 
 import kefu_standards as ks
 from conftest import CHAT_START, escalation_chats, gap_chat
-from kefu_standards import _escalation, _features, _politeness, _quantiles
+from kefu_standards import _escalation_model, _features, _politeness, _quantiles
 from kefu_standards._competency_cues import CueMessage, cue_view
 from kefu_standards._cues import (
     _bigrams,
@@ -69,21 +69,25 @@ from kefu_standards._escalation import (
     FEATURES,
     Escalation,
     EscalationPolicy,
-    _agent_text,
-    _buyer_text,
-    _clear_caches,
-    _default_model,
-    _default_politeness,
-    _default_sentiment,
-    _defaults,
-    _LibrarySentiment,
-    _outcome_logit,
-    _repeats,
-    _sigmoid,
-    _trace,
     escalation,
     sentiment_readings,
 )
+from kefu_standards._escalation_model import (
+    LibrarySentiment,
+    _default_model,
+    _default_politeness,
+    _default_sentiment,
+    _sigmoid,
+    default_signals,
+    outcome_logit_of,
+)
+from kefu_standards._escalation_text import (
+    _clear_caches,
+    parse_agent_text,
+    parse_buyer_text,
+    repeats_earlier,
+)
+from kefu_standards._escalation_walk import _trace
 from kefu_standards._frozendict import FrozenDict
 from kefu_standards._matcher import Match, PhraseMatcher
 from kefu_standards._offensive import default_model as offensive_model
@@ -374,9 +378,9 @@ class TestSharedScores:
         want = _uncached().scores(texts).tolist()
         assert [sentiment_of[t] for t in texts] == [None if math.isnan(x) else x for x in want]
         loaders = (
-            _escalation._chat_head_model,
-            _escalation._thanks_head_model,
-            _escalation._disagreement_head_model,
+            _escalation_model._chat_head_model,
+            _escalation_model._thanks_head_model,
+            _escalation_model._disagreement_head_model,
         )
         assert len(heads_of) == len(loaders)
         for load, of in zip(loaders, heads_of, strict=True):
@@ -743,7 +747,7 @@ def _plain(fn: Any) -> Any:
 
 
 def _assert_same(conv: Conversation, policy: EscalationPolicy) -> None:
-    sent, pol = _escalation._lazy_sentiment(), _escalation._lazy_politeness()
+    sent, pol = _escalation_model.lazy_sentiment(), _escalation_model.lazy_politeness()
     assert sent is not None
     assert pol is not None
     fast = escalation(conv, policy=policy)
@@ -753,7 +757,7 @@ def _assert_same(conv: Conversation, policy: EscalationPolicy) -> None:
     if conv.messages:  # the benchmark's trace reads the same walk
         rows = _trace(conv, policy=policy, sentiment=sent, politeness=pol).features
         assert len(rows) == len(conv.messages)
-        assert round(_sigmoid(_outcome_logit(rows[-1], _default_model())), 6) == fast.score
+        assert round(_sigmoid(outcome_logit_of(rows[-1], _default_model())), 6) == fast.score
 
 
 def test_shortcuts_equal_plain_calls_on_the_fixture_chats() -> None:
@@ -1786,7 +1790,7 @@ def test_escalation_repeats_equals_any_is_repeat_of(
     grams: frozenset[str], earlier: list[frozenset[str]]
 ) -> None:
     plain = any(is_repeat_of(grams, g, threshold=0.6, min_bigrams=3) for g in earlier)
-    assert _repeats(grams, earlier, 0.6) is plain
+    assert repeats_earlier(grams, earlier, 0.6) is plain
 
 
 @pytest.mark.parametrize(
@@ -1889,8 +1893,8 @@ def test_cached_and_uncached_paths_give_identical_results() -> None:
 
 @pytest.mark.parametrize("text", texts())
 def test_per_text_features_equal_their_uncached_computation(text: str) -> None:
-    assert _buyer_text(text) == _buyer_text.__wrapped__(text)
-    assert _agent_text(text) == _agent_text.__wrapped__(text)
+    assert parse_buyer_text(text) == parse_buyer_text.__wrapped__(text)
+    assert parse_agent_text(text) == parse_agent_text.__wrapped__(text)
 
 
 @given(CHAT_TEXT)
@@ -1912,7 +1916,7 @@ def test_repeat_shortcut_equals_the_plain_comparison(
     grams = bigram_set(text)
     sets = [bigram_set(t) for t in earlier]
     plain = any(is_repeat_of(grams, g, threshold=threshold, min_bigrams=3) for g in sets)
-    assert _repeats(grams, sets, threshold) is plain
+    assert repeats_earlier(grams, sets, threshold) is plain
 
 
 def test_trace_rows_are_in_feature_order() -> None:
@@ -1935,15 +1939,15 @@ class TestLibrarySentiment:
 
     def test_default_equals_the_public_sentiment(self) -> None:
         """Called on one text it gives sentiment(text).score exactly (None when undefined)."""
-        default, _ = _defaults()
-        assert isinstance(default, _LibrarySentiment)
+        default, _ = default_signals()
+        assert isinstance(default, LibrarySentiment)
         for text in texts():
             assert default(text) == sentiment(text).score, text
 
     @pytest.mark.parametrize("text", texts())
     def test_batch_reading_equals_one_call(self, text: str) -> None:
         """escalation scores a chat's texts in one batch: the values of one call each."""
-        default, _ = _defaults()
+        default, _ = default_signals()
         assert default is not None
         sentiment_of, _chat = sentiment_readings(["好的", text, "太差了"], [])
         assert sentiment_of[text] == default(text)
@@ -1952,8 +1956,8 @@ class TestLibrarySentiment:
 @pytest.mark.parametrize(
     ("loader", "name", "module", "attr"),
     [
-        (_default_sentiment, "sentiment", _escalation._sentiment, "sentiment_scores"),
-        (_default_politeness, "politeness", _escalation._politeness, "PolitenessScorer"),
+        (_default_sentiment, "sentiment", _escalation_model._sentiment, "sentiment_scores"),
+        (_default_politeness, "politeness", _escalation_model._politeness, "PolitenessScorer"),
     ],
 )
 def test_a_default_signal_that_cannot_load_is_off_with_a_warning(
@@ -1976,7 +1980,7 @@ def test_a_default_signal_that_cannot_load_is_off_with_a_warning(
 
 def test_default_signals_are_on() -> None:
     """Both library analysers are found (they live in the private _sentiment/_politeness)."""
-    s, p = _defaults()
+    s, p = default_signals()
     assert s is not None
     assert p is not None
 

@@ -24,14 +24,16 @@ from kefu_standards._escalation import (
     Escalation,
     EscalationPolicy,
     EscalationScorer,
-    _clear_caches,
-    _default_model,
-    _defaults,
-    _model_from_table,
-    _sigmoid,
-    _trace,
     escalation,
 )
+from kefu_standards._escalation_model import (
+    _default_model,
+    _model_from_table,
+    _sigmoid,
+    default_signals,
+)
+from kefu_standards._escalation_text import _clear_caches
+from kefu_standards._escalation_walk import _trace
 from kefu_standards.evidence import Evidence
 from kefu_standards.exceptions import ConfigError, ModelFileError
 from kefu_standards.resources import load_tsv, read_text
@@ -705,7 +707,7 @@ class TestChatNegativity:
     @staticmethod
     def state(text: str, **kw: object) -> dict[str, float]:
         """The escalation state after one buyer line, with the library's default signals."""
-        sentiment, politeness = _defaults()
+        sentiment, politeness = default_signals()
         kw.setdefault("sentiment", sentiment)
         trace = _trace(
             conv([("buyer", text, None)]),
@@ -754,7 +756,7 @@ class TestChatNegativity:
     def test_raises_the_turn_risk(self) -> None:
         """The same frustrated line scores a higher turn risk with the head than without it."""
         text = "烦死了，说了多少遍了还是不行"
-        sentiment, _ = _defaults()
+        sentiment, _ = default_signals()
         with_head = escalation(conv([("buyer", text, None)]), sentiment=sentiment, politeness=None)
         off = _default_model()
         k = FEATURES.index("chat_negativity")
@@ -796,7 +798,7 @@ class TestChatNegativity:
 
 def _states(rows: list[Row], **kw: object) -> list[dict[str, float]]:
     """The escalation state after each message, with the library's default signals."""
-    sentiment, politeness = _defaults()
+    sentiment, politeness = default_signals()
     kw.setdefault("sentiment", sentiment)
     trace = _trace(
         conv(rows),

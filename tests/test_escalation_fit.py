@@ -348,7 +348,7 @@ class TestFiles:
         """The shipped fingerprint covers the CPED head's file: a new head refuses old fits."""
         path = fitted.save(tmp_path / "m.npz")
         before = fit_module._shipped_fingerprint()
-        monkeypatch.setattr(fit_module, "_chat_head_digest", lambda: "another head")
+        monkeypatch.setattr(fit_module, "chat_head_digest", lambda: "another head")
         assert fit_module._shipped_fingerprint() != before
         with pytest.raises(ModelFileError, match="another version of the shipped"):
             EscalationModel.load(path)

@@ -283,6 +283,21 @@ class TestDetectors:
         """When detectors overlap, the longest value and then the first kind in KINDS win."""
         assert kinds == [s.kind for s in redact(text).spans]
 
+    @pytest.mark.parametrize(
+        ("text", "kinds"),
+        [
+            # Hypothesis found it: the grouped run "1000 6222 0200 0000" is not a card,
+            # and the card that starts inside it was skipped
+            ("130 0000 1000 6222 0200 0000 0007。", ["mobile", "bank_card"]),
+            ("1300 6222 0200 0000 0007", ["bank_card"]),
+            ("13000001000 6222020000000007", ["mobile", "bank_card"]),
+        ],
+    )
+    def test_a_card_right_after_another_number_is_found(self, text: str, kinds: list[str]) -> None:
+        """A card that starts inside a longer digit-group candidate that fails the card
+        test is still found."""
+        assert [s.kind for s in redact(text).spans] == kinds
+
     def test_spans_locate_the_values(self) -> None:
         """Spans are offsets into the input, sorted, not overlapping."""
         text = "收件人：王小明，电话13812345678，邮箱wangxm88@163.com"

@@ -255,7 +255,7 @@ def escalation_chats(draw: st.DrawFn) -> ks.Conversation:
 
 def _turn_reference(conv: ks.Conversation) -> tuple[list[int], tuple[ReferenceRound, ...]]:
     """The turns' indexes and the reference rounds of the conversation of the turns only."""
-    from kefu_standards._escalation import _is_turn
+    from kefu_standards._escalation_walk import _is_turn
 
     turns = [i for i, m in enumerate(conv.messages) if _is_turn(m)]
     sub = ks.Conversation("c", tuple(conv.messages[i] for i in turns))
@@ -277,7 +277,7 @@ def test_escalation_rounds_table(
     lines: tuple[tuple[str, str], ...], openers: set[int], answers: dict[int, int]
 ) -> None:
     """Escalation's rounds: opened by a buyer turn with content or cues, answered by content."""
-    from kefu_standards._escalation import _turn_rounds
+    from kefu_standards._escalation_walk import _turn_rounds
 
     conv = ks.Conversation("c", tuple(ks.Message(r, t) for r, t in lines))
     assert _turn_rounds(conv.messages) == (frozenset(openers), answers)
@@ -288,7 +288,7 @@ def test_escalation_rounds_table(
 def test_escalation_rounds_are_the_reference_rounds_of_its_turns(conv: ks.Conversation) -> None:
     """Escalation's rounds are ``reference_rounds`` over its turns (buyer turns with content
     or cues, agent turns with content), mapped back to the conversation's indexes."""
-    from kefu_standards._escalation import _turn_rounds
+    from kefu_standards._escalation_walk import _turn_rounds
 
     turns, ref = _turn_reference(conv)
     openers, answers = _turn_rounds(conv.messages)
@@ -303,7 +303,9 @@ def test_escalation_rounds_are_the_reference_rounds_of_its_turns(conv: ks.Conver
 def test_escalation_charges_the_reference_waits(conv: ks.Conversation) -> None:
     """A reply after a long wait is charged exactly at the answers of the reference rounds
     (of the turns) that waited at least ``EscalationPolicy.long_wait_s``, with that wait."""
-    from kefu_standards._escalation import EscalationPolicy, _default_model, _walk
+    from kefu_standards._escalation import EscalationPolicy
+    from kefu_standards._escalation_model import _default_model
+    from kefu_standards._escalation_walk import walk_messages
 
     policy = EscalationPolicy()
     turns, ref = _turn_reference(conv)
@@ -313,7 +315,7 @@ def test_escalation_charges_the_reference_waits(conv: ks.Conversation) -> None:
         wait = r.wait_us(sub)
         if wait is not None and wait >= policy.long_wait_s * 1_000_000:
             expected[turns[r.answered_index or 0]] = f"reply after {wait // 1_000_000} s"
-    _, _, events = _walk(
+    _, _, events = walk_messages(
         conv.messages, policy=policy, sentiment=None, politeness=None, model=_default_model()
     )
     charged = {

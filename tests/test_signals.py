@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kefu_standards as ks
-from kefu_standards import _escalation, _signals
+from kefu_standards import _escalation, _escalation_walk, _signals
 from kefu_standards.exceptions import ConfigError, InputTypeError, KefuError
 from kefu_standards.scorers import BUILTIN_SCORERS
 from strategies import conversations
@@ -140,7 +140,8 @@ class TestEscalationFromSignals:
         want = [ks.escalation(c) for c in convs]
         monkeypatch.setattr(_signals, "sentiment_readings", count_readings)
         monkeypatch.setattr(_signals, "politeness_many", count_politeness)
-        monkeypatch.setattr(_escalation, "_read", refuse)
+        for module in (_escalation, _escalation_walk):  # the callers of read_signals
+            monkeypatch.setattr(module, "read_signals", refuse)
         got = ks.signals_many(convs)
         assert sorted(calls) == ["politeness", "sentiment"]
         assert [g.escalation for g in got] == want

@@ -47,15 +47,9 @@ import attrs
 import numpy as np
 
 from . import _fitcv
-from ._escalation import (
-    FEATURES,
-    EscalationPolicy,
-    _chat_head_digest,
-    _default_model,
-    _defaults,
-    _outcome_logit,
-    _walk,
-)
+from ._escalation import FEATURES, EscalationPolicy
+from ._escalation_model import _default_model, chat_head_digest, default_signals, outcome_logit_of
+from ._escalation_walk import walk_messages
 from ._fitcv import Design, Floats, Ints
 from ._segment import words
 from ._version import __version__
@@ -271,16 +265,16 @@ def _prepared(
 
 def _prepare(conversation: Conversation, policy: EscalationPolicy) -> _Prepared:
     """Walk *conversation* with the shipped model and the library's default signals."""
-    sentiment, politeness = _defaults()
+    sentiment, politeness = default_signals()
     model = _default_model()
-    logits, rows, _events = _walk(
+    logits, rows, _events = walk_messages(
         conversation.messages,
         policy=policy,
         sentiment=sentiment,
         politeness=politeness,
         model=model,
     )
-    outcome = _outcome_logit(rows[-1], model) if rows else 0.0
+    outcome = outcome_logit_of(rows[-1], model) if rows else 0.0
     return _prepared(conversation.messages, logits, rows, outcome)
 
 
@@ -1390,7 +1384,7 @@ def _shipped_fingerprint() -> str:
         m.outcome.offset,
     ]
     # esc (#18): the CPED head's file digest, so a retrained head refuses old fitted files
-    text = ",".join(f"{x:.6g}" for x in numbers) + f";chat_head={_chat_head_digest()}"
+    text = ",".join(f"{x:.6g}" for x in numbers) + f";chat_head={chat_head_digest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -23,7 +23,8 @@ from typing import IO, Any
 
 import attrs
 
-from ._escalation import NOTHING_MATERIAL_ZH, _check_model
+from ._escalation import NOTHING_MATERIAL_ZH
+from ._escalation_types import check_model
 from ._frozendict import FrozenDict, frozen_dict
 from ._jsontext import dumps
 from ._signals import Signals, signals, signals_many
@@ -673,7 +674,7 @@ def analyze(
     """
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
-    _check_model(escalation_model, "analyze(escalation_model=...)")
+    check_model(escalation_model, "analyze(escalation_model=...)")
     if redaction is not None and not isinstance(redaction, RedactionPolicy):
         raise ConfigError(f"redaction must be a RedactionPolicy, got {type(redaction).__name__}")
     shown = RedactionPolicy() if redaction is None else redaction

@@ -409,11 +409,18 @@ def _detectors() -> dict[str, _Detector]:
                 yield m.start(), m.end(), "id_card", 0, 0
 
     def find_bank(t: str) -> Iterator[_Hit]:
+        # a candidate that is not a card (wrong length or checksum) may hide one that
+        # starts inside it (a spaced phone number, then a card): search on from the
+        # next digit group instead of after the failed candidate
         for rx in (grouped, run):
-            for m in rx.finditer(t):
+            pos = 0
+            while (m := rx.search(t, pos)) is not None:
                 digits = re.sub("[^0-9]", "", m.group())
                 if 16 <= len(digits) <= 19 and _luhn(digits):
                     yield m.start(), m.end(), "bank_card", 0, 4
+                    pos = m.end()
+                else:
+                    pos = m.start() + 1
 
     def find_email(t: str) -> Iterator[_Hit]:
         for m in email.finditer(t):

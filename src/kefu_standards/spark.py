@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._escalation import _check_model
+from ._escalation_types import check_model
 from .analysis import merge_analyses
 from .exceptions import ConfigError
 from .frames import result_columns
@@ -221,7 +221,7 @@ def score_conversations(
        *escalation_model*.
     """
     _spark()
-    _check_model(escalation_model, "score_conversations(escalation_model=...)")
+    check_model(escalation_model, "score_conversations(escalation_model=...)")
     prepared = _prepare(df, columns)
     return prepared.groupBy(_CID).applyInPandas(
         _score_group(policy, escalation_model), schema=RESULT_SCHEMA
@@ -351,7 +351,7 @@ def analyze_dataframe(
     f = _spark()
     if top_k < 0:
         raise ConfigError(f"top_k must be >= 0, got {top_k}")
-    _check_model(escalation_model, "analyze_dataframe(escalation_model=...)")
+    check_model(escalation_model, "analyze_dataframe(escalation_model=...)")
     outcomes = _Outcomes(ratings, orders, refunds, reviews)
     join = (
         PartitionedOutcomeJoin(partitions=outcome_partitions, tz=tz) if outcomes.given() else None

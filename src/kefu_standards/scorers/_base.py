@@ -11,7 +11,7 @@ import attrs
 
 from kefu_standards._competency_cues import CueMessage, CueView, cue_view
 from kefu_standards._cues import agent_cues, bigram_set, material_refusals
-from kefu_standards._escalation import _repeats as _repeat_flags
+from kefu_standards._escalation_text import repeats_earlier as _repeat_flags
 from kefu_standards._signals import Signals, signals
 from kefu_standards.evidence import Evidence, ScoreResult
 from kefu_standards.exceptions import ConfigError
