@@ -47,7 +47,7 @@ from .exceptions import (
 )
 from .model import Conversation, Role
 from .resources import lazy, parse_tsv, read_text
-from .text import fold, normalize
+from .text import fold, normalize, text_list
 
 __all__ = [
     "BIAS",
@@ -820,14 +820,7 @@ def politeness_many(
     The offensive-language model runs once, vectorised, over all texts.  Texts
     without content get ``score=None`` without a warning each.
     """
-    if isinstance(texts, str):  # it would be scored character by character
-        msg = "politeness_many() needs an iterable of texts, not one str; use politeness(text)"
-        raise InputTypeError(msg)
-    try:
-        items = list(texts)
-    except TypeError:
-        msg = f"politeness_many() needs an iterable of texts, got {type(texts).__name__}"
-        raise InputTypeError(msg) from None
+    items = text_list(texts, "politeness_many", "politeness(text)")
     for t in items:
         if not isinstance(t, str):
             msg = f"politeness_many() needs str items, got {type(t).__name__}"

@@ -43,7 +43,7 @@ from ._textcache import TextCache
 from .evidence import Evidence
 from .exceptions import ConfigError, InputTypeError, ModelFileError, UnknownNameError
 from .resources import lazy, load_npz, load_tsv, read_text
-from .text import normalize, placeholder_spans
+from .text import normalize, placeholder_spans, text_list
 
 __all__ = [
     "BACKENDS",
@@ -1267,18 +1267,6 @@ def sentiment(
     return _resolve_model(model)._analyse_one(text)
 
 
-def _text_list(texts: Iterable[str], caller: str) -> list[str]:
-    """*texts* as a list; a single ``str`` is refused (it would be scored per character)."""
-    if isinstance(texts, str):
-        msg = f"{caller}() needs an iterable of texts, not one str; use sentiment(text)"
-        raise InputTypeError(msg)
-    try:
-        return list(texts)
-    except TypeError:
-        msg = f"{caller}() needs an iterable of texts, got {type(texts).__name__}"
-        raise InputTypeError(msg) from None
-
-
 def sentiment_many(
     texts: Iterable[str],
     *,
@@ -1292,7 +1280,7 @@ def sentiment_many(
     ``evidence=False`` when only scores and labels are needed (faster).
     """
     _check_backend(backend, model)
-    items = _text_list(texts, "sentiment_many")
+    items = text_list(texts, "sentiment_many", "sentiment(text)")
     if backend == "snownlp":
         return _snownlp_scores(items)
     return _resolve_model(model).analyse(items, evidence=evidence)
@@ -1309,7 +1297,7 @@ def sentiment_scores(
     The fastest path: vectorised, cached by normalised text, no evidence.
     """
     _check_backend(backend, model)
-    items = _text_list(texts, "sentiment_scores")
+    items = text_list(texts, "sentiment_scores", "sentiment(text)")
     if backend == "snownlp":
         return np.array(
             [math.nan if s.score is None else s.score for s in _snownlp_scores(items)],

@@ -19,8 +19,10 @@ Personal data in text shown to people is masked by
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
+from .exceptions import InputTypeError
 from .resources import lazy, load_tsv
 
 __all__ = [
@@ -118,3 +120,20 @@ def has_content(text: str) -> bool:
     text (chat repeats itself; every analyser asks).
     """
     return _CONTENT_RE.search(blank_placeholders(text)) is not None
+
+
+def text_list(texts: Iterable[str], caller: str, one_text: str) -> list[str]:
+    """Return *texts* as a list for the ``*_many`` function *caller*.
+
+    A single ``str`` (it would be scored character by character) or something
+    that is not iterable raises :class:`~kefu_standards.exceptions.InputTypeError`;
+    *one_text* names the call to use for one text (``"sentiment(text)"``).
+    """
+    if isinstance(texts, str):
+        msg = f"{caller}() needs an iterable of texts, not one str; use {one_text}"
+        raise InputTypeError(msg)
+    try:
+        return list(texts)
+    except TypeError:
+        msg = f"{caller}() needs an iterable of texts, got {type(texts).__name__}"
+        raise InputTypeError(msg) from None
