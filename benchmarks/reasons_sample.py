@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 import kefu_standards as ks
+from _labels import clean, write_sample
 from kefu_standards import Conversation
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "jddc_sat.dev.jsonl.gz"
@@ -44,10 +45,6 @@ def load(path: Path) -> list[tuple[str, list[dict[str, str]], Conversation]]:
             conv = Conversation.from_records(turns, id=rec["id"])
             out.append((rec["id"], turns, conv))
     return out
-
-
-def clean(text: str) -> str:
-    return " ".join(text.replace("\t", " ").split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,13 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     keys = sorted(chosen)
     rng.shuffle(keys)
-    with args.out.open("w", encoding="utf-8") as fh:
-        fh.write("key\trole\tcontext\ttext\n")
-        for key in keys:
-            did, i = key.rsplit("#", 1)
-            turns, i = turns_by_id[did], int(i)
-            prev = f"[{turns[i - 1]['role']}] {clean(turns[i - 1]['text'])}" if i else ""
-            fh.write(f"{key}\t{chosen[key][0]}\t{prev}\t{clean(turns[i]['text'])}\n")
+    write_sample(args.out, keys, {k: role for k, (role, _) in chosen.items()}, turns_by_id)
     with args.strata.open("w", encoding="utf-8") as fh:
         fh.write("key\trole\tstratum\tis_evidence\n")
         for key in sorted(chosen):

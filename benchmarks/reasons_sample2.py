@@ -27,30 +27,12 @@ import random
 import sys
 from pathlib import Path
 
+from _labels import add_dissatisfied, clean, labelled_keys, write_sample
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "jddc_sat.dev.jsonl.gz"
 LABELS = ROOT / "benchmarks" / "data" / "reasons_labels.tsv"
 SEED = 1902
-
-
-def clean(text: str) -> str:
-    return " ".join(text.replace("\t", " ").split())
-
-
-def labelled_keys(path: Path) -> set[str]:
-    """Keys of the first sample only (``sample = random_or_fired``), so that a re-run after
-    later samples were added draws the same messages."""
-    if not path.exists():
-        return set()
-    keys = set()
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(("#", "key\t")) or not line.strip():
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if fields[-1] == "random_or_fired":
-                keys.add(fields[0])
-    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {args.data} not found", file=sys.stderr)
         return 0
 
-    skip = labelled_keys(args.labels)
+    skip = labelled_keys(args.labels, frozenset({"random_or_fired"}))  # the first sample
     turns_by_id: dict[str, list[dict]] = {}
     pools: dict[str, set[str]] = {"buyer": set(), "agent": set()}
     with gzip.open(args.data, "rt", encoding="utf-8") as fh:
@@ -73,13 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             rec = json.loads(line)
             did, turns = rec["id"], rec["turns"]
             turns_by_id[did] = turns
-            for i, t in enumerate(turns):
-                if t["role"] != "buyer":
-                    continue
-                if t.get("satisfaction") == 0 or rec.get("overall") == 0:
-                    pools["buyer"].add(f"{did}#{i}")
-                if t.get("satisfaction") == 0 and i and turns[i - 1]["role"] == "agent":
-                    pools["agent"].add(f"{did}#{i - 1}")
+            add_dissatisfied(rec, pools)
 
     def usable(key: str) -> bool:
         did, i = key.rsplit("#", 1)
@@ -94,13 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     keys = sorted(chosen)
     rng.shuffle(keys)
-    with args.out.open("w", encoding="utf-8") as fh:
-        fh.write("key\trole\tcontext\ttext\n")
-        for key in keys:
-            did, i = key.rsplit("#", 1)
-            turns, i = turns_by_id[did], int(i)
-            prev = f"[{turns[i - 1]['role']}] {clean(turns[i - 1]['text'])}" if i else ""
-            fh.write(f"{key}\t{chosen[key]}\t{prev}\t{clean(turns[i]['text'])}\n")
+    write_sample(args.out, keys, chosen, turns_by_id)
     sizes = ", ".join(f"{r} pool {sum(usable(k) for k in pools[r])}" for r in pools)
     print(f"{len(keys)} messages written to {args.out} ({sizes})")
     return 0

@@ -2,9 +2,10 @@
 
 The first two samples (``reasons_sample.py``, ``reasons_sample2.py``) were labelled before the
 reason rules were tuned against them, so they are no longer held out. This one draws a new
-sample in three strata, from ``../shared/data/jddc_sat.dev.jsonl.gz``, leaving out every key
-already in ``benchmarks/data/reasons_labels.tsv`` (except this sample's own rows,
-``sample = fresh3``, so that a re-run draws the same messages) and empty messages.
+sample in three strata, from ``../shared/data/jddc_sat.dev.jsonl.gz``, leaving out the keys of
+the two earlier samples in ``benchmarks/data/reasons_labels.tsv`` (``sample`` =
+``random_or_fired`` or ``dissatisfied``; not this sample's own rows nor later ones, so that a
+re-run draws the same messages) and empty messages.
 Per role (buyer, agent):
 
 - ``random``: ``--per-cell`` (default 50) messages uniformly among all usable messages of the
@@ -42,31 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import kefu_standards as ks
+from _labels import add_dissatisfied, clean, labelled_keys, write_sample
 from kefu_standards import Conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "jddc_sat.dev.jsonl.gz"
 LABELS = ROOT / "benchmarks" / "data" / "reasons_labels.tsv"
 SEED = 2107
+#: The samples drawn before this one, whose keys it skips.
+EARLIER_SAMPLES = frozenset({"random_or_fired", "dissatisfied"})
 ROLES = ("buyer", "agent")
-
-
-def clean(text: str) -> str:
-    return " ".join(text.replace("\t", " ").split())
-
-
-def labelled_keys(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    keys = set()
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(("#", "key\t")) or not line.strip():
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if fields[-1] != "fresh3":  # this sample's own rows do not count, so re-runs agree
-                keys.add(fields[0])
-    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {args.data} not found", file=sys.stderr)
         return 0
 
-    skip = labelled_keys(args.labels)
+    skip = labelled_keys(args.labels, EARLIER_SAMPLES)
     turns_by_id: dict[str, list[dict[str, Any]]] = {}
     usable: dict[str, list[str]] = {r: [] for r in ROLES}
     evidence: dict[str, set[str]] = {r: set() for r in ROLES}
@@ -102,13 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 if key in skip or not clean(t["text"]):
                     continue
                 usable[t["role"]].append(key)
-            for i, t in enumerate(turns):
-                if t["role"] != "buyer":
-                    continue
-                if t.get("satisfaction") == 0 or rec.get("overall") == 0:
-                    dissatisfied["buyer"].add(f"{did}#{i}")
-                if t.get("satisfaction") == 0 and i and turns[i - 1]["role"] == "agent":
-                    dissatisfied["agent"].add(f"{did}#{i - 1}")
+            add_dissatisfied(rec, dissatisfied)
             for reason in ks.escalation(conv).reasons:
                 idx = {e.message_index for e in reason.evidence if e.message_index is not None}
                 for i in idx or set(reason.message_indexes):
@@ -127,13 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     keys = sorted(chosen)
     rng.shuffle(keys)
-    with args.out.open("w", encoding="utf-8") as fh:
-        fh.write("key\trole\tcontext\ttext\n")
-        for key in keys:
-            did, i_s = key.rsplit("#", 1)
-            turns, i = turns_by_id[did], int(i_s)
-            prev = f"[{turns[i - 1]['role']}] {clean(turns[i - 1]['text'])}" if i else ""
-            fh.write(f"{key}\t{chosen[key][0]}\t{prev}\t{clean(turns[i]['text'])}\n")
+    write_sample(args.out, keys, {k: role for k, (role, _) in chosen.items()}, turns_by_id)
     with args.strata.open("w", encoding="utf-8") as fh:
         fh.write("key\trole\tstratum\tis_evidence\tis_dissatisfied\n")
         for key in sorted(chosen):
